@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { MarqueeError } from './errors.js';
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const environmentSchema = z.object({
+  CLICKHOUSE_URL: optionalText.pipe(z.url().optional()),
+  CLICKHOUSE_USER: optionalText,
+  CLICKHOUSE_PASSWORD: optionalText,
+  CLICKHOUSE_DATABASE: optionalText,
+  MARQUEE_DATA_DIR: z.string().default('.marquee/warehouse'),
+  MARQUEE_SEMANTIC_LAYER: z.string().default('semantic-layer'),
+  MARQUEE_HTTP_HOST: z.string().default('127.0.0.1'),
+  MARQUEE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  MARQUEE_PUBLIC_URL: optionalText,
+  MARQUEE_TENANT: optionalText,
+  MARQUEE_ROLES: optionalText,
+  MARQUEE_CURSOR_SECRET: optionalText,
+  MARQUEE_READERS: positiveInt(4),
+  MARQUEE_MAX_EXECUTION_SECONDS: positiveInt(30),
+  MARQUEE_MAX_RESULT_ROWS: positiveInt(100_000),
+  MARQUEE_MAX_MEMORY_BYTES: positiveInt(4 * 1024 ** 3),
+});
+
+/** Query limits applied to every read. */
+export interface QueryLimits {
+  readonly maxExecutionSeconds: number;
+  readonly maxResultRows: number;
+  readonly maxMemoryBytes: number;
+}
+
+/** Where the warehouse is: an embedded chDB directory, or a ClickHouse server by URL. */
+export type WarehouseConfig =
+  | { readonly kind: 'embedded'; readonly dataDir: string; readonly readers: number; readonly limits: QueryLimits }
+  | {
+      readonly kind: 'remote';
+      readonly url: string;
+      readonly user: string | undefined;
+      readonly password: string | undefined;
+      readonly database: string | undefined;
+      readonly readers: number;
+      readonly limits: QueryLimits;
+    };
+
+/** The whole process configuration, read once from the environment. */
+export interface Config {
+  readonly warehouse: WarehouseConfig;
+  readonly semanticLayerDir: string;
+  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
+  readonly localIdentity: { readonly tenant: string | undefined; readonly roles: readonly string[] };
+  readonly cursorSecret: string | undefined;
+}
+
+/** Reads and validates the environment; throws a MarqueeError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new MarqueeError('config_invalid', `Invalid environment: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const limits: QueryLimits = {
+    maxExecutionSeconds: e.MARQUEE_MAX_EXECUTION_SECONDS,
+    maxResultRows: e.MARQUEE_MAX_RESULT_ROWS,
+    maxMemoryBytes: e.MARQUEE_MAX_MEMORY_BYTES,
+  };
+  const warehouse: WarehouseConfig =
+    e.CLICKHOUSE_URL === undefined
+      ? { kind: 'embedded', dataDir: resolve(e.MARQUEE_DATA_DIR), readers: e.MARQUEE_READERS, limits }
+      : {
+          kind: 'remote',
+          url: e.CLICKHOUSE_URL,
+          user: e.CLICKHOUSE_USER,
+          password: e.CLICKHOUSE_PASSWORD,
+          database: e.CLICKHOUSE_DATABASE,
+          readers: e.MARQUEE_READERS,
+          limits,
+        };
+  return {
+    warehouse,
+    semanticLayerDir: resolve(e.MARQUEE_SEMANTIC_LAYER),
+    http: { host: e.MARQUEE_HTTP_HOST, port: e.MARQUEE_HTTP_PORT, publicUrl: e.MARQUEE_PUBLIC_URL },
+    localIdentity: {
+      tenant: e.MARQUEE_TENANT,
+      roles: (e.MARQUEE_ROLES ?? '')
+        .split(',')
+        .map((role) => role.trim())
+        .filter((role) => role !== ''),
+    },
+    cursorSecret: e.MARQUEE_CURSOR_SECRET,
+  };
+}

@@ -1,0 +1,129 @@
+import { quote, unknownNameMessage } from './did-you-mean.js';
+import type { Origins, Problem } from './load-semantic-layer.js';
+import type { DimensionDef, MetricDef, ModelDef, ToolDef } from './schema.js';
+import { type Dimension, type Metric, type Model, SemanticLayer, type Tool } from './semantic-layer.js';
+
+interface Definitions {
+  models: Record<string, ModelDef>;
+  dimensions: Record<string, DimensionDef>;
+  metrics: Record<string, MetricDef>;
+  tools: Record<string, ToolDef>;
+}
+
+/** Cross-reference rules, one per concern; returns the layer and every problem found. */
+export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer: SemanticLayer; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const report = (section: keyof Definitions, name: string, path: PropertyKey[], message: string): void => {
+    const source = origins.get(section)?.get(name);
+    if (source !== undefined) problems.push(source.problem([section, name, ...path], message));
+  };
+  const modelNames = Object.keys(defs.models);
+  const metricNames = Object.keys(defs.metrics);
+  const dimensionNames = Object.keys(defs.dimensions);
+  const reachable = (model: string): Set<string> =>
+    new Set([model, ...(defs.models[model]?.joins ?? []).map((join) => join.to)]);
+
+  for (const [name, model] of Object.entries(defs.models)) {
+    model.joins.forEach((join, index) => {
+      if (!(join.to in defs.models)) report('models', name, ['joins', index, 'to'], unknownNameMessage('model', join.to, modelNames));
+      else if (join.to === name) report('models', name, ['joins', index, 'to'], `A model cannot join itself`);
+    });
+  }
+
+  for (const [name, dimension] of Object.entries(defs.dimensions)) {
+    if (!(dimension.model in defs.models)) {
+      report('dimensions', name, ['model'], unknownNameMessage('model', dimension.model, modelNames));
+    }
+    if (name in defs.metrics) report('dimensions', name, [], `${quote(name)} is both a dimension and a metric`);
+  }
+
+  const baseModels = new Map<string, string>();
+  const resolving = new Set<string>();
+  const baseModelOf = (name: string): string | undefined => {
+    const known = baseModels.get(name);
+    if (known !== undefined) return known;
+    const metric = defs.metrics[name];
+    if (metric === undefined || resolving.has(name)) return undefined;
+    resolving.add(name);
+    let base: string | undefined;
+    if (metric.aggregation === 'ratio') {
+      const numerator = metric.numerator === undefined ? undefined : baseModelOf(metric.numerator);
+      const denominator = metric.denominator === undefined ? undefined : baseModelOf(metric.denominator);
+      base = numerator !== undefined && numerator === denominator ? numerator : undefined;
+    } else if (metric.model !== undefined && metric.model in defs.models) {
+      base = metric.model;
+    }
+    resolving.delete(name);
+    if (base !== undefined) baseModels.set(name, base);
+    return base;
+  };
+
+  for (const [name, metric] of Object.entries(defs.metrics)) {
+    if (metric.aggregation === 'ratio') {
+      for (const part of ['numerator', 'denominator'] as const) {
+        const ref = metric[part];
+        if (ref === undefined) report('metrics', name, [], `A ratio metric needs a ${part} metric`);
+        else if (!(ref in defs.metrics)) report('metrics', name, [part], unknownNameMessage('metric', ref, metricNames));
+        else if (ref === name) report('metrics', name, [part], 'A metric cannot refer to itself');
+      }
+      for (const field of ['model', 'column', 'where'] as const) {
+        if (metric[field] !== undefined) report('metrics', name, [field], `A ratio metric takes no ${field}: it is computed from its numerator and denominator`);
+      }
+      if (
+        metric.numerator !== undefined &&
+        metric.denominator !== undefined &&
+        metric.numerator in defs.metrics &&
+        metric.denominator in defs.metrics &&
+        baseModelOf(name) === undefined
+      ) {
+        report('metrics', name, [], 'The numerator and denominator must come from the same model, without a cycle');
+      }
+      continue;
+    }
+    if (metric.model === undefined) report('metrics', name, [], 'A metric needs a model');
+    else if (!(metric.model in defs.models)) report('metrics', name, ['model'], unknownNameMessage('model', metric.model, modelNames));
+    if (metric.column === undefined && metric.aggregation !== 'count') {
+      report('metrics', name, [], `Aggregation ${quote(metric.aggregation)} needs a column`);
+    }
+    for (const field of ['numerator', 'denominator'] as const) {
+      if (metric[field] !== undefined) report('metrics', name, [field], `Only a ratio metric takes a ${field}`);
+    }
+  }
+
+  for (const [name, tool] of Object.entries(defs.tools)) {
+    if (!(tool.model in defs.models)) {
+      report('tools', name, ['model'], unknownNameMessage('model', tool.model, modelNames));
+      continue;
+    }
+    const models = reachable(tool.model);
+    const checkDimension = (dimension: string, path: PropertyKey[]): void => {
+      const def = defs.dimensions[dimension];
+      if (def === undefined) report('tools', name, path, unknownNameMessage('dimension', dimension, dimensionNames));
+      else if (!models.has(def.model)) report('tools', name, path, `Dimension ${quote(dimension)} is on model ${quote(def.model)}, which model ${quote(tool.model)} does not join`);
+    };
+    checkDimension(tool.time_dimension, ['time_dimension']);
+    const time = defs.dimensions[tool.time_dimension];
+    if (time !== undefined && time.type !== 'date') report('tools', name, ['time_dimension'], `The time dimension must have type "date", not ${quote(time.type)}`);
+    if (time !== undefined && time.model !== tool.model) report('tools', name, ['time_dimension'], `The time dimension must be on the tool's model ${quote(tool.model)}`);
+    tool.default_metrics.forEach((metric, index) => {
+      if (!(metric in defs.metrics)) report('tools', name, ['default_metrics', index], unknownNameMessage('metric', metric, metricNames));
+      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== tool.model) {
+        report('tools', name, ['default_metrics', index], `Metric ${quote(metric)} is not on model ${quote(tool.model)}`);
+      }
+    });
+    tool.mover_dimensions.forEach((dimension, index) => checkDimension(dimension, ['mover_dimensions', index]));
+    for (const [argument, filter] of Object.entries(tool.filters)) {
+      filter.dimensions.forEach((dimension, index) => checkDimension(dimension, ['filters', argument, 'dimensions', index]));
+    }
+  }
+
+  const layer = new SemanticLayer({
+    models: new Map(Object.entries(defs.models).map(([name, def]): [string, Model] => [name, { ...def, name }])),
+    dimensions: new Map(Object.entries(defs.dimensions).map(([name, def]): [string, Dimension] => [name, { ...def, name }])),
+    metrics: new Map(
+      Object.entries(defs.metrics).map(([name, def]): [string, Metric] => [name, { ...def, name, baseModel: baseModelOf(name) ?? '' }]),
+    ),
+    tools: new Map(Object.entries(defs.tools).map(([name, def]): [string, Tool] => [name, { ...def, name }])),
+  });
+  return { layer, problems };
+}

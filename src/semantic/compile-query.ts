@@ -1,0 +1,175 @@
+import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { CompiledQuery } from './compiled-query.js';
+import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
+import { FIRST_DAY_COLUMN, type Grain, LAST_DAY_COLUMN, PERIOD_COLUMN, type QueryPlan } from './query-plan.js';
+import type { DimensionType, FilterValue } from './schema.js';
+import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
+
+type Fragment = RawBuilder<unknown>;
+
+const AGGREGATE_FUNCTIONS = {
+  count: 'count',
+  sum: 'sum',
+  avg: 'avg',
+  min: 'min',
+  max: 'max',
+  count_distinct: 'uniqExact',
+  approx_count_distinct: 'uniq',
+} as const;
+
+const GRAIN_FUNCTIONS: Record<Exclude<Grain, 'day'>, string> = {
+  week: 'toMonday',
+  month: 'toStartOfMonth',
+  quarter: 'toStartOfQuarter',
+  year: 'toStartOfYear',
+};
+
+const PARAMETER_TYPES: Record<DimensionType, 'String' | 'Date' | 'Int64' | 'Float64'> = {
+  string: 'String',
+  date: 'Date',
+  integer: 'Int64',
+  number: 'Float64',
+};
+
+/** `model`.`column`, from allow-listed names only. */
+function column(model: string, name: string): Fragment {
+  return sql`${sql.ref(`${model}.${name}`)}`;
+}
+
+/** Only our own fixed function names ever reach raw SQL. */
+function call(fn: string, ...args: Fragment[]): Fragment {
+  return sql`${sql.raw(fn)}(${sql.join(args)})`;
+}
+
+function literal(value: FilterValue): ReturnType<typeof typed> {
+  if (typeof value === 'string') return typed(value, 'String');
+  if (typeof value === 'boolean') return typed(value ? 1 : 0, 'Int64');
+  return typed(value, Number.isInteger(value) ? 'Int64' : 'Float64');
+}
+
+/** The SQL expression of a metric, ratios expanded from their parts. */
+export function metricExpression(layer: SemanticLayer, metric: Metric): Fragment {
+  if (metric.aggregation === 'ratio') {
+    const numerator = layer.metrics.get(metric.numerator ?? '');
+    const denominator = layer.metrics.get(metric.denominator ?? '');
+    if (numerator === undefined || denominator === undefined) throw new Error(`Ratio metric ${metric.name} is incomplete`);
+    return scaled(
+      metric,
+      sql`(${metricExpression(layer, numerator)}) / nullIf(${metricExpression(layer, denominator)}, 0)`,
+    );
+  }
+  const model = metric.model ?? metric.baseModel;
+  const fn = AGGREGATE_FUNCTIONS[metric.aggregation];
+  const args = metric.column === undefined ? [] : [column(model, metric.column)];
+  const conditions = Object.entries(metric.where ?? {}).map(
+    ([name, value]) => sql`${column(model, name)} = ${literal(value)}`,
+  );
+  const aggregate =
+    conditions.length === 0 ? call(fn, ...args) : call(`${fn}If`, ...args, sql.join(conditions, sql` AND `));
+  return scaled(metric, aggregate);
+}
+
+function scaled(metric: Metric, expression: Fragment): Fragment {
+  let result = expression;
+  if (metric.multiply_by !== undefined) result = sql`(${result}) * ${typed(metric.multiply_by, 'Float64')}`;
+  if (metric.divide_by !== undefined) result = sql`(${result}) / ${typed(metric.divide_by, 'Float64')}`;
+  return result;
+}
+
+function dimensionExpression(dimension: Dimension, grain?: Grain): Fragment {
+  const expression = column(dimension.model, dimension.column);
+  return grain === undefined || grain === 'day' ? expression : call(GRAIN_FUNCTIONS[grain], expression);
+}
+
+/** One table, filtered to the tenant (and, for the base model, to the periods) before any join. */
+function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) {
+  let query = compilerDb
+    .selectFrom(model.table)
+    .selectAll()
+    .where(sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`);
+  if (extra !== undefined) query = query.where(extra);
+  return query.as(model.name);
+}
+
+function periodCondition(layer: SemanticLayer, plan: QueryPlan, qualified: boolean): Expression<SqlBool> {
+  const dimension = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
+  const target = qualified ? column(dimension.model, dimension.column) : sql`${sql.ref(dimension.column)}`;
+  const ranges = plan.periods.map(
+    (period) => sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
+  );
+  return ranges.length === 1 ? (ranges[0] as RawBuilder<SqlBool>) : sql<SqlBool>`(${sql.join(ranges, sql` OR `)})`;
+}
+
+function mustGet<T>(map: ReadonlyMap<string, T>, name: string, kind: string): T {
+  const value = map.get(name);
+  if (value === undefined) throw new Error(`Unknown ${kind} ${name} in a plan`);
+  return value;
+}
+
+/**
+ * Compiles a validated plan to one ClickHouse query for `tenant`. Every table is filtered by the tenant inside
+ * its own subquery, before any join, so a join can never bring in another tenant's rows.
+ */
+export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: string): CompiledQuery {
+  const base = mustGet(layer.models, plan.model, 'model');
+  const time = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
+  const dimensions = plan.dimensions.map((name) => mustGet(layer.dimensions, name, 'dimension'));
+  const filters = plan.filters.map((filter) => ({ ...filter, dimension: mustGet(layer.dimensions, filter.dimension, 'dimension') }));
+  const metrics = plan.metrics.map((name) => mustGet(layer.metrics, name, 'metric'));
+
+  const usedModels = new Set([...dimensions, ...filters.map((filter) => filter.dimension)].map((d) => d.model));
+  let query = compilerDb.selectFrom(scopedTable(base, tenant, periodCondition(layer, plan, false)));
+  for (const join of base.joins) {
+    if (!usedModels.has(join.to)) continue;
+    const joined = mustGet(layer.models, join.to, 'model');
+    query = query.leftJoin(scopedTable(joined, tenant), (on) => {
+      let condition = on;
+      for (const [local, remote] of Object.entries(join.on)) {
+        condition = condition.onRef(`${base.name}.${local}`, '=', `${joined.name}.${remote}`);
+      }
+      return condition;
+    });
+  }
+
+  const selections: AliasedRawBuilder<unknown, string>[] = [];
+  const groupKeys: string[] = [];
+  if (plan.grain !== undefined) {
+    selections.push(dimensionExpression(time, plan.grain).as(time.name));
+    groupKeys.push(time.name);
+  }
+  if (plan.byPeriod === true && plan.periods.length > 0) {
+    const branches = plan.periods.flatMap((period, index) => [
+      sql`${column(time.model, time.column)} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
+      sql`${typed(String(index), 'String')}`,
+    ]);
+    selections.push(sql`multiIf(${sql.join(branches)}, ${typed('', 'String')})`.as(PERIOD_COLUMN));
+    groupKeys.push(PERIOD_COLUMN);
+  }
+  for (const dimension of dimensions) {
+    selections.push(dimensionExpression(dimension).as(dimension.name));
+    groupKeys.push(dimension.name);
+  }
+  if (plan.distinct !== true) {
+    for (const metric of metrics) selections.push(metricExpression(layer, metric).as(metric.name));
+  }
+  if (plan.coverage === true) {
+    const day = column(time.model, time.column);
+    selections.push(sql`min(${day})`.as(FIRST_DAY_COLUMN), sql`max(${day})`.as(LAST_DAY_COLUMN));
+  }
+
+  let select = query.select(selections);
+  for (const filter of filters) {
+    const type = PARAMETER_TYPES[filter.dimension.type];
+    const values = filter.values.map((value) => typed(value, type));
+    select = select.where(sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`);
+  }
+  if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
+
+  // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
+  const orderKeys = [...plan.order];
+  for (const key of groupKeys) if (!orderKeys.some((order) => order.key === key)) orderKeys.push({ key, direction: 'asc' });
+  for (const order of orderKeys) select = select.orderBy(sql`${sql.id(order.key)}`, order.direction);
+  if (plan.limit !== undefined) select = select.limit(typed(plan.limit, 'UInt64') as unknown as number);
+  if (plan.offset !== undefined && plan.offset > 0) select = select.offset(typed(plan.offset, 'UInt64') as unknown as number);
+  return toClickHouse(select.compile());
+}

@@ -1,0 +1,175 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { MarqueeError } from '../errors.js';
+import { checkSemanticLayer } from './check-semantic-layer.js';
+import { closest, quote } from './did-you-mean.js';
+import { SECTIONS, type Section, type SemanticFile, semanticFileSchema } from './schema.js';
+import type { SemanticLayer } from './semantic-layer.js';
+
+/** One problem in the semantic layer, located in its file. */
+export interface Problem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Every problem found in the semantic layer at once; the message lists them all. */
+export class SemanticLayerError extends MarqueeError {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super('semantic_layer_invalid', `The semantic layer has ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** `file:line:column path: message`, the form editors and CI logs link to. */
+export function formatProblem(problem: Problem): string {
+  const where = problem.path === '' ? '' : ` ${problem.path}:`;
+  return `${problem.file}:${problem.line}:${problem.column}${where} ${problem.message}`;
+}
+
+/** A parsed YAML file that can say where a path inside it is. */
+export class SourceFile {
+  constructor(
+    readonly name: string,
+    private readonly document: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
+  locate(path: readonly PropertyKey[]): { line: number; column: number } {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.document.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
+      const offset = depth === 0 ? 0 : node?.range?.[0];
+      if (offset !== undefined) {
+        const position = this.lines.linePos(offset);
+        return { line: position.line, column: position.col };
+      }
+    }
+    return { line: 1, column: 1 };
+  }
+
+  /** A problem at `path` in this file. */
+  problem(path: readonly PropertyKey[], message: string): Problem {
+    return { file: this.name, ...this.locate(path), path: path.map(String).join('.'), message };
+  }
+}
+
+/** Where each named definition came from, so cross-file checks can point at the right line. */
+export type Origins = Map<Section, Map<string, SourceFile>>;
+
+/** Parses, validates and cross-checks semantic-layer YAML texts; throws SemanticLayerError listing every problem. */
+export function parseSemanticLayer(files: readonly { name: string; text: string }[]): SemanticLayer {
+  const problems: Problem[] = [];
+  const merged: Required<{ [S in Section]: NonNullable<SemanticFile[S]> }> = {
+    models: {},
+    dimensions: {},
+    metrics: {},
+    tools: {},
+  };
+  const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
+  if (files.length === 0) {
+    problems.push({ file: '(semantic layer)', line: 1, column: 1, path: '', message: 'No .yaml files found' });
+  }
+  for (const { name, text } of files) {
+    const lines = new LineCounter();
+    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const source = new SourceFile(name, document, lines);
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const position = lines.linePos(error.pos[0]);
+        problems.push({ file: name, line: position.line, column: position.col, path: '', message: error.message });
+      }
+      continue;
+    }
+    if (document.contents !== null && !isMap(document.contents)) {
+      problems.push(source.problem([], `Expected a mapping with sections ${SECTIONS.join(', ')}`));
+      continue;
+    }
+    const parsed = semanticFileSchema.safeParse(document.toJS({ maxAliasCount: 100 }) ?? {});
+    if (!parsed.success) {
+      problems.push(...parsed.error.issues.map((issue) => issueProblem(source, issue)));
+      continue;
+    }
+    for (const section of SECTIONS) {
+      for (const [key, value] of Object.entries(parsed.data[section] ?? {})) {
+        const previous = origins.get(section)?.get(key);
+        if (previous !== undefined) {
+          problems.push(source.problem([section, key], `Duplicate ${section} entry ${quote(key)}, first defined in ${previous.name}`));
+          continue;
+        }
+        origins.get(section)?.set(key, source);
+        (merged[section] as Record<string, unknown>)[key] = value;
+      }
+    }
+  }
+  if (problems.length > 0) throw new SemanticLayerError(problems);
+  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins);
+  if (crossProblems.length > 0) throw new SemanticLayerError(crossProblems);
+  return layer;
+}
+
+function issueProblem(source: SourceFile, issue: z.core.$ZodIssue): Problem {
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(issue.path);
+    const parts = issue.keys.map((key) => {
+      const suggestion = allowed === undefined ? undefined : closest(key, allowed);
+      return `Unknown key ${quote(key)}${suggestion === undefined ? '' : `: did you mean ${quote(suggestion)}?`}`;
+    });
+    const first = issue.keys[0];
+    return source.problem(first === undefined ? issue.path : [...issue.path, first], parts.join('; '));
+  }
+  return source.problem(issue.path, issue.message);
+}
+
+/** The keys the schema allows at a path, for did-you-mean on unknown keys. */
+function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+  const shapes: Record<string, string[]> = {
+    '': [...SECTIONS],
+    models: ['table', 'description', 'tenant_column', 'time_column', 'joins'],
+    'models.joins': ['to', 'on', 'description'],
+    dimensions: ['model', 'column', 'type', 'description', 'enumerable'],
+    metrics: [
+      'model',
+      'aggregation',
+      'column',
+      'where',
+      'numerator',
+      'denominator',
+      'multiply_by',
+      'divide_by',
+      'format',
+      'decimals',
+      'description',
+    ],
+    tools: ['model', 'time_dimension', 'default_metrics', 'mover_dimensions', 'filters', 'description'],
+    'tools.filters': ['dimensions', 'description'],
+  };
+  const section = path[0];
+  if (path.length === 0) return shapes[''];
+  if (typeof section !== 'string') return undefined;
+  if (path.length === 2) return shapes[section];
+  if (path.length === 4 && section === 'models' && path[2] === 'joins') return shapes['models.joins'];
+  if (path.length === 4 && section === 'tools' && path[2] === 'filters') return shapes['tools.filters'];
+  return undefined;
+}
+
+/** Reads every `.yaml`/`.yml` file of a directory (sorted) and parses it as one semantic layer. */
+export async function loadSemanticLayer(directory: string): Promise<SemanticLayer> {
+  let names: string[];
+  try {
+    names = (await readdir(directory)).filter((name) => /\.ya?ml$/.test(name)).sort();
+  } catch (error) {
+    throw new SemanticLayerError([
+      { file: directory, line: 1, column: 1, path: '', message: `Cannot read the semantic layer directory: ${(error as Error).message}` },
+    ]);
+  }
+  const files = await Promise.all(
+    names.map(async (name) => ({ name: join(directory, name), text: await readFile(join(directory, name), 'utf8') })),
+  );
+  return parseSemanticLayer(files);
+}

@@ -1,0 +1,45 @@
+import type { Period } from './time-range.js';
+
+export const GRAINS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export type Grain = (typeof GRAINS)[number];
+
+/** A filter on a dimension: keep rows whose value is one of `values`. */
+export interface DimensionFilter {
+  readonly dimension: string;
+  readonly values: readonly (string | number)[];
+}
+
+/** An ordering key: a metric, a dimension, or the time bucket. */
+export interface OrderKey {
+  readonly key: string;
+  readonly direction: 'asc' | 'desc';
+}
+
+/** Column names Marquee adds to results; semantic names cannot start with `_`, so these never clash. */
+export const PERIOD_COLUMN = '_period';
+export const FIRST_DAY_COLUMN = '_first_day';
+export const LAST_DAY_COLUMN = '_last_day';
+
+/**
+ * A query validated against the semantic layer, every name known: the one input of the compiler.
+ * `periods[0]` is the period asked for; later periods (comparisons) are read in the same scan.
+ */
+export interface QueryPlan {
+  readonly model: string;
+  readonly metrics: readonly string[];
+  readonly dimensions: readonly string[];
+  readonly timeDimension: string;
+  /** When set, rows are grouped by the time dimension truncated to this grain. */
+  readonly grain?: Grain | undefined;
+  readonly periods: readonly Period[];
+  /** Group by period (adds `_period` = index of the period, as a string). */
+  readonly byPeriod?: boolean;
+  /** Adds the first and last day with data (`_first_day`, `_last_day`). */
+  readonly coverage?: boolean;
+  readonly filters: readonly DimensionFilter[];
+  readonly order: readonly OrderKey[];
+  readonly limit?: number | undefined;
+  readonly offset?: number | undefined;
+  /** Only distinct dimension values, no metrics (for value look-ups). */
+  readonly distinct?: boolean;
+}

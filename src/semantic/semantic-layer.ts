@@ -1,0 +1,45 @@
+import type { DimensionDef, MetricDef, ModelDef, ToolDef } from './schema.js';
+
+/** A named definition from the semantic layer, with its name folded in. */
+export type Named<T> = T & { readonly name: string };
+export type Model = Named<ModelDef>;
+export type Dimension = Named<DimensionDef>;
+export type Metric = Named<MetricDef> & { readonly baseModel: string };
+export type Tool = Named<ToolDef>;
+
+/** The validated semantic layer: models, dimensions, metrics and tool bindings, looked up by name. */
+export class SemanticLayer {
+  readonly models: ReadonlyMap<string, Model>;
+  readonly dimensions: ReadonlyMap<string, Dimension>;
+  readonly metrics: ReadonlyMap<string, Metric>;
+  readonly tools: ReadonlyMap<string, Tool>;
+
+  constructor(parts: {
+    models: Map<string, Model>;
+    dimensions: Map<string, Dimension>;
+    metrics: Map<string, Metric>;
+    tools: Map<string, Tool>;
+  }) {
+    this.models = parts.models;
+    this.dimensions = parts.dimensions;
+    this.metrics = parts.metrics;
+    this.tools = parts.tools;
+  }
+
+  /** Models a query on `baseModel` can reach: itself and the models it joins directly. */
+  reachableModels(baseModel: string): string[] {
+    const model = this.models.get(baseModel);
+    return model === undefined ? [] : [baseModel, ...model.joins.map((join) => join.to)];
+  }
+
+  /** Dimensions usable in a query on `baseModel`, in definition order. */
+  dimensionsFor(baseModel: string): Dimension[] {
+    const reachable = new Set(this.reachableModels(baseModel));
+    return [...this.dimensions.values()].filter((dimension) => reachable.has(dimension.model));
+  }
+
+  /** Metrics whose rows come from `baseModel`, in definition order. */
+  metricsFor(baseModel: string): Metric[] {
+    return [...this.metrics.values()].filter((metric) => metric.baseModel === baseModel);
+  }
+}
