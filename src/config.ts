@@ -36,7 +36,12 @@ export interface QueryLimits {
 
 /** Where the warehouse is: an embedded chDB directory, or a ClickHouse server by URL. */
 export type WarehouseConfig =
-  | { readonly kind: 'embedded'; readonly dataDir: string; readonly readers: number; readonly limits: QueryLimits }
+  | {
+      readonly kind: 'embedded';
+      readonly dataDir: string;
+      readonly readers: number;
+      readonly limits: QueryLimits;
+    }
   | {
       readonly kind: 'remote';
       readonly url: string;

@@ -20,7 +20,11 @@ export class ArgumentError extends MarqueeError {
 /** The warehouse could not be reached or refused to work; the caller should retry later. */
 export class WarehouseUnavailableError extends MarqueeError {
   constructor(options?: ErrorOptions) {
-    super('warehouse_unavailable', 'The warehouse is temporarily unavailable; try again in a moment', options);
+    super(
+      'warehouse_unavailable',
+      'The warehouse is temporarily unavailable; try again in a moment',
+      options,
+    );
   }
 }
 

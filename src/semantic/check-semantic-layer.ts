@@ -11,7 +11,10 @@ interface Definitions {
 }
 
 /** Cross-reference rules, one per concern; returns the layer and every problem found. */
-export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer: SemanticLayer; problems: Problem[] } {
+export function checkSemanticLayer(
+  defs: Definitions,
+  origins: Origins,
+): { layer: SemanticLayer; problems: Problem[] } {
   const problems: Problem[] = [];
   const report = (section: keyof Definitions, name: string, path: PropertyKey[], message: string): void => {
     const source = origins.get(section)?.get(name);
@@ -25,7 +28,8 @@ export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer
 
   for (const [name, model] of Object.entries(defs.models)) {
     model.joins.forEach((join, index) => {
-      if (!(join.to in defs.models)) report('models', name, ['joins', index, 'to'], unknownNameMessage('model', join.to, modelNames));
+      if (!(join.to in defs.models))
+        report('models', name, ['joins', index, 'to'], unknownNameMessage('model', join.to, modelNames));
       else if (join.to === name) report('models', name, ['joins', index, 'to'], `A model cannot join itself`);
     });
   }
@@ -34,7 +38,8 @@ export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer
     if (!(dimension.model in defs.models)) {
       report('dimensions', name, ['model'], unknownNameMessage('model', dimension.model, modelNames));
     }
-    if (name in defs.metrics) report('dimensions', name, [], `${quote(name)} is both a dimension and a metric`);
+    if (name in defs.metrics)
+      report('dimensions', name, [], `${quote(name)} is both a dimension and a metric`);
   }
 
   const baseModels = new Map<string, string>();
@@ -63,11 +68,18 @@ export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer
       for (const part of ['numerator', 'denominator'] as const) {
         const ref = metric[part];
         if (ref === undefined) report('metrics', name, [], `A ratio metric needs a ${part} metric`);
-        else if (!(ref in defs.metrics)) report('metrics', name, [part], unknownNameMessage('metric', ref, metricNames));
+        else if (!(ref in defs.metrics))
+          report('metrics', name, [part], unknownNameMessage('metric', ref, metricNames));
         else if (ref === name) report('metrics', name, [part], 'A metric cannot refer to itself');
       }
       for (const field of ['model', 'column', 'where'] as const) {
-        if (metric[field] !== undefined) report('metrics', name, [field], `A ratio metric takes no ${field}: it is computed from its numerator and denominator`);
+        if (metric[field] !== undefined)
+          report(
+            'metrics',
+            name,
+            [field],
+            `A ratio metric takes no ${field}: it is computed from its numerator and denominator`,
+          );
       }
       if (
         metric.numerator !== undefined &&
@@ -76,17 +88,24 @@ export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer
         metric.denominator in defs.metrics &&
         baseModelOf(name) === undefined
       ) {
-        report('metrics', name, [], 'The numerator and denominator must come from the same model, without a cycle');
+        report(
+          'metrics',
+          name,
+          [],
+          'The numerator and denominator must come from the same model, without a cycle',
+        );
       }
       continue;
     }
     if (metric.model === undefined) report('metrics', name, [], 'A metric needs a model');
-    else if (!(metric.model in defs.models)) report('metrics', name, ['model'], unknownNameMessage('model', metric.model, modelNames));
+    else if (!(metric.model in defs.models))
+      report('metrics', name, ['model'], unknownNameMessage('model', metric.model, modelNames));
     if (metric.column === undefined && metric.aggregation !== 'count') {
       report('metrics', name, [], `Aggregation ${quote(metric.aggregation)} needs a column`);
     }
     for (const field of ['numerator', 'denominator'] as const) {
-      if (metric[field] !== undefined) report('metrics', name, [field], `Only a ratio metric takes a ${field}`);
+      if (metric[field] !== undefined)
+        report('metrics', name, [field], `Only a ratio metric takes a ${field}`);
     }
   }
 
@@ -98,30 +117,66 @@ export function checkSemanticLayer(defs: Definitions, origins: Origins): { layer
     const models = reachable(tool.model);
     const checkDimension = (dimension: string, path: PropertyKey[]): void => {
       const def = defs.dimensions[dimension];
-      if (def === undefined) report('tools', name, path, unknownNameMessage('dimension', dimension, dimensionNames));
-      else if (!models.has(def.model)) report('tools', name, path, `Dimension ${quote(dimension)} is on model ${quote(def.model)}, which model ${quote(tool.model)} does not join`);
+      if (def === undefined)
+        report('tools', name, path, unknownNameMessage('dimension', dimension, dimensionNames));
+      else if (!models.has(def.model))
+        report(
+          'tools',
+          name,
+          path,
+          `Dimension ${quote(dimension)} is on model ${quote(def.model)}, which model ${quote(tool.model)} does not join`,
+        );
     };
     checkDimension(tool.time_dimension, ['time_dimension']);
     const time = defs.dimensions[tool.time_dimension];
-    if (time !== undefined && time.type !== 'date') report('tools', name, ['time_dimension'], `The time dimension must have type "date", not ${quote(time.type)}`);
-    if (time !== undefined && time.model !== tool.model) report('tools', name, ['time_dimension'], `The time dimension must be on the tool's model ${quote(tool.model)}`);
+    if (time !== undefined && time.type !== 'date')
+      report(
+        'tools',
+        name,
+        ['time_dimension'],
+        `The time dimension must have type "date", not ${quote(time.type)}`,
+      );
+    if (time !== undefined && time.model !== tool.model)
+      report(
+        'tools',
+        name,
+        ['time_dimension'],
+        `The time dimension must be on the tool's model ${quote(tool.model)}`,
+      );
     tool.default_metrics.forEach((metric, index) => {
-      if (!(metric in defs.metrics)) report('tools', name, ['default_metrics', index], unknownNameMessage('metric', metric, metricNames));
+      if (!(metric in defs.metrics))
+        report('tools', name, ['default_metrics', index], unknownNameMessage('metric', metric, metricNames));
       else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== tool.model) {
-        report('tools', name, ['default_metrics', index], `Metric ${quote(metric)} is not on model ${quote(tool.model)}`);
+        report(
+          'tools',
+          name,
+          ['default_metrics', index],
+          `Metric ${quote(metric)} is not on model ${quote(tool.model)}`,
+        );
       }
     });
-    tool.mover_dimensions.forEach((dimension, index) => checkDimension(dimension, ['mover_dimensions', index]));
+    tool.mover_dimensions.forEach((dimension, index) =>
+      checkDimension(dimension, ['mover_dimensions', index]),
+    );
     for (const [argument, filter] of Object.entries(tool.filters)) {
-      filter.dimensions.forEach((dimension, index) => checkDimension(dimension, ['filters', argument, 'dimensions', index]));
+      filter.dimensions.forEach((dimension, index) =>
+        checkDimension(dimension, ['filters', argument, 'dimensions', index]),
+      );
     }
   }
 
   const layer = new SemanticLayer({
-    models: new Map(Object.entries(defs.models).map(([name, def]): [string, Model] => [name, { ...def, name }])),
-    dimensions: new Map(Object.entries(defs.dimensions).map(([name, def]): [string, Dimension] => [name, { ...def, name }])),
+    models: new Map(
+      Object.entries(defs.models).map(([name, def]): [string, Model] => [name, { ...def, name }]),
+    ),
+    dimensions: new Map(
+      Object.entries(defs.dimensions).map(([name, def]): [string, Dimension] => [name, { ...def, name }]),
+    ),
     metrics: new Map(
-      Object.entries(defs.metrics).map(([name, def]): [string, Metric] => [name, { ...def, name, baseModel: baseModelOf(name) ?? '' }]),
+      Object.entries(defs.metrics).map(([name, def]): [string, Metric] => [
+        name,
+        { ...def, name, baseModel: baseModelOf(name) ?? '' },
+      ]),
     ),
     tools: new Map(Object.entries(defs.tools).map(([name, def]): [string, Tool] => [name, { ...def, name }])),
   });

@@ -1,8 +1,8 @@
 import {
-  type CompiledQuery as KyselyCompiledQuery,
   DefaultQueryCompiler,
   DummyDriver,
   Kysely,
+  type CompiledQuery as KyselyCompiledQuery,
   type QueryCompiler,
   SqliteAdapter,
   SqliteIntrospector,
@@ -24,7 +24,10 @@ export class TypedValue {
 }
 
 /** Wraps a value as a typed ClickHouse parameter. */
-export function typed(value: unknown, type: 'String' | 'Date' | 'Int64' | 'UInt64' | 'Float64' | 'Bool'): TypedValue {
+export function typed(
+  value: unknown,
+  type: 'String' | 'Date' | 'Int64' | 'UInt64' | 'Float64' | 'Bool',
+): TypedValue {
   return new TypedValue(value, type);
 }
 

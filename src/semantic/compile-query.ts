@@ -1,7 +1,13 @@
 import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
-import type { CompiledQuery } from './compiled-query.js';
 import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
-import { FIRST_DAY_COLUMN, type Grain, LAST_DAY_COLUMN, PERIOD_COLUMN, type QueryPlan } from './query-plan.js';
+import type { CompiledQuery } from './compiled-query.js';
+import {
+  FIRST_DAY_COLUMN,
+  type Grain,
+  LAST_DAY_COLUMN,
+  PERIOD_COLUMN,
+  type QueryPlan,
+} from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
 
@@ -52,7 +58,8 @@ export function metricExpression(layer: SemanticLayer, metric: Metric): Fragment
   if (metric.aggregation === 'ratio') {
     const numerator = layer.metrics.get(metric.numerator ?? '');
     const denominator = layer.metrics.get(metric.denominator ?? '');
-    if (numerator === undefined || denominator === undefined) throw new Error(`Ratio metric ${metric.name} is incomplete`);
+    if (numerator === undefined || denominator === undefined)
+      throw new Error(`Ratio metric ${metric.name} is incomplete`);
     return scaled(
       metric,
       sql`(${metricExpression(layer, numerator)}) / nullIf(${metricExpression(layer, denominator)}, 0)`,
@@ -97,7 +104,9 @@ function periodCondition(layer: SemanticLayer, plan: QueryPlan, qualified: boole
   const ranges = plan.periods.map(
     (period) => sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
   );
-  return ranges.length === 1 ? (ranges[0] as RawBuilder<SqlBool>) : sql<SqlBool>`(${sql.join(ranges, sql` OR `)})`;
+  return ranges.length === 1
+    ? (ranges[0] as RawBuilder<SqlBool>)
+    : sql<SqlBool>`(${sql.join(ranges, sql` OR `)})`;
 }
 
 function mustGet<T>(map: ReadonlyMap<string, T>, name: string, kind: string): T {
@@ -112,13 +121,20 @@ function mustGet<T>(map: ReadonlyMap<string, T>, name: string, kind: string): T 
  */
 export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: string): CompiledQuery {
   const base = mustGet(layer.models, plan.model, 'model');
-  const time = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
+  const needsTime = plan.periods.length > 0 || plan.grain !== undefined || plan.coverage === true;
+  const time = needsTime ? mustGet(layer.dimensions, plan.timeDimension, 'dimension') : undefined;
   const dimensions = plan.dimensions.map((name) => mustGet(layer.dimensions, name, 'dimension'));
-  const filters = plan.filters.map((filter) => ({ ...filter, dimension: mustGet(layer.dimensions, filter.dimension, 'dimension') }));
+  const filters = plan.filters.map((filter) => ({
+    ...filter,
+    dimension: mustGet(layer.dimensions, filter.dimension, 'dimension'),
+  }));
   const metrics = plan.metrics.map((name) => mustGet(layer.metrics, name, 'metric'));
 
-  const usedModels = new Set([...dimensions, ...filters.map((filter) => filter.dimension)].map((d) => d.model));
-  let query = compilerDb.selectFrom(scopedTable(base, tenant, periodCondition(layer, plan, false)));
+  const usedModels = new Set(
+    [...dimensions, ...filters.map((filter) => filter.dimension)].map((d) => d.model),
+  );
+  const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan, false);
+  let query = compilerDb.selectFrom(scopedTable(base, tenant, inPeriods));
   for (const join of base.joins) {
     if (!usedModels.has(join.to)) continue;
     const joined = mustGet(layer.models, join.to, 'model');
@@ -133,11 +149,11 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
 
   const selections: AliasedRawBuilder<unknown, string>[] = [];
   const groupKeys: string[] = [];
-  if (plan.grain !== undefined) {
+  if (time !== undefined && plan.grain !== undefined) {
     selections.push(dimensionExpression(time, plan.grain).as(time.name));
     groupKeys.push(time.name);
   }
-  if (plan.byPeriod === true && plan.periods.length > 0) {
+  if (time !== undefined && plan.byPeriod === true && plan.periods.length > 0) {
     const branches = plan.periods.flatMap((period, index) => [
       sql`${column(time.model, time.column)} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
       sql`${typed(String(index), 'String')}`,
@@ -152,7 +168,7 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   if (plan.distinct !== true) {
     for (const metric of metrics) selections.push(metricExpression(layer, metric).as(metric.name));
   }
-  if (plan.coverage === true) {
+  if (time !== undefined && plan.coverage === true) {
     const day = column(time.model, time.column);
     selections.push(sql`min(${day})`.as(FIRST_DAY_COLUMN), sql`max(${day})`.as(LAST_DAY_COLUMN));
   }
@@ -167,9 +183,11 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
 
   // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
   const orderKeys = [...plan.order];
-  for (const key of groupKeys) if (!orderKeys.some((order) => order.key === key)) orderKeys.push({ key, direction: 'asc' });
+  for (const key of groupKeys)
+    if (!orderKeys.some((order) => order.key === key)) orderKeys.push({ key, direction: 'asc' });
   for (const order of orderKeys) select = select.orderBy(sql`${sql.id(order.key)}`, order.direction);
   if (plan.limit !== undefined) select = select.limit(typed(plan.limit, 'UInt64') as unknown as number);
-  if (plan.offset !== undefined && plan.offset > 0) select = select.offset(typed(plan.offset, 'UInt64') as unknown as number);
+  if (plan.offset !== undefined && plan.offset > 0)
+    select = select.offset(typed(plan.offset, 'UInt64') as unknown as number);
   return toClickHouse(select.compile());
 }

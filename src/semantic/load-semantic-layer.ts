@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MarqueeError } from '../errors.js';
 import { checkSemanticLayer } from './check-semantic-layer.js';
@@ -21,7 +21,10 @@ export interface Problem {
 export class SemanticLayerError extends MarqueeError {
   readonly problems: readonly Problem[];
   constructor(problems: readonly Problem[]) {
-    super('semantic_layer_invalid', `The semantic layer has ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`);
+    super(
+      'semantic_layer_invalid',
+      `The semantic layer has ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`,
+    );
     this.problems = problems;
   }
 }
@@ -43,7 +46,9 @@ export class SourceFile {
   /** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
   locate(path: readonly PropertyKey[]): { line: number; column: number } {
     for (let depth = path.length; depth >= 0; depth--) {
-      const node = this.document.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
+      const node = this.document.getIn(path.slice(0, depth) as unknown[], true) as
+        | { range?: [number, number, number] }
+        | undefined;
       const offset = depth === 0 ? 0 : node?.range?.[0];
       if (offset !== undefined) {
         const position = this.lines.linePos(offset);
@@ -73,7 +78,13 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
   };
   const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
   if (files.length === 0) {
-    problems.push({ file: '(semantic layer)', line: 1, column: 1, path: '', message: 'No .yaml files found' });
+    problems.push({
+      file: '(semantic layer)',
+      line: 1,
+      column: 1,
+      path: '',
+      message: 'No .yaml files found',
+    });
   }
   for (const { name, text } of files) {
     const lines = new LineCounter();
@@ -82,7 +93,13 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
     if (document.errors.length > 0) {
       for (const error of document.errors) {
         const position = lines.linePos(error.pos[0]);
-        problems.push({ file: name, line: position.line, column: position.col, path: '', message: error.message });
+        problems.push({
+          file: name,
+          line: position.line,
+          column: position.col,
+          path: '',
+          message: error.message,
+        });
       }
       continue;
     }
@@ -99,7 +116,12 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
       for (const [key, value] of Object.entries(parsed.data[section] ?? {})) {
         const previous = origins.get(section)?.get(key);
         if (previous !== undefined) {
-          problems.push(source.problem([section, key], `Duplicate ${section} entry ${quote(key)}, first defined in ${previous.name}`));
+          problems.push(
+            source.problem(
+              [section, key],
+              `Duplicate ${section} entry ${quote(key)}, first defined in ${previous.name}`,
+            ),
+          );
           continue;
         }
         origins.get(section)?.set(key, source);
@@ -165,11 +187,20 @@ export async function loadSemanticLayer(directory: string): Promise<SemanticLaye
     names = (await readdir(directory)).filter((name) => /\.ya?ml$/.test(name)).sort();
   } catch (error) {
     throw new SemanticLayerError([
-      { file: directory, line: 1, column: 1, path: '', message: `Cannot read the semantic layer directory: ${(error as Error).message}` },
+      {
+        file: directory,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `Cannot read the semantic layer directory: ${(error as Error).message}`,
+      },
     ]);
   }
   const files = await Promise.all(
-    names.map(async (name) => ({ name: join(directory, name), text: await readFile(join(directory, name), 'utf8') })),
+    names.map(async (name) => ({
+      name: join(directory, name),
+      text: await readFile(join(directory, name), 'utf8'),
+    })),
   );
   return parseSemanticLayer(files);
 }

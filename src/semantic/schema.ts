@@ -6,13 +6,17 @@ export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names Marquee itself shows (metrics, dimensions, models, tools) start with a letter; `_` names are reserved. */
 export const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-const identifier = z.string().regex(IDENTIFIER, 'must be a plain name: a letter or _, then letters, digits or _');
+const identifier = z
+  .string()
+  .regex(IDENTIFIER, 'must be a plain name: a letter or _, then letters, digits or _');
 const name = z.string().regex(NAME, 'must be a plain name: a letter, then letters, digits or _');
 const description = z.string().min(1);
 
 const joinSchema = z.strictObject({
   to: identifier,
-  on: z.record(identifier, identifier).refine((on) => Object.keys(on).length > 0, 'needs at least one column pair'),
+  on: z
+    .record(identifier, identifier)
+    .refine((on) => Object.keys(on).length > 0, 'needs at least one column pair'),
   description: description.optional(),
 });
 

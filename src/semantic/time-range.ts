@@ -12,7 +12,13 @@ export interface Period extends DateRange {
   readonly label: string;
 }
 
-export const RELATIVE_PERIODS = ['last_7_days', 'last_28_days', 'last_90_days', 'last_quarter', 'year_to_date'] as const;
+export const RELATIVE_PERIODS = [
+  'last_7_days',
+  'last_28_days',
+  'last_90_days',
+  'last_quarter',
+  'year_to_date',
+] as const;
 export const COMPARISONS = ['previous_period', 'year_ago'] as const;
 export type Comparison = (typeof COMPARISONS)[number];
 
@@ -74,7 +80,11 @@ export function resolveNamedPeriod(name: string, anchor: string): Period {
   if (match !== null) {
     const year = Number(match[1]);
     const quarter = Number(match[2]);
-    return { from: utc(year, (quarter - 1) * 3, 1), to: utc(year, quarter * 3, 0), label: `${year}-Q${quarter}` };
+    return {
+      from: utc(year, (quarter - 1) * 3, 1),
+      to: utc(year, quarter * 3, 0),
+      label: `${year}-Q${quarter}`,
+    };
   }
   match = /^(\d{4})-(\d{2})$/.exec(text);
   if (match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 12) {
@@ -113,7 +123,11 @@ export function resolveNamedPeriod(name: string, anchor: string): Period {
       return resolveNamedPeriod(`${previous.year}-Q${previous.quarter}`, anchor);
     }
     case 'year_to_date':
-      return { from: utc(end.getUTCFullYear(), 0, 1), to: anchor, label: `${end.getUTCFullYear()} to date (${anchor})` };
+      return {
+        from: utc(end.getUTCFullYear(), 0, 1),
+        to: anchor,
+        label: `${end.getUTCFullYear()} to date (${anchor})`,
+      };
   }
   throw new ArgumentError('time_range', `Unknown time_range ${quote(name)}: expected ${NAMED_HELP}`);
 }
@@ -125,7 +139,10 @@ export function explicitRange(from: string, to: string): Period {
     ['time_range.to', to],
   ] as const) {
     if (parseDate(value) === undefined) {
-      throw new ArgumentError(field, `Invalid ${field} ${quote(value)}: expected a real calendar day as YYYY-MM-DD`);
+      throw new ArgumentError(
+        field,
+        `Invalid ${field} ${quote(value)}: expected a real calendar day as YYYY-MM-DD`,
+      );
     }
   }
   if (from > to) {
@@ -156,7 +173,10 @@ function calendarPrevious(period: Period): DateRange | undefined {
   for (const months of [1, 3, 12]) {
     const end = utc(from.getUTCFullYear(), from.getUTCMonth() + months, 0);
     if (end === period.to && (months === 1 || from.getUTCMonth() % months === 0)) {
-      return { from: utc(from.getUTCFullYear(), from.getUTCMonth() - months, 1), to: utc(from.getUTCFullYear(), from.getUTCMonth(), 0) };
+      return {
+        from: utc(from.getUTCFullYear(), from.getUTCMonth() - months, 1),
+        to: utc(from.getUTCFullYear(), from.getUTCMonth(), 0),
+      };
     }
   }
   return undefined;

@@ -17,7 +17,11 @@ function readSettings(limits: QueryLimits): Record<string, string> {
   };
 }
 
-async function rows(client: ClickHouseClient, query: string, parameters?: Record<string, unknown>): Promise<Row[]> {
+async function rows(
+  client: ClickHouseClient,
+  query: string,
+  parameters?: Record<string, unknown>,
+): Promise<Row[]> {
   const result = await client.query({ query, query_params: parameters ?? {}, format: 'JSONEachRow' });
   return result.json<Row>();
 }
@@ -116,7 +120,10 @@ function remoteWarehouse(config: Extract<WarehouseConfig, { kind: 'remote' }>): 
   };
   // A server refuses other settings in the same request once readonly=1 is set, so reads send
   // readonly=2 (no writes, no DDL) with their limits; a read-only ClickHouse user is the second wall.
-  const reader = createClient({ ...base, clickhouse_settings: { ...readSettings(config.limits), readonly: '2' } });
+  const reader = createClient({
+    ...base,
+    clickhouse_settings: { ...readSettings(config.limits), readonly: '2' },
+  });
   const admin = createClient(base);
   return {
     kind: 'remote',

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config.js';
+import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
+import type { ServerDependencies } from '../server/create-server.js';
+import { AnalyticsService } from '../tools/analytics-service.js';
+import { CursorCodec } from '../tools/cursor.js';
+import { createWarehouse } from '../warehouse/create-warehouse.js';
+
+/** Loads the semantic layer and wires the warehouse, service and cursor key for a server process. */
+export async function bootstrap(config: Config): Promise<ServerDependencies> {
+  const layer = await loadSemanticLayer(config.semanticLayerDir);
+  const warehouse = createWarehouse(config.warehouse);
+  return {
+    service: new AnalyticsService(layer, warehouse),
+    cursors: new CursorCodec(await cursorKey(config)),
+  };
+}
+
+/**
+ * The key cursors are signed with. Replicas must share it (MARQUEE_CURSOR_SECRET); a single embedded
+ * deployment keeps a generated one beside its warehouse so cursors survive restarts.
+ */
+async function cursorKey(config: Config): Promise<string | Buffer> {
+  if (config.cursorSecret !== undefined) return config.cursorSecret;
+  if (config.warehouse.kind === 'remote') {
+    process.stderr.write('[marquee] MARQUEE_CURSOR_SECRET is not set: cursors work only on this process\n');
+    return randomBytes(32);
+  }
+  const file = join(dirname(config.warehouse.dataDir), 'cursor.key');
+  try {
+    return await readFile(file);
+  } catch {
+    const key = randomBytes(32);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, key, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return readFile(file);
+  }
+}

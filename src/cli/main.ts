@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { DEFAULT_SCALE, isSeeded, seedFixtures } from '../../fixtures/seed-fixtures.js';
+import { localIdentity } from '../auth/identity.js';
+import { type Config, loadConfig } from '../config.js';
+import { MarqueeError } from '../errors.js';
+import { formatProblem, loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
+import { serveHttp } from '../server/serve-http.js';
+import { serveStdio } from '../server/serve-stdio.js';
+import { explainQueryEngagement } from '../tools/query-engagement.js';
+import { createWarehouse } from '../warehouse/create-warehouse.js';
+import { bootstrap } from './bootstrap.js';
+
+const USAGE = `Usage: marquee <command>
+
+  serve [--stdio | --http]   serve MCP (default --http on MARQUEE_HTTP_HOST:MARQUEE_HTTP_PORT)
+  start                      seed the embedded warehouse if it is empty, then serve HTTP
+  seed [--scale N]           (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE})
+  validate [DIR]             check a semantic layer (default MARQUEE_SEMANTIC_LAYER); exit 1 on problems
+  explain TOOL JSON          print the SQL and parameters a tool call would run, without running it
+
+Identity: MARQUEE_TENANT (and MARQUEE_ROLES) until token authentication is configured.`;
+
+const log = (message: string): void => {
+  process.stderr.write(`[marquee] ${message}\n`);
+};
+
+function identityFrom(config: Config, fallbackTenant?: string) {
+  const tenant = config.localIdentity.tenant ?? fallbackTenant;
+  if (tenant === undefined) {
+    throw new MarqueeError(
+      'identity_missing',
+      'Set MARQUEE_TENANT to the tenant this local server answers for (e.g. aurora)',
+    );
+  }
+  return localIdentity(tenant, config.localIdentity.roles);
+}
+
+async function seed(config: Config, scale: number, onlyIfEmpty: boolean): Promise<void> {
+  if (config.warehouse.kind !== 'embedded') {
+    if (onlyIfEmpty) return;
+    throw new MarqueeError(
+      'seed_refused',
+      'marquee seed writes fixtures into the embedded warehouse only; unset CLICKHOUSE_URL',
+    );
+  }
+  const warehouse = createWarehouse(config.warehouse);
+  try {
+    if (onlyIfEmpty && (await isSeeded(warehouse.admin()))) return;
+    log(
+      `seeding fixtures at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${config.warehouse.dataDir}`,
+    );
+    await seedFixtures(warehouse.admin(), { scale, onProgress: (message) => log(`seed: ${message}`) });
+  } finally {
+    await warehouse.close();
+  }
+}
+
+async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: string): Promise<void> {
+  const identity = identityFrom(config, fallbackTenant);
+  const dependencies = await bootstrap(config);
+  const shutdown = async (): Promise<void> => {
+    await dependencies.service.warehouse.close().catch(() => undefined);
+  };
+  if (mode === 'stdio') {
+    await serveStdio(dependencies, identity);
+    await shutdown();
+    return;
+  }
+  const http = await serveHttp(dependencies, { host: config.http.host, port: config.http.port, identity });
+  log(
+    `serving MCP at ${http.url} for tenant ${identity.tenant} (${dependencies.service.warehouse.kind} warehouse)`,
+  );
+  const stop = (): void => {
+    log('shutting down');
+    http
+      .close()
+      .then(shutdown)
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { stdio: { type: 'boolean' }, http: { type: 'boolean' } },
+      });
+      if (values.stdio === true && values.http === true)
+        throw new MarqueeError('usage', 'Choose one of --stdio and --http');
+      await serve(loadConfig(), values.stdio === true ? 'stdio' : 'http');
+      return values.stdio === true ? 0 : -1;
+    }
+    case 'start': {
+      const config = loadConfig();
+      await seed(config, DEFAULT_SCALE, true);
+      if (config.localIdentity.tenant === undefined)
+        log('MARQUEE_TENANT is not set: answering as the demo tenant aurora');
+      await serve(config, 'http', 'aurora');
+      return -1;
+    }
+    case 'seed': {
+      const { values } = parseArgs({ args: rest, options: { scale: { type: 'string' } } });
+      const scale = values.scale === undefined ? DEFAULT_SCALE : Number(values.scale);
+      if (!Number.isFinite(scale) || scale <= 0)
+        throw new MarqueeError('usage', `--scale takes a positive number, not ${values.scale}`);
+      await seed(loadConfig(), scale, false);
+      return 0;
+    }
+    case 'validate': {
+      const directory = rest[0] ?? loadConfig().semanticLayerDir;
+      try {
+        const layer = await loadSemanticLayer(directory);
+        process.stdout.write(
+          `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools)\n`,
+        );
+        return 0;
+      } catch (error) {
+        if (!(error instanceof SemanticLayerError)) throw error;
+        process.stdout.write(
+          `${error.problems.map(formatProblem).join('\n')}\n${error.problems.length} problem(s)\n`,
+        );
+        return 1;
+      }
+    }
+    case 'explain': {
+      const [tool, json] = rest;
+      if (tool === undefined || json === undefined)
+        throw new MarqueeError('usage', 'explain takes a tool name and its arguments as JSON');
+      if (tool !== 'query_engagement')
+        throw new MarqueeError('usage', `explain knows query_engagement, not ${JSON.stringify(tool)}`);
+      let args: unknown;
+      try {
+        args = JSON.parse(json);
+      } catch {
+        throw new MarqueeError('usage', 'The arguments are not valid JSON');
+      }
+      const config = loadConfig();
+      const dependencies = await bootstrap(config);
+      try {
+        const queries = await explainQueryEngagement(
+          { ...dependencies, identity: () => identityFrom(config) },
+          args,
+        );
+        process.stdout.write(`${JSON.stringify(queries, null, 2)}\n`);
+      } finally {
+        await dependencies.service.warehouse.close();
+      }
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`Unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    const message =
+      error instanceof MarqueeError ? error.message : ((error as Error)?.stack ?? String(error));
+    process.stderr.write(`marquee: ${message}\n`);
+    process.exit(1);
+  },
+);

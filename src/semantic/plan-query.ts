@@ -1,0 +1,224 @@
+import { ArgumentError } from '../errors.js';
+import { quote, unknownNameMessage } from './did-you-mean.js';
+import type { DimensionFilter, Grain, OrderKey, QueryPlan } from './query-plan.js';
+import type { Metric, SemanticLayer, Tool } from './semantic-layer.js';
+import {
+  type Comparison,
+  comparisonPeriod,
+  explicitRange,
+  type Period,
+  resolveNamedPeriod,
+} from './time-range.js';
+
+/** A tool call in semantic terms, after the tool's own schema has checked shapes. */
+export interface AnalyticsRequest {
+  readonly metrics?: readonly string[] | undefined;
+  readonly timeRange?: string | { readonly from: string; readonly to: string } | undefined;
+  readonly groupBy?: readonly string[] | undefined;
+  readonly grain?: Grain | undefined;
+  readonly compareTo?: Comparison | undefined;
+  /** Filter arguments of the tool (as named in its YAML) with the values asked for. */
+  readonly filters: Readonly<Record<string, readonly string[]>>;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** What the planner needs from the warehouse: the anchor day and the known values of enumerable dimensions. */
+export interface PlanningFacts {
+  readonly anchor: string;
+  readonly values: ReadonlyMap<string, readonly string[]>;
+}
+
+/** A filter as the reader asked for it, for saying back what was applied. */
+export interface AppliedFilter extends DimensionFilter {
+  readonly argument: string;
+}
+
+/** The queries one call needs, planned once and shared by running and explaining. */
+export interface AnalyticsPlan {
+  readonly tool: Tool;
+  readonly metrics: readonly Metric[];
+  readonly period: Period;
+  readonly comparison: Period | undefined;
+  readonly groupBy: readonly string[];
+  readonly grain: Grain | undefined;
+  readonly filters: readonly AppliedFilter[];
+  readonly limit: number;
+  readonly offset: number;
+  /** The page of rows (asks for one row more than the page, to know whether another page exists). */
+  readonly rows: QueryPlan;
+  /** Totals of the period and of its comparison, with the days that had data. */
+  readonly totals: QueryPlan;
+  /** Per-dimension breakdowns of both periods, for top movers (only with a comparison). */
+  readonly movers: readonly { readonly dimension: string; readonly plan: QueryPlan }[];
+}
+
+export const DEFAULT_TIME_RANGE = 'last_28_days';
+export const MAX_GROUP_BY = 2;
+
+/** Enumerable dimensions whose values planning `request` must know (filters on them are checked). */
+export function dimensionsNeedingValues(
+  layer: SemanticLayer,
+  tool: Tool,
+  request: AnalyticsRequest,
+): string[] {
+  const needed = new Set<string>();
+  for (const [argument, values] of Object.entries(request.filters)) {
+    if (values.length === 0) continue;
+    for (const name of tool.filters[argument]?.dimensions ?? []) {
+      if (layer.dimensions.get(name)?.enumerable === true) needed.add(name);
+    }
+  }
+  return [...needed];
+}
+
+/** Validates a request against the semantic layer and plans its queries; every mistake is an ArgumentError. */
+export function planAnalytics(
+  layer: SemanticLayer,
+  tool: Tool,
+  request: AnalyticsRequest,
+  facts: PlanningFacts,
+): AnalyticsPlan {
+  const metricNames = layer.metricsFor(tool.model).map((metric) => metric.name);
+  const metrics = (request.metrics ?? tool.default_metrics).map((name) => {
+    const metric = layer.metrics.get(name);
+    if (metric === undefined || metric.baseModel !== tool.model) {
+      throw new ArgumentError('metrics', unknownNameMessage('metric', name, metricNames));
+    }
+    return metric;
+  });
+  if (metrics.length === 0)
+    throw new ArgumentError('metrics', `metrics is empty; allowed: ${metricNames.join(', ')}`);
+
+  const dimensionNames = layer.dimensionsFor(tool.model).map((dimension) => dimension.name);
+  let grain = request.grain;
+  const groupBy: string[] = [];
+  for (const name of request.groupBy ?? []) {
+    if (!dimensionNames.includes(name))
+      throw new ArgumentError('group_by', unknownNameMessage('dimension', name, dimensionNames));
+    if (name === tool.time_dimension) grain ??= 'day';
+    else if (!groupBy.includes(name)) groupBy.push(name);
+  }
+  if ((request.groupBy ?? []).length > MAX_GROUP_BY) {
+    throw new ArgumentError(
+      'group_by',
+      `group_by takes at most ${MAX_GROUP_BY} dimensions, got ${(request.groupBy ?? []).length}`,
+    );
+  }
+
+  const period =
+    request.timeRange === undefined
+      ? resolveNamedPeriod(DEFAULT_TIME_RANGE, facts.anchor)
+      : typeof request.timeRange === 'string'
+        ? resolveNamedPeriod(request.timeRange, facts.anchor)
+        : explicitRange(request.timeRange.from, request.timeRange.to);
+  const comparison =
+    request.compareTo === undefined ? undefined : comparisonPeriod(period, request.compareTo);
+
+  const filters = planFilters(layer, tool, request.filters, facts);
+  const base = {
+    model: tool.model,
+    metrics: metrics.map((metric) => metric.name),
+    timeDimension: tool.time_dimension,
+    filters,
+  };
+  const primary = metrics[0]?.name ?? '';
+  const order: OrderKey[] = grain !== undefined ? [{ key: tool.time_dimension, direction: 'asc' }] : [];
+  if (groupBy.length > 0) order.push({ key: primary, direction: 'desc' });
+  const rows: QueryPlan = {
+    ...base,
+    dimensions: groupBy,
+    grain,
+    periods: [period],
+    order,
+    limit: request.limit + 1,
+    offset: request.offset,
+  };
+  const periods = comparison === undefined ? [period] : [period, comparison];
+  const totals: QueryPlan = { ...base, dimensions: [], periods, byPeriod: true, coverage: true, order: [] };
+  const moverDimensions = groupBy.length > 0 ? groupBy : tool.mover_dimensions;
+  const movers =
+    comparison === undefined
+      ? []
+      : moverDimensions.map((dimension) => ({
+          dimension,
+          plan: { ...base, dimensions: [dimension], periods, byPeriod: true, order: [] } satisfies QueryPlan,
+        }));
+  return {
+    tool,
+    metrics,
+    period,
+    comparison,
+    groupBy,
+    grain,
+    filters,
+    limit: request.limit,
+    offset: request.offset,
+    rows,
+    totals,
+    movers,
+  };
+}
+
+function planFilters(
+  layer: SemanticLayer,
+  tool: Tool,
+  requested: Readonly<Record<string, readonly string[]>>,
+  facts: PlanningFacts,
+): AppliedFilter[] {
+  const applied: AppliedFilter[] = [];
+  for (const [argument, values] of Object.entries(requested)) {
+    const filter = tool.filters[argument];
+    if (filter === undefined) {
+      throw new ArgumentError(argument, unknownNameMessage('filter', argument, Object.keys(tool.filters)));
+    }
+    const byDimension = new Map<string, (string | number)[]>();
+    for (const raw of values) {
+      const value = raw.trim();
+      const match = matchValue(layer, filter.dimensions, value, facts);
+      if (match === undefined) {
+        const known = filter.dimensions.flatMap((name) => facts.values.get(name) ?? []);
+        throw new ArgumentError(argument, unknownNameMessage(`${argument} value`, value, known));
+      }
+      const list = byDimension.get(match.dimension) ?? [];
+      if (!list.includes(match.value)) list.push(match.value);
+      byDimension.set(match.dimension, list);
+    }
+    for (const [dimension, list] of byDimension) applied.push({ argument, dimension, values: list });
+  }
+  return applied;
+}
+
+/** The dimension a filter value belongs to, with the value spelled as the warehouse spells it. */
+function matchValue(
+  layer: SemanticLayer,
+  dimensions: readonly string[],
+  value: string,
+  facts: PlanningFacts,
+): { dimension: string; value: string | number } | undefined {
+  for (const name of dimensions) {
+    const dimension = layer.dimensions.get(name);
+    if (dimension === undefined) continue;
+    if (dimension.enumerable) {
+      const known = facts.values.get(name) ?? [];
+      const found =
+        known.find((candidate) => candidate === value) ??
+        known.find((c) => c.toLowerCase() === value.toLowerCase());
+      if (found !== undefined) return { dimension: name, value: found };
+      continue;
+    }
+    return { dimension: name, value: parseTyped(dimension.type, value, name) };
+  }
+  return undefined;
+}
+
+function parseTyped(type: string, value: string, dimension: string): string | number {
+  if (type === 'integer' || type === 'number') {
+    const number = Number(value);
+    if (value === '' || !Number.isFinite(number) || (type === 'integer' && !Number.isInteger(number))) {
+      throw new ArgumentError(dimension, `Invalid ${dimension} ${quote(value)}: expected a ${type}`);
+    }
+    return number;
+  }
+  return value;
+}

@@ -1,0 +1,28 @@
+import { McpServer } from '@modelcontextprotocol/server';
+import type { Identity } from '../auth/identity.js';
+import type { AnalyticsService } from '../tools/analytics-service.js';
+import type { CursorCodec } from '../tools/cursor.js';
+import { registerQueryEngagement } from '../tools/query-engagement.js';
+
+export const SERVER_NAME = 'marquee';
+export const SERVER_VERSION = '0.1.0';
+
+/** What every MCP server instance shares across requests; instances themselves are never shared. */
+export interface ServerDependencies {
+  readonly service: AnalyticsService;
+  readonly cursors: CursorCodec;
+}
+
+/** A fresh MCP server for one request (HTTP) or one connection (stdio), scoped to `identity`. */
+export function createMcpServer(dependencies: ServerDependencies, identity: Identity): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Marquee answers engagement questions about a streaming-video service from its warehouse. Use query_engagement with a named period (e.g. 2026-Q3) and compare_to to explain changes; every answer says which dates it covered.',
+    },
+  );
+  registerQueryEngagement(server, { ...dependencies, identity: () => identity });
+  return server;
+}

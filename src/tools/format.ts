@@ -1,0 +1,33 @@
+import type { Metric } from '../semantic/semantic-layer.js';
+
+/** A metric value as a person reads it: thousands separators, percentages for rates. */
+export function formatValue(metric: Metric, value: number | null): string {
+  if (value === null) return 'n/a';
+  if (metric.format === 'percent') return `${(value * 100).toFixed(Math.max(0, metric.decimals - 2))}%`;
+  return value.toLocaleString('en-US', { maximumFractionDigits: metric.decimals });
+}
+
+/** A signed change: "+1,204" or "−3.1 pp" for rates. */
+export function formatChange(metric: Metric, absolute: number | null, percent: number | null): string {
+  if (absolute === null) return 'no comparison data';
+  const sign = absolute > 0 ? '+' : absolute < 0 ? '−' : '±';
+  const magnitude =
+    metric.format === 'percent'
+      ? `${(Math.abs(absolute) * 100).toFixed(1)} pp`
+      : Math.abs(absolute).toLocaleString('en-US', { maximumFractionDigits: metric.decimals });
+  const relative =
+    percent === null
+      ? ''
+      : ` (${percent > 0 ? '+' : percent < 0 ? '−' : '±'}${Math.abs(percent).toFixed(1)}%)`;
+  return `${sign}${magnitude}${relative}`;
+}
+
+/** Rows as a compact tab-separated table with a header, for clients that only show text. */
+export function formatTable(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  const cell = (value: unknown): string =>
+    value === null || value === undefined ? '' : String(value).replace(/[\t\n\r]/g, ' ');
+  return [
+    columns.join('\t'),
+    ...rows.map((row) => columns.map((column) => cell(row[column])).join('\t')),
+  ].join('\n');
+}

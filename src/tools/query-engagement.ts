@@ -1,0 +1,394 @@
+import type { CallToolResult, McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import {
+  type Change,
+  changeOf,
+  type Mover,
+  periodTotals,
+  roundMetric,
+  toNumber,
+  topMovers,
+} from '../analysis/period-results.js';
+import type { Identity } from '../auth/identity.js';
+import { ArgumentError } from '../errors.js';
+import {
+  type AnalyticsPlan,
+  type AnalyticsRequest,
+  DEFAULT_TIME_RANGE,
+  MAX_GROUP_BY,
+  planAnalytics,
+} from '../semantic/plan-query.js';
+import { GRAINS } from '../semantic/query-plan.js';
+import type { SemanticLayer, Tool } from '../semantic/semantic-layer.js';
+import { COMPARISONS, RELATIVE_PERIODS } from '../semantic/time-range.js';
+import type { Row } from '../warehouse/warehouse.js';
+import type { AnalyticsService } from './analytics-service.js';
+import { type CursorCodec, type CursorState, canonical } from './cursor.js';
+import { formatChange, formatTable, formatValue } from './format.js';
+import { toolError } from './tool-error.js';
+
+export const QUERY_ENGAGEMENT = 'query_engagement';
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+
+const text = z.string().min(1).max(200);
+const oneOrMany = z.union([text, z.array(text).min(1).max(100)]);
+
+/** The tool's arguments: built from the semantic layer, so metric, dimension and filter lists are its own. */
+function inputSchema(layer: SemanticLayer, tool: Tool) {
+  const metrics = layer.metricsFor(tool.model);
+  const dimensions = layer.dimensionsFor(tool.model);
+  const filters: Record<string, z.ZodOptional<typeof oneOrMany>> = {};
+  for (const [name, filter] of Object.entries(tool.filters)) {
+    const over = filter.dimensions.join(' or ');
+    filters[name] = oneOrMany
+      .optional()
+      .describe(`${filter.description ?? `Filter on ${over}.`} One value or a list (matched on ${over}).`);
+  }
+  return z.strictObject({
+    metrics: z
+      .array(text)
+      .min(1)
+      .max(10)
+      .optional()
+      .describe(
+        `Metrics to compute (default ${tool.default_metrics.join(', ')}). Available: ${metrics.map((m) => `${m.name} (${m.description})`).join('; ')}`,
+      ),
+    time_range: z
+      .union([
+        text,
+        z.strictObject({
+          from: text.describe('First day, YYYY-MM-DD'),
+          to: text.describe('Last day, inclusive, YYYY-MM-DD'),
+        }),
+      ])
+      .optional()
+      .describe(
+        `A named period (2026-Q3, 2026-08, 2026-W33, 2026, ${RELATIVE_PERIODS.join(', ')}) or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data. Default ${DEFAULT_TIME_RANGE}.`,
+      ),
+    ...filters,
+    group_by: z
+      .array(text)
+      .max(MAX_GROUP_BY)
+      .optional()
+      .describe(
+        `Up to ${MAX_GROUP_BY} dimensions to break results down by: ${dimensions.map((d) => `${d.name} (${d.description})`).join('; ')}`,
+      ),
+    grain: z
+      .enum(GRAINS)
+      .optional()
+      .describe(`Time bucket for a trend: rows per ${GRAINS.join(', ')}.`),
+    compare_to: z
+      .enum(COMPARISONS)
+      .optional()
+      .describe(
+        'Compare with the previous period of the same length (or previous calendar month/quarter/year) or the same dates a year earlier; adds changes and the top movers behind them.',
+      ),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LIMIT)
+      .optional()
+      .describe(`Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`),
+    cursor: z
+      .string()
+      .min(1)
+      .max(4_000)
+      .optional()
+      .describe('next_cursor from a previous call, to fetch the next page of the same query.'),
+  });
+}
+
+const value = z.union([z.string(), z.number(), z.null()]);
+const periodSchema = z.object({ label: z.string(), from: z.string(), to: z.string() });
+const changeSchema = z.object({ absolute: z.number().nullable(), percent: z.number().nullable() });
+
+export const queryEngagementOutput = z.object({
+  summary: z.string(),
+  period: periodSchema.extend({
+    first_day_with_data: z.string().nullable(),
+    last_day_with_data: z.string().nullable(),
+  }),
+  comparison: periodSchema.nullable(),
+  filters: z.array(
+    z.object({
+      argument: z.string(),
+      dimension: z.string(),
+      values: z.array(z.union([z.string(), z.number()])),
+    }),
+  ),
+  metrics: z.array(z.object({ name: z.string(), description: z.string(), format: z.string() })),
+  totals: z.record(z.string(), z.number().nullable()),
+  comparison_totals: z.record(z.string(), z.number().nullable()).nullable(),
+  changes: z.record(z.string(), changeSchema).nullable(),
+  top_movers: z.array(
+    z.object({
+      dimension: z.string(),
+      value: z.string(),
+      metric: z.string(),
+      current: z.number().nullable(),
+      previous: z.number().nullable(),
+      change: z.number().nullable(),
+      percent: z.number().nullable(),
+    }),
+  ),
+  columns: z.array(z.string()),
+  rows: z.array(z.record(z.string(), value)),
+  page: z.object({
+    offset: z.number(),
+    limit: z.number(),
+    returned: z.number(),
+    next_cursor: z.string().nullable(),
+  }),
+});
+export type QueryEngagementOutput = z.infer<typeof queryEngagementOutput>;
+
+/** What the tool needs from the server: the layer, the warehouse, the cursor key and who is asking. */
+export interface ToolContext {
+  readonly service: AnalyticsService;
+  readonly cursors: CursorCodec;
+  readonly identity: () => Identity;
+}
+
+type Args = Record<string, unknown> & { cursor?: string; limit?: number };
+
+const schemas = new WeakMap<SemanticLayer, ReturnType<typeof inputSchema>>();
+
+/** Registers query_engagement when the semantic layer binds it. */
+export function registerQueryEngagement(server: McpServer, context: ToolContext): void {
+  const layer = context.service.layer;
+  const tool = layer.tools.get(QUERY_ENGAGEMENT);
+  if (tool === undefined) return;
+  let schema = schemas.get(layer);
+  if (schema === undefined) {
+    schema = inputSchema(layer, tool);
+    schemas.set(layer, schema);
+  }
+  server.registerTool(
+    QUERY_ENGAGEMENT,
+    {
+      title: 'Query engagement',
+      description: `${tool.description ?? 'Engagement metrics.'} Returns totals for a period, optional breakdowns and trends, the change against a comparison period with the segments that drove it, and a page of rows. Tenant scope comes from your identity.`,
+      inputSchema: schema,
+      outputSchema: queryEngagementOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
+    },
+    async (args) => {
+      try {
+        return await queryEngagement(context, tool, args as Args);
+      } catch (error) {
+        return toolError(error, QUERY_ENGAGEMENT);
+      }
+    },
+  );
+}
+
+/** Resolves a cursor (if any) to the arguments, offset and anchor of the page asked for. */
+function resumeFrom(context: ToolContext, args: Args): { args: Args; offset: number; anchor?: string } {
+  if (args.cursor === undefined) return { args, offset: 0 };
+  const { cursor, ...rest } = args;
+  const state = context.cursors.decode(cursor, QUERY_ENGAGEMENT);
+  if (Object.keys(rest).length > 0 && canonical(rest) !== canonical(state.args)) {
+    throw new ArgumentError(
+      'cursor',
+      'The cursor belongs to a query with other arguments: pass the cursor alone, or the same arguments as the call that returned it',
+    );
+  }
+  return { args: state.args as Args, offset: state.offset, anchor: state.anchor };
+}
+
+function toRequest(tool: Tool, args: Args, offset: number): AnalyticsRequest {
+  const list = (value: unknown): string[] =>
+    value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+  const filters: Record<string, string[]> = {};
+  for (const name of Object.keys(tool.filters)) {
+    if (args[name] !== undefined) filters[name] = list(args[name]);
+  }
+  return {
+    metrics: args.metrics as string[] | undefined,
+    timeRange: args.time_range as AnalyticsRequest['timeRange'],
+    groupBy: args.group_by as string[] | undefined,
+    grain: args.grain as AnalyticsRequest['grain'],
+    compareTo: args.compare_to as AnalyticsRequest['compareTo'],
+    filters,
+    limit: args.limit ?? DEFAULT_LIMIT,
+    offset,
+  };
+}
+
+/** The one planning step shared by running a call and explaining it. */
+async function planCall(context: ToolContext, tool: Tool, callArgs: Args) {
+  const { tenant } = context.identity();
+  const { args, offset, anchor } = resumeFrom(context, callArgs);
+  const request = toRequest(tool, args, offset);
+  const facts = await context.service.planningFacts(tenant, tool, request);
+  const plan = planAnalytics(
+    context.service.layer,
+    tool,
+    request,
+    anchor === undefined ? facts : { ...facts, anchor },
+  );
+  return { tenant, args, offset, anchor: anchor ?? facts.anchor, plan };
+}
+
+/** The SQL and parameters a call would run, named by purpose, without running them. */
+export async function explainQueryEngagement(context: ToolContext, callArgs: unknown) {
+  const tool = context.service.layer.tools.get(QUERY_ENGAGEMENT);
+  if (tool === undefined)
+    throw new ArgumentError('tool', `The semantic layer does not bind ${QUERY_ENGAGEMENT}`);
+  const parsed = inputSchema(context.service.layer, tool).safeParse(callArgs);
+  if (!parsed.success) {
+    throw new ArgumentError(
+      'arguments',
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+    );
+  }
+  const { tenant, plan } = await planCall(context, tool, parsed.data as Args);
+  return {
+    rows: context.service.compile(plan.rows, tenant),
+    totals: context.service.compile(plan.totals, tenant),
+    ...Object.fromEntries(
+      plan.movers.map((mover) => [
+        `movers_by_${mover.dimension}`,
+        context.service.compile(mover.plan, tenant),
+      ]),
+    ),
+  };
+}
+
+async function queryEngagement(context: ToolContext, tool: Tool, callArgs: Args): Promise<CallToolResult> {
+  const service = context.service;
+  const { tenant, args, offset, anchor, plan } = await planCall(context, tool, callArgs);
+  const [pageRows, totalRows, ...moverRows] = await Promise.all([
+    service.run(plan.rows, tenant),
+    service.run(plan.totals, tenant),
+    ...plan.movers.map((mover) => service.run(mover.plan, tenant)),
+  ]);
+  const hasMore = pageRows.length > plan.limit;
+  const cursorState: CursorState = { tool: QUERY_ENGAGEMENT, args, anchor, offset: offset + plan.limit };
+  const output = shapeOutput(
+    plan,
+    pageRows.slice(0, plan.limit),
+    totalRows,
+    moverRows,
+    hasMore ? context.cursors.encode(cursorState) : null,
+  );
+  return {
+    content: [
+      { type: 'text', text: output.summary },
+      { type: 'text', text: formatTable(output.columns, output.rows) },
+    ],
+    structuredContent: output,
+  };
+}
+
+function shapeOutput(
+  plan: AnalyticsPlan,
+  rows: readonly Row[],
+  totalRows: readonly Row[],
+  moverRows: readonly Row[][],
+  nextCursor: string | null,
+): QueryEngagementOutput {
+  const [current, previous] = periodTotals(totalRows, plan.metrics);
+  const comparing = plan.comparison !== undefined && previous !== undefined;
+  const changes: Record<string, Change> = {};
+  for (const metric of plan.metrics) {
+    changes[metric.name] = changeOf(
+      current?.values[metric.name] ?? null,
+      previous?.values[metric.name] ?? null,
+    );
+  }
+  const primary = plan.metrics[0];
+  const movers: Mover[] =
+    primary === undefined
+      ? []
+      : plan.movers.flatMap((mover, index) => topMovers(moverRows[index] ?? [], mover.dimension, primary));
+  movers.sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0));
+
+  const timeColumn = plan.grain === undefined ? [] : [plan.tool.time_dimension];
+  const columns = [...timeColumn, ...plan.groupBy, ...plan.metrics.map((metric) => metric.name)];
+  const shapedRows = rows.map((row) => {
+    const shaped: Record<string, string | number | null> = {};
+    for (const column of [...timeColumn, ...plan.groupBy])
+      shaped[column] = row[column] === null ? null : String(row[column] ?? '');
+    for (const metric of plan.metrics) shaped[metric.name] = roundMetric(metric, toNumber(row[metric.name]));
+    return shaped;
+  });
+
+  const output: QueryEngagementOutput = {
+    summary: '',
+    period: {
+      label: plan.period.label,
+      from: plan.period.from,
+      to: plan.period.to,
+      first_day_with_data: current?.firstDay ?? null,
+      last_day_with_data: current?.lastDay ?? null,
+    },
+    comparison: plan.comparison === undefined ? null : { ...plan.comparison },
+    filters: plan.filters.map((filter) => ({
+      argument: filter.argument,
+      dimension: filter.dimension,
+      values: [...filter.values],
+    })),
+    metrics: plan.metrics.map((metric) => ({
+      name: metric.name,
+      description: metric.description,
+      format: metric.format,
+    })),
+    totals: current?.values ?? {},
+    comparison_totals: comparing ? (previous?.values ?? null) : null,
+    changes: comparing ? changes : null,
+    top_movers: movers.slice(0, 5),
+    columns,
+    rows: shapedRows,
+    page: { offset: plan.offset, limit: plan.limit, returned: shapedRows.length, next_cursor: nextCursor },
+  };
+  output.summary = summarize(plan, output);
+  return output;
+}
+
+function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
+  const lines: string[] = [];
+  const filters = output.filters
+    .map((filter) => `${filter.dimension} ${filter.values.join(', ')}`)
+    .join('; ');
+  const covered =
+    output.period.first_day_with_data === null
+      ? 'no data in this period'
+      : output.period.first_day_with_data === plan.period.from &&
+          output.period.last_day_with_data === plan.period.to
+        ? 'data for every day'
+        : `data from ${output.period.first_day_with_data} to ${output.period.last_day_with_data}`;
+  lines.push(
+    `Engagement for ${plan.period.label === `${plan.period.from} to ${plan.period.to}` ? plan.period.label : `${plan.period.label} (${plan.period.from} to ${plan.period.to})`}${filters === '' ? '' : `, ${filters}`}: ${covered}.`,
+  );
+  if (plan.comparison !== undefined) lines.push(`Compared with the ${plan.comparison.label}.`);
+  for (const metric of plan.metrics) {
+    const value = formatValue(metric, output.totals[metric.name] ?? null);
+    const change = output.changes?.[metric.name];
+    const previous = output.comparison_totals?.[metric.name] ?? null;
+    lines.push(
+      change === undefined
+        ? `- ${metric.name}: ${value}`
+        : `- ${metric.name}: ${value} (${formatChange(metric, change.absolute, change.percent)} vs ${formatValue(metric, previous)})`,
+    );
+  }
+  const primary = plan.metrics[0];
+  if (primary !== undefined && output.top_movers.length > 0) {
+    const movers = output.top_movers.map(
+      (mover) => `${mover.dimension} ${mover.value} ${formatChange(primary, mover.change, mover.percent)}`,
+    );
+    lines.push(`Top movers in ${primary.name}: ${movers.join('; ')}.`);
+  }
+  const breakdown = [
+    ...(plan.grain === undefined ? [] : [`per ${plan.grain}`]),
+    ...(plan.groupBy.length === 0 ? [] : [`by ${plan.groupBy.join(' and ')}`]),
+  ].join(', ');
+  const first = plan.offset + 1;
+  const range = output.rows.length === 0 ? 'no rows' : `rows ${first}-${plan.offset + output.rows.length}`;
+  lines.push(
+    `${range}${breakdown === '' ? '' : ` (${breakdown})`}${output.page.next_cursor === null ? '.' : `; more rows: call again with cursor "${output.page.next_cursor}".`}`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,26 @@
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { MarqueeError } from '../errors.js';
+
+/**
+ * A tool error a model can act on. Marquee's own errors carry their message; anything else is a server fault,
+ * logged with a reference and shown only as that reference, never as a stack or SQL.
+ */
+export function toolError(error: unknown, tool: string): CallToolResult {
+  if (error instanceof MarqueeError) {
+    return { content: [{ type: 'text', text: error.message }], isError: true };
+  }
+  const reference = randomUUID().slice(0, 8);
+  process.stderr.write(
+    `[marquee] internal error in ${tool} (ref ${reference}): ${(error as Error)?.stack ?? String(error)}\n`,
+  );
+  return {
+    content: [
+      {
+        type: 'text',
+        text: `Internal error in ${tool} (reference ${reference}); the operator can look it up in the server log`,
+      },
+    ],
+    isError: true,
+  };
+}
