@@ -12,7 +12,8 @@ export class MarqueeError extends Error {
 export class ArgumentError extends MarqueeError {
   readonly field: string;
   constructor(field: string, message: string) {
-    super('invalid_argument', message);
+    // The field is always named, so a model knows which argument to fix.
+    super('invalid_argument', message.includes(field) ? message : `${field}: ${message}`);
     this.field = field;
   }
 }

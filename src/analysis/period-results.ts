@@ -17,6 +17,13 @@ export function roundMetric(metric: Metric, value: number | null): number | null
 
 export type MetricValues = Record<string, number | null>;
 
+const ADDITIVE = new Set(['count', 'sum', 'count_distinct', 'approx_count_distinct']);
+
+/** A metric over no rows: zero for counts and sums, undefined (null) for averages and ratios. */
+export function emptyValue(metric: Metric): number | null {
+  return ADDITIVE.has(metric.aggregation) && metric.multiply_by === undefined ? 0 : null;
+}
+
 /** Totals of one period, with the first and last day that had data. */
 export interface PeriodTotals {
   readonly values: MetricValues;
@@ -33,7 +40,8 @@ export function periodTotals(
     const row = rows.find((candidate) => String(candidate[PERIOD_COLUMN]) === String(index));
     const values: MetricValues = {};
     for (const metric of metrics)
-      values[metric.name] = row === undefined ? null : roundMetric(metric, toNumber(row[metric.name]));
+      values[metric.name] =
+        row === undefined ? emptyValue(metric) : roundMetric(metric, toNumber(row[metric.name]));
     const day = (key: string): string | null =>
       row === undefined || typeof row[key] !== 'string' ? null : (row[key] as string);
     return { values, firstDay: day(FIRST_DAY_COLUMN), lastDay: day(LAST_DAY_COLUMN) };

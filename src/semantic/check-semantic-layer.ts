@@ -155,13 +155,13 @@ export function checkSemanticLayer(
         );
       }
     });
-    tool.mover_dimensions.forEach((dimension, index) =>
-      checkDimension(dimension, ['mover_dimensions', index]),
-    );
+    tool.mover_dimensions.forEach((dimension, index) => {
+      checkDimension(dimension, ['mover_dimensions', index]);
+    });
     for (const [argument, filter] of Object.entries(tool.filters)) {
-      filter.dimensions.forEach((dimension, index) =>
-        checkDimension(dimension, ['filters', argument, 'dimensions', index]),
-      );
+      filter.dimensions.forEach((dimension, index) => {
+        checkDimension(dimension, ['filters', argument, 'dimensions', index]);
+      });
     }
   }
 

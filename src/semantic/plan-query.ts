@@ -136,7 +136,14 @@ export function planAnalytics(
   };
   const periods = comparison === undefined ? [period] : [period, comparison];
   const totals: QueryPlan = { ...base, dimensions: [], periods, byPeriod: true, coverage: true, order: [] };
-  const moverDimensions = groupBy.length > 0 ? groupBy : tool.mover_dimensions;
+  // Movers break the change down by what was grouped on and by the tool's usual suspects; a dimension
+  // pinned to one value by a filter has nothing to break down.
+  const pinned = new Set(
+    filters.filter((filter) => filter.values.length === 1).map((filter) => filter.dimension),
+  );
+  const moverDimensions = [...new Set([...groupBy, ...tool.mover_dimensions])].filter(
+    (name) => !pinned.has(name),
+  );
   const movers =
     comparison === undefined
       ? []

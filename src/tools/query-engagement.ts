@@ -371,7 +371,7 @@ function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
     lines.push(
       change === undefined
         ? `- ${metric.name}: ${value}`
-        : `- ${metric.name}: ${value} (${formatChange(metric, change.absolute, change.percent)} vs ${formatValue(metric, previous)})`,
+        : `- ${metric.name}: ${value}, ${formatChange(metric, change.absolute, change.percent)} vs ${formatValue(metric, previous)}`,
     );
   }
   const primary = plan.metrics[0];

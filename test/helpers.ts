@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { seedFixtures } from '../fixtures/seed-fixtures.js';
+import { localIdentity } from '../src/auth/identity.js';
+import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
+import { type HttpServer, serveHttp } from '../src/server/serve-http.js';
+import { AnalyticsService } from '../src/tools/analytics-service.js';
+import { CursorCodec } from '../src/tools/cursor.js';
+import type { QueryEngagementOutput } from '../src/tools/query-engagement.js';
+import { createWarehouse } from '../src/warehouse/create-warehouse.js';
+import type { Warehouse } from '../src/warehouse/warehouse.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const SEMANTIC_LAYER = join(ROOT, 'semantic-layer');
+/** Small enough to seed in about a second, large enough for the planted truths to stand out. */
+export const TEST_SCALE = 0.2;
+export const LIMITS = { maxExecutionSeconds: 30, maxResultRows: 100_000, maxMemoryBytes: 2 * 1024 ** 3 };
+
+export type Era = 'modern' | 'legacy';
+export const ERAS: Era[] = ['modern', 'legacy'];
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `marquee-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** An embedded warehouse in a fresh directory, seeded with the fixture at test scale. */
+export async function seededWarehouse(): Promise<{
+  warehouse: Warehouse;
+  dataDir: string;
+  remove: () => Promise<void>;
+}> {
+  const dir = await tempDir('wh');
+  const dataDir = join(dir.path, 'warehouse');
+  const warehouse = createWarehouse({ kind: 'embedded', dataDir, readers: 2, limits: LIMITS });
+  await seedFixtures(warehouse.admin(), { scale: TEST_SCALE });
+  return {
+    warehouse,
+    dataDir,
+    remove: async () => {
+      await warehouse.close();
+      await dir.remove();
+    },
+  };
+}
+
+/** Seeds a warehouse directory from a separate process (so this process never holds its lock). */
+export function seedInChild(dataDir: string): void {
+  const result = spawnSync(process.execPath, [CLI, 'seed', '--scale', String(TEST_SCALE)], {
+    env: { ...process.env, MARQUEE_DATA_DIR: dataDir },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`seed failed: ${result.stderr}`);
+}
+
+/** The real HTTP server, in process, over a real socket, for `tenant`. */
+export async function startHttp(
+  warehouse: Warehouse,
+  tenant: string,
+  layerDir = SEMANTIC_LAYER,
+): Promise<HttpServer> {
+  const layer = await loadSemanticLayer(layerDir);
+  return serveHttp(
+    { service: new AnalyticsService(layer, warehouse), cursors: new CursorCodec('test-cursor-key') },
+    { host: '127.0.0.1', port: 0, identity: localIdentity(tenant, []) },
+  );
+}
+
+function clientFor(era: Era): Client {
+  return new Client(
+    { name: 'marquee-test', version: '1.0.0' },
+    { versionNegotiation: { mode: era === 'modern' ? { pin: '2026-07-28' } : 'legacy' } },
+  );
+}
+
+/** The SDK's Client over streamable HTTP, speaking 2026-07-28 (modern) or 2025-11-25 (legacy). */
+export async function connectHttp(url: string, era: Era = 'modern'): Promise<Client> {
+  const client = clientFor(era);
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+/** The SDK's Client over stdio to the built `marquee serve --stdio`. */
+export async function connectStdio(env: Record<string, string>, era: Era = 'modern'): Promise<Client> {
+  const client = clientFor(era);
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'serve', '--stdio'],
+      env: { ...inherited, ...env },
+      stderr: 'pipe',
+    }),
+  );
+  return client;
+}
+
+export interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: unknown;
+}
+
+export async function callTool(
+  client: Client,
+  args: Record<string, unknown>,
+  name = 'query_engagement',
+): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+
+/** Calls query_engagement and returns its structured output, failing loudly on a tool error. */
+export async function query(client: Client, args: Record<string, unknown>): Promise<QueryEngagementOutput> {
+  const result = await callTool(client, args);
+  if (result.isError === true) throw new Error(`tool error: ${result.content[0]?.text}`);
+  return result.structuredContent as QueryEngagementOutput;
+}
+
+/** The text of a tool error, failing loudly when the call succeeded. */
+export async function toolErrorText(client: Client, args: Record<string, unknown>): Promise<string> {
+  const result = await callTool(client, args);
+  if (result.isError !== true) throw new Error(`expected a tool error for ${JSON.stringify(args)}`);
+  return result.content[0]?.text ?? '';
+}

@@ -1,0 +1,444 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpServer } from '../../src/server/serve-http.js';
+import type { QueryEngagementOutput } from '../../src/tools/query-engagement.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { callTool, connectHttp, ERAS, query, seededWarehouse, startHttp, toolErrorText } from '../helpers.js';
+
+let warehouse: Warehouse;
+let removeWarehouse: () => Promise<void>;
+let aurora: HttpServer;
+let borealis: HttpServer;
+let client: Client;
+let borealisClient: Client;
+
+beforeAll(async () => {
+  ({ warehouse, remove: removeWarehouse } = await seededWarehouse());
+  aurora = await startHttp(warehouse, 'aurora');
+  borealis = await startHttp(warehouse, 'borealis');
+  client = await connectHttp(aurora.url);
+  borealisClient = await connectHttp(borealis.url);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await borealisClient?.close();
+  await aurora?.close();
+  await borealis?.close();
+  await removeWarehouse?.();
+});
+
+/** Independent, hand-written SQL over the fixture tables (values inline: test-only constants). */
+async function sql(text: string): Promise<Record<string, unknown>[]> {
+  return warehouse.admin().query(text);
+}
+
+const DECIMALS: Record<string, number> = {
+  watch_minutes: 0,
+  views: 0,
+  unique_viewers: 0,
+  completion_rate: 3,
+  avg_minutes_per_viewer: 1,
+};
+
+const HAND_METRICS = `sum(watch_seconds) / 60 AS watch_minutes, count() AS views, uniqExact(user_id) AS unique_viewers,
+  countIf(completed = 1) / count() AS completion_rate, (sum(watch_seconds) / 60) / uniqExact(user_id) AS avg_minutes_per_viewer`;
+
+/** Tool values are rounded to the metric's decimals: equal to the hand value within one last-place unit. */
+function expectMetricsEqual(
+  tool: Record<string, unknown>,
+  hand: Record<string, unknown>,
+  metrics: string[],
+): void {
+  for (const metric of metrics) {
+    const tolerance = 10 ** -(DECIMALS[metric] ?? 0);
+    const actual = Number(tool[metric]);
+    const expected = Number(hand[metric]);
+    expect(Number.isFinite(actual), `${metric} is a number`).toBe(true);
+    expect(Math.abs(actual - expected), `${metric}: tool ${actual} vs SQL ${expected}`).toBeLessThanOrEqual(
+      tolerance,
+    );
+  }
+}
+
+const ALL_METRICS = Object.keys(DECIMALS);
+
+describe('numbers equal hand-written SQL', () => {
+  it('totals for a quarter in a region', async () => {
+    const out = await query(client, { metrics: ALL_METRICS, time_range: '2026-Q3', geo: 'LATAM' });
+    const [hand] = await sql(`SELECT ${HAND_METRICS} FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30'
+        AND country_code IN (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM')`);
+    expect(hand).toBeDefined();
+    expectMetricsEqual(out.totals, hand ?? {}, ALL_METRICS);
+    expect(out.period).toMatchObject({
+      from: '2026-07-01',
+      to: '2026-09-30',
+      first_day_with_data: '2026-07-01',
+      last_day_with_data: '2026-09-30',
+    });
+    expect(Number(out.totals.views)).toBeGreaterThan(1000);
+  });
+
+  it('monthly trend by device for one country and plan over explicit dates', async () => {
+    const out = await query(client, {
+      metrics: ALL_METRICS,
+      time_range: { from: '2025-12-15', to: '2026-03-10' },
+      geo: 'br',
+      plan: ['premium'],
+      group_by: ['device'],
+      grain: 'month',
+      limit: 500,
+    });
+    const hand =
+      await sql(`SELECT toString(toStartOfMonth(event_date)) AS date, device, ${HAND_METRICS} FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2025-12-15' AND '2026-03-10' AND country_code = 'BR' AND plan = 'premium'
+      GROUP BY date, device ORDER BY date, device`);
+    expect(out.rows.length).toBe(hand.length);
+    expect(out.rows.length).toBeGreaterThan(12);
+    const byKey = new Map(out.rows.map((row) => [`${row.date}|${row.device}`, row]));
+    for (const row of hand) {
+      const tool = byKey.get(`${row.date}|${row.device}`);
+      expect(tool, `row ${row.date} ${row.device}`).toBeDefined();
+      expectMetricsEqual(tool ?? {}, row, ALL_METRICS);
+    }
+    expect(out.filters).toEqual([
+      { argument: 'geo', dimension: 'country', values: ['BR'] },
+      { argument: 'plan', dimension: 'plan', values: ['premium'] },
+    ]);
+  });
+
+  it('titles by genre for a list of content ids in a month', async () => {
+    const ids = ['aur-0100', 'aur-0101', 'aur-0150', 'aur-0200', 'aur-0250'];
+    const out = await query(client, {
+      metrics: ['views', 'watch_minutes'],
+      time_range: '2026-06',
+      content_id: ids,
+      group_by: ['genre', 'title'],
+    });
+    const hand =
+      await sql(`SELECT c.genre AS genre, c.title AS title, count() AS views, sum(v.watch_seconds) / 60 AS watch_minutes
+      FROM viewing_events AS v INNER JOIN content AS c ON c.tenant_id = v.tenant_id AND c.content_id = v.content_id
+      WHERE v.tenant_id = 'aurora' AND v.event_date BETWEEN '2026-06-01' AND '2026-06-30' AND v.content_id IN (${ids.map((id) => `'${id}'`).join(',')})
+      GROUP BY genre, title`);
+    expect(out.rows.length).toBe(hand.length);
+    expect(out.rows.length).toBeGreaterThan(0);
+    for (const row of hand) {
+      const tool = out.rows.find(
+        (candidate) => candidate.genre === row.genre && candidate.title === row.title,
+      );
+      expect(tool, `row ${row.genre} ${row.title}`).toBeDefined();
+      expectMetricsEqual(tool ?? {}, row, ['views', 'watch_minutes']);
+    }
+    // Ordered by the first metric, descending, when there is no time grain.
+    const views = out.rows.map((row) => Number(row.views));
+    expect(views).toEqual([...views].sort((a, b) => b - a));
+  });
+
+  it('a year-ago comparison reads the same dates a year earlier', async () => {
+    const out = await query(client, {
+      metrics: ['views', 'watch_minutes'],
+      time_range: '2026-08',
+      compare_to: 'year_ago',
+      device: 'TV',
+    });
+    const [hand] =
+      await sql(`SELECT count() AS views, sum(watch_seconds) / 60 AS watch_minutes FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2025-08-01' AND '2025-08-31' AND device = 'TV'`);
+    expect(out.comparison).toMatchObject({ from: '2025-08-01', to: '2025-08-31' });
+    expectMetricsEqual(out.comparison_totals ?? {}, hand ?? {}, ['views', 'watch_minutes']);
+    const expectedChange = Number(out.totals.views) - Number(hand?.views);
+    expect(out.changes?.views?.absolute).toBe(expectedChange);
+  });
+
+  it('relative periods end at the last day of data, not the wall clock', async () => {
+    const out = await query(client, { metrics: ['views'], time_range: 'last_7_days' });
+    expect(out.period).toMatchObject({
+      from: '2026-10-25',
+      to: '2026-10-31',
+      last_day_with_data: '2026-10-31',
+    });
+    const [hand] = await sql(
+      `SELECT count() AS views FROM viewing_events WHERE tenant_id = 'aurora' AND event_date >= '2026-10-25'`,
+    );
+    expect(out.totals.views).toBe(Number(hand?.views));
+  });
+});
+
+describe('the planted Q3 2026 LATAM drop', () => {
+  it('shows as a drop in LATAM driven by Brazil and Android', async () => {
+    const out = await query(client, { time_range: '2026-Q3', geo: 'LATAM', compare_to: 'previous_period' });
+    expect(out.comparison).toMatchObject({ from: '2026-04-01', to: '2026-06-30' });
+    expect(out.changes?.watch_minutes?.percent).toBeLessThan(-8);
+    const top = out.top_movers[0];
+    expect(top).toMatchObject({ dimension: 'country', value: 'BR', metric: 'watch_minutes' });
+    expect(top?.change).toBeLessThan(0);
+    expect(
+      out.top_movers.some(
+        (mover) => mover.dimension === 'device' && mover.value === 'Android' && (mover.change ?? 0) < 0,
+      ),
+    ).toBe(true);
+    expect(out.summary).toMatch(/watch_minutes: [\d,]+, −[\d,]+ \(−\d+\.\d%\)/);
+    expect(out.summary).toContain('country BR');
+  });
+
+  it('is absent from the other regions', async () => {
+    for (const region of ['NA', 'EMEA', 'APAC']) {
+      const out = await query(client, {
+        metrics: ['watch_minutes'],
+        time_range: '2026-Q3',
+        geo: region,
+        compare_to: 'previous_period',
+      });
+      expect(out.changes?.watch_minutes?.percent, region).toBeGreaterThan(-8);
+    }
+  });
+
+  it('sits in one device of one country', async () => {
+    const out = await query(client, {
+      metrics: ['watch_minutes'],
+      time_range: '2026-Q3',
+      geo: 'BR',
+      group_by: ['device'],
+      compare_to: 'previous_period',
+    });
+    const [worst] = out.top_movers;
+    expect(worst).toMatchObject({ dimension: 'device', value: 'Android' });
+    expect(worst?.percent).toBeLessThan(-50);
+    const others = out.top_movers.filter((mover) => mover.value !== 'Android');
+    for (const mover of others) expect(Math.abs(mover.percent ?? 0)).toBeLessThan(40);
+  });
+});
+
+describe('tenant isolation', () => {
+  it('aurora never sees a borealis title, and the same call as borealis does', async () => {
+    const asAurora = await query(client, { metrics: ['views'], time_range: '2026', content_id: 'bor-0007' });
+    expect(asAurora.totals.views).toBe(0);
+    expect(asAurora.rows).toEqual([{ views: 0 }]);
+    const asBorealis = await query(borealisClient, {
+      metrics: ['views'],
+      time_range: '2026',
+      content_id: 'bor-0007',
+    });
+    expect(Number(asBorealis.totals.views)).toBeGreaterThan(0);
+  });
+
+  it('every row of a full breakdown belongs to the caller', async () => {
+    const out = await query(client, {
+      metrics: ['views'],
+      time_range: { from: '2024-11-01', to: '2026-10-31' },
+      group_by: ['content_id'],
+      limit: 500,
+    });
+    expect(out.rows.length).toBeGreaterThan(100);
+    for (const row of out.rows) expect(String(row.content_id)).toMatch(/^aur-/);
+    const [hand] = await sql(`SELECT count() AS views FROM viewing_events WHERE tenant_id = 'aurora'`);
+    expect(out.totals.views).toBe(Number(hand?.views));
+  });
+
+  it('joined dimensions come from the caller’s own tables', async () => {
+    const out = await query(borealisClient, { metrics: ['views'], time_range: '2026', group_by: ['region'] });
+    expect(out.rows.map((row) => row.region).sort()).toEqual(['EMEA', 'NA']);
+    const error = await toolErrorText(borealisClient, { time_range: '2026', geo: 'LATAM' });
+    expect(error).toContain('geo');
+  });
+
+  it('a tenant argument is refused, never honoured', async () => {
+    const text = await toolErrorText(client, { time_range: '2026', tenant: 'borealis' });
+    expect(text).toMatch(/tenant/);
+  });
+});
+
+describe('pagination', () => {
+  async function allPages(
+    c: Client,
+    args: Record<string, unknown>,
+  ): Promise<{ pages: QueryEngagementOutput[]; rows: QueryEngagementOutput['rows'] }> {
+    const pages: QueryEngagementOutput[] = [];
+    let page = await query(c, args);
+    pages.push(page);
+    while (page.page.next_cursor !== null) {
+      page = await query(c, { cursor: page.page.next_cursor });
+      pages.push(page);
+      expect(pages.length).toBeLessThan(100);
+    }
+    return { pages, rows: pages.flatMap((p) => p.rows) };
+  }
+
+  it('returns every row exactly once across pages', async () => {
+    const args = { metrics: ['views'], time_range: '2026-Q3', group_by: ['content_id', 'device'], limit: 97 };
+    const { pages, rows } = await allPages(client, args);
+    const [hand] =
+      await sql(`SELECT count() AS groups FROM (SELECT DISTINCT content_id, device FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30')`);
+    expect(pages.length).toBeGreaterThan(3);
+    const keys = rows.map((row) => `${row.content_id}|${row.device}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.length).toBe(Number(hand?.groups));
+    expect(pages.slice(0, -1).every((p) => p.rows.length === 97)).toBe(true);
+    expect(pages.map((p) => p.page.offset)).toEqual(pages.map((_, index) => index * 97));
+    const total = rows.reduce((sum, row) => sum + Number(row.views), 0);
+    expect(total).toBe(pages[0]?.totals.views);
+  });
+
+  it('a time-bucketed breakdown pages in time order', async () => {
+    const { rows } = await allPages(client, {
+      metrics: ['views'],
+      time_range: '2026-Q2',
+      grain: 'week',
+      group_by: ['country'],
+      limit: 40,
+    });
+    const dates = rows.map((row) => String(row.date));
+    expect(dates).toEqual([...dates].sort());
+    expect(new Set(rows.map((row) => `${row.date}|${row.country}`)).size).toBe(rows.length);
+  });
+
+  it('rejects a tampered cursor', async () => {
+    const first = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      group_by: ['content_id'],
+      limit: 10,
+    });
+    const cursor = first.page.next_cursor ?? '';
+    const [body, signature] = cursor.split('.');
+    const decoded = JSON.parse(Buffer.from(body ?? '', 'base64url').toString());
+    const forged = Buffer.from(
+      JSON.stringify({ ...decoded, offset: 0, args: { ...decoded.args, content_id: 'bor-0001' } }),
+    ).toString('base64url');
+    for (const bad of [
+      `${forged}.${signature}`,
+      `${body}.${signature?.slice(0, -2)}xx`,
+      'not-a-cursor',
+      `${body}`,
+    ]) {
+      const text = await toolErrorText(client, { cursor: bad });
+      expect(text).toMatch(/^Invalid cursor/);
+    }
+  });
+
+  it('refuses a cursor with different arguments, and a cursor read by another tenant is scoped to that tenant', async () => {
+    const first = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      group_by: ['content_id'],
+      limit: 5,
+    });
+    const cursor = first.page.next_cursor ?? '';
+    const text = await toolErrorText(client, { cursor, time_range: '2026-Q2' });
+    expect(text).toContain('cursor');
+    const same = await query(client, {
+      cursor,
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      group_by: ['content_id'],
+      limit: 5,
+    });
+    expect(same.page.offset).toBe(5);
+    const other = await query(borealisClient, { cursor });
+    expect(other.rows.length).toBe(5);
+    for (const row of other.rows) expect(String(row.content_id)).toMatch(/^bor-/);
+  });
+});
+
+describe('errors a model can act on', () => {
+  it.each([
+    [{ metrics: ['watch_minuts'] }, /Unknown metric "watch_minuts": did you mean "watch_minutes"\?/],
+    [{ group_by: ['countyr'] }, /Unknown dimension "countyr": did you mean "country"\?/],
+    [{ geo: 'LATM' }, /Unknown geo value "LATM": did you mean "LATAM"\?/],
+    [{ device: 'Andriod' }, /Unknown device value "Andriod": did you mean "Android"\?/],
+    [{ time_range: '2026-Q5' }, /Unknown time_range "2026-Q5": expected a named period/],
+    [{ time_range: { from: '2026-02-30', to: '2026-03-01' } }, /Invalid time_range.from "2026-02-30"/],
+    [{ time_range: { from: '2026-03-01', to: '2026-02-01' } }, /from "2026-03-01" is after to "2026-02-01"/],
+    [{ group_by: ['country', 'device', 'plan'] }, /group_by/],
+    [{ limit: 100000 }, /limit/],
+  ])('%j', async (args, message) => {
+    const text = await toolErrorText(client, args);
+    expect(text).toMatch(message);
+  });
+});
+
+describe('hostile strings', () => {
+  const HOSTILE = [
+    "'",
+    '\\',
+    '`',
+    "'; DROP TABLE viewing_events; --",
+    "nobody\\' OR 1=1 --",
+    '`viewing`.`tenant_id`',
+    'aurora`) OR (1=1',
+    'Ñandú 🙂 \u202e \u0000',
+    '{p0:String}',
+  ];
+  const FIELDS: ((value: string) => Record<string, unknown>)[] = [
+    (v) => ({ metrics: [v] }),
+    (v) => ({ content_id: v }),
+    (v) => ({ content_id: [v, 'aur-0001'] }),
+    (v) => ({ time_range: v }),
+    (v) => ({ time_range: { from: v, to: '2026-01-01' } }),
+    (v) => ({ geo: v }),
+    (v) => ({ device: [v] }),
+    (v) => ({ plan: v }),
+    (v) => ({ group_by: [v] }),
+    (v) => ({ grain: v }),
+    (v) => ({ compare_to: v }),
+    (v) => ({ cursor: v }),
+  ];
+
+  it('neither break out nor fail obscurely', async () => {
+    const [before] = await sql('SELECT count() AS n FROM viewing_events');
+    for (const value of HOSTILE) {
+      for (const field of FIELDS) {
+        const args = field(value);
+        const result = await callTool(client, args);
+        const text = result.content[0]?.text ?? '';
+        expect(text, JSON.stringify(args)).not.toMatch(
+          /Internal error|rejected the query|temporarily unavailable|SYNTAX|Exception/,
+        );
+        if (result.isError === true) {
+          const field = Object.keys(args)[0] ?? '';
+          expect(text, JSON.stringify(args)).toContain(field);
+        } else {
+          // Only a free-text title id may be asked for; it simply matches nothing (or only the real id).
+          expect('content_id' in args, JSON.stringify(args)).toBe(true);
+          const out = result.structuredContent as QueryEngagementOutput;
+          for (const row of out.rows) expect(String(row.content_id ?? 'aur-')).toMatch(/^aur-/);
+        }
+      }
+    }
+    const [after] = await sql('SELECT count() AS n FROM viewing_events');
+    expect(after?.n).toBe(before?.n);
+  });
+});
+
+describe.each(ERAS)('protocol era %s', (era) => {
+  it('lists the tool and answers a call', async () => {
+    const c = await connectHttp(aurora.url, era);
+    try {
+      const { tools } = await c.listTools();
+      const tool = tools.find((candidate) => candidate.name === 'query_engagement');
+      expect(tool?.annotations?.readOnlyHint).toBe(true);
+      expect(tool?.outputSchema).toBeDefined();
+      expect(Object.keys((tool?.inputSchema as { properties: object }).properties)).toEqual(
+        expect.arrayContaining([
+          'metrics',
+          'time_range',
+          'content_id',
+          'geo',
+          'device',
+          'plan',
+          'group_by',
+          'grain',
+          'compare_to',
+          'limit',
+          'cursor',
+        ]),
+      );
+      const out = await query(c, { time_range: '2026-Q3', geo: 'LATAM' });
+      expect(out.summary).toContain('2026-Q3 (2026-07-01 to 2026-09-30)');
+    } finally {
+      await c.close();
+    }
+  });
+});
