@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { DEMO_TENANT } from '../../fixtures/profiles.js';
 import { DEFAULT_SCALE, isSeeded, seedFixtures } from '../../fixtures/seed-fixtures.js';
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
@@ -30,7 +31,7 @@ function identityFrom(config: Config, fallbackTenant?: string) {
   if (tenant === undefined) {
     throw new MarqueeError(
       'identity_missing',
-      'Set MARQUEE_TENANT to the tenant this local server answers for (e.g. aurora)',
+      'Set MARQUEE_TENANT to the tenant this local server answers for',
     );
   }
   return localIdentity(tenant, config.localIdentity.roles);
@@ -99,8 +100,8 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       await seed(config, DEFAULT_SCALE, true);
       if (config.localIdentity.tenant === undefined)
-        log('MARQUEE_TENANT is not set: answering as the demo tenant aurora');
-      await serve(config, 'http', 'aurora');
+        log(`MARQUEE_TENANT is not set: answering as the demo tenant ${DEMO_TENANT}`);
+      await serve(config, 'http', DEMO_TENANT);
       return -1;
     }
     case 'seed': {

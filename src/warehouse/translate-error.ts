@@ -26,5 +26,7 @@ export function translateError(error: unknown): MarqueeError {
 
 /** Engine errors carry a numeric `code` and a symbolic `type`; chdb's copy of the class is not the client's. */
 function isEngineError(error: unknown): error is Error & { code: string; type?: string } {
-  return error instanceof Error && error.name === 'ClickHouseError' && 'code' in error;
+  return (
+    error instanceof Error && 'code' in error && typeof error.code === 'string' && /^\d+$/.test(error.code)
+  );
 }

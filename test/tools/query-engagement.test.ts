@@ -420,7 +420,9 @@ describe.each(ERAS)('protocol era %s', (era) => {
       const tool = tools.find((candidate) => candidate.name === 'query_engagement');
       expect(tool?.annotations?.readOnlyHint).toBe(true);
       expect(tool?.outputSchema).toBeDefined();
-      expect(Object.keys((tool?.inputSchema as { properties: object }).properties)).toEqual(
+      expect(
+        Object.keys((tool?.inputSchema as { properties?: object } | undefined)?.properties ?? {}),
+      ).toEqual(
         expect.arrayContaining([
           'metrics',
           'time_range',

@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { cp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, SEMANTIC_LAYER, seedInChild, tempDir } from '../helpers.js';
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+}
+
+let dir: { path: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  dir = await tempDir('cli');
+});
+afterAll(async () => {
+  await dir?.remove();
+});
+
+describe('marquee validate', () => {
+  it('accepts the shipped layer', () => {
+    const result = run(['validate', SEMANTIC_LAYER]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/ok \(3 models, 8 dimensions, 6 metrics, 1 tools\)/);
+  });
+
+  it('exits non-zero on a broken model, naming file, line and fix', async () => {
+    const broken = join(dir.path, 'broken');
+    await cp(SEMANTIC_LAYER, broken, { recursive: true });
+    await writeFile(
+      join(broken, 'extra.yaml'),
+      'metrics:\n  plays:\n    model: viewing\n    aggregation: summ\n    description: x\n',
+    );
+    const result = run(['validate', broken]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/extra\.yaml:4:18 metrics\.plays\.aggregation: Invalid option/);
+    expect(result.stdout).toMatch(/1 problem\(s\)/);
+  });
+});
+
+describe('marquee explain', () => {
+  it('prints SQL and parameters without running the query', () => {
+    const dataDir = join(dir.path, 'warehouse');
+    seedInChild(dataDir);
+    const result = run(
+      [
+        'explain',
+        'query_engagement',
+        JSON.stringify({ time_range: '2026-Q3', geo: 'LATAM', compare_to: 'previous_period' }),
+      ],
+      { MARQUEE_DATA_DIR: dataDir, MARQUEE_TENANT: 'aurora' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const queries = JSON.parse(result.stdout);
+    expect(Object.keys(queries)).toEqual(['rows', 'totals', 'movers_by_country', 'movers_by_device']);
+    expect(queries.totals.sql).toMatch(/`tenant_id` = \{p\d+:String\}/);
+    expect(Object.values(queries.totals.parameters)).toEqual(
+      expect.arrayContaining(['aurora', 'LATAM', '2026-07-01', '2026-06-30']),
+    );
+  });
+
+  it('explains a bad call as the tool would refuse it', () => {
+    const result = run(['explain', 'query_engagement', '{"metrics":["watch_minuts"]}'], {
+      MARQUEE_TENANT: 'aurora',
+      MARQUEE_DATA_DIR: join(dir.path, 'warehouse'),
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/did you mean "watch_minutes"/);
+  });
+});
+
+describe('marquee serve', () => {
+  it('refuses to serve HTTP beyond loopback without authentication', () => {
+    const result = run(['serve', '--http'], {
+      MARQUEE_TENANT: 'aurora',
+      MARQUEE_HTTP_HOST: '0.0.0.0',
+      MARQUEE_DATA_DIR: join(dir.path, 'other'),
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/Refusing to listen on 0\.0\.0\.0/);
+  });
+
+  it('needs a tenant identity', () => {
+    const env = { ...process.env };
+    delete env.MARQUEE_TENANT;
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--stdio'], {
+      env,
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/MARQUEE_TENANT/);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { comparisonPeriod, explicitRange, resolveNamedPeriod } from '../../src/semantic/time-range.js';
+
+const ANCHOR = '2026-10-31';
+
+describe('named periods', () => {
+  it.each([
+    ['2026-Q3', '2026-07-01', '2026-09-30'],
+    ['2026-q1', '2026-01-01', '2026-03-31'],
+    ['2026-08', '2026-08-01', '2026-08-31'],
+    ['2024-02', '2024-02-01', '2024-02-29'],
+    ['2026-W33', '2026-08-10', '2026-08-16'],
+    ['2026-W01', '2025-12-29', '2026-01-04'],
+    ['2020-W53', '2020-12-28', '2021-01-03'],
+    ['2025', '2025-01-01', '2025-12-31'],
+    ['last_7_days', '2026-10-25', '2026-10-31'],
+    ['last_28_days', '2026-10-04', '2026-10-31'],
+    ['last_quarter', '2026-07-01', '2026-09-30'],
+    ['year_to_date', '2026-01-01', '2026-10-31'],
+  ])('%s', (name, from, to) => {
+    expect(resolveNamedPeriod(name, ANCHOR)).toMatchObject({ from, to });
+  });
+
+  it('last_quarter on the last day of a quarter is that quarter', () => {
+    expect(resolveNamedPeriod('last_quarter', '2026-09-30')).toMatchObject({
+      from: '2026-07-01',
+      to: '2026-09-30',
+    });
+    expect(resolveNamedPeriod('last_quarter', '2026-01-15')).toMatchObject({
+      from: '2025-10-01',
+      to: '2025-12-31',
+    });
+  });
+
+  it.each(['2026-Q5', '2026-13', '2026-W54', '2025-W53', 'yesterday', ''])('rejects %j', (name) => {
+    expect(() => resolveNamedPeriod(name, ANCHOR)).toThrow(/time_range/);
+  });
+});
+
+describe('explicit ranges', () => {
+  it('accepts real days in order', () => {
+    expect(explicitRange('2026-01-01', '2026-01-31')).toMatchObject({ from: '2026-01-01', to: '2026-01-31' });
+  });
+  it.each([
+    ['2026-02-30', '2026-03-01', /time_range.from/],
+    ['2026-01-01', '26-01-02', /time_range.to/],
+    ['2026-03-01', '2026-02-01', /after/],
+  ])('rejects %s..%s', (from, to, message) => {
+    expect(() => explicitRange(from, to)).toThrow(message);
+  });
+});
+
+describe('comparison periods', () => {
+  it.each([
+    [{ from: '2026-07-01', to: '2026-09-30' }, 'previous_period', '2026-04-01', '2026-06-30'],
+    [{ from: '2026-03-01', to: '2026-03-31' }, 'previous_period', '2026-02-01', '2026-02-28'],
+    [{ from: '2026-01-01', to: '2026-12-31' }, 'previous_period', '2025-01-01', '2025-12-31'],
+    [{ from: '2026-10-25', to: '2026-10-31' }, 'previous_period', '2026-10-18', '2026-10-24'],
+    [{ from: '2024-02-29', to: '2024-03-10' }, 'year_ago', '2023-02-28', '2023-03-10'],
+    [{ from: '2026-07-01', to: '2026-09-30' }, 'year_ago', '2025-07-01', '2025-09-30'],
+  ] as const)('%j %s', (period, comparison, from, to) => {
+    expect(comparisonPeriod({ ...period, label: '' }, comparison)).toMatchObject({ from, to });
+  });
+});
