@@ -16,7 +16,8 @@ const USAGE = `Usage: marquee <command>
 
   serve [--stdio | --http]   serve MCP (default --http on MARQUEE_HTTP_HOST:MARQUEE_HTTP_PORT)
   start                      seed the embedded warehouse if it is empty, then serve HTTP
-  seed [--scale N]           (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE})
+  seed [--scale N] [--remote] (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
+                             --remote is required to seed the server at CLICKHOUSE_URL
   validate [DIR]             check a semantic layer (default MARQUEE_SEMANTIC_LAYER); exit 1 on problems
   explain TOOL JSON          print the SQL and parameters a tool call would run, without running it
 
@@ -37,19 +38,24 @@ function identityFrom(config: Config, fallbackTenant?: string) {
   return localIdentity(tenant, config.localIdentity.roles);
 }
 
-async function seed(config: Config, scale: number, onlyIfEmpty: boolean): Promise<void> {
-  if (config.warehouse.kind !== 'embedded') {
-    if (onlyIfEmpty) return;
+async function seed(
+  config: Config,
+  scale: number,
+  options: { onlyIfEmpty: boolean; remote?: boolean },
+): Promise<void> {
+  if (config.warehouse.kind !== 'embedded' && options.remote !== true) {
+    if (options.onlyIfEmpty) return;
     throw new MarqueeError(
       'seed_refused',
-      'marquee seed writes fixtures into the embedded warehouse only; unset CLICKHOUSE_URL',
+      'CLICKHOUSE_URL is set: seeding replaces the fixture tables on that server; pass --remote if that is what you want',
     );
   }
   const warehouse = createWarehouse(config.warehouse);
+  const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   try {
-    if (onlyIfEmpty && (await isSeeded(warehouse.admin()))) return;
+    if (options.onlyIfEmpty && (await isSeeded(warehouse.admin()))) return;
     log(
-      `seeding fixtures at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${config.warehouse.dataDir}`,
+      `seeding fixtures at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}`,
     );
     await seedFixtures(warehouse.admin(), { scale, onProgress: (message) => log(`seed: ${message}`) });
   } finally {
@@ -98,18 +104,25 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       const config = loadConfig();
-      await seed(config, DEFAULT_SCALE, true);
+      await seed(config, DEFAULT_SCALE, { onlyIfEmpty: true });
       if (config.localIdentity.tenant === undefined)
         log(`MARQUEE_TENANT is not set: answering as the demo tenant ${DEMO_TENANT}`);
       await serve(config, 'http', DEMO_TENANT);
       return -1;
     }
     case 'seed': {
-      const { values } = parseArgs({ args: rest, options: { scale: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { scale: { type: 'string' }, remote: { type: 'boolean' } },
+      });
       const scale = values.scale === undefined ? DEFAULT_SCALE : Number(values.scale);
-      if (!Number.isFinite(scale) || scale <= 0)
-        throw new MarqueeError('usage', `--scale takes a positive number, not ${values.scale}`);
-      await seed(loadConfig(), scale, false);
+      if (!Number.isFinite(scale) || scale <= 0 || scale > 200) {
+        throw new MarqueeError(
+          'usage',
+          `--scale takes millions of events, more than 0 and at most 200, not ${values.scale}`,
+        );
+      }
+      await seed(loadConfig(), scale, { onlyIfEmpty: false, remote: values.remote === true });
       return 0;
     }
     case 'validate': {
