@@ -26,7 +26,10 @@ export function emptyValue(metric: Metric): number | null {
 
 /** Totals of one period, with the first and last day that had data. */
 export interface PeriodTotals {
+  /** Rounded to each metric's decimals, for display. */
   readonly values: MetricValues;
+  /** As computed, for changes (rounding first would hide small moves in rates). */
+  readonly raw: MetricValues;
   readonly firstDay: string | null;
   readonly lastDay: string | null;
 }
@@ -39,12 +42,14 @@ export function periodTotals(
   const byIndex = (index: number): PeriodTotals => {
     const row = rows.find((candidate) => String(candidate[PERIOD_COLUMN]) === String(index));
     const values: MetricValues = {};
-    for (const metric of metrics)
-      values[metric.name] =
-        row === undefined ? emptyValue(metric) : roundMetric(metric, toNumber(row[metric.name]));
+    const raw: MetricValues = {};
+    for (const metric of metrics) {
+      raw[metric.name] = row === undefined ? emptyValue(metric) : toNumber(row[metric.name]);
+      values[metric.name] = roundMetric(metric, raw[metric.name] ?? null);
+    }
     const day = (key: string): string | null =>
       row === undefined || typeof row[key] !== 'string' ? null : (row[key] as string);
-    return { values, firstDay: day(FIRST_DAY_COLUMN), lastDay: day(LAST_DAY_COLUMN) };
+    return { values, raw, firstDay: day(FIRST_DAY_COLUMN), lastDay: day(LAST_DAY_COLUMN) };
   };
   return [byIndex(0), byIndex(1)];
 }

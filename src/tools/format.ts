@@ -13,7 +13,7 @@ export function formatChange(metric: Metric, absolute: number | null, percent: n
   const sign = absolute > 0 ? '+' : absolute < 0 ? '−' : '±';
   const magnitude =
     metric.format === 'percent'
-      ? `${(Math.abs(absolute) * 100).toFixed(1)} pp`
+      ? `${(Math.abs(absolute) * 100).toFixed(2)} pp`
       : Math.abs(absolute).toLocaleString('en-US', { maximumFractionDigits: metric.decimals });
   const relative =
     percent === null

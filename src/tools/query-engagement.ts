@@ -294,10 +294,12 @@ function shapeOutput(
   const comparing = plan.comparison !== undefined && previous !== undefined;
   const changes: Record<string, Change> = {};
   for (const metric of plan.metrics) {
-    changes[metric.name] = changeOf(
-      current?.values[metric.name] ?? null,
-      previous?.values[metric.name] ?? null,
-    );
+    const change = changeOf(current?.raw[metric.name] ?? null, previous?.raw[metric.name] ?? null);
+    const precision = 10 ** (metric.decimals + 2);
+    changes[metric.name] = {
+      ...change,
+      absolute: change.absolute === null ? null : Math.round(change.absolute * precision) / precision,
+    };
   }
   const primary = plan.metrics[0];
   const movers: Mover[] =
