@@ -8,6 +8,11 @@ import { MarqueeError } from '../errors.js';
  */
 export function toolError(error: unknown, tool: string): CallToolResult {
   if (error instanceof MarqueeError) {
+    if (error.code === 'query_failed' || error.code === 'warehouse_unavailable') {
+      // The model sees the short message; the operator needs the engine's own words.
+      const cause = error.cause instanceof Error ? error.cause.message : String(error.cause ?? '');
+      process.stderr.write(`[marquee] ${tool}: ${error.message}: ${cause}\n`);
+    }
     return { content: [{ type: 'text', text: error.message }], isError: true };
   }
   const reference = randomUUID().slice(0, 8);

@@ -1,10 +1,18 @@
 import { mkdir } from 'node:fs/promises';
-import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
+import {
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+  ClickHouseLogLevel,
+  createClient,
+} from '@clickhouse/client';
 import type { QueryLimits, WarehouseConfig } from '../config.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
 import { ReaderPool } from './reader-pool.js';
 import { translateError } from './translate-error.js';
 import type { AdminConnection, Row, Warehouse } from './warehouse.js';
+
+// Failures surface as MarqueeErrors and are logged once, by the caller that handles them.
+const QUIET = { level: ClickHouseLogLevel.OFF };
 
 /** Settings every read runs under; 64-bit integers are quoted so both engines return the same JSON. */
 function readSettings(limits: QueryLimits): Record<string, string> {
@@ -52,6 +60,7 @@ function embeddedWarehouse(config: Extract<WarehouseConfig, { kind: 'embedded' }
       const { createChdbConnection } = await import('chdb/connection');
       return () =>
         createClient({
+          log: QUIET,
           // chdb's types target the deprecated client-common package; at run time it is the same interface.
           connection: createChdbConnection({ path: config.dataDir }) as unknown as NonNullable<
             ClickHouseClientConfigOptions['connection']
@@ -111,6 +120,7 @@ function embeddedWarehouse(config: Extract<WarehouseConfig, { kind: 'embedded' }
 
 function remoteWarehouse(config: Extract<WarehouseConfig, { kind: 'remote' }>): Warehouse {
   const base = {
+    log: QUIET,
     url: config.url,
     max_open_connections: config.readers,
     request_timeout: (config.limits.maxExecutionSeconds + 5) * 1000,

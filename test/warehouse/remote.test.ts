@@ -1,0 +1,78 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpServer } from '../../src/server/serve-http.js';
+import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { connectHttp, LIMITS, query, seededWarehouse, startHttp } from '../helpers.js';
+import { startFacade } from './clickhouse-facade.js';
+
+let embedded: Warehouse;
+let removeEmbedded: () => Promise<void>;
+let facade: Awaited<ReturnType<typeof startFacade>>;
+let remote: Warehouse;
+let viaUrl: HttpServer;
+let viaEmbedded: HttpServer;
+let urlClient: Client;
+let embeddedClient: Client;
+
+beforeAll(async () => {
+  ({ warehouse: embedded, remove: removeEmbedded } = await seededWarehouse());
+  facade = await startFacade(embedded);
+  remote = createWarehouse({
+    kind: 'remote',
+    url: facade.url,
+    user: 'reader',
+    password: 'secret',
+    database: undefined,
+    readers: 2,
+    limits: LIMITS,
+  });
+  viaUrl = await startHttp(remote, 'aurora');
+  viaEmbedded = await startHttp(embedded, 'aurora');
+  urlClient = await connectHttp(viaUrl.url);
+  embeddedClient = await connectHttp(viaEmbedded.url);
+});
+
+afterAll(async () => {
+  await urlClient?.close();
+  await embeddedClient?.close();
+  await viaUrl?.close();
+  await viaEmbedded?.close();
+  await remote?.close();
+  await facade?.close();
+  await removeEmbedded?.();
+});
+
+describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
+  it('answers exactly as the embedded engine does', async () => {
+    const args = { time_range: '2026-Q3', geo: 'LATAM', compare_to: 'previous_period', group_by: ['device'] };
+    const [overHttp, inProcess] = await Promise.all([query(urlClient, args), query(embeddedClient, args)]);
+    expect(overHttp).toEqual(inProcess);
+    expect(overHttp.rows.length).toBe(6);
+  });
+
+  it('sends the limits and readonly with every read, and values only as parameters', async () => {
+    facade.seen.length = 0;
+    await query(urlClient, { time_range: '2026-08', device: 'TV' });
+    expect(facade.seen.length).toBeGreaterThan(1);
+    for (const request of facade.seen) {
+      expect(request.settings).toMatchObject({
+        readonly: '2',
+        max_execution_time: String(LIMITS.maxExecutionSeconds),
+        max_result_rows: String(LIMITS.maxResultRows),
+        result_overflow_mode: 'throw',
+        max_memory_usage: String(LIMITS.maxMemoryBytes),
+        output_format_json_quote_64bit_integers: '1',
+      });
+      expect(request.sql).not.toContain('aurora');
+      expect(Object.values(request.parameters)).toContain('aurora');
+    }
+  });
+
+  it('maps server errors to the same messages', async () => {
+    await expect(remote.query({ sql: 'SELECT count() FROM no_such_table', parameters: {} })).rejects.toThrow(
+      /^The warehouse rejected the query \(UNKNOWN_TABLE\)/,
+    );
+    await expect(remote.ping()).resolves.toBeUndefined();
+  });
+});
