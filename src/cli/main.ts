@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './threadpool.js';
 import { parseArgs } from 'node:util';
 import { DEMO_TENANT } from '../../fixtures/profiles.js';
 import { DEFAULT_SCALE, isSeeded, seedFixtures } from '../../fixtures/seed-fixtures.js';
@@ -38,6 +39,17 @@ function identityFrom(config: Config, fallbackTenant?: string) {
   return localIdentity(tenant, config.localIdentity.roles);
 }
 
+/** Why the warehouse would not open, with the usual cause of an embedded one spelled out. */
+function cannotOpen(config: Config, error: unknown): MarqueeError {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const hint =
+    config.warehouse.kind === 'embedded'
+      ? ' (an embedded warehouse directory serves one process at a time: is another Marquee using it? Stop it or set MARQUEE_DATA_DIR)'
+      : '';
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new MarqueeError('warehouse_unavailable', `Cannot open the warehouse: ${reason}${hint}`);
+}
+
 async function seed(
   config: Config,
   scale: number,
@@ -53,7 +65,10 @@ async function seed(
   const warehouse = createWarehouse(config.warehouse);
   const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   try {
-    if (options.onlyIfEmpty && (await isSeeded(warehouse.admin()))) return;
+    const seeded = await isSeeded(warehouse.admin()).catch((error: unknown) => {
+      throw cannotOpen(config, error);
+    });
+    if (options.onlyIfEmpty && seeded) return;
     log(
       `seeding fixtures at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}`,
     );
@@ -74,6 +89,12 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
     await shutdown();
     return;
   }
+  // A long-running server should fail at start, not answer "unavailable" forever (e.g. another process
+  // holds the embedded warehouse directory).
+  await dependencies.service.warehouse.ping().catch(async (error: unknown) => {
+    await shutdown();
+    throw cannotOpen(config, error);
+  });
   const http = await serveHttp(dependencies, { host: config.http.host, port: config.http.port, identity });
   log(
     `serving MCP at ${http.url} for tenant ${identity.tenant} (${dependencies.service.warehouse.kind} warehouse)`,

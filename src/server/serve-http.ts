@@ -67,7 +67,16 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new MarqueeError(
+              'bind_failed',
+              `Cannot listen on ${options.host}:${options.port}: the port is in use; set MARQUEE_HTTP_PORT`,
+            )
+          : error,
+      );
+    });
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,5 +90,34 @@ describe('marquee serve', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/MARQUEE_TENANT/);
+  });
+
+  it('fails at start, with the reason, when another process holds the embedded warehouse', async () => {
+    const dataDir = join(dir.path, 'held');
+    seedInChild(dataDir);
+    const env = {
+      ...process.env,
+      MARQUEE_DATA_DIR: dataDir,
+      MARQUEE_TENANT: 'aurora',
+      MARQUEE_HTTP_PORT: '0',
+    };
+    const holder = spawn(process.execPath, [CLI, 'serve', '--http'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stderr.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('serving MCP')) resolve();
+        });
+        holder.once('exit', () => reject(new Error('the first server exited')));
+      });
+      const second = run(['start'], { MARQUEE_DATA_DIR: dataDir, MARQUEE_HTTP_PORT: '0' });
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(/Cannot open the warehouse: .*serves one process at a time/);
+      expect(second.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.kill();
+    }
   });
 });
