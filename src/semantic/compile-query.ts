@@ -98,9 +98,10 @@ function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) 
   return query.as(model.name);
 }
 
-function periodCondition(layer: SemanticLayer, plan: QueryPlan, qualified: boolean): Expression<SqlBool> {
+/** The periods as a condition on the base table's own time column (inside its subquery, so the key is used). */
+function periodCondition(layer: SemanticLayer, plan: QueryPlan): Expression<SqlBool> {
   const dimension = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
-  const target = qualified ? column(dimension.model, dimension.column) : sql`${sql.ref(dimension.column)}`;
+  const target = sql`${sql.ref(dimension.column)}`;
   const ranges = plan.periods.map(
     (period) => sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
   );
@@ -133,7 +134,7 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   const usedModels = new Set(
     [...dimensions, ...filters.map((filter) => filter.dimension)].map((d) => d.model),
   );
-  const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan, false);
+  const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
   let query = compilerDb.selectFrom(scopedTable(base, tenant, inPeriods));
   for (const join of base.joins) {
     if (!usedModels.has(join.to)) continue;

@@ -35,13 +35,12 @@ export class AnalyticsService {
 
   /** The anchor and dimension values planning `request` needs. */
   async planningFacts(tenant: string, tool: Tool, request: AnalyticsRequest): Promise<PlanningFacts> {
-    const [anchor, ...lists] = await Promise.all([
+    const dimensions = dimensionsNeedingValues(this.layer, tool, request);
+    const [anchor, lists] = await Promise.all([
       this.anchor(tenant, tool),
-      ...dimensionsNeedingValues(this.layer, tool, request).map(
-        async (dimension) => [dimension, await this.values(tenant, tool, dimension)] as const,
-      ),
+      Promise.all(dimensions.map((dimension) => this.values(tenant, tool, dimension))),
     ]);
-    return { anchor: anchor as string, values: new Map(lists as (readonly [string, string[]])[]) };
+    return { anchor, values: new Map(dimensions.map((dimension, index) => [dimension, lists[index] ?? []])) };
   }
 
   /**
@@ -49,7 +48,7 @@ export class AnalyticsService {
    * that day is today (still filling). Relative periods end here, not at the wall clock.
    */
   async anchor(tenant: string, tool: Tool, today = formatDate(new Date())): Promise<string> {
-    return (await this.cached(`anchor|${tenant}|${tool.name}`, async () => {
+    return this.cached(`anchor|${tenant}|${tool.name}`, async () => {
       const rows = await this.run(
         {
           model: tool.model,
@@ -66,12 +65,12 @@ export class AnalyticsService {
       const last = rows[0]?.[LAST_DAY_COLUMN];
       const day = typeof last === 'string' && last > '1970-01-01' ? last : addDays(today, -1);
       return day >= today ? addDays(today, -1) : day;
-    })) as string;
+    });
   }
 
   /** Distinct values of an enumerable dimension visible to `tenant`, sorted. */
   async values(tenant: string, tool: Tool, dimension: string): Promise<string[]> {
-    return (await this.cached(`values|${tenant}|${tool.name}|${dimension}`, async () => {
+    return this.cached(`values|${tenant}|${tool.name}|${dimension}`, async () => {
       // Read from the dimension's own table: a region list should not scan every view.
       const model = this.layer.dimensions.get(dimension)?.model ?? tool.model;
       const rows = await this.run(
@@ -89,12 +88,12 @@ export class AnalyticsService {
         tenant,
       );
       return rows.map((row) => String(row[dimension] ?? '')).filter((value) => value !== '');
-    })) as string[];
+    });
   }
 
-  private async cached(key: string, load: () => Promise<string | string[]>): Promise<string | string[]> {
+  private async cached<T extends string | string[]>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.facts.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return hit as T;
     const value = await load();
     this.facts.set(key, value);
     return value;

@@ -155,16 +155,22 @@ type Args = Record<string, unknown> & { cursor?: string; limit?: number };
 
 const schemas = new WeakMap<SemanticLayer, ReturnType<typeof inputSchema>>();
 
-/** Registers query_engagement when the semantic layer binds it. */
-export function registerQueryEngagement(server: McpServer, context: ToolContext): void {
-  const layer = context.service.layer;
-  const tool = layer.tools.get(QUERY_ENGAGEMENT);
-  if (tool === undefined) return;
+/** The input schema of a layer's tool, built once per layer (zod schemas are costly to build per request). */
+function schemaFor(layer: SemanticLayer, tool: Tool): ReturnType<typeof inputSchema> {
   let schema = schemas.get(layer);
   if (schema === undefined) {
     schema = inputSchema(layer, tool);
     schemas.set(layer, schema);
   }
+  return schema;
+}
+
+/** Registers query_engagement when the semantic layer binds it. */
+export function registerQueryEngagement(server: McpServer, context: ToolContext): void {
+  const layer = context.service.layer;
+  const tool = layer.tools.get(QUERY_ENGAGEMENT);
+  if (tool === undefined) return;
+  const schema = schemaFor(layer, tool);
   server.registerTool(
     QUERY_ENGAGEMENT,
     {
@@ -237,7 +243,7 @@ export async function explainQueryEngagement(context: ToolContext, callArgs: unk
   const tool = context.service.layer.tools.get(QUERY_ENGAGEMENT);
   if (tool === undefined)
     throw new ArgumentError('tool', `The semantic layer does not bind ${QUERY_ENGAGEMENT}`);
-  const parsed = inputSchema(context.service.layer, tool).safeParse(callArgs);
+  const parsed = schemaFor(context.service.layer, tool).safeParse(callArgs);
   if (!parsed.success) {
     throw new ArgumentError(
       'arguments',
