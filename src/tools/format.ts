@@ -18,7 +18,7 @@ export function formatChange(metric: Metric, absolute: number | null, percent: n
   const relative =
     percent === null
       ? ''
-      : ` (${percent > 0 ? '+' : percent < 0 ? '−' : '±'}${Math.abs(percent).toFixed(1)}%)`;
+      : ` (${percent > 0 ? '+' : percent < 0 ? '−' : '±'}${Math.abs(percent).toFixed(Math.abs(percent) < 0.1 ? 2 : 1)}%)`;
   return `${sign}${magnitude}${relative}`;
 }
 
