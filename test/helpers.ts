@@ -6,6 +6,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { seedFixtures } from '../fixtures/seed-fixtures.js';
 import { localIdentity } from '../src/auth/identity.js';
+import type { QueryLimits } from '../src/config.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import { type HttpServer, serveHttp } from '../src/server/serve-http.js';
 import { AnalyticsService } from '../src/tools/analytics-service.js';
@@ -29,16 +30,14 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove: (
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** An embedded warehouse in a fresh directory, seeded with the fixture at test scale. */
-export async function seededWarehouse(): Promise<{
-  warehouse: Warehouse;
-  dataDir: string;
-  remove: () => Promise<void>;
-}> {
-  const dir = await tempDir('wh');
+/** An empty embedded warehouse in a fresh directory; `remove` closes it and deletes the directory. */
+export async function tempWarehouse(
+  prefix: string,
+  limits: QueryLimits = LIMITS,
+): Promise<{ warehouse: Warehouse; dataDir: string; remove: () => Promise<void> }> {
+  const dir = await tempDir(prefix);
   const dataDir = join(dir.path, 'warehouse');
-  const warehouse = createWarehouse({ kind: 'embedded', dataDir, readers: 2, limits: LIMITS });
-  await seedFixtures(warehouse.admin(), { scale: TEST_SCALE });
+  const warehouse = createWarehouse({ kind: 'embedded', dataDir, readers: 2, limits });
   return {
     warehouse,
     dataDir,
@@ -47,6 +46,17 @@ export async function seededWarehouse(): Promise<{
       await dir.remove();
     },
   };
+}
+
+/** An embedded warehouse in a fresh directory, seeded with the fixture at test scale. */
+export async function seededWarehouse(): Promise<{
+  warehouse: Warehouse;
+  dataDir: string;
+  remove: () => Promise<void>;
+}> {
+  const created = await tempWarehouse('wh');
+  await seedFixtures(created.warehouse.admin(), { scale: TEST_SCALE });
+  return created;
 }
 
 /** Seeds a warehouse directory from a separate process (so this process never holds its lock). */

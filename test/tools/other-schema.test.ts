@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpServer } from '../../src/server/serve-http.js';
-import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { callTool, connectHttp, LIMITS, query, ROOT, startHttp, tempDir } from '../helpers.js';
+import { callTool, connectHttp, query, ROOT, startHttp, tempWarehouse } from '../helpers.js';
 
 const LAYER = join(ROOT, 'test/fixtures/podcast-layer');
 let warehouse: Warehouse;
@@ -13,14 +12,7 @@ let server: HttpServer;
 let client: Client;
 
 beforeAll(async () => {
-  const dir = await tempDir('podcast');
-  removeDir = dir.remove;
-  warehouse = createWarehouse({
-    kind: 'embedded',
-    dataDir: join(dir.path, 'warehouse'),
-    readers: 1,
-    limits: LIMITS,
-  });
+  ({ warehouse, remove: removeDir } = await tempWarehouse('podcast'));
   const admin = warehouse.admin();
   await admin.command(
     'CREATE TABLE listens (org String, listened_on Date, show_id String, market String, listener UInt64, minutes Float64) ENGINE = MergeTree ORDER BY (org, listened_on)',
@@ -39,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await server?.close();
-  await warehouse?.close();
   await removeDir?.();
 });
 

@@ -1,26 +1,17 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { LIMITS, tempDir } from '../helpers.js';
+import { LIMITS, tempWarehouse } from '../helpers.js';
 
 let warehouse: Warehouse;
 let remove: () => Promise<void>;
 
 beforeAll(async () => {
-  const dir = await tempDir('readonly');
-  remove = dir.remove;
-  warehouse = createWarehouse({
-    kind: 'embedded',
-    dataDir: join(dir.path, 'warehouse'),
-    readers: 2,
-    limits: { ...LIMITS, maxResultRows: 1000 },
-  });
+  ({ warehouse, remove } = await tempWarehouse('readonly', { ...LIMITS, maxResultRows: 1000 }));
   await warehouse.admin().command('CREATE TABLE t (x UInt64) ENGINE = MergeTree ORDER BY x');
   await warehouse.admin().command('INSERT INTO t SELECT number FROM numbers(5000)');
 });
 afterAll(async () => {
-  await warehouse?.close();
   await remove?.();
 });
 
