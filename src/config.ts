@@ -21,6 +21,13 @@ const environmentSchema = z.object({
   MARQUEE_TENANT: optionalText,
   MARQUEE_ROLES: optionalText,
   MARQUEE_CURSOR_SECRET: optionalText,
+  MARQUEE_SCOPES: optionalText,
+  MARQUEE_AUTH_ISSUER: optionalText.pipe(z.url().optional()),
+  MARQUEE_AUTH_JWKS_URL: optionalText.pipe(z.url().optional()),
+  MARQUEE_AUTH_AUDIENCE: optionalText,
+  MARQUEE_AUTH_TENANT_CLAIM: z.string().default('tenant_id'),
+  MARQUEE_AUTH_ROLES_CLAIM: z.string().default('roles'),
+  MARQUEE_AUTH_SCOPE_CLAIM: z.string().default('scope'),
   MARQUEE_READERS: positiveInt(4),
   MARQUEE_MAX_EXECUTION_SECONDS: positiveInt(30),
   MARQUEE_MAX_RESULT_ROWS: positiveInt(100_000),
@@ -52,12 +59,27 @@ export type WarehouseConfig =
       readonly limits: QueryLimits;
     };
 
+/** Token verification for the HTTP transport; absent when auth is not configured. */
+export interface AuthConfig {
+  readonly issuer: string;
+  readonly jwksUrl: string;
+  /** The RFC 8707 resource (token audience): this server's canonical MCP URL. */
+  readonly audience: string;
+  readonly claims: { readonly tenant: string; readonly roles: string; readonly scope: string };
+}
+
 /** The whole process configuration, read once from the environment. */
 export interface Config {
   readonly warehouse: WarehouseConfig;
   readonly semanticLayerDir: string;
   readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
-  readonly localIdentity: { readonly tenant: string | undefined; readonly roles: readonly string[] };
+  readonly localIdentity: {
+    readonly tenant: string | undefined;
+    readonly roles: readonly string[];
+    /** Scopes of the local identity; undefined means every tool's scope. */
+    readonly scopes: readonly string[] | undefined;
+  };
+  readonly auth: AuthConfig | undefined;
   readonly cursorSecret: string | undefined;
 }
 
@@ -74,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxResultRows: e.MARQUEE_MAX_RESULT_ROWS,
     maxMemoryBytes: e.MARQUEE_MAX_MEMORY_BYTES,
   };
+  const auth = authConfig(e);
   const warehouse: WarehouseConfig =
     e.CLICKHOUSE_URL === undefined
       ? { kind: 'embedded', dataDir: resolve(e.MARQUEE_DATA_DIR), readers: e.MARQUEE_READERS, limits }
@@ -92,11 +115,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.MARQUEE_HTTP_HOST, port: e.MARQUEE_HTTP_PORT, publicUrl: e.MARQUEE_PUBLIC_URL },
     localIdentity: {
       tenant: e.MARQUEE_TENANT,
-      roles: (e.MARQUEE_ROLES ?? '')
-        .split(',')
-        .map((role) => role.trim())
-        .filter((role) => role !== ''),
+      roles: list(e.MARQUEE_ROLES),
+      scopes: e.MARQUEE_SCOPES === undefined ? undefined : list(e.MARQUEE_SCOPES),
     },
+    auth,
     cursorSecret: e.MARQUEE_CURSOR_SECRET,
+  };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[\s,]+/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function authConfig(e: z.infer<typeof environmentSchema>): AuthConfig | undefined {
+  const { MARQUEE_AUTH_ISSUER: issuer, MARQUEE_AUTH_JWKS_URL: jwksUrl } = e;
+  if (issuer === undefined && jwksUrl === undefined) return undefined;
+  const audience = e.MARQUEE_AUTH_AUDIENCE ?? e.MARQUEE_PUBLIC_URL;
+  const missing = [
+    ...(issuer === undefined ? ['MARQUEE_AUTH_ISSUER'] : []),
+    ...(jwksUrl === undefined ? ['MARQUEE_AUTH_JWKS_URL'] : []),
+    ...(audience === undefined ? ['MARQUEE_AUTH_AUDIENCE or MARQUEE_PUBLIC_URL'] : []),
+  ];
+  if (issuer === undefined || jwksUrl === undefined || audience === undefined) {
+    throw new MarqueeError('config_invalid', `Token authentication needs ${missing.join(', ')}`);
+  }
+  return {
+    issuer,
+    jwksUrl,
+    audience,
+    claims: {
+      tenant: e.MARQUEE_AUTH_TENANT_CLAIM,
+      roles: e.MARQUEE_AUTH_ROLES_CLAIM,
+      scope: e.MARQUEE_AUTH_SCOPE_CLAIM,
+    },
   };
 }

@@ -10,6 +10,7 @@ import type { QueryLimits } from '../src/config.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import { type HttpServer, serveHttp } from '../src/server/serve-http.js';
 import { AnalyticsService } from '../src/tools/analytics-service.js';
+import { ALL_SCOPES } from '../src/tools/catalog.js';
 import { CursorCodec } from '../src/tools/cursor.js';
 import type { QueryEngagementOutput } from '../src/tools/query-engagement.js';
 import { createWarehouse } from '../src/warehouse/create-warehouse.js';
@@ -77,7 +78,7 @@ export async function startHttp(
   const layer = await loadSemanticLayer(layerDir);
   return serveHttp(
     { service: new AnalyticsService(layer, warehouse), cursors: new CursorCodec('test-cursor-key') },
-    { host: '127.0.0.1', port: 0, identity: localIdentity(tenant, []) },
+    { host: '127.0.0.1', port: 0, identity: localIdentity(tenant, [], ALL_SCOPES) },
   );
 }
 

@@ -9,6 +9,7 @@ import { MarqueeError } from '../errors.js';
 import { formatProblem, loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
 import { serveHttp } from '../server/serve-http.js';
 import { serveStdio } from '../server/serve-stdio.js';
+import { ALL_SCOPES } from '../tools/catalog.js';
 import { explainQueryEngagement } from '../tools/query-engagement.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { bootstrap } from './bootstrap.js';
@@ -36,7 +37,7 @@ function identityFrom(config: Config, fallbackTenant?: string) {
       'Set MARQUEE_TENANT to the tenant this local server answers for',
     );
   }
-  return localIdentity(tenant, config.localIdentity.roles);
+  return localIdentity(tenant, config.localIdentity.roles, config.localIdentity.scopes ?? ALL_SCOPES);
 }
 
 /** Why the warehouse would not open, with the usual cause of an embedded one spelled out. */
@@ -79,13 +80,15 @@ async function seed(
 }
 
 async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: string): Promise<void> {
-  const identity = identityFrom(config, fallbackTenant);
+  // Over HTTP with token authentication every request brings its own identity.
+  const identity =
+    mode === 'http' && config.auth !== undefined ? undefined : identityFrom(config, fallbackTenant);
   const dependencies = await bootstrap(config);
   const shutdown = async (): Promise<void> => {
     await dependencies.service.warehouse.close().catch(() => undefined);
   };
   if (mode === 'stdio') {
-    await serveStdio(dependencies, identity);
+    await serveStdio(dependencies, identityFrom(config, fallbackTenant));
     await shutdown();
     return;
   }
@@ -95,10 +98,15 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
     await shutdown();
     throw cannotOpen(config, error);
   });
-  const http = await serveHttp(dependencies, { host: config.http.host, port: config.http.port, identity });
-  log(
-    `serving MCP at ${http.url} for tenant ${identity.tenant} (${dependencies.service.warehouse.kind} warehouse)`,
-  );
+  const http = await serveHttp(dependencies, {
+    host: config.http.host,
+    port: config.http.port,
+    ...(config.auth !== undefined ? { auth: config.auth } : {}),
+    ...(identity !== undefined ? { identity } : {}),
+  });
+  const who =
+    identity === undefined ? `bearer tokens from ${config.auth?.issuer}` : `local tenant ${identity.tenant}`;
+  log(`serving MCP at ${http.url} for ${who} (${dependencies.service.warehouse.kind} warehouse)`);
   const stop = (): void => {
     log('shutting down');
     http

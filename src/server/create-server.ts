@@ -1,8 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { Identity } from '../auth/identity.js';
 import type { AnalyticsService } from '../tools/analytics-service.js';
+import { CATALOG } from '../tools/catalog.js';
 import type { CursorCodec } from '../tools/cursor.js';
-import { registerQueryEngagement } from '../tools/query-engagement.js';
 
 export const SERVER_NAME = 'marquee';
 export const SERVER_VERSION = '0.1.0';
@@ -23,6 +23,10 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
         'Marquee answers engagement questions about a streaming-video service from its warehouse. Use query_engagement with a named period (e.g. 2026-Q3) and compare_to to explain changes; every answer says which dates it covered.',
     },
   );
-  registerQueryEngagement(server, { ...dependencies, identity: () => identity });
+  // Only the tools the caller's scopes allow are registered, so tools/list shows exactly what it may call.
+  const granted = new Set(identity.scopes);
+  for (const entry of CATALOG) {
+    if (granted.has(entry.scope)) entry.register(server, { ...dependencies, identity: () => identity });
+  }
   return server;
 }

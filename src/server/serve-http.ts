@@ -1,23 +1,46 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  hostHeaderValidation,
   localhostHostValidation,
   localhostOriginValidation,
   type NodeIncomingMessageLike,
   toNodeHandler,
 } from '@modelcontextprotocol/node';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import {
+  type AuthInfo,
+  bearerAuthChallengeResponse,
+  createMcpHandler,
+  OAuthError,
+  OAuthErrorCode,
+  requireBearerAuth,
+} from '@modelcontextprotocol/server';
 import type { Identity } from '../auth/identity.js';
+import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
+import type { AuthConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
+import { ALL_SCOPES, scopeOf } from '../tools/catalog.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const MCP_PATH = '/mcp';
+/** RFC 9728 metadata for the resource at /mcp (and the root form some clients probe first). */
+const METADATA_PATHS = new Set([
+  '/.well-known/oauth-protected-resource/mcp',
+  '/.well-known/oauth-protected-resource',
+]);
+/** Tool arguments are small; anything larger is refused before parsing. */
+const MAX_BODY_BYTES = 256 * 1024;
 
-/** Options of the HTTP server; until token auth lands it serves one local identity, on loopback only. */
+/**
+ * Options of the HTTP server. With `auth`, every /mcp request needs a bearer token and the server may bind
+ * any address; without it, it serves one local `identity` on loopback only.
+ */
 export interface HttpOptions {
   readonly host: string;
   readonly port: number;
-  readonly identity: Identity;
+  readonly identity?: Identity;
+  readonly auth?: AuthConfig;
 }
 
 /** A running HTTP server and how to stop it. */
@@ -32,19 +55,88 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** Serves MCP (stateless streamable HTTP) at /mcp, with /healthz and /readyz. */
+/** The JSON-RPC messages of a request body (one or a batch); empty when it is not JSON. */
+async function messagesOf(request: Request): Promise<{ method?: unknown; params?: { name?: unknown } }[]> {
+  try {
+    const body: unknown = await request.clone().json();
+    return (Array.isArray(body) ? body : [body]).filter(
+      (message) => typeof message === 'object' && message !== null,
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Serves MCP (stateless streamable HTTP) at /mcp, with /healthz, /readyz and protected resource metadata. */
 export async function serveHttp(dependencies: ServerDependencies, options: HttpOptions): Promise<HttpServer> {
-  if (!LOOPBACK.has(options.host)) {
+  const { auth, identity } = options;
+  if (auth === undefined && !LOOPBACK.has(options.host)) {
     throw new MarqueeError(
       'bind_refused',
-      `Refusing to listen on ${options.host}: without token authentication Marquee serves only loopback (127.0.0.1, ::1, localhost)`,
+      `Refusing to listen on ${options.host}: without token authentication (MARQUEE_AUTH_ISSUER, MARQUEE_AUTH_JWKS_URL) Marquee serves only loopback (127.0.0.1, ::1, localhost)`,
     );
   }
-  const mcp = createMcpHandler(() => createMcpServer(dependencies, options.identity), {
-    onerror: (error) => process.stderr.write(`[marquee] mcp: ${error.message}\n`),
-  });
-  const handleMcp = toNodeHandler(mcp);
-  const validHost = localhostHostValidation();
+  if (auth === undefined && identity === undefined) {
+    throw new MarqueeError(
+      'identity_missing',
+      'Without token authentication the HTTP server needs a local identity',
+    );
+  }
+
+  const mcp = createMcpHandler(
+    ({ authInfo }) =>
+      createMcpServer(
+        dependencies,
+        (authInfo as MarqueeAuthInfo | undefined)?.extra.identity ?? (identity as Identity),
+      ),
+    {
+      onerror: (error) => process.stderr.write(`[marquee] mcp: ${error.message}\n`),
+      maxRequestBodySize: MAX_BODY_BYTES,
+    },
+  );
+  const resourceMetadataUrl =
+    auth === undefined
+      ? undefined
+      : new URL('/.well-known/oauth-protected-resource/mcp', auth.audience).toString();
+  const gate =
+    auth === undefined
+      ? undefined
+      : requireBearerAuth({
+          verifier: createTokenVerifier(auth),
+          ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl }),
+          expectedResource: new URL(auth.audience),
+        });
+
+  const app = {
+    fetch: async (request: Request): Promise<Response> => {
+      if (gate === undefined) return mcp.fetch(request);
+      const authInfo: AuthInfo | Response = await gate(request);
+      if (authInfo instanceof Response) return authInfo;
+      // A call to a tool outside the token's scopes is a 403 naming the scope (step-up), not "not found".
+      for (const message of await messagesOf(request)) {
+        const scope = message.method === 'tools/call' ? scopeOf(String(message.params?.name)) : undefined;
+        if (scope !== undefined && !authInfo.scopes.includes(scope)) {
+          return bearerAuthChallengeResponse(
+            new OAuthError(
+              OAuthErrorCode.InsufficientScope,
+              `The tool ${String(message.params?.name)} needs scope ${scope}`,
+            ),
+            {
+              requiredScopes: [scope],
+              ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl }),
+            },
+          );
+        }
+      }
+      return mcp.fetch(request, { authInfo });
+    },
+  };
+  const handleMcp = toNodeHandler(app, { maxRequestBodySize: MAX_BODY_BYTES });
+  const publicHost = auth === undefined ? undefined : new URL(auth.audience).hostname;
+  const validHost =
+    publicHost === undefined
+      ? localhostHostValidation()
+      : hostHeaderValidation([publicHost, 'localhost', '127.0.0.1', '[::1]']);
   const validOrigin = localhostOriginValidation();
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -57,9 +149,20 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       );
       return;
     }
-    if (path !== '/mcp')
-      return json(res, 404, { error: 'not found', endpoints: ['/mcp', '/healthz', '/readyz'] });
-    if (!validHost(req, res) || !validOrigin(req, res)) return;
+    if (auth !== undefined && METADATA_PATHS.has(path)) {
+      res.setHeader('access-control-allow-origin', '*');
+      return json(res, 200, {
+        resource: auth.audience,
+        authorization_servers: [auth.issuer],
+        scopes_supported: ALL_SCOPES,
+        bearer_methods_supported: ['header'],
+        resource_name: 'Marquee',
+      });
+    }
+    if (path !== MCP_PATH)
+      return json(res, 404, { error: 'not found', endpoints: [MCP_PATH, '/healthz', '/readyz'] });
+    if (!validHost(req, res)) return;
+    if (auth === undefined && !validOrigin(req, res)) return;
     // Node's request always has a method on a server; the SDK's structural type just says so more strictly.
     handleMcp(req as NodeIncomingMessageLike, res).catch((error: unknown) => {
       process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);
@@ -82,11 +185,12 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}/mcp`,
+    url: `http://${host}:${address.port}${MCP_PATH}`,
     server,
     async close() {
       await mcp.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
     },
   };
 }

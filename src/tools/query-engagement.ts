@@ -28,6 +28,8 @@ import { formatChange, formatTable, formatValue } from './format.js';
 import { toolError } from './tool-error.js';
 
 export const QUERY_ENGAGEMENT = 'query_engagement';
+/** The OAuth scope a caller needs to see and call query_engagement. */
+export const QUERY_ENGAGEMENT_SCOPE = 'analytics:engagement';
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 

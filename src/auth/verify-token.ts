@@ -1,0 +1,98 @@
+import { type AuthInfo, OAuthError, OAuthErrorCode } from '@modelcontextprotocol/server';
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import type { AuthConfig } from '../config.js';
+import type { Identity } from './identity.js';
+
+/** Asymmetric algorithms only: `none` and HMAC (which a public key could forge) are never accepted. */
+export const ALLOWED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+const CLOCK_SKEW_SECONDS = 30;
+
+/** The identity a verified token carries, kept on AuthInfo for the per-request server factory. */
+export interface MarqueeAuthInfo extends AuthInfo {
+  readonly extra: { readonly identity: Identity };
+}
+
+function stringList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
+  if (typeof value === 'string') return value.split(/\s+/).filter((item) => item !== '');
+  return [];
+}
+
+/**
+ * Verifies bearer JWTs against the issuer's JWKS: signature, issuer, audience (RFC 8707 resource),
+ * exp/nbf with a small skew, allowed algorithms. Failures are OAuth `invalid_token` errors whose text
+ * names the check, never the token.
+ */
+export function createTokenVerifier(config: AuthConfig) {
+  const keys = createRemoteJWKSet(new URL(config.jwksUrl), {
+    timeoutDuration: 5_000,
+    cooldownDuration: 30_000,
+  });
+  return {
+    async verifyAccessToken(token: string): Promise<MarqueeAuthInfo> {
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer: config.issuer,
+          audience: config.audience,
+          algorithms: ALLOWED_ALGORITHMS,
+          clockTolerance: CLOCK_SKEW_SECONDS,
+          requiredClaims: ['exp', 'sub'],
+        }));
+      } catch (error) {
+        throw new OAuthError(OAuthErrorCode.InvalidToken, describe(error));
+      }
+      const tenant = payload[config.claims.tenant];
+      if (typeof tenant !== 'string' || tenant === '') {
+        throw new OAuthError(
+          OAuthErrorCode.InvalidToken,
+          `The token carries no ${config.claims.tenant} claim`,
+        );
+      }
+      const subject = String(payload.sub);
+      const scopes = stringList(payload[config.claims.scope] ?? payload.scp);
+      const identity: Identity = { tenant, subject, roles: stringList(payload[config.claims.roles]), scopes };
+      return {
+        token,
+        clientId:
+          typeof payload.client_id === 'string'
+            ? payload.client_id
+            : typeof payload.azp === 'string'
+              ? payload.azp
+              : subject,
+        scopes,
+        expiresAt: Number(payload.exp),
+        resource: new URL(config.audience),
+        extra: { identity },
+      };
+    },
+  };
+}
+
+/** Why a token failed, in words safe for a WWW-Authenticate header (no quotes, no token text). */
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'The token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'The token is not yet valid';
+    if (error.claim === 'iss') return 'The token was issued by another issuer';
+    if (error.claim === 'aud') return 'The token is for another resource (audience)';
+    return `The token claim ${error.claim} is invalid`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'The token signing algorithm is not allowed';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'The token signature is invalid';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'The token was signed with an unknown key';
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSENotSupported)
+    return 'The token cannot be verified';
+  return 'The token is malformed or cannot be verified';
+}

@@ -1,0 +1,26 @@
+import type { McpServer } from '@modelcontextprotocol/server';
+import {
+  QUERY_ENGAGEMENT,
+  QUERY_ENGAGEMENT_SCOPE,
+  registerQueryEngagement,
+  type ToolContext,
+} from './query-engagement.js';
+
+/** A tool Marquee can serve, with the OAuth scope a caller needs to see and call it. */
+export interface CatalogEntry {
+  readonly name: string;
+  readonly scope: string;
+  readonly register: (server: McpServer, context: ToolContext) => void;
+}
+
+export const CATALOG: readonly CatalogEntry[] = [
+  { name: QUERY_ENGAGEMENT, scope: QUERY_ENGAGEMENT_SCOPE, register: registerQueryEngagement },
+];
+
+/** Every scope some tool needs: what a local identity gets, and what protected resource metadata lists. */
+export const ALL_SCOPES: readonly string[] = [...new Set(CATALOG.map((entry) => entry.scope))];
+
+/** The scope `tool` needs, or undefined for a name Marquee does not serve. */
+export function scopeOf(tool: string): string | undefined {
+  return CATALOG.find((entry) => entry.name === tool)?.scope;
+}
