@@ -1,0 +1,214 @@
+import { createHmac } from 'node:crypto';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
+import { type HttpServer, serveHttp } from '../../src/server/serve-http.js';
+import { AnalyticsService } from '../../src/tools/analytics-service.js';
+import { CursorCodec } from '../../src/tools/cursor.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { query, SEMANTIC_LAYER, seededWarehouse } from '../helpers.js';
+import { AUDIENCE, ISSUER, startTokenIssuer } from './token-issuer.js';
+
+let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
+let warehouse: Warehouse;
+let removeWarehouse: () => Promise<void>;
+let server: HttpServer;
+
+beforeAll(async () => {
+  issuer = await startTokenIssuer();
+  ({ warehouse, remove: removeWarehouse } = await seededWarehouse());
+  const layer = await loadSemanticLayer(SEMANTIC_LAYER);
+  server = await serveHttp(
+    { service: new AnalyticsService(layer, warehouse), cursors: new CursorCodec('auth-test-key') },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      auth: {
+        issuer: ISSUER,
+        jwksUrl: issuer.jwksUrl,
+        audience: AUDIENCE,
+        claims: { tenant: 'tenant_id', roles: 'roles', scope: 'scope' },
+      },
+    },
+  );
+});
+
+afterAll(async () => {
+  await server?.close();
+  await issuer?.close();
+  await removeWarehouse?.();
+});
+
+/** A raw MCP request, as a 2025-11-25 stateless client sends it. */
+function post(body: unknown, token?: string): Promise<Response> {
+  return fetch(server.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+const LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
+const CALL = {
+  jsonrpc: '2.0',
+  id: 2,
+  method: 'tools/call',
+  params: { name: 'query_engagement', arguments: { time_range: '2026-Q3' } },
+};
+
+async function connect(token: string): Promise<Client> {
+  const client = new Client(
+    { name: 'auth-test', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}
+
+function base64url(value: unknown): string {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+describe('protected resource metadata (RFC 9728)', () => {
+  it('names the resource, the issuer and the scopes', async () => {
+    const response = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', server.url));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      resource: AUDIENCE,
+      authorization_servers: [ISSUER],
+      scopes_supported: ['analytics:engagement'],
+    });
+  });
+});
+
+describe('refused tokens', () => {
+  const cases: [string, () => Promise<string | undefined>, RegExp][] = [
+    ['no token', async () => undefined, /invalid_token|Missing/i],
+    ['an expired token', () => issuer.mint({ exp: issuer.now() - 120 }), /expired/],
+    ['a not-yet-valid token', () => issuer.mint({ nbf: issuer.now() + 600 }), /not yet valid/],
+    ['another issuer', () => issuer.mint({ iss: 'https://evil.test' }), /another issuer/],
+    ['another audience', () => issuer.mint({ aud: 'https://other.test/mcp' }), /another resource/],
+    ['no tenant claim', () => issuer.mint({ tenant_id: undefined }), /no tenant_id claim/],
+    ['no subject', () => issuer.mint({ sub: undefined }), /sub|malformed|invalid/i],
+    [
+      'alg none',
+      async () =>
+        `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ iss: ISSUER, aud: AUDIENCE, sub: 'x', tenant_id: 'borealis', exp: issuer.now() + 600 })}.`,
+      /algorithm is not allowed|malformed|cannot be verified/,
+    ],
+    [
+      'a tampered payload',
+      async () => {
+        const [header, , signature] = (await issuer.mint()).split('.');
+        const payload = {
+          iss: ISSUER,
+          aud: AUDIENCE,
+          sub: 'vp@aurora',
+          tenant_id: 'borealis',
+          scope: 'analytics:engagement',
+          exp: issuer.now() + 600,
+        };
+        return `${header}.${base64url(payload)}.${signature}`;
+      },
+      /signature is invalid/,
+    ],
+    [
+      'HS256 signed with the public key',
+      async () => {
+        const header = base64url({ alg: 'HS256', kid: 'test-key', typ: 'JWT' });
+        const payload = base64url({
+          iss: ISSUER,
+          aud: AUDIENCE,
+          sub: 'x',
+          tenant_id: 'borealis',
+          scope: 'analytics:engagement',
+          exp: issuer.now() + 600,
+        });
+        const signature = createHmac('sha256', issuer.publicKeyPem)
+          .update(`${header}.${payload}`)
+          .digest('base64url');
+        return `${header}.${payload}.${signature}`;
+      },
+      /algorithm is not allowed/,
+    ],
+    ['garbage', async () => 'not.a.jwt', /malformed|cannot be verified/],
+  ];
+
+  it.each(cases)('%s: 401 with a challenge and no leak', async (_name, token, reason) => {
+    const bearer = await token();
+    for (const body of [LIST, CALL]) {
+      const response = await post(body, bearer);
+      expect(response.status).toBe(401);
+      const challenge = response.headers.get('www-authenticate') ?? '';
+      expect(challenge).toMatch(/^Bearer /);
+      expect(challenge).toContain(
+        'resource_metadata="https://marquee.test/.well-known/oauth-protected-resource/mcp"',
+      );
+      const text = `${challenge} ${await response.text()}`;
+      expect(text).toMatch(reason);
+      if (bearer !== undefined && bearer.length > 10)
+        expect(text).not.toContain(bearer.split('.')[1] ?? bearer);
+    }
+  });
+});
+
+describe('scopes', () => {
+  it('a token without the tool scope sees no tool and gets 403 naming the scope', async () => {
+    const token = await issuer.mint({ scope: 'analytics:campaigns' });
+    const client = await connect(token);
+    try {
+      expect((await client.listTools()).tools).toEqual([]);
+    } finally {
+      await client.close();
+    }
+    const response = await post(CALL, token);
+    expect(response.status).toBe(403);
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    expect(challenge).toMatch(/error="insufficient_scope"/);
+    expect(challenge).toMatch(/scope="analytics:engagement"/);
+  });
+
+  it('a token with the scope lists and calls the tool', async () => {
+    const client = await connect(await issuer.mint());
+    try {
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['query_engagement']);
+      const out = await query(client, { time_range: '2026-Q3', geo: 'LATAM' });
+      expect(Number(out.totals.views)).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('tenant isolation from the token', () => {
+  it('the tenant comes from the token, for data and for cursors', async () => {
+    const aurora = await connect(await issuer.mint());
+    const borealis = await connect(await issuer.mint({ sub: 'bi@borealis', tenant_id: 'borealis' }));
+    try {
+      const mine = await query(aurora, { metrics: ['views'], time_range: '2026', content_id: 'bor-0007' });
+      expect(mine.totals.views).toBe(0);
+      const theirs = await query(borealis, {
+        metrics: ['views'],
+        time_range: '2026',
+        group_by: ['content_id'],
+        limit: 5,
+      });
+      for (const row of theirs.rows) expect(String(row.content_id)).toMatch(/^bor-/);
+      const resumed = await query(aurora, { cursor: theirs.page.next_cursor });
+      expect(resumed.rows.length).toBe(5);
+      for (const row of resumed.rows) expect(String(row.content_id)).toMatch(/^aur-/);
+    } finally {
+      await aurora.close();
+      await borealis.close();
+    }
+  });
+});
