@@ -18,7 +18,7 @@ export async function startTokenIssuer() {
   const now = () => Math.floor(Date.now() / 1000);
 
   /** A signed access token; `claims` override the defaults (valid for aurora with every scope). */
-  async function mint(claims: JWTPayload & Record<string, unknown> = {}): Promise<string> {
+  async function mint(claims: Record<string, unknown> = {}): Promise<string> {
     const payload = {
       iss: ISSUER,
       aud: AUDIENCE,
@@ -30,7 +30,7 @@ export async function startTokenIssuer() {
       exp: now() + 600,
       ...claims,
     };
-    return new SignJWT(payload)
+    return new SignJWT(payload as JWTPayload)
       .setProtectedHeader({ alg: 'RS256', kid: 'test-key', typ: 'at+jwt' })
       .sign(privateKey);
   }
