@@ -74,11 +74,12 @@ export async function startHttp(
   warehouse: Warehouse,
   tenant: string,
   layerDir = SEMANTIC_LAYER,
+  roles: string[] = [],
 ): Promise<HttpServer> {
   const layer = await loadSemanticLayer(layerDir);
   return serveHttp(
     { service: new AnalyticsService(layer, warehouse), cursors: new CursorCodec('test-cursor-key') },
-    { host: '127.0.0.1', port: 0, identity: localIdentity(tenant, [], ALL_SCOPES) },
+    { host: '127.0.0.1', port: 0, identity: localIdentity(tenant, roles, ALL_SCOPES) },
   );
 }
 

@@ -1,6 +1,6 @@
 import { quote, unknownNameMessage } from './did-you-mean.js';
-import type { Origins, Problem } from './load-semantic-layer.js';
-import type { DimensionDef, MetricDef, ModelDef, ToolDef } from './schema.js';
+import type { Origins, Problem, SourceFile } from './load-semantic-layer.js';
+import type { AccessDef, DimensionDef, MetricDef, ModelDef, ToolDef } from './schema.js';
 import { type Dimension, type Metric, type Model, SemanticLayer, type Tool } from './semantic-layer.js';
 
 interface Definitions {
@@ -14,6 +14,7 @@ interface Definitions {
 export function checkSemanticLayer(
   defs: Definitions,
   origins: Origins,
+  access?: { definition: AccessDef; source: SourceFile },
 ): { layer: SemanticLayer; problems: Problem[] } {
   const problems: Problem[] = [];
   const report = (section: keyof Definitions, name: string, path: PropertyKey[], message: string): void => {
@@ -165,7 +166,39 @@ export function checkSemanticLayer(
     }
   }
 
+  if (access !== undefined) {
+    const at = (path: PropertyKey[], message: string) =>
+      problems.push(access.source.problem(['access', ...path], message));
+    const checkGroupSize = (path: PropertyKey[], metric: string | undefined): void => {
+      if (metric !== undefined && !(metric in defs.metrics))
+        at([...path, 'metric'], unknownNameMessage('metric', metric, metricNames));
+    };
+    checkGroupSize(['min_group_size'], access.definition.min_group_size?.metric);
+    for (const [role, policy] of Object.entries(access.definition.policies)) {
+      const path = ['policies', role];
+      checkGroupSize([...path, 'min_group_size'], policy.min_group_size?.metric);
+      for (const dimension of Object.keys(policy.row_filters)) {
+        if (!(dimension in defs.dimensions))
+          at([...path, 'row_filters', dimension], unknownNameMessage('dimension', dimension, dimensionNames));
+      }
+      policy.hidden_metrics.forEach((metric, index) => {
+        if (!(metric in defs.metrics))
+          at([...path, 'hidden_metrics', index], unknownNameMessage('metric', metric, metricNames));
+      });
+      policy.hidden_dimensions.forEach((dimension, index) => {
+        if (!(dimension in defs.dimensions))
+          at(
+            [...path, 'hidden_dimensions', index],
+            unknownNameMessage('dimension', dimension, dimensionNames),
+          );
+        if (dimension in policy.row_filters)
+          at([...path, 'hidden_dimensions', index], `${quote(dimension)} is both filtered and hidden`);
+      });
+    }
+  }
+
   const layer = new SemanticLayer({
+    access: access?.definition ?? { policies: {} },
     models: new Map(
       Object.entries(defs.models).map(([name, def]): [string, Model] => [name, { ...def, name }]),
     ),

@@ -3,10 +3,12 @@ import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
 import {
   FIRST_DAY_COLUMN,
+  GROUP_SIZE_COLUMN,
   type Grain,
   LAST_DAY_COLUMN,
   PERIOD_COLUMN,
   type QueryPlan,
+  SUPPRESSED_COLUMN,
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
@@ -181,6 +183,19 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     select = select.where(sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`);
   }
   if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
+  const rule = plan.groupSize;
+  if (rule !== undefined) {
+    const size = metricExpression(layer, mustGet(layer.metrics, rule.metric, 'metric'));
+    select = select.select(size.as(GROUP_SIZE_COLUMN));
+    const k = typed(rule.k, 'Int64');
+    if (rule.mode === 'filter') select = select.having(sql<SqlBool>`${sql.id(GROUP_SIZE_COLUMN)} >= ${k}`);
+    if (rule.mode === 'count') {
+      const small = select.having(sql<SqlBool>`${sql.id(GROUP_SIZE_COLUMN)} < ${k}`);
+      return toClickHouse(
+        compilerDb.selectFrom(small.as('groups')).select(sql`count()`.as(SUPPRESSED_COLUMN)).compile(),
+      );
+    }
+  }
 
   // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
   const orderKeys = [...plan.order];

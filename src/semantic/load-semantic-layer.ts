@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { MarqueeError } from '../errors.js';
 import { checkSemanticLayer } from './check-semantic-layer.js';
 import { closest, quote } from './did-you-mean.js';
-import { SECTIONS, type Section, type SemanticFile, semanticFileSchema } from './schema.js';
+import { type AccessDef, SECTIONS, type Section, type SemanticFile, semanticFileSchema } from './schema.js';
 import type { SemanticLayer } from './semantic-layer.js';
 
 /** One problem in the semantic layer, located in its file. */
@@ -77,6 +77,7 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
     tools: {},
   };
   const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
+  let access: { definition: AccessDef; source: SourceFile } | undefined;
   if (files.length === 0) {
     problems.push({
       file: '(semantic layer)',
@@ -112,6 +113,15 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
       problems.push(...parsed.error.issues.map((issue) => issueProblem(source, issue)));
       continue;
     }
+    if (parsed.data.access !== undefined) {
+      if (access !== undefined) {
+        problems.push(
+          source.problem(['access'], `Duplicate access section, first defined in ${access.source.name}`),
+        );
+      } else {
+        access = { definition: parsed.data.access, source };
+      }
+    }
     for (const section of SECTIONS) {
       for (const [key, value] of Object.entries(parsed.data[section] ?? {})) {
         const previous = origins.get(section)?.get(key);
@@ -130,7 +140,7 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
     }
   }
   if (problems.length > 0) throw new SemanticLayerError(problems);
-  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins);
+  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins, access);
   if (crossProblems.length > 0) throw new SemanticLayerError(crossProblems);
   return layer;
 }
@@ -151,7 +161,15 @@ function issueProblem(source: SourceFile, issue: z.core.$ZodIssue): Problem {
 /** The keys the schema allows at a path, for did-you-mean on unknown keys. */
 function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
   const shapes: Record<string, string[]> = {
-    '': [...SECTIONS],
+    '': [...SECTIONS, 'access'],
+    access: ['min_group_size', 'policies'],
+    'access.policies': [
+      'description',
+      'row_filters',
+      'hidden_metrics',
+      'hidden_dimensions',
+      'min_group_size',
+    ],
     models: ['table', 'description', 'tenant_column', 'time_column', 'joins'],
     'models.joins': ['to', 'on', 'description'],
     dimensions: ['model', 'column', 'type', 'description', 'enumerable'],
@@ -174,7 +192,9 @@ function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
   const section = path[0];
   if (path.length === 0) return shapes[''];
   if (typeof section !== 'string') return undefined;
-  if (path.length === 2) return shapes[section];
+  if (path.length === 1 && section === 'access') return shapes.access;
+  if (path.length === 3 && section === 'access' && path[1] === 'policies') return shapes['access.policies'];
+  if (path.length === 2 && section !== 'access') return shapes[section];
   if (path.length === 4 && section === 'models' && path[2] === 'joins') return shapes['models.joins'];
   if (path.length === 4 && section === 'tools' && path[2] === 'filters') return shapes['tools.filters'];
   return undefined;

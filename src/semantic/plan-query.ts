@@ -1,7 +1,7 @@
 import { ArgumentError } from '../errors.js';
 import { quote, unknownNameMessage } from './did-you-mean.js';
-import type { DimensionFilter, Grain, OrderKey, QueryPlan } from './query-plan.js';
-import type { Metric, SemanticLayer, Tool } from './semantic-layer.js';
+import type { DimensionFilter, Grain, GroupSizeRule, OrderKey, QueryPlan } from './query-plan.js';
+import type { AccessPolicy, Metric, SemanticLayer, Tool } from './semantic-layer.js';
 import {
   type Comparison,
   comparisonPeriod,
@@ -51,7 +51,19 @@ export interface AnalyticsPlan {
   readonly totals: QueryPlan;
   /** Per-dimension breakdowns of both periods, for top movers (only with a comparison). */
   readonly movers: readonly { readonly dimension: string; readonly plan: QueryPlan }[];
+  /** How many row groups the minimum group size hid (only when the policy sets one and rows are grouped). */
+  readonly suppressed: QueryPlan | undefined;
+  readonly minGroupSize: { readonly metric: string; readonly k: number } | undefined;
 }
+
+/** The policy of a caller no access policy restricts. */
+export const OPEN_POLICY: AccessPolicy = {
+  name: '',
+  rowFilters: [],
+  hiddenMetrics: new Set(),
+  hiddenDimensions: new Set(),
+  minGroupSize: undefined,
+};
 
 export const DEFAULT_TIME_RANGE = 'last_28_days';
 export const MAX_GROUP_BY = 2;
@@ -78,11 +90,17 @@ export function planAnalytics(
   tool: Tool,
   request: AnalyticsRequest,
   facts: PlanningFacts,
+  policy: AccessPolicy = OPEN_POLICY,
 ): AnalyticsPlan {
-  const metricNames = layer.metricsFor(tool.model).map((metric) => metric.name);
-  const metrics = (request.metrics ?? tool.default_metrics).map((name) => {
+  // Hidden names are simply unknown to this caller: errors and suggestions never mention them.
+  const metricNames = layer
+    .metricsFor(tool.model)
+    .map((metric) => metric.name)
+    .filter((name) => !policy.hiddenMetrics.has(name));
+  const defaults = tool.default_metrics.filter((name) => !policy.hiddenMetrics.has(name));
+  const metrics = (request.metrics ?? defaults).map((name) => {
     const metric = layer.metrics.get(name);
-    if (metric === undefined || metric.baseModel !== tool.model) {
+    if (metric === undefined || metric.baseModel !== tool.model || policy.hiddenMetrics.has(name)) {
       throw new ArgumentError('metrics', unknownNameMessage('metric', name, metricNames));
     }
     return metric;
@@ -90,7 +108,10 @@ export function planAnalytics(
   if (metrics.length === 0)
     throw new ArgumentError('metrics', `metrics is empty; allowed: ${metricNames.join(', ')}`);
 
-  const dimensionNames = layer.dimensionsFor(tool.model).map((dimension) => dimension.name);
+  const dimensionNames = layer
+    .dimensionsFor(tool.model)
+    .map((dimension) => dimension.name)
+    .filter((name) => !policy.hiddenDimensions.has(name));
   let grain = request.grain;
   const groupBy: string[] = [];
   for (const name of request.groupBy ?? []) {
@@ -115,7 +136,7 @@ export function planAnalytics(
   const comparison =
     request.compareTo === undefined ? undefined : comparisonPeriod(period, request.compareTo);
 
-  const filters = planFilters(layer, tool, request.filters, facts);
+  const filters = planFilters(layer, tool, request.filters, facts, policy);
   const base = {
     model: tool.model,
     metrics: metrics.map((metric) => metric.name),
@@ -125,6 +146,10 @@ export function planAnalytics(
   const primary = metrics[0]?.name ?? '';
   const order: OrderKey[] = grain !== undefined ? [{ key: tool.time_dimension, direction: 'asc' }] : [];
   if (groupBy.length > 0) order.push({ key: primary, direction: 'desc' });
+  const minimum = policy.minGroupSize;
+  const rule = (mode: GroupSizeRule['mode']): GroupSizeRule | undefined =>
+    minimum === undefined ? undefined : { ...minimum, mode };
+  const grouped = groupBy.length > 0 || grain !== undefined;
   const rows: QueryPlan = {
     ...base,
     dimensions: groupBy,
@@ -133,9 +158,22 @@ export function planAnalytics(
     order,
     limit: request.limit + 1,
     offset: request.offset,
+    groupSize: grouped ? rule('filter') : undefined,
   };
+  const suppressed: QueryPlan | undefined =
+    grouped && minimum !== undefined
+      ? { ...rows, order: [], limit: undefined, offset: undefined, groupSize: rule('count') }
+      : undefined;
   const periods = comparison === undefined ? [period] : [period, comparison];
-  const totals: QueryPlan = { ...base, dimensions: [], periods, byPeriod: true, coverage: true, order: [] };
+  const totals: QueryPlan = {
+    ...base,
+    dimensions: [],
+    periods,
+    byPeriod: true,
+    coverage: true,
+    order: [],
+    groupSize: rule('annotate'),
+  };
   // Movers break the change down by what was grouped on and by the tool's usual suspects; a dimension
   // pinned to one value by a filter has nothing to break down.
   const pinned = new Set(
@@ -149,7 +187,14 @@ export function planAnalytics(
       ? []
       : moverDimensions.map((dimension) => ({
           dimension,
-          plan: { ...base, dimensions: [dimension], periods, byPeriod: true, order: [] } satisfies QueryPlan,
+          plan: {
+            ...base,
+            dimensions: [dimension],
+            periods,
+            byPeriod: true,
+            order: [],
+            groupSize: rule('filter'),
+          } satisfies QueryPlan,
         }));
   return {
     tool,
@@ -164,6 +209,8 @@ export function planAnalytics(
     rows,
     totals,
     movers,
+    suppressed,
+    minGroupSize: minimum === undefined ? undefined : { metric: minimum.metric, k: minimum.k },
   };
 }
 
@@ -172,19 +219,21 @@ function planFilters(
   tool: Tool,
   requested: Readonly<Record<string, readonly string[]>>,
   facts: PlanningFacts,
+  policy: AccessPolicy,
 ): AppliedFilter[] {
   const applied: AppliedFilter[] = [];
   for (const [argument, values] of Object.entries(requested)) {
     const filter = tool.filters[argument];
-    if (filter === undefined) {
+    const dimensions = (filter?.dimensions ?? []).filter((name) => !policy.hiddenDimensions.has(name));
+    if (filter === undefined || dimensions.length === 0) {
       throw new ArgumentError(argument, unknownNameMessage('filter', argument, Object.keys(tool.filters)));
     }
     const byDimension = new Map<string, (string | number)[]>();
     for (const raw of values) {
       const value = raw.trim();
-      const match = matchValue(layer, filter.dimensions, value, facts);
+      const match = matchValue(layer, dimensions, value, facts);
       if (match === undefined) {
-        const known = filter.dimensions.flatMap((name) => facts.values.get(name) ?? []);
+        const known = dimensions.flatMap((name) => facts.values.get(name) ?? []);
         throw new ArgumentError(argument, unknownNameMessage(`${argument} value`, value, known));
       }
       const list = byDimension.get(match.dimension) ?? [];

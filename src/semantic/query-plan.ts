@@ -19,6 +19,18 @@ export interface OrderKey {
 export const PERIOD_COLUMN = '_period';
 export const FIRST_DAY_COLUMN = '_first_day';
 export const LAST_DAY_COLUMN = '_last_day';
+export const GROUP_SIZE_COLUMN = '_group_size';
+export const SUPPRESSED_COLUMN = '_suppressed';
+
+/**
+ * The smallest group an answer may show, measured by `metric` (e.g. distinct viewers). `filter` drops
+ * smaller groups, `count` returns only how many there are, `annotate` adds each group's size.
+ */
+export interface GroupSizeRule {
+  readonly metric: string;
+  readonly k: number;
+  readonly mode: 'filter' | 'count' | 'annotate';
+}
 
 /**
  * A query validated against the semantic layer, every name known: the one input of the compiler.
@@ -42,4 +54,5 @@ export interface QueryPlan {
   readonly offset?: number | undefined;
   /** Only distinct dimension values, no metrics (for value look-ups). */
   readonly distinct?: boolean;
+  readonly groupSize?: GroupSizeRule | undefined;
 }

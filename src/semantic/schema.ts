@@ -84,12 +84,35 @@ const toolSchema = z.strictObject({
   description: description.optional(),
 });
 
+const minGroupSizeSchema = z.strictObject({
+  metric: name,
+  k: z.number().int().min(2).max(1_000_000),
+});
+
+const policySchema = z.strictObject({
+  description: description.optional(),
+  row_filters: z.record(name, z.array(z.union([z.string(), z.number()])).min(1)).default({}),
+  hidden_metrics: z.array(name).default([]),
+  hidden_dimensions: z.array(name).default([]),
+  min_group_size: minGroupSizeSchema.optional(),
+});
+
+/**
+ * Who sees what: policies keyed by role (a caller gets the first policy, in file order, whose role it has;
+ * with none, no row filter), and the smallest group any answer may show.
+ */
+const accessSchema = z.strictObject({
+  min_group_size: minGroupSizeSchema.optional(),
+  policies: z.record(name, policySchema).default({}),
+});
+
 /** One YAML file of the semantic layer: every section optional, sections merge across files. */
 export const semanticFileSchema = z.strictObject({
   models: z.record(name, modelSchema).optional(),
   dimensions: z.record(name, dimensionSchema).optional(),
   metrics: z.record(name, metricSchema).optional(),
   tools: z.record(name, toolSchema).optional(),
+  access: accessSchema.optional(),
 });
 
 export type SemanticFile = z.infer<typeof semanticFileSchema>;
@@ -100,5 +123,8 @@ export type DimensionType = (typeof DIMENSION_TYPES)[number];
 export type MetricDef = z.infer<typeof metricSchema>;
 export type ToolDef = z.infer<typeof toolSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
+export type PolicyDef = z.infer<typeof policySchema>;
+export type MinGroupSize = z.infer<typeof minGroupSizeSchema>;
+export type AccessDef = z.infer<typeof accessSchema>;
 export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools'] as const;
 export type Section = (typeof SECTIONS)[number];

@@ -1,4 +1,4 @@
-import type { DimensionDef, MetricDef, ModelDef, ToolDef } from './schema.js';
+import type { AccessDef, DimensionDef, MetricDef, MinGroupSize, ModelDef, ToolDef } from './schema.js';
 
 /** A named definition from the semantic layer, with its name folded in. */
 export type Named<T> = T & { readonly name: string };
@@ -7,14 +7,29 @@ export type Dimension = Named<DimensionDef>;
 export type Metric = Named<MetricDef> & { readonly baseModel: string };
 export type Tool = Named<ToolDef>;
 
+/** What one caller may see: row filters compiled into every query, hidden names, the smallest group shown. */
+export interface AccessPolicy {
+  /** The policy's role, or `""` for callers no policy names. */
+  readonly name: string;
+  readonly rowFilters: readonly {
+    readonly dimension: string;
+    readonly values: readonly (string | number)[];
+  }[];
+  readonly hiddenMetrics: ReadonlySet<string>;
+  readonly hiddenDimensions: ReadonlySet<string>;
+  readonly minGroupSize: MinGroupSize | undefined;
+}
+
 /** The validated semantic layer: models, dimensions, metrics and tool bindings, looked up by name. */
 export class SemanticLayer {
   readonly models: ReadonlyMap<string, Model>;
   readonly dimensions: ReadonlyMap<string, Dimension>;
   readonly metrics: ReadonlyMap<string, Metric>;
   readonly tools: ReadonlyMap<string, Tool>;
+  readonly access: AccessDef;
 
   constructor(parts: {
+    access: AccessDef;
     models: Map<string, Model>;
     dimensions: Map<string, Dimension>;
     metrics: Map<string, Metric>;
@@ -24,6 +39,23 @@ export class SemanticLayer {
     this.dimensions = parts.dimensions;
     this.metrics = parts.metrics;
     this.tools = parts.tools;
+    this.access = parts.access;
+  }
+
+  /** The policy for a caller with `roles`: the first policy in file order whose role it has. */
+  policyFor(roles: readonly string[]): AccessPolicy {
+    const entry = Object.entries(this.access.policies).find(([role]) => roles.includes(role));
+    const policy = entry?.[1];
+    return {
+      name: entry?.[0] ?? '',
+      rowFilters: Object.entries(policy?.row_filters ?? {}).map(([dimension, values]) => ({
+        dimension,
+        values,
+      })),
+      hiddenMetrics: new Set(policy?.hidden_metrics ?? []),
+      hiddenDimensions: new Set(policy?.hidden_dimensions ?? []),
+      minGroupSize: policy?.min_group_size ?? this.access.min_group_size,
+    };
   }
 
   /** Models a query on `baseModel` can reach: itself and the models it joins directly. */

@@ -1,4 +1,6 @@
 import { LRUCache } from 'lru-cache';
+import type { Identity } from '../auth/identity.js';
+import { MarqueeError } from '../errors.js';
 import { compileQuery } from '../semantic/compile-query.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
 import {
@@ -7,14 +9,17 @@ import {
   type PlanningFacts,
 } from '../semantic/plan-query.js';
 import { LAST_DAY_COLUMN, type QueryPlan } from '../semantic/query-plan.js';
-import type { SemanticLayer, Tool } from '../semantic/semantic-layer.js';
+import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { addDays, formatDate } from '../semantic/time-range.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';
 
 const FACT_TTL_MS = 60_000;
 const MAX_DIMENSION_VALUES = 1_000;
 
-/** Runs planned queries for a tenant, and looks up the facts planning needs (cached briefly). */
+/**
+ * Runs planned queries for a caller, and looks up the facts planning needs (cached briefly). Every query
+ * passes through `compile`, which adds the caller's tenant and the row filters of its access policy.
+ */
 export class AnalyticsService {
   private readonly facts = new LRUCache<string, string | string[]>({ max: 5_000, ttl: FACT_TTL_MS });
 
@@ -23,22 +28,36 @@ export class AnalyticsService {
     readonly warehouse: Warehouse,
   ) {}
 
-  /** Compiles a plan for `tenant` without running it. */
-  compile(plan: QueryPlan, tenant: string): CompiledQuery {
-    return compileQuery(this.layer, plan, tenant);
+  /** The access policy of `identity`. */
+  policy(identity: Identity): AccessPolicy {
+    return this.layer.policyFor(identity.roles);
   }
 
-  /** Runs a plan for `tenant`. */
-  run(plan: QueryPlan, tenant: string): Promise<Row[]> {
-    return this.warehouse.query(this.compile(plan, tenant));
+  /** Compiles a plan for `identity` without running it: tenant and policy row filters always included. */
+  compile(plan: QueryPlan, identity: Identity): CompiledQuery {
+    const { rowFilters } = this.policy(identity);
+    const reachable = new Set(this.layer.reachableModels(plan.model));
+    for (const filter of rowFilters) {
+      const model = this.layer.dimensions.get(filter.dimension)?.model;
+      // A row filter that cannot be applied must refuse the query, never run it unfiltered.
+      if (model === undefined || !reachable.has(model)) {
+        throw new MarqueeError('access_denied', `Your access policy cannot be applied to ${plan.model} data`);
+      }
+    }
+    return compileQuery(this.layer, { ...plan, filters: [...plan.filters, ...rowFilters] }, identity.tenant);
+  }
+
+  /** Runs a plan for `identity`. */
+  run(plan: QueryPlan, identity: Identity): Promise<Row[]> {
+    return this.warehouse.query(this.compile(plan, identity));
   }
 
   /** The anchor and dimension values planning `request` needs. */
-  async planningFacts(tenant: string, tool: Tool, request: AnalyticsRequest): Promise<PlanningFacts> {
+  async planningFacts(identity: Identity, tool: Tool, request: AnalyticsRequest): Promise<PlanningFacts> {
     const dimensions = dimensionsNeedingValues(this.layer, tool, request);
     const [anchor, lists] = await Promise.all([
-      this.anchor(tenant, tool),
-      Promise.all(dimensions.map((dimension) => this.values(tenant, tool, dimension))),
+      this.anchor(identity, tool),
+      Promise.all(dimensions.map((dimension) => this.values(identity, tool, dimension))),
     ]);
     return { anchor, values: new Map(dimensions.map((dimension, index) => [dimension, lists[index] ?? []])) };
   }
@@ -47,8 +66,8 @@ export class AnalyticsService {
    * The last complete day of data for the tool's model: the latest day present, or the day before it when
    * that day is today (still filling). Relative periods end here, not at the wall clock.
    */
-  async anchor(tenant: string, tool: Tool, today = formatDate(new Date())): Promise<string> {
-    return this.cached(`anchor|${tenant}|${tool.name}`, async () => {
+  async anchor(identity: Identity, tool: Tool, today = formatDate(new Date())): Promise<string> {
+    return this.cached(`anchor|${this.scopeKey(identity)}|${tool.name}`, async () => {
       const rows = await this.run(
         {
           model: tool.model,
@@ -60,7 +79,7 @@ export class AnalyticsService {
           filters: [],
           order: [],
         },
-        tenant,
+        identity,
       );
       const last = rows[0]?.[LAST_DAY_COLUMN];
       const day = typeof last === 'string' && last > '1970-01-01' ? last : addDays(today, -1);
@@ -68,11 +87,13 @@ export class AnalyticsService {
     });
   }
 
-  /** Distinct values of an enumerable dimension visible to `tenant`, sorted. */
-  async values(tenant: string, tool: Tool, dimension: string): Promise<string[]> {
-    return this.cached(`values|${tenant}|${tool.name}|${dimension}`, async () => {
-      // Read from the dimension's own table: a region list should not scan every view.
-      const model = this.layer.dimensions.get(dimension)?.model ?? tool.model;
+  /** Distinct values of an enumerable dimension visible to `identity`, sorted. */
+  async values(identity: Identity, tool: Tool, dimension: string): Promise<string[]> {
+    return this.cached(`values|${this.scopeKey(identity)}|${tool.name}|${dimension}`, async () => {
+      // Read from the dimension's own table (a region list should not scan every view) unless row filters
+      // apply: then only through the tool's model, so the list shows only what the caller may see.
+      const own = this.layer.dimensions.get(dimension)?.model ?? tool.model;
+      const model = this.policy(identity).rowFilters.length > 0 ? tool.model : own;
       const rows = await this.run(
         {
           model,
@@ -85,10 +106,15 @@ export class AnalyticsService {
           order: [],
           limit: MAX_DIMENSION_VALUES,
         },
-        tenant,
+        identity,
       );
       return rows.map((row) => String(row[dimension] ?? '')).filter((value) => value !== '');
     });
+  }
+
+  /** Facts differ by tenant and by access policy, never by anything else about the caller. */
+  private scopeKey(identity: Identity): string {
+    return `${identity.tenant}|${this.policy(identity).name}`;
   }
 
   private async cached<T extends string | string[]>(key: string, load: () => Promise<T>): Promise<T> {

@@ -18,8 +18,8 @@ import {
   MAX_GROUP_BY,
   planAnalytics,
 } from '../semantic/plan-query.js';
-import { GRAINS } from '../semantic/query-plan.js';
-import type { SemanticLayer, Tool } from '../semantic/semantic-layer.js';
+import { GRAINS, GROUP_SIZE_COLUMN, PERIOD_COLUMN, SUPPRESSED_COLUMN } from '../semantic/query-plan.js';
+import type { AccessPolicy, Metric, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { COMPARISONS, RELATIVE_PERIODS } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import type { AnalyticsService } from './analytics-service.js';
@@ -37,12 +37,16 @@ const text = z.string().min(1).max(200);
 const oneOrMany = z.union([text, z.array(text).min(1).max(100)]);
 
 /** The tool's arguments: built from the semantic layer, so metric, dimension and filter lists are its own. */
-function inputSchema(layer: SemanticLayer, tool: Tool) {
-  const metrics = layer.metricsFor(tool.model);
-  const dimensions = layer.dimensionsFor(tool.model);
+function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
+  const metrics = layer.metricsFor(tool.model).filter((metric) => !policy.hiddenMetrics.has(metric.name));
+  const dimensions = layer
+    .dimensionsFor(tool.model)
+    .filter((dimension) => !policy.hiddenDimensions.has(dimension.name));
   const filters: Record<string, z.ZodOptional<typeof oneOrMany>> = {};
   for (const [name, filter] of Object.entries(tool.filters)) {
-    const over = filter.dimensions.join(' or ');
+    const visible = filter.dimensions.filter((dimension) => !policy.hiddenDimensions.has(dimension));
+    if (visible.length === 0) continue;
+    const over = visible.join(' or ');
     filters[name] = oneOrMany
       .optional()
       .describe(`${filter.description ?? `Filter on ${over}.`} One value or a list (matched on ${over}).`);
@@ -54,7 +58,7 @@ function inputSchema(layer: SemanticLayer, tool: Tool) {
       .max(10)
       .optional()
       .describe(
-        `Metrics to compute (default ${tool.default_metrics.join(', ')}). Available: ${metrics.map((m) => `${m.name} (${m.description})`).join('; ')}`,
+        `Metrics to compute (default ${tool.default_metrics.filter((name) => !policy.hiddenMetrics.has(name)).join(', ')}). Available: ${metrics.map((m) => `${m.name} (${m.description})`).join('; ')}`,
       ),
     time_range: z
       .union([
@@ -143,6 +147,11 @@ export const queryEngagementOutput = z.object({
     returned: z.number(),
     next_cursor: z.string().nullable(),
   }),
+  privacy: z.object({
+    min_group_size: z.object({ metric: z.string(), k: z.number() }).nullable(),
+    suppressed_groups: z.number(),
+    totals_suppressed: z.boolean(),
+  }),
 });
 export type QueryEngagementOutput = z.infer<typeof queryEngagementOutput>;
 
@@ -155,14 +164,19 @@ export interface ToolContext {
 
 type Args = Record<string, unknown> & { cursor?: string; limit?: number };
 
-const schemas = new WeakMap<SemanticLayer, ReturnType<typeof inputSchema>>();
+const schemas = new WeakMap<SemanticLayer, Map<string, ReturnType<typeof inputSchema>>>();
 
 /** The input schema of a layer's tool, built once per layer (zod schemas are costly to build per request). */
-function schemaFor(layer: SemanticLayer, tool: Tool): ReturnType<typeof inputSchema> {
-  let schema = schemas.get(layer);
+function schemaFor(layer: SemanticLayer, tool: Tool, policy: AccessPolicy): ReturnType<typeof inputSchema> {
+  let byPolicy = schemas.get(layer);
+  if (byPolicy === undefined) {
+    byPolicy = new Map();
+    schemas.set(layer, byPolicy);
+  }
+  let schema = byPolicy.get(policy.name);
   if (schema === undefined) {
-    schema = inputSchema(layer, tool);
-    schemas.set(layer, schema);
+    schema = inputSchema(layer, tool, policy);
+    byPolicy.set(policy.name, schema);
   }
   return schema;
 }
@@ -172,7 +186,7 @@ export function registerQueryEngagement(server: McpServer, context: ToolContext)
   const layer = context.service.layer;
   const tool = layer.tools.get(QUERY_ENGAGEMENT);
   if (tool === undefined) return;
-  const schema = schemaFor(layer, tool);
+  const schema = schemaFor(layer, tool, context.service.policy(context.identity()));
   server.registerTool(
     QUERY_ENGAGEMENT,
     {
@@ -227,17 +241,18 @@ function toRequest(tool: Tool, args: Args, offset: number): AnalyticsRequest {
 
 /** The one planning step shared by running a call and explaining it. */
 async function planCall(context: ToolContext, tool: Tool, callArgs: Args) {
-  const { tenant } = context.identity();
+  const identity = context.identity();
   const { args, offset, anchor } = resumeFrom(context, callArgs);
   const request = toRequest(tool, args, offset);
-  const facts = await context.service.planningFacts(tenant, tool, request);
+  const facts = await context.service.planningFacts(identity, tool, request);
   const plan = planAnalytics(
     context.service.layer,
     tool,
     request,
     anchor === undefined ? facts : { ...facts, anchor },
+    context.service.policy(identity),
   );
-  return { tenant, args, offset, anchor: anchor ?? facts.anchor, plan };
+  return { identity, args, offset, anchor: anchor ?? facts.anchor, plan };
 }
 
 /** The SQL and parameters a call would run, named by purpose, without running them. */
@@ -245,33 +260,39 @@ export async function explainQueryEngagement(context: ToolContext, callArgs: unk
   const tool = context.service.layer.tools.get(QUERY_ENGAGEMENT);
   if (tool === undefined)
     throw new ArgumentError('tool', `The semantic layer does not bind ${QUERY_ENGAGEMENT}`);
-  const parsed = schemaFor(context.service.layer, tool).safeParse(callArgs);
+  const parsed = schemaFor(context.service.layer, tool, context.service.policy(context.identity())).safeParse(
+    callArgs,
+  );
   if (!parsed.success) {
     throw new ArgumentError(
       'arguments',
       parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
     );
   }
-  const { tenant, plan } = await planCall(context, tool, parsed.data as Args);
+  const { identity, plan } = await planCall(context, tool, parsed.data as Args);
   return {
-    rows: context.service.compile(plan.rows, tenant),
-    totals: context.service.compile(plan.totals, tenant),
+    rows: context.service.compile(plan.rows, identity),
+    totals: context.service.compile(plan.totals, identity),
     ...Object.fromEntries(
       plan.movers.map((mover) => [
         `movers_by_${mover.dimension}`,
-        context.service.compile(mover.plan, tenant),
+        context.service.compile(mover.plan, identity),
       ]),
     ),
+    ...(plan.suppressed === undefined
+      ? {}
+      : { suppressed_groups: context.service.compile(plan.suppressed, identity) }),
   };
 }
 
 async function queryEngagement(context: ToolContext, tool: Tool, callArgs: Args): Promise<CallToolResult> {
   const service = context.service;
-  const { tenant, args, offset, anchor, plan } = await planCall(context, tool, callArgs);
-  const [pageRows, totalRows, ...moverRows] = await Promise.all([
-    service.run(plan.rows, tenant),
-    service.run(plan.totals, tenant),
-    ...plan.movers.map((mover) => service.run(mover.plan, tenant)),
+  const { identity, args, offset, anchor, plan } = await planCall(context, tool, callArgs);
+  const [pageRows, totalRows, suppressedRows, ...moverRows] = await Promise.all([
+    service.run(plan.rows, identity),
+    service.run(plan.totals, identity),
+    plan.suppressed === undefined ? Promise.resolve([]) : service.run(plan.suppressed, identity),
+    ...plan.movers.map((mover) => service.run(mover.plan, identity)),
   ]);
   const hasMore = pageRows.length > plan.limit;
   const cursorState: CursorState = { tool: QUERY_ENGAGEMENT, args, anchor, offset: offset + plan.limit };
@@ -280,6 +301,7 @@ async function queryEngagement(context: ToolContext, tool: Tool, callArgs: Args)
     pageRows.slice(0, plan.limit),
     totalRows,
     moverRows,
+    Number(suppressedRows[0]?.[SUPPRESSED_COLUMN] ?? 0),
     hasMore ? context.cursors.encode(cursorState) : null,
   );
   return {
@@ -296,9 +318,21 @@ function shapeOutput(
   rows: readonly Row[],
   totalRows: readonly Row[],
   moverRows: readonly Row[][],
+  suppressedGroups: number,
   nextCursor: string | null,
 ): QueryEngagementOutput {
-  const [current, previous] = periodTotals(totalRows, plan.metrics);
+  // A period whose whole population is under the minimum group size is itself suppressed.
+  const small = (row: Row): boolean =>
+    plan.minGroupSize !== undefined && Number(row[GROUP_SIZE_COLUMN]) < plan.minGroupSize.k;
+  const suppressedPeriods = new Set(totalRows.filter(small).map((row) => String(row[PERIOD_COLUMN])));
+  const [current, previous] = periodTotals(
+    totalRows.filter((row) => !small(row)),
+    plan.metrics,
+  ).map((totals, index) =>
+    suppressedPeriods.has(String(index))
+      ? { ...totals, values: nulls(plan.metrics), raw: nulls(plan.metrics) }
+      : totals,
+  );
   const comparing = plan.comparison !== undefined && previous !== undefined;
   const changes: Record<string, Change> = {};
   for (const metric of plan.metrics) {
@@ -353,9 +387,18 @@ function shapeOutput(
     columns,
     rows: shapedRows,
     page: { offset: plan.offset, limit: plan.limit, returned: shapedRows.length, next_cursor: nextCursor },
+    privacy: {
+      min_group_size: plan.minGroupSize === undefined ? null : { ...plan.minGroupSize },
+      suppressed_groups: suppressedGroups,
+      totals_suppressed: suppressedPeriods.has('0'),
+    },
   };
   output.summary = summarize(plan, output);
   return output;
+}
+
+function nulls(metrics: readonly Metric[]): Record<string, number | null> {
+  return Object.fromEntries(metrics.map((metric) => [metric.name, null]));
 }
 
 function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
@@ -395,6 +438,16 @@ function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
     ...(plan.grain === undefined ? [] : [`per ${plan.grain}`]),
     ...(plan.groupBy.length === 0 ? [] : [`by ${plan.groupBy.join(' and ')}`]),
   ].join(', ');
+  const privacy = output.privacy;
+  if (privacy.min_group_size !== null && (privacy.suppressed_groups > 0 || privacy.totals_suppressed)) {
+    const floor = `fewer than ${privacy.min_group_size.k} ${privacy.min_group_size.metric}`;
+    if (privacy.totals_suppressed) lines.push(`Totals are withheld: this selection has ${floor}.`);
+    if (privacy.suppressed_groups > 0) {
+      lines.push(
+        `${privacy.suppressed_groups} group(s) with ${floor} are withheld for privacy and not in the rows.`,
+      );
+    }
+  }
   const first = plan.offset + 1;
   const range = output.rows.length === 0 ? 'no rows' : `rows ${first}-${plan.offset + output.rows.length}`;
   lines.push(

@@ -62,6 +62,8 @@ function expectMetricsEqual(
 }
 
 const ALL_METRICS = Object.keys(DECIMALS);
+/** semantic-layer/access.yaml: no answer shows a group of fewer distinct viewers. */
+const MIN_GROUP = 5;
 
 describe('numbers equal hand-written SQL', () => {
   it('totals for a quarter in a region', async () => {
@@ -93,7 +95,7 @@ describe('numbers equal hand-written SQL', () => {
     const hand =
       await sql(`SELECT toString(toStartOfMonth(event_date)) AS date, device, ${HAND_METRICS} FROM viewing_events
       WHERE tenant_id = 'aurora' AND event_date BETWEEN '2025-12-15' AND '2026-03-10' AND country_code = 'BR' AND plan = 'premium'
-      GROUP BY date, device ORDER BY date, device`);
+      GROUP BY date, device HAVING uniqExact(user_id) >= ${MIN_GROUP} ORDER BY date, device`);
     expect(out.rows.length).toBe(hand.length);
     expect(out.rows.length).toBeGreaterThan(12);
     const byKey = new Map(out.rows.map((row) => [`${row.date}|${row.device}`, row]));
@@ -268,17 +270,24 @@ describe('pagination', () => {
   it('returns every row exactly once across pages', async () => {
     const args = { metrics: ['views'], time_range: '2026-Q3', group_by: ['content_id', 'device'], limit: 97 };
     const { pages, rows } = await allPages(client, args);
+    // Groups under the privacy floor are withheld from the rows and counted instead.
     const [hand] =
-      await sql(`SELECT count() AS groups FROM (SELECT DISTINCT content_id, device FROM viewing_events
-      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30')`);
+      await sql(`SELECT countIf(viewers >= ${MIN_GROUP}) AS groups, countIf(viewers < ${MIN_GROUP}) AS small,
+      sumIf(views, viewers >= ${MIN_GROUP}) AS shown_views
+      FROM (SELECT content_id, device, uniqExact(user_id) AS viewers, count() AS views FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30' GROUP BY content_id, device)`);
+    expect(Number(hand?.small)).toBeGreaterThan(0);
+    for (const page of pages) expect(page.privacy.suppressed_groups).toBe(Number(hand?.small));
     expect(pages.length).toBeGreaterThan(3);
     const keys = rows.map((row) => `${row.content_id}|${row.device}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.length).toBe(Number(hand?.groups));
     expect(pages.slice(0, -1).every((p) => p.rows.length === 97)).toBe(true);
     expect(pages.map((p) => p.page.offset)).toEqual(pages.map((_, index) => index * 97));
+    // Rows carry the shown groups only; the totals still count every view.
     const total = rows.reduce((sum, row) => sum + Number(row.views), 0);
-    expect(total).toBe(pages[0]?.totals.views);
+    expect(total).toBe(Number(hand?.shown_views));
+    expect(total).toBeLessThan(Number(pages[0]?.totals.views));
   });
 
   it('a time-bucketed breakdown pages in time order', async () => {
