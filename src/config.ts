@@ -28,6 +28,14 @@ const environmentSchema = z.object({
   MARQUEE_AUTH_TENANT_CLAIM: z.string().default('tenant_id'),
   MARQUEE_AUTH_ROLES_CLAIM: z.string().default('roles'),
   MARQUEE_AUTH_SCOPE_CLAIM: z.string().default('scope'),
+  MARQUEE_AUDIT_TABLE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('marquee_audit'),
+  MARQUEE_RATE_TENANT_PER_MINUTE: positiveInt(600),
+  MARQUEE_RATE_TOOL_PER_MINUTE: positiveInt(120),
+  MARQUEE_REDIS_URL: optionalText,
+  MARQUEE_MAX_ROWS_TO_READ: positiveInt(2_000_000_000),
   MARQUEE_READERS: positiveInt(4),
   MARQUEE_MAX_EXECUTION_SECONDS: positiveInt(30),
   MARQUEE_MAX_RESULT_ROWS: positiveInt(100_000),
@@ -37,6 +45,7 @@ const environmentSchema = z.object({
 /** Query limits applied to every read. */
 export interface QueryLimits {
   readonly maxExecutionSeconds: number;
+  readonly maxRowsToRead?: number;
   readonly maxResultRows: number;
   readonly maxMemoryBytes: number;
 }
@@ -80,6 +89,12 @@ export interface Config {
     readonly scopes: readonly string[] | undefined;
   };
   readonly auth: AuthConfig | undefined;
+  readonly auditTable: string;
+  readonly rateLimits: {
+    readonly perTenant: number;
+    readonly perTool: number;
+    readonly redisUrl: string | undefined;
+  };
   readonly cursorSecret: string | undefined;
 }
 
@@ -93,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const limits: QueryLimits = {
     maxExecutionSeconds: e.MARQUEE_MAX_EXECUTION_SECONDS,
+    maxRowsToRead: e.MARQUEE_MAX_ROWS_TO_READ,
     maxResultRows: e.MARQUEE_MAX_RESULT_ROWS,
     maxMemoryBytes: e.MARQUEE_MAX_MEMORY_BYTES,
   };
@@ -119,6 +135,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scopes: e.MARQUEE_SCOPES === undefined ? undefined : list(e.MARQUEE_SCOPES),
     },
     auth,
+    auditTable: e.MARQUEE_AUDIT_TABLE,
+    rateLimits: {
+      perTenant: e.MARQUEE_RATE_TENANT_PER_MINUTE,
+      perTool: e.MARQUEE_RATE_TOOL_PER_MINUTE,
+      redisUrl: e.MARQUEE_REDIS_URL,
+    },
     cursorSecret: e.MARQUEE_CURSOR_SECRET,
   };
 }

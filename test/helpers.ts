@@ -7,7 +7,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { seedFixtures } from '../fixtures/seed-fixtures.js';
 import { localIdentity } from '../src/auth/identity.js';
 import type { QueryLimits } from '../src/config.js';
+import { RateLimits } from '../src/guard/rate-limits.js';
+import { AuditLog, createLogger } from '../src/observe/audit-log.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
+import type { ServerDependencies } from '../src/server/create-server.js';
 import { type HttpServer, serveHttp } from '../src/server/serve-http.js';
 import { AnalyticsService } from '../src/tools/analytics-service.js';
 import { ALL_SCOPES } from '../src/tools/catalog.js';
@@ -70,17 +73,42 @@ export function seedInChild(dataDir: string): void {
 }
 
 /** The real HTTP server, in process, over a real socket, for `tenant`. */
+/** Server dependencies over `warehouse`, with an audit log writing to it and generous rate limits. */
+export async function testDependencies(
+  warehouse: Warehouse,
+  layerDir = SEMANTIC_LAYER,
+  limits: { perTenant: number; perTool: number } = { perTenant: 100_000, perTool: 100_000 },
+): Promise<ServerDependencies> {
+  return {
+    service: new AnalyticsService(await loadSemanticLayer(layerDir), warehouse),
+    cursors: new CursorCodec('test-cursor-key'),
+    audit: new AuditLog({ sink: warehouse.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
+    limits: await RateLimits.create({ ...limits, redisUrl: undefined }),
+  };
+}
+
+/** The real HTTP server, in process, over a real socket, for a local identity of `tenant`. */
 export async function startHttp(
   warehouse: Warehouse,
   tenant: string,
   layerDir = SEMANTIC_LAYER,
   roles: string[] = [],
-): Promise<HttpServer> {
-  const layer = await loadSemanticLayer(layerDir);
-  return serveHttp(
-    { service: new AnalyticsService(layer, warehouse), cursors: new CursorCodec('test-cursor-key') },
-    { host: '127.0.0.1', port: 0, identity: localIdentity(tenant, roles, ALL_SCOPES) },
-  );
+  dependencies?: ServerDependencies,
+): Promise<HttpServer & { dependencies: ServerDependencies }> {
+  const deps = dependencies ?? (await testDependencies(warehouse, layerDir));
+  const server = await serveHttp(deps, {
+    host: '127.0.0.1',
+    port: 0,
+    identity: localIdentity(tenant, roles, ALL_SCOPES),
+  });
+  return {
+    ...server,
+    dependencies: deps,
+    close: async () => {
+      await server.close();
+      await deps.audit.close();
+    },
+  };
 }
 
 function clientFor(era: Era): Client {

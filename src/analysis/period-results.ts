@@ -1,3 +1,4 @@
+import { neutralise } from '../guard/untrusted-text.js';
 import { FIRST_DAY_COLUMN, LAST_DAY_COLUMN, PERIOD_COLUMN } from '../semantic/query-plan.js';
 import type { Metric } from '../semantic/semantic-layer.js';
 
@@ -92,7 +93,7 @@ export function topMovers(
 ): Mover[] {
   const segments = new Map<string, { current: number | null; previous: number | null }>();
   for (const row of rows) {
-    const value = String(row[dimension] ?? '');
+    const value = neutralise(String(row[dimension] ?? ''));
     const entry = segments.get(value) ?? { current: null, previous: null };
     const number = roundMetric(metric, toNumber(row[metric.name]));
     if (String(row[PERIOD_COLUMN]) === '0') entry.current = number;

@@ -2,19 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
+import { RateLimits } from '../guard/rate-limits.js';
+import { AuditLog } from '../observe/audit-log.js';
 import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../server/create-server.js';
 import { AnalyticsService } from '../tools/analytics-service.js';
 import { CursorCodec } from '../tools/cursor.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 
-/** Loads the semantic layer and wires the warehouse, service and cursor key for a server process. */
+/** Loads the semantic layer and wires the warehouse, service, cursor key, audit log and rate limits. */
 export async function bootstrap(config: Config): Promise<ServerDependencies> {
   const layer = await loadSemanticLayer(config.semanticLayerDir);
   const warehouse = createWarehouse(config.warehouse);
   return {
     service: new AnalyticsService(layer, warehouse),
     cursors: new CursorCodec(await cursorKey(config)),
+    audit: new AuditLog({ sink: warehouse.admin(), table: config.auditTable }),
+    limits: await RateLimits.create(config.rateLimits),
   };
 }
 

@@ -84,7 +84,10 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
   const identity =
     mode === 'http' && config.auth !== undefined ? undefined : identityFrom(config, fallbackTenant);
   const dependencies = await bootstrap(config);
+  // Audit records are flushed before the warehouse closes, so a clean stop loses none.
   const shutdown = async (): Promise<void> => {
+    await dependencies.audit.close().catch(() => undefined);
+    await dependencies.limits.close().catch(() => undefined);
     await dependencies.service.warehouse.close().catch(() => undefined);
   };
   if (mode === 'stdio') {

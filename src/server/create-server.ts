@@ -1,6 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { Identity } from '../auth/identity.js';
 import type { AnalyticsService } from '../tools/analytics-service.js';
+import type { Envelope } from '../tools/audited-call.js';
 import { CATALOG } from '../tools/catalog.js';
 import type { CursorCodec } from '../tools/cursor.js';
 
@@ -8,7 +9,7 @@ export const SERVER_NAME = 'marquee';
 export const SERVER_VERSION = '0.1.0';
 
 /** What every MCP server instance shares across requests; instances themselves are never shared. */
-export interface ServerDependencies {
+export interface ServerDependencies extends Envelope {
   readonly service: AnalyticsService;
   readonly cursors: CursorCodec;
 }

@@ -11,6 +11,8 @@ import {
 } from '../analysis/period-results.js';
 import type { Identity } from '../auth/identity.js';
 import { ArgumentError } from '../errors.js';
+import { redactDeep } from '../guard/redact.js';
+import { neutralise, quoteData } from '../guard/untrusted-text.js';
 import {
   type AnalyticsPlan,
   type AnalyticsRequest,
@@ -23,9 +25,9 @@ import type { AccessPolicy, Metric, SemanticLayer, Tool } from '../semantic/sema
 import { COMPARISONS, RELATIVE_PERIODS } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import type { AnalyticsService } from './analytics-service.js';
+import { auditedCall, type CallFacts, type Envelope } from './audited-call.js';
 import { type CursorCodec, type CursorState, canonical } from './cursor.js';
 import { formatChange, formatTable, formatValue } from './format.js';
-import { toolError } from './tool-error.js';
 
 export const QUERY_ENGAGEMENT = 'query_engagement';
 /** The OAuth scope a caller needs to see and call query_engagement. */
@@ -155,8 +157,8 @@ export const queryEngagementOutput = z.object({
 });
 export type QueryEngagementOutput = z.infer<typeof queryEngagementOutput>;
 
-/** What the tool needs from the server: the layer, the warehouse, the cursor key and who is asking. */
-export interface ToolContext {
+/** What the tool needs from the server: the layer, the warehouse, the cursor key, the envelope and who is asking. */
+export interface ToolContext extends Envelope {
   readonly service: AnalyticsService;
   readonly cursors: CursorCodec;
   readonly identity: () => Identity;
@@ -196,13 +198,10 @@ export function registerQueryEngagement(server: McpServer, context: ToolContext)
       outputSchema: queryEngagementOutput,
       annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
     },
-    async (args) => {
-      try {
-        return await queryEngagement(context, tool, args as Args);
-      } catch (error) {
-        return toolError(error, QUERY_ENGAGEMENT);
-      }
-    },
+    (args) =>
+      auditedCall(context, context.identity(), QUERY_ENGAGEMENT, args, () =>
+        queryEngagement(context, tool, args as Args),
+      ),
   );
 }
 
@@ -285,7 +284,11 @@ export async function explainQueryEngagement(context: ToolContext, callArgs: unk
   };
 }
 
-async function queryEngagement(context: ToolContext, tool: Tool, callArgs: Args): Promise<CallToolResult> {
+async function queryEngagement(
+  context: ToolContext,
+  tool: Tool,
+  callArgs: Args,
+): Promise<{ result: CallToolResult; facts: CallFacts }> {
   const service = context.service;
   const { identity, args, offset, anchor, plan } = await planCall(context, tool, callArgs);
   const [pageRows, totalRows, suppressedRows, ...moverRows] = await Promise.all([
@@ -304,12 +307,17 @@ async function queryEngagement(context: ToolContext, tool: Tool, callArgs: Args)
     Number(suppressedRows[0]?.[SUPPRESSED_COLUMN] ?? 0),
     hasMore ? context.cursors.encode(cursorState) : null,
   );
+  // Personal data never leaves, wherever it hid in the warehouse: every string of the answer is redacted.
+  const { value: safe, count: redactions } = redactDeep(output);
   return {
-    content: [
-      { type: 'text', text: output.summary },
-      { type: 'text', text: formatTable(output.columns, output.rows) },
-    ],
-    structuredContent: output,
+    result: {
+      content: [
+        { type: 'text', text: safe.summary },
+        { type: 'text', text: formatTable(safe.columns, safe.rows) },
+      ],
+      structuredContent: safe,
+    },
+    facts: { rows: safe.rows.length, redactions, suppressedGroups: safe.privacy.suppressed_groups },
   };
 }
 
@@ -355,7 +363,7 @@ function shapeOutput(
   const shapedRows = rows.map((row) => {
     const shaped: Record<string, string | number | null> = {};
     for (const column of [...timeColumn, ...plan.groupBy])
-      shaped[column] = row[column] === null ? null : String(row[column] ?? '');
+      shaped[column] = row[column] === null ? null : neutralise(String(row[column] ?? ''));
     for (const metric of plan.metrics) shaped[metric.name] = roundMetric(metric, toNumber(row[metric.name]));
     return shaped;
   });
@@ -404,7 +412,9 @@ function nulls(metrics: readonly Metric[]): Record<string, number | null> {
 function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
   const lines: string[] = [];
   const filters = output.filters
-    .map((filter) => `${filter.dimension} ${filter.values.join(', ')}`)
+    .map(
+      (filter) => `${filter.dimension} ${filter.values.map((value) => quoteData(String(value))).join(', ')}`,
+    )
     .join('; ');
   const covered =
     output.period.first_day_with_data === null
@@ -430,7 +440,8 @@ function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
   const primary = plan.metrics[0];
   if (primary !== undefined && output.top_movers.length > 0) {
     const movers = output.top_movers.map(
-      (mover) => `${mover.dimension} ${mover.value} ${formatChange(primary, mover.change, mover.percent)}`,
+      (mover) =>
+        `${mover.dimension} ${quoteData(mover.value)} ${formatChange(primary, mover.change, mover.percent)}`,
     );
     lines.push(`Top movers in ${primary.name}: ${movers.join('; ')}.`);
   }

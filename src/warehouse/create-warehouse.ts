@@ -18,6 +18,9 @@ const QUIET = { level: ClickHouseLogLevel.OFF };
 function readSettings(limits: QueryLimits): Record<string, string> {
   return {
     max_execution_time: String(limits.maxExecutionSeconds),
+    ...(limits.maxRowsToRead === undefined
+      ? {}
+      : { max_rows_to_read: String(limits.maxRowsToRead), read_overflow_mode: 'throw' }),
     max_result_rows: String(limits.maxResultRows),
     result_overflow_mode: 'throw',
     max_memory_usage: String(limits.maxMemoryBytes),

@@ -3,7 +3,7 @@ import { MarqueeError, QueryLimitError, WarehouseUnavailableError } from '../err
 const LIMITS: Record<string, string> = {
   TIMEOUT_EXCEEDED: 'execution time',
   TOO_SLOW: 'execution time',
-  TOO_MANY_ROWS_OR_BYTES: 'result size',
+  TOO_MANY_ROWS_OR_BYTES: 'rows read or returned',
   TOO_MANY_ROWS: 'result size',
   TOO_MANY_BYTES: 'result size',
   MEMORY_LIMIT_EXCEEDED: 'memory',

@@ -1,12 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import { type HttpServer, serveHttp } from '../../src/server/serve-http.js';
-import { AnalyticsService } from '../../src/tools/analytics-service.js';
-import { CursorCodec } from '../../src/tools/cursor.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { query, SEMANTIC_LAYER, seededWarehouse } from '../helpers.js';
+import { query, seededWarehouse, testDependencies } from '../helpers.js';
 import { AUDIENCE, ISSUER, startTokenIssuer } from './token-issuer.js';
 
 let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
@@ -17,20 +14,16 @@ let server: HttpServer;
 beforeAll(async () => {
   issuer = await startTokenIssuer();
   ({ warehouse, remove: removeWarehouse } = await seededWarehouse());
-  const layer = await loadSemanticLayer(SEMANTIC_LAYER);
-  server = await serveHttp(
-    { service: new AnalyticsService(layer, warehouse), cursors: new CursorCodec('auth-test-key') },
-    {
-      host: '127.0.0.1',
-      port: 0,
-      auth: {
-        issuer: ISSUER,
-        jwksUrl: issuer.jwksUrl,
-        audience: AUDIENCE,
-        claims: { tenant: 'tenant_id', roles: 'roles', scope: 'scope' },
-      },
+  server = await serveHttp(await testDependencies(warehouse), {
+    host: '127.0.0.1',
+    port: 0,
+    auth: {
+      issuer: ISSUER,
+      jwksUrl: issuer.jwksUrl,
+      audience: AUDIENCE,
+      claims: { tenant: 'tenant_id', roles: 'roles', scope: 'scope' },
     },
-  );
+  });
 });
 
 afterAll(async () => {

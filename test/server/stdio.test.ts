@@ -28,7 +28,7 @@ describe.each(ERAS)('stdio, %s era', (era) => {
         group_by: ['country'],
       });
       expect(out.summary).toMatch(
-        /^Engagement for 2026-Q3 \(2026-07-01 to 2026-09-30\), region LATAM: data for every day\./,
+        /^Engagement for 2026-Q3 \(2026-07-01 to 2026-09-30\), region "LATAM": data for every day\./,
       );
       expect(out.rows.length).toBe(6);
       expect(out.top_movers[0]).toMatchObject({ dimension: 'country', value: 'BR' });

@@ -181,7 +181,7 @@ describe('the planted Q3 2026 LATAM drop', () => {
       ),
     ).toBe(true);
     expect(out.summary).toMatch(/watch_minutes: [\d,]+, −[\d,]+ \(−\d+\.\d%\)/);
-    expect(out.summary).toContain('country BR');
+    expect(out.summary).toContain('country "BR"');
   });
 
   it('is absent from the other regions', async () => {

@@ -1,0 +1,66 @@
+/** A personal-data pattern and what replaces a match. */
+interface Pattern {
+  readonly kind: string;
+  readonly regex: RegExp;
+  readonly accept?: (match: string) => boolean;
+}
+
+/** Luhn checksum, so only plausible card numbers are redacted (not every long number). */
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let digit = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+const PATTERNS: readonly Pattern[] = [
+  { kind: 'email', regex: /[A-Z0-9._%+-]+@[A-Z0-9-]+(?:\.[A-Z0-9-]+)*\.[A-Z]{2,}/gi },
+  {
+    kind: 'card',
+    regex: /\b\d(?:[ -]?\d){12,18}\b/g,
+    accept: (match) => luhn(match.replace(/\D/g, '')),
+  },
+  // International numbers with a +, and North American (xxx) xxx-xxxx forms; ISO dates never match.
+  { kind: 'phone', regex: /\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}\d/g },
+  { kind: 'phone', regex: /\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g },
+  { kind: 'ip', regex: /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g },
+  { kind: 'ip', regex: /\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b/gi },
+];
+
+/** Redacts emails, card numbers, phone numbers and IP addresses from one string; counts what it removed. */
+export function redactText(text: string): { text: string; count: number } {
+  let count = 0;
+  let result = text;
+  for (const pattern of PATTERNS) {
+    result = result.replace(pattern.regex, (match) => {
+      if (pattern.accept !== undefined && !pattern.accept(match)) return match;
+      count++;
+      return `[redacted ${pattern.kind}]`;
+    });
+  }
+  return { text: result, count };
+}
+
+/** Redacts every string inside a JSON-like value, returning a copy and the number of redactions. */
+export function redactDeep<T>(value: T): { value: T; count: number } {
+  let count = 0;
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') {
+      const redacted = redactText(node);
+      count += redacted.count;
+      return redacted.text;
+    }
+    if (Array.isArray(node)) return node.map(walk);
+    if (node !== null && typeof node === 'object') {
+      return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, walk(inner)]));
+    }
+    return node;
+  };
+  return { value: walk(value) as T, count };
+}

@@ -1,0 +1,29 @@
+/**
+ * Text from the warehouse (titles, names) is data, not instructions. Before it reaches a model it loses
+ * control and direction-override characters and line breaks, is shortened, and phrases that address a
+ * model ("ignore previous instructions", role markers, chat-template tokens) are replaced by a marker.
+ */
+const CONTROL =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+const BREAKS = /[\r\n\t\u2028\u2029]+/g;
+const INSTRUCTIONS = [
+  /\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:instructions?|prompts?|rules|guidelines|context)\b[^.!?]*/gi,
+  /\b(?:you are now|act as|pretend to be|new instructions?)\b[^.!?]*/gi,
+  /\b(?:system|assistant|developer)\s*:/gi,
+  /<\|[^|]{0,40}\|>|<\/?(?:system|assistant|user|script|instructions?)[^>]*>/gi,
+];
+export const NEUTRALISED = '[instruction-like text removed]';
+const MAX_LENGTH = 160;
+
+/** The string safe to hand to a model as data. */
+export function neutralise(text: string): string {
+  let result = text.replace(CONTROL, '').replace(BREAKS, ' ');
+  for (const pattern of INSTRUCTIONS) result = result.replace(pattern, NEUTRALISED);
+  result = result.replace(/\s{2,}/g, ' ').trim();
+  return result.length > MAX_LENGTH ? `${result.slice(0, MAX_LENGTH - 1)}…` : result;
+}
+
+/** A warehouse value quoted for a summary sentence, so a reader sees where data starts and ends. */
+export function quoteData(text: string): string {
+  return JSON.stringify(neutralise(text));
+}

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import { IDENTIFIER } from '../semantic/schema.js';
+import type { AdminConnection } from '../warehouse/warehouse.js';
+
+/** How a call ended. */
+export type Outcome =
+  | 'ok'
+  | 'tool_error'
+  | 'internal_error'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'rate_limited';
+
+/** One record per call: who asked what, what came back, how long it took; never the arguments themselves. */
+export interface AuditRecord {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly tool: string;
+  readonly argumentHash: string;
+  readonly resultHash: string;
+  readonly rows: number;
+  readonly latencyMs: number;
+  readonly cacheHit: boolean;
+  readonly redactions: number;
+  readonly suppressedGroups: number;
+  readonly outcome: Outcome;
+  readonly errorClass: string;
+}
+
+/** SHA-256 of a value's JSON, for arguments and results: comparable across calls, not reversible. */
+export function hashOf(value: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(value) ?? '')
+    .digest('hex');
+}
+
+/** The process logger: JSON lines on stderr (stdout belongs to the stdio transport). */
+export function createLogger(level = process.env.MARQUEE_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, base: { service: 'marquee' } }, pino.destination(2));
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export interface AuditOptions {
+  /** Where rows go; without one, records are only logged. */
+  readonly sink?: AdminConnection | undefined;
+  readonly table?: string;
+  readonly logger?: Logger;
+  readonly flushIntervalMs?: number;
+  /** Records kept while the warehouse is unreachable; beyond it the oldest are dropped and counted. */
+  readonly maxBuffered?: number;
+}
+
+/**
+ * Writes audit records to the log at once and to a warehouse table in batches, off the request path.
+ * `close()` flushes what is left, so a clean stop loses nothing.
+ */
+export class AuditLog {
+  private buffer: (AuditRecord & { time: Date })[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private ready: Promise<void> | undefined;
+  private dropped = 0;
+  readonly table: string;
+  private readonly logger: Logger;
+  private readonly flushIntervalMs: number;
+  private readonly maxBuffered: number;
+
+  constructor(private readonly options: AuditOptions = {}) {
+    this.table = options.table ?? 'marquee_audit';
+    if (!IDENTIFIER.test(this.table))
+      throw new Error(`Invalid audit table name ${JSON.stringify(this.table)}`);
+    this.logger = options.logger ?? createLogger();
+    this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
+    this.maxBuffered = options.maxBuffered ?? 100_000;
+  }
+
+  /** Records one call: logged now, written with the next batch. */
+  record(record: AuditRecord): void {
+    this.logger.info({ audit: record }, 'call');
+    this.buffer.push({ ...record, time: new Date() });
+    if (this.buffer.length > this.maxBuffered) {
+      this.dropped += this.buffer.length - this.maxBuffered;
+      this.buffer.splice(0, this.buffer.length - this.maxBuffered);
+    }
+    if (this.options.sink !== undefined && this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes everything buffered so far; on failure the records stay buffered for the next attempt. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  /** Flushes and stops the timer: call on shutdown. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    if (this.buffer.length > 0)
+      this.logger.error({ unwritten: this.buffer.length }, 'audit records not written');
+  }
+
+  private async write(): Promise<void> {
+    const sink = this.options.sink;
+    if (sink === undefined || this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      this.ready ??= sink.command(
+        `CREATE TABLE IF NOT EXISTS ${this.table} (time DateTime64(3, 'UTC'), tenant LowCardinality(String), subject String,
+          tool LowCardinality(String), argument_hash String, result_hash String, rows UInt32, latency_ms Float64,
+          cache_hit Bool, redactions UInt32, suppressed_groups UInt32, outcome LowCardinality(String),
+          error_class LowCardinality(String)) ENGINE = MergeTree ORDER BY (tenant, time)`,
+      );
+      await this.ready;
+      await sink.insert(
+        this.table,
+        batch.map((r) => ({
+          time: timestamp(r.time),
+          tenant: r.tenant,
+          subject: r.subject,
+          tool: r.tool,
+          argument_hash: r.argumentHash,
+          result_hash: r.resultHash,
+          rows: r.rows,
+          latency_ms: r.latencyMs,
+          cache_hit: r.cacheHit,
+          redactions: r.redactions,
+          suppressed_groups: r.suppressedGroups,
+          outcome: r.outcome,
+          error_class: r.errorClass,
+        })),
+      );
+      if (this.dropped > 0) {
+        this.logger.error(
+          { dropped: this.dropped },
+          'audit records dropped while the warehouse was unreachable',
+        );
+        this.dropped = 0;
+      }
+    } catch (error) {
+      this.ready = undefined;
+      this.buffer = [...batch, ...this.buffer];
+      this.logger.warn(
+        { err: (error as Error).message, buffered: this.buffer.length },
+        'audit write failed; will retry',
+      );
+    }
+  }
+}
