@@ -4,6 +4,7 @@
  * model ("ignore previous instructions", role markers, chat-template tokens) are replaced by a marker.
  */
 const CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 const BREAKS = /[\r\n\t\u2028\u2029]+/g;
 const INSTRUCTIONS = [
