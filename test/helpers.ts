@@ -77,7 +77,10 @@ export function seedInChild(dataDir: string): void {
 export async function testDependencies(
   warehouse: Warehouse,
   layerDir = SEMANTIC_LAYER,
-  limits: { perTenant: number; perTool: number } = { perTenant: 100_000, perTool: 100_000 },
+  limits: { perTenant: number; perTool: number; windowSeconds?: number } = {
+    perTenant: 100_000,
+    perTool: 100_000,
+  },
 ): Promise<ServerDependencies> {
   return {
     service: new AnalyticsService(await loadSemanticLayer(layerDir), warehouse),

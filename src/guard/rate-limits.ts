@@ -21,6 +21,8 @@ export interface RateLimitOptions {
   /** Calls per minute for one tenant on one tool. */
   readonly perTool: number;
   readonly redisUrl?: string | undefined;
+  /** The window the budgets refill over (default 60 s). */
+  readonly windowSeconds?: number;
 }
 
 /** Per-tenant and per-(tenant, tool) budgets; in memory, or shared by every replica through Redis. */
@@ -32,10 +34,11 @@ export class RateLimits {
   ) {}
 
   static async create(options: RateLimitOptions): Promise<RateLimits> {
+    const duration = options.windowSeconds ?? 60;
     if (options.redisUrl === undefined) {
       return new RateLimits(
-        new RateLimiterMemory({ keyPrefix: 'tenant', points: options.perTenant, duration: 60 }),
-        new RateLimiterMemory({ keyPrefix: 'tool', points: options.perTool, duration: 60 }),
+        new RateLimiterMemory({ keyPrefix: 'tenant', points: options.perTenant, duration }),
+        new RateLimiterMemory({ keyPrefix: 'tool', points: options.perTool, duration }),
         async () => {},
       );
     }
@@ -50,13 +53,13 @@ export class RateLimits {
         storeClient: client,
         keyPrefix: 'marquee:tenant',
         points: options.perTenant,
-        duration: 60,
+        duration,
       }),
       new RateLimiterRedis({
         storeClient: client,
         keyPrefix: 'marquee:tool',
         points: options.perTool,
-        duration: 60,
+        duration,
       }),
       async () => {
         client.disconnect();

@@ -19,6 +19,7 @@ import type { Identity } from '../auth/identity.js';
 import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
 import type { AuthConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
+import { hashOf } from '../observe/audit-log.js';
 import { ALL_SCOPES, scopeOf } from '../tools/catalog.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
@@ -110,22 +111,49 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
   const app = {
     fetch: async (request: Request): Promise<Response> => {
       if (gate === undefined) return mcp.fetch(request);
+      const messages = await messagesOf(request);
+      const started = performance.now();
+      // Refusals are audited like calls: what was asked (a method or tool name, never the token), by whom.
+      const refuse = (
+        response: Response,
+        who: Identity | undefined,
+        outcome: 'unauthenticated' | 'forbidden',
+      ) => {
+        for (const message of messages) {
+          dependencies.audit.record({
+            tenant: who?.tenant ?? '',
+            subject: who?.subject ?? '',
+            tool:
+              message.method === 'tools/call' ? String(message.params?.name) : String(message.method ?? ''),
+            argumentHash: hashOf(message.params ?? null),
+            resultHash: '',
+            rows: 0,
+            latencyMs: Math.round((performance.now() - started) * 100) / 100,
+            cacheHit: false,
+            redactions: 0,
+            suppressedGroups: 0,
+            outcome,
+            errorClass: outcome === 'unauthenticated' ? 'invalid_token' : 'insufficient_scope',
+          });
+        }
+        return response;
+      };
       const authInfo: AuthInfo | Response = await gate(request);
-      if (authInfo instanceof Response) return authInfo;
+      if (authInfo instanceof Response) return refuse(authInfo, undefined, 'unauthenticated');
+      const caller = (authInfo as MarqueeAuthInfo).extra.identity;
       // A call to a tool outside the token's scopes is a 403 naming the scope (step-up), not "not found".
-      for (const message of await messagesOf(request)) {
-        const scope = message.method === 'tools/call' ? scopeOf(String(message.params?.name)) : undefined;
+      for (const message of messages) {
+        const tool = String(message.params?.name);
+        const scope = message.method === 'tools/call' ? scopeOf(tool) : undefined;
         if (scope !== undefined && !authInfo.scopes.includes(scope)) {
-          return bearerAuthChallengeResponse(
-            new OAuthError(
-              OAuthErrorCode.InsufficientScope,
-              `The tool ${String(message.params?.name)} needs scope ${scope}`,
-            ),
+          const challenge = bearerAuthChallengeResponse(
+            new OAuthError(OAuthErrorCode.InsufficientScope, `The tool ${tool} needs scope ${scope}`),
             {
               requiredScopes: [scope],
               ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl }),
             },
           );
+          return refuse(challenge, caller, 'forbidden');
         }
       }
       return mcp.fetch(request, { authInfo });

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLANTED_TITLES } from '../../fixtures/profiles.js';
+import { NEUTRALISED } from '../../src/guard/untrusted-text.js';
+import type { ServerDependencies } from '../../src/server/create-server.js';
+import type { HttpServer } from '../../src/server/serve-http.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import {
+  callTool,
+  connectHttp,
+  query,
+  SEMANTIC_LAYER,
+  seededWarehouse,
+  startHttp,
+  testDependencies,
+  toolErrorText,
+} from '../helpers.js';
+
+let warehouse: Warehouse;
+let remove: () => Promise<void>;
+let open: HttpServer & { dependencies: ServerDependencies };
+let limited: HttpServer & { dependencies: ServerDependencies };
+let client: Client;
+let limitedClient: Client;
+
+beforeAll(async () => {
+  ({ warehouse, remove } = await seededWarehouse());
+  open = await startHttp(warehouse, 'aurora');
+  const tight = await testDependencies(warehouse, SEMANTIC_LAYER, {
+    perTenant: 1000,
+    perTool: 3,
+    windowSeconds: 1,
+  });
+  limited = await startHttp(warehouse, 'cascade', SEMANTIC_LAYER, [], tight);
+  client = await connectHttp(open.url);
+  limitedClient = await connectHttp(limited.url);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await limitedClient?.close();
+  await open?.close();
+  await limited?.close();
+  await remove?.();
+});
+
+async function auditRows(where: string): Promise<Record<string, unknown>[]> {
+  await open.dependencies.audit.flush();
+  await limited.dependencies.audit.flush();
+  return warehouse.admin().query(`SELECT * FROM marquee_audit WHERE ${where} ORDER BY time`);
+}
+
+describe('text from the warehouse', () => {
+  it('comes back redacted and neutralised, in rows, summary and text', async () => {
+    const ids = Object.keys(PLANTED_TITLES);
+    const result = await callTool(client, {
+      metrics: ['views'],
+      time_range: { from: '2024-11-01', to: '2026-10-31' },
+      content_id: ids,
+      group_by: ['title'],
+      compare_to: 'previous_period',
+    });
+    const out = result.structuredContent as { rows: { title: string }[] };
+    const everything = JSON.stringify(result);
+    expect(out.rows.length).toBe(3);
+    expect(everything).not.toContain('makers@aurora-studios.example');
+    expect(everything).not.toContain('415 555 0199');
+    expect(everything).not.toMatch(/ignore all previous instructions/i);
+    const titles = out.rows.map((row) => row.title);
+    expect(new Set(titles)).toEqual(
+      new Set([NEUTRALISED, 'Call Me Maybe [redacted phone]', 'Meet the Makers (write to [redacted email])']),
+    );
+    expect(result.content[1]?.text).toContain('[redacted email]');
+    const [record] = await auditRows(`tool = 'query_engagement' AND redactions > 0`);
+    expect(Number(record?.redactions)).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('rate limits', () => {
+  it('refuse with a retry-after once a budget is spent, and recover', async () => {
+    for (let i = 0; i < 3; i++) await query(limitedClient, { metrics: ['views'], time_range: '2026-Q1' });
+    const text = await toolErrorText(limitedClient, { metrics: ['views'], time_range: '2026-Q1' });
+    expect(text).toMatch(/^Rate limit reached for query_engagement; retry after \d+ s$/);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const out = await query(limitedClient, { metrics: ['views'], time_range: '2026-Q1' });
+    expect(Number(out.totals.views)).toBeGreaterThan(0);
+    const outcomes = (await auditRows(`tenant = 'cascade'`)).map((row) => row.outcome);
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'rate_limited', 'ok']);
+  });
+});
+
+describe('input sizes', () => {
+  it('refuse oversized strings, lists and bodies', async () => {
+    expect(await toolErrorText(client, { content_id: 'x'.repeat(201) })).toMatch(/content_id/);
+    expect(
+      await toolErrorText(client, { content_id: Array.from({ length: 101 }, (_, i) => `aur-${i}`) }),
+    ).toMatch(/content_id/);
+    expect(await toolErrorText(client, { metrics: Array.from({ length: 11 }, () => 'views') })).toMatch(
+      /metrics/,
+    );
+    const response = await fetch(open.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        params: { pad: 'x'.repeat(300_000) },
+      }),
+    });
+    expect(response.status).toBe(413);
+  });
+});
+
+describe('the audit log', () => {
+  it('has one record per call with hashes, not arguments', async () => {
+    const args = { metrics: ['views'], time_range: '2026-08', geo: 'BR' };
+    await query(client, args);
+    await toolErrorText(client, { geo: 'Atlantis' });
+    const rows = await auditRows(`tenant = 'aurora' AND tool = 'query_engagement'`);
+    const expectedHash = createHash('sha256').update(JSON.stringify(args)).digest('hex');
+    const ok = rows.find((row) => row.argument_hash === expectedHash);
+    expect(ok).toMatchObject({ outcome: 'ok', subject: 'local:aurora', error_class: '', rows: 1 });
+    expect(Number(ok?.latency_ms)).toBeGreaterThan(0);
+    expect(String(ok?.result_hash)).toMatch(/^[0-9a-f]{64}$/);
+    const failed = rows.find((row) => row.outcome === 'tool_error');
+    expect(failed).toMatchObject({ error_class: 'invalid_argument' });
+    expect(JSON.stringify(rows)).not.toContain('Atlantis');
+  });
+});
