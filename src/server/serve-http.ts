@@ -217,8 +217,9 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     server,
     async close() {
       await mcp.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
     },
   };
 }

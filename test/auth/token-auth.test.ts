@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerDependencies } from '../../src/server/create-server.js';
 import { type HttpServer, serveHttp } from '../../src/server/serve-http.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import { query, seededWarehouse, testDependencies } from '../helpers.js';
@@ -10,11 +11,13 @@ let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
 let warehouse: Warehouse;
 let removeWarehouse: () => Promise<void>;
 let server: HttpServer;
+let dependencies: ServerDependencies;
 
 beforeAll(async () => {
   issuer = await startTokenIssuer();
   ({ warehouse, remove: removeWarehouse } = await seededWarehouse());
-  server = await serveHttp(await testDependencies(warehouse), {
+  dependencies = await testDependencies(warehouse);
+  server = await serveHttp(dependencies, {
     host: '127.0.0.1',
     port: 0,
     auth: {
@@ -28,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await dependencies?.audit.close();
   await issuer?.close();
   await removeWarehouse?.();
 });
@@ -203,5 +207,39 @@ describe('tenant isolation from the token', () => {
       await aurora.close();
       await borealis.close();
     }
+  });
+});
+
+describe('refusals are audited', () => {
+  it('with their outcome and without the token', async () => {
+    const token = await issuer.mint({ scope: 'analytics:campaigns', sub: 'audited@aurora' });
+    expect((await post(CALL, token)).status).toBe(403);
+    expect((await post(CALL, 'not.a.jwt')).status).toBe(401);
+    await dependencies.audit.flush();
+    const rows = await warehouse
+      .admin()
+      .query(
+        `SELECT tenant, subject, tool, outcome, error_class FROM marquee_audit WHERE outcome IN ('forbidden', 'unauthenticated')`,
+      );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        {
+          tenant: 'aurora',
+          subject: 'audited@aurora',
+          tool: 'query_engagement',
+          outcome: 'forbidden',
+          error_class: 'insufficient_scope',
+        },
+        {
+          tenant: '',
+          subject: '',
+          tool: 'query_engagement',
+          outcome: 'unauthenticated',
+          error_class: 'invalid_token',
+        },
+      ]),
+    );
+    const everything = JSON.stringify(await warehouse.admin().query('SELECT * FROM marquee_audit'));
+    expect(everything).not.toContain(token.split('.')[1]);
   });
 });
