@@ -2,6 +2,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { MarqueeError } from './errors.js';
 
+/** DESIGN.md: the default name of the token claim that carries the tenant (a product default, not a column). */
+export const DEFAULT_TENANT_CLAIM = 'tenant_id';
+
 const optionalText = z
   .string()
   .optional()
@@ -25,9 +28,10 @@ const environmentSchema = z.object({
   MARQUEE_AUTH_ISSUER: optionalText.pipe(z.url().optional()),
   MARQUEE_AUTH_JWKS_URL: optionalText.pipe(z.url().optional()),
   MARQUEE_AUTH_AUDIENCE: optionalText,
-  MARQUEE_AUTH_TENANT_CLAIM: z.string().default('tenant_id'),
+  MARQUEE_AUTH_TENANT_CLAIM: z.string().default(DEFAULT_TENANT_CLAIM),
   MARQUEE_AUTH_ROLES_CLAIM: z.string().default('roles'),
   MARQUEE_AUTH_SCOPE_CLAIM: z.string().default('scope'),
+  MARQUEE_IDP_PORT: z.coerce.number().int().min(0).max(65535).default(9400),
   MARQUEE_AUDIT_TABLE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
@@ -90,6 +94,7 @@ export interface Config {
   };
   readonly auth: AuthConfig | undefined;
   readonly auditTable: string;
+  readonly idpPort: number;
   readonly rateLimits: {
     readonly perTenant: number;
     readonly perTool: number;
@@ -136,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     auth,
     auditTable: e.MARQUEE_AUDIT_TABLE,
+    idpPort: e.MARQUEE_IDP_PORT,
     rateLimits: {
       perTenant: e.MARQUEE_RATE_TENANT_PER_MINUTE,
       perTool: e.MARQUEE_RATE_TOOL_PER_MINUTE,

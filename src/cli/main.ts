@@ -22,8 +22,10 @@ const USAGE = `Usage: marquee <command>
                              --remote is required to seed the server at CLICKHOUSE_URL
   validate [DIR]             check a semantic layer (default MARQUEE_SEMANTIC_LAYER); exit 1 on problems
   explain TOOL JSON          print the SQL and parameters a tool call would run, without running it
+  idp                        run a local OpenID provider with demo accounts (development only, loopback)
 
-Identity: MARQUEE_TENANT (and MARQUEE_ROLES) until token authentication is configured.`;
+Identity: bearer tokens when MARQUEE_AUTH_ISSUER and MARQUEE_AUTH_JWKS_URL are set; otherwise
+MARQUEE_TENANT (and MARQUEE_ROLES, MARQUEE_SCOPES) on loopback only.`;
 
 const log = (message: string): void => {
   process.stderr.write(`[marquee] ${message}\n`);
@@ -197,6 +199,37 @@ async function main(argv: string[]): Promise<number> {
         await dependencies.service.warehouse.close();
       }
       return 0;
+    }
+    case 'idp': {
+      const config = loadConfig();
+      const audience =
+        config.auth?.audience ?? config.http.publicUrl ?? `http://127.0.0.1:${config.http.port}/mcp`;
+      // Loaded only here: serving never loads the identity provider library.
+      const [{ startLocalIdp }, { DEMO_DIRECTORY }] = await Promise.all([
+        import('../auth/local-idp.js'),
+        import('../../fixtures/idp-accounts.js'),
+      ]);
+      const idp = await startLocalIdp({ port: config.idpPort, audience, directory: DEMO_DIRECTORY });
+      log(`local identity provider (development only) at ${idp.issuer}, issuing tokens for ${audience}`);
+      log(
+        `start Marquee with: MARQUEE_AUTH_ISSUER=${idp.issuer} MARQUEE_AUTH_JWKS_URL=${idp.jwksUrl} MARQUEE_PUBLIC_URL=${audience} npm start`,
+      );
+      for (const account of DEMO_DIRECTORY.accounts) {
+        log(
+          `  sign in as ${account.id} (any password): tenant ${account.tenant}, roles ${account.roles.join(', ')}`,
+        );
+      }
+      for (const service of DEMO_DIRECTORY.services) {
+        log(
+          `  client credentials ${service.clientId} / ${service.secret}: tenant ${service.tenant}, roles ${service.roles.join(', ')}`,
+        );
+      }
+      const stop = (): void => {
+        idp.close().finally(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return -1;
     }
     case undefined:
     case 'help':
