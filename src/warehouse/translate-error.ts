@@ -3,9 +3,9 @@ import { MarqueeError, QueryLimitError, WarehouseUnavailableError } from '../err
 const LIMITS: Record<string, string> = {
   TIMEOUT_EXCEEDED: 'execution time',
   TOO_SLOW: 'execution time',
-  TOO_MANY_ROWS_OR_BYTES: 'rows read or returned',
-  TOO_MANY_ROWS: 'result size',
-  TOO_MANY_BYTES: 'result size',
+  TOO_MANY_ROWS_OR_BYTES: 'result size',
+  TOO_MANY_ROWS: 'rows read',
+  TOO_MANY_BYTES: 'bytes read',
   MEMORY_LIMIT_EXCEEDED: 'memory',
 };
 

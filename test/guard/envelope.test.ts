@@ -5,10 +5,12 @@ import { PLANTED_TITLES } from '../../fixtures/profiles.js';
 import { NEUTRALISED } from '../../src/guard/untrusted-text.js';
 import type { ServerDependencies } from '../../src/server/create-server.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
+import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
   callTool,
   connectHttp,
+  LIMITS,
   query,
   SEMANTIC_LAYER,
   seededWarehouse,
@@ -18,6 +20,7 @@ import {
 } from '../helpers.js';
 
 let warehouse: Warehouse;
+let dataDir: string;
 let remove: () => Promise<void>;
 let open: HttpServer & { dependencies: ServerDependencies };
 let limited: HttpServer & { dependencies: ServerDependencies };
@@ -25,7 +28,7 @@ let client: Client;
 let limitedClient: Client;
 
 beforeAll(async () => {
-  ({ warehouse, remove } = await seededWarehouse());
+  ({ warehouse, dataDir, remove } = await seededWarehouse());
   open = await startHttp(warehouse, 'aurora');
   const tight = await testDependencies(warehouse, SEMANTIC_LAYER, {
     perTenant: 1000,
@@ -127,5 +130,26 @@ describe('the audit log', () => {
     const failed = rows.find((row) => row.outcome === 'tool_error');
     expect(failed).toMatchObject({ error_class: 'invalid_argument' });
     expect(JSON.stringify(rows)).not.toContain('Atlantis');
+  });
+});
+
+describe('query limits', () => {
+  it('a breach is a clear tool error, never a hang', async () => {
+    // A second set of readers on the same data, allowed to read only 10,000 rows per query.
+    const strict = createWarehouse({
+      kind: 'embedded',
+      dataDir,
+      readers: 1,
+      limits: { ...LIMITS, maxRowsToRead: 10_000 },
+    });
+    const server = await startHttp(strict, 'aurora');
+    const strictClient = await connectHttp(server.url);
+    try {
+      const text = await toolErrorText(strictClient, { time_range: '2026', group_by: ['content_id'] });
+      expect(text).toMatch(/^The query exceeded the rows read limit: narrow the time range/);
+    } finally {
+      await strictClient.close();
+      await server.close();
+    }
   });
 });

@@ -32,7 +32,7 @@ describe('embedded readers', () => {
 
   it('stop at the row limit with an error that says what to do', async () => {
     await expect(warehouse.query({ sql: 'SELECT x FROM t', parameters: {} })).rejects.toThrow(
-      /exceeded the rows read or returned limit: narrow the time range/,
+      /exceeded the result size limit: narrow the time range/,
     );
   });
 
