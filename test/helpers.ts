@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -171,4 +171,46 @@ export async function toolErrorText(client: Client, args: Record<string, unknown
   const result = await callTool(client, args);
   if (result.isError !== true) throw new Error(`expected a tool error for ${JSON.stringify(args)}`);
   return result.content[0]?.text ?? '';
+}
+
+/** The real HTTP server with token authentication against `issuer`, for the audience `audience`. */
+export async function startAuthHttp(
+  warehouse: Warehouse,
+  issuer: { issuer: string; jwksUrl: string },
+  audience: string,
+): Promise<HttpServer & { dependencies: ServerDependencies }> {
+  const dependencies = await testDependencies(warehouse);
+  const claims = { tenant: 'tenant_id', roles: 'roles', scope: 'scope' };
+  const server = await serveHttp(dependencies, {
+    host: '127.0.0.1',
+    port: 0,
+    auth: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audience, claims },
+  });
+  return {
+    ...server,
+    dependencies,
+    close: async () => {
+      await server.close();
+      await dependencies.audit.close();
+    },
+  };
+}
+
+/** `marquee serve --http` in its own process, on a free port; resolves once it serves. */
+export async function spawnHttpServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--http'], {
+    env: { ...process.env, MARQUEE_HTTP_PORT: '0', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /serving MCP at (\S+)/.exec(seen);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    void exited.then(() => reject(new Error(`the server exited: ${seen}`)));
+  });
+  return { url, exited, stop: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal) };
 }

@@ -4,38 +4,25 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DIRECTORY } from '../../fixtures/idp-accounts.js';
 import { type LocalIdp, startLocalIdp } from '../../src/auth/local-idp.js';
-import type { ServerDependencies } from '../../src/server/create-server.js';
-import { type HttpServer, serveHttp } from '../../src/server/serve-http.js';
+import type { HttpServer } from '../../src/server/serve-http.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { query, seededWarehouse, testDependencies, toolErrorText } from '../helpers.js';
+import { query, seededWarehouse, startAuthHttp, toolErrorText } from '../helpers.js';
 
 const AUDIENCE = 'https://marquee.test/mcp';
 const REDIRECT = 'http://127.0.0.1/callback';
 let idp: LocalIdp;
 let warehouse: Warehouse;
 let remove: () => Promise<void>;
-let dependencies: ServerDependencies;
 let server: HttpServer;
 
 beforeAll(async () => {
   idp = await startLocalIdp({ audience: AUDIENCE, directory: DEMO_DIRECTORY });
   ({ warehouse, remove } = await seededWarehouse());
-  dependencies = await testDependencies(warehouse);
-  server = await serveHttp(dependencies, {
-    host: '127.0.0.1',
-    port: 0,
-    auth: {
-      issuer: idp.issuer,
-      jwksUrl: idp.jwksUrl,
-      audience: AUDIENCE,
-      claims: { tenant: 'tenant_id', roles: 'roles', scope: 'scope' },
-    },
-  });
+  server = await startAuthHttp(warehouse, idp, AUDIENCE);
 });
 
 afterAll(async () => {
   await server?.close();
-  await dependencies?.audit.close();
   await idp?.close();
   await remove?.();
 });

@@ -2,36 +2,26 @@ import { createHmac } from 'node:crypto';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerDependencies } from '../../src/server/create-server.js';
-import { type HttpServer, serveHttp } from '../../src/server/serve-http.js';
+import type { HttpServer } from '../../src/server/serve-http.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { query, seededWarehouse, testDependencies } from '../helpers.js';
+import { query, seededWarehouse, startAuthHttp } from '../helpers.js';
 import { AUDIENCE, ISSUER, startTokenIssuer } from './token-issuer.js';
 
 let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
 let warehouse: Warehouse;
 let removeWarehouse: () => Promise<void>;
-let server: HttpServer;
+let server: HttpServer & { dependencies: ServerDependencies };
 let dependencies: ServerDependencies;
 
 beforeAll(async () => {
   issuer = await startTokenIssuer();
   ({ warehouse, remove: removeWarehouse } = await seededWarehouse());
-  dependencies = await testDependencies(warehouse);
-  server = await serveHttp(dependencies, {
-    host: '127.0.0.1',
-    port: 0,
-    auth: {
-      issuer: ISSUER,
-      jwksUrl: issuer.jwksUrl,
-      audience: AUDIENCE,
-      claims: { tenant: 'tenant_id', roles: 'roles', scope: 'scope' },
-    },
-  });
+  server = await startAuthHttp(warehouse, { issuer: ISSUER, jwksUrl: issuer.jwksUrl }, AUDIENCE);
+  dependencies = server.dependencies;
 });
 
 afterAll(async () => {
   await server?.close();
-  await dependencies?.audit.close();
   await issuer?.close();
   await removeWarehouse?.();
 });

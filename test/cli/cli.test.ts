@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, SEMANTIC_LAYER, seedInChild, tempDir } from '../helpers.js';
+import { CLI, SEMANTIC_LAYER, seedInChild, spawnHttpServer, tempDir } from '../helpers.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -95,29 +95,14 @@ describe('marquee serve', () => {
   it('fails at start, with the reason, when another process holds the embedded warehouse', async () => {
     const dataDir = join(dir.path, 'held');
     seedInChild(dataDir);
-    const env = {
-      ...process.env,
-      MARQUEE_DATA_DIR: dataDir,
-      MARQUEE_TENANT: 'aurora',
-      MARQUEE_HTTP_PORT: '0',
-    };
-    const holder = spawn(process.execPath, [CLI, 'serve', '--http'], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const holder = await spawnHttpServer({ MARQUEE_DATA_DIR: dataDir, MARQUEE_TENANT: 'aurora' });
     try {
-      await new Promise<void>((resolve, reject) => {
-        holder.stderr.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('serving MCP')) resolve();
-        });
-        holder.once('exit', () => reject(new Error('the first server exited')));
-      });
       const second = run(['start'], { MARQUEE_DATA_DIR: dataDir, MARQUEE_HTTP_PORT: '0' });
       expect(second.status).toBe(1);
       expect(second.stderr).toMatch(/Cannot open the warehouse: .*serves one process at a time/);
       expect(second.stderr).not.toMatch(/\n\s+at /);
     } finally {
-      holder.kill();
+      holder.stop();
     }
   });
 });
