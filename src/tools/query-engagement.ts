@@ -11,7 +11,6 @@ import {
 } from '../analysis/period-results.js';
 import type { Identity } from '../auth/identity.js';
 import { ArgumentError } from '../errors.js';
-import { redactDeep } from '../guard/redact.js';
 import { neutralise, quoteData } from '../guard/untrusted-text.js';
 import {
   type AnalyticsPlan,
@@ -307,17 +306,15 @@ async function queryEngagement(
     Number(suppressedRows[0]?.[SUPPRESSED_COLUMN] ?? 0),
     hasMore ? context.cursors.encode(cursorState) : null,
   );
-  // Personal data never leaves, wherever it hid in the warehouse: every string of the answer is redacted.
-  const { value: safe, count: redactions } = redactDeep(output);
   return {
     result: {
       content: [
-        { type: 'text', text: safe.summary },
-        { type: 'text', text: formatTable(safe.columns, safe.rows) },
+        { type: 'text', text: output.summary },
+        { type: 'text', text: formatTable(output.columns, output.rows) },
       ],
-      structuredContent: safe,
+      structuredContent: output,
     },
-    facts: { rows: safe.rows.length, redactions, suppressedGroups: safe.privacy.suppressed_groups },
+    facts: { rows: output.rows.length, suppressedGroups: output.privacy.suppressed_groups },
   };
 }
 

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLANTED_TITLES } from '../../fixtures/profiles.js';
+import { PLANTED_CAMPAIGN_NAME, PLANTED_TITLES } from '../../fixtures/profiles.js';
+import { localIdentity } from '../../src/auth/identity.js';
 import { NEUTRALISED } from '../../src/guard/untrusted-text.js';
 import type { ServerDependencies } from '../../src/server/create-server.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
+import { auditedCall } from '../../src/tools/audited-call.js';
+import { ALL_SCOPES } from '../../src/tools/catalog.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
@@ -151,5 +154,32 @@ describe('query limits', () => {
       await strictClient.close();
       await server.close();
     }
+  });
+});
+
+describe('the envelope', () => {
+  it('redacts any tool’s answer, e.g. a campaign name, and audits the count', async () => {
+    const identity = localIdentity('aurora', [], ALL_SCOPES);
+    const result = await auditedCall(
+      open.dependencies,
+      identity,
+      'campaign_probe',
+      { id: PLANTED_CAMPAIGN_NAME.id },
+      async () => ({
+        result: {
+          content: [{ type: 'text', text: `Campaign "${PLANTED_CAMPAIGN_NAME.name}"` }],
+          structuredContent: {
+            campaigns: [{ id: PLANTED_CAMPAIGN_NAME.id, name: PLANTED_CAMPAIGN_NAME.name }],
+          },
+        },
+        facts: { rows: 1, suppressedGroups: 0 },
+      }),
+    );
+    expect(JSON.stringify(result)).not.toContain('growth.team@aurora.example');
+    expect(result.structuredContent).toEqual({
+      campaigns: [{ id: 'aur-c-01', name: 'Referral Push (contact [redacted email])' }],
+    });
+    const [record] = await auditRows(`tool = 'campaign_probe'`);
+    expect(record).toMatchObject({ outcome: 'ok', redactions: 1 });
   });
 });
