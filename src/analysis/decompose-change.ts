@@ -1,0 +1,148 @@
+/**
+ * Why a metric moved: the change between a baseline and a current period split across the segments of a
+ * dimension. Additive metrics (counts, sums) split exactly; ratio metrics split into mix effects (segments
+ * gaining or losing weight) and rate effects (segments' own rates moving). Noise comes from a Poisson
+ * (counts) or compound-Poisson (sums: variance = sum of squares) model of each period's value.
+ */
+
+/** One period's value of a segment: the metric, and for ratios its numerator and denominator. */
+export interface PeriodValue {
+  readonly value: number;
+  /** Variance of `value` under the noise model, when one applies. */
+  readonly variance?: number | undefined;
+  readonly numerator?: number | undefined;
+  readonly denominator?: number | undefined;
+}
+
+export interface SegmentChange {
+  readonly segment: string;
+  readonly current: PeriodValue;
+  readonly baseline: PeriodValue;
+}
+
+/** A segment's part in the change. `mix` and `rate` are set for ratio metrics and add up to `change`. */
+export interface Contribution {
+  readonly segment: string;
+  readonly current: number;
+  readonly baseline: number;
+  readonly change: number;
+  /** change / total change (may be negative, or above 1 when other segments moved the other way). */
+  readonly share: number;
+  readonly mix?: number;
+  readonly rate?: number;
+  /** change / its standard error; |z| ≥ 1.96 is beyond noise at 95%. Undefined without a noise model. */
+  readonly z?: number;
+}
+
+export interface Decomposition {
+  readonly totalChange: number;
+  readonly contributions: readonly Contribution[];
+  /** Share of the change carried by segments that moved beyond noise (undefined without a noise model). */
+  readonly significantShare?: number | undefined;
+}
+
+const Z95 = 1.959963984540054;
+
+function zOf(change: number, variance: number | undefined): number | undefined {
+  if (variance === undefined) return undefined;
+  return variance > 0
+    ? change / Math.sqrt(variance)
+    : change === 0
+      ? 0
+      : Number.POSITIVE_INFINITY * Math.sign(change);
+}
+
+function ranked(contributions: Contribution[]): Contribution[] {
+  return contributions.sort(
+    (a, b) => Math.abs(b.change) - Math.abs(a.change) || a.segment.localeCompare(b.segment),
+  );
+}
+
+function significantShare(contributions: readonly Contribution[], total: number): number | undefined {
+  if (total === 0 || contributions.some((contribution) => contribution.z === undefined)) return undefined;
+  const beyond = contributions.filter((contribution) => Math.abs(contribution.z ?? 0) >= Z95);
+  return beyond.reduce((sum, contribution) => sum + contribution.change, 0) / total;
+}
+
+/** Splits the change of an additive metric: each segment's change, its share of the total, its z. */
+export function decomposeAdditive(segments: readonly SegmentChange[], totalChange: number): Decomposition {
+  const contributions = segments.map((segment): Contribution => {
+    const change = segment.current.value - segment.baseline.value;
+    const variance =
+      segment.current.variance === undefined || segment.baseline.variance === undefined
+        ? undefined
+        : segment.current.variance + segment.baseline.variance;
+    const z = zOf(change, variance);
+    return {
+      segment: segment.segment,
+      current: segment.current.value,
+      baseline: segment.baseline.value,
+      change,
+      share: totalChange === 0 ? 0 : change / totalChange,
+      ...(z === undefined ? {} : { z }),
+    };
+  });
+  return {
+    totalChange,
+    contributions: ranked(contributions),
+    significantShare: significantShare(contributions, totalChange),
+  };
+}
+
+/**
+ * Splits the change of a ratio metric r = N / D into, per segment s with weight w = d/D and rate r_s = n/d:
+ * mix_s = (w1 − w0)(r0_s − r0) and rate_s = w1 (r1_s − r0_s). With an additive denominator they sum to r1 − r0.
+ * `binomial` adds a noise model for rates that are proportions (n ≤ d).
+ */
+export function decomposeRatio(
+  segments: readonly SegmentChange[],
+  totals: { readonly current: PeriodValue; readonly baseline: PeriodValue },
+  binomial: boolean,
+): Decomposition {
+  const n1 = totals.current.numerator ?? 0;
+  const d1 = totals.current.denominator ?? 0;
+  const n0 = totals.baseline.numerator ?? 0;
+  const d0 = totals.baseline.denominator ?? 0;
+  const r1 = d1 === 0 ? 0 : n1 / d1;
+  const r0 = d0 === 0 ? 0 : n0 / d0;
+  const totalChange = r1 - r0;
+  const contributions = segments.map((segment): Contribution => {
+    const sn1 = segment.current.numerator ?? 0;
+    const sd1 = segment.current.denominator ?? 0;
+    const sn0 = segment.baseline.numerator ?? 0;
+    const sd0 = segment.baseline.denominator ?? 0;
+    const w1 = d1 === 0 ? 0 : sd1 / d1;
+    const w0 = d0 === 0 ? 0 : sd0 / d0;
+    const rate0 = sd0 === 0 ? r0 : sn0 / sd0;
+    const rate1 = sd1 === 0 ? rate0 : sn1 / sd1;
+    const mix = (w1 - w0) * (rate0 - r0);
+    const rate = w1 * (rate1 - rate0);
+    const change = mix + rate;
+    let z: number | undefined;
+    if (binomial && sd1 > 0 && sd0 > 0) {
+      const variance = (rate1 * (1 - rate1)) / sd1 + (rate0 * (1 - rate0)) / sd0;
+      z = zOf(rate1 - rate0, variance);
+    }
+    return {
+      segment: segment.segment,
+      current: rate1,
+      baseline: rate0,
+      change,
+      share: totalChange === 0 ? 0 : change / totalChange,
+      mix,
+      rate,
+      ...(z === undefined ? {} : { z }),
+    };
+  });
+  return {
+    totalChange,
+    contributions: ranked(contributions),
+    significantShare: binomial ? significantShare(contributions, totalChange) : undefined,
+  };
+}
+
+/** The 95% noise band of a total change, from each period's variance. */
+export function noiseBand(current: PeriodValue, baseline: PeriodValue): number | undefined {
+  if (current.variance === undefined || baseline.variance === undefined) return undefined;
+  return Z95 * Math.sqrt(current.variance + baseline.variance);
+}
