@@ -9,6 +9,7 @@ import {
   PERIOD_COLUMN,
   type QueryPlan,
   SUPPRESSED_COLUMN,
+  varianceColumn,
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
@@ -76,6 +77,29 @@ export function metricExpression(layer: SemanticLayer, metric: Metric): Fragment
   const aggregate =
     conditions.length === 0 ? call(fn, ...args) : call(`${fn}If`, ...args, sql.join(conditions, sql` AND `));
   return scaled(metric, aggregate);
+}
+
+/**
+ * The variance of a count or sum metric under a (compound) Poisson model: the count itself, or the sum of
+ * squares, scaled like the metric. Undefined for other aggregations.
+ */
+export function varianceExpression(metric: Metric): Fragment | undefined {
+  if (metric.aggregation !== 'count' && metric.aggregation !== 'sum') return undefined;
+  const model = metric.model ?? metric.baseModel;
+  const conditions = Object.entries(metric.where ?? {}).map(
+    ([name, value]) => sql`${column(model, name)} = ${literal(value)}`,
+  );
+  const where = conditions.length === 0 ? undefined : sql.join(conditions, sql` AND `);
+  let expression: Fragment;
+  if (metric.aggregation === 'count') {
+    expression = where === undefined ? call('count') : call('countIf', where);
+  } else {
+    const value = column(model, metric.column ?? '');
+    const square = sql`${value} * ${value}`;
+    expression = where === undefined ? call('sum', square) : call('sumIf', square, where);
+  }
+  const factor = (metric.multiply_by ?? 1) / (metric.divide_by ?? 1);
+  return factor === 1 ? expression : sql`(${expression}) * ${typed(factor * factor, 'Float64')}`;
 }
 
 function scaled(metric: Metric, expression: Fragment): Fragment {
@@ -170,6 +194,10 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   }
   if (plan.distinct !== true) {
     for (const metric of metrics) selections.push(metricExpression(layer, metric).as(metric.name));
+  }
+  for (const name of plan.variances ?? []) {
+    const variance = varianceExpression(mustGet(layer.metrics, name, 'metric'));
+    if (variance !== undefined) selections.push(variance.as(varianceColumn(name)));
   }
   if (time !== undefined && plan.coverage === true) {
     const day = column(time.model, time.column);

@@ -21,6 +21,7 @@ export const FIRST_DAY_COLUMN = '_first_day';
 export const LAST_DAY_COLUMN = '_last_day';
 export const GROUP_SIZE_COLUMN = '_group_size';
 export const SUPPRESSED_COLUMN = '_suppressed';
+export const varianceColumn = (metric: string): string => `_var_${metric}`;
 
 /**
  * The smallest group an answer may show, measured by `metric` (e.g. distinct viewers). `filter` drops
@@ -55,4 +56,6 @@ export interface QueryPlan {
   /** Only distinct dimension values, no metrics (for value look-ups). */
   readonly distinct?: boolean;
   readonly groupSize?: GroupSizeRule | undefined;
+  /** Metrics whose variance (Poisson for counts, sum of squares for sums) is added as `_var_<metric>`. */
+  readonly variances?: readonly string[] | undefined;
 }

@@ -15,16 +15,24 @@ import { neutralise, quoteData } from '../guard/untrusted-text.js';
 import {
   type AnalyticsPlan,
   type AnalyticsRequest,
-  DEFAULT_TIME_RANGE,
   MAX_GROUP_BY,
   planAnalytics,
 } from '../semantic/plan-query.js';
 import { GRAINS, GROUP_SIZE_COLUMN, PERIOD_COLUMN, SUPPRESSED_COLUMN } from '../semantic/query-plan.js';
 import type { AccessPolicy, Metric, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
-import { COMPARISONS, RELATIVE_PERIODS } from '../semantic/time-range.js';
+import { COMPARISONS } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import type { AnalyticsService } from './analytics-service.js';
 import { auditedCall, type CallFacts, type Envelope } from './audited-call.js';
+import {
+  filterArguments,
+  filterValues,
+  schemaCache,
+  TIME_RANGE_HELP,
+  text,
+  timeRange,
+  visibleNames,
+} from './common-args.js';
 import { type CursorCodec, type CursorState, canonical } from './cursor.js';
 import { formatChange, formatTable, formatValue } from './format.js';
 
@@ -34,24 +42,10 @@ export const QUERY_ENGAGEMENT_SCOPE = 'analytics:engagement';
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 
-const text = z.string().min(1).max(200);
-const oneOrMany = z.union([text, z.array(text).min(1).max(100)]);
-
 /** The tool's arguments: built from the semantic layer, so metric, dimension and filter lists are its own. */
 function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
-  const metrics = layer.metricsFor(tool.model).filter((metric) => !policy.hiddenMetrics.has(metric.name));
-  const dimensions = layer
-    .dimensionsFor(tool.model)
-    .filter((dimension) => !policy.hiddenDimensions.has(dimension.name));
-  const filters: Record<string, z.ZodOptional<typeof oneOrMany>> = {};
-  for (const [name, filter] of Object.entries(tool.filters)) {
-    const visible = filter.dimensions.filter((dimension) => !policy.hiddenDimensions.has(dimension));
-    if (visible.length === 0) continue;
-    const over = visible.join(' or ');
-    filters[name] = oneOrMany
-      .optional()
-      .describe(`${filter.description ?? `Filter on ${over}.`} One value or a list (matched on ${over}).`);
-  }
+  const { metrics, dimensions } = visibleNames(layer, tool, policy);
+  const filters = filterArguments(tool, policy);
   return z.strictObject({
     metrics: z
       .array(text)
@@ -61,18 +55,7 @@ function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
       .describe(
         `Metrics to compute (default ${tool.default_metrics.filter((name) => !policy.hiddenMetrics.has(name)).join(', ')}). Available: ${metrics.map((m) => `${m.name} (${m.description})`).join('; ')}`,
       ),
-    time_range: z
-      .union([
-        text,
-        z.strictObject({
-          from: text.describe('First day, YYYY-MM-DD'),
-          to: text.describe('Last day, inclusive, YYYY-MM-DD'),
-        }),
-      ])
-      .optional()
-      .describe(
-        `A named period (2026-Q3, 2026-08, 2026-W33, 2026, ${RELATIVE_PERIODS.join(', ')}) or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data. Default ${DEFAULT_TIME_RANGE}.`,
-      ),
+    time_range: timeRange.optional().describe(TIME_RANGE_HELP),
     ...filters,
     group_by: z
       .array(text)
@@ -165,22 +148,7 @@ export interface ToolContext extends Envelope {
 
 type Args = Record<string, unknown> & { cursor?: string; limit?: number };
 
-const schemas = new WeakMap<SemanticLayer, Map<string, ReturnType<typeof inputSchema>>>();
-
-/** The input schema of a layer's tool, built once per layer (zod schemas are costly to build per request). */
-function schemaFor(layer: SemanticLayer, tool: Tool, policy: AccessPolicy): ReturnType<typeof inputSchema> {
-  let byPolicy = schemas.get(layer);
-  if (byPolicy === undefined) {
-    byPolicy = new Map();
-    schemas.set(layer, byPolicy);
-  }
-  let schema = byPolicy.get(policy.name);
-  if (schema === undefined) {
-    schema = inputSchema(layer, tool, policy);
-    byPolicy.set(policy.name, schema);
-  }
-  return schema;
-}
+const schemaFor = schemaCache(inputSchema);
 
 /** Registers query_engagement when the semantic layer binds it. */
 export function registerQueryEngagement(server: McpServer, context: ToolContext): void {
@@ -219,12 +187,7 @@ function resumeFrom(context: ToolContext, args: Args): { args: Args; offset: num
 }
 
 function toRequest(tool: Tool, args: Args, offset: number): AnalyticsRequest {
-  const list = (value: unknown): string[] =>
-    value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
-  const filters: Record<string, string[]> = {};
-  for (const name of Object.keys(tool.filters)) {
-    if (args[name] !== undefined) filters[name] = list(args[name]);
-  }
+  const filters = filterValues(tool, args);
   return {
     metrics: args.metrics as string[] | undefined,
     timeRange: args.time_range as AnalyticsRequest['timeRange'],

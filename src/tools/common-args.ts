@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { DEFAULT_TIME_RANGE } from '../semantic/plan-query.js';
+import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
+import { RELATIVE_PERIODS } from '../semantic/time-range.js';
+
+/** Every string argument is short; every list is bounded. */
+export const text = z.string().min(1).max(200);
+export const oneOrMany = z.union([text, z.array(text).min(1).max(100)]);
+
+/** A named period or explicit inclusive dates. */
+export const timeRange = z.union([
+  text,
+  z.strictObject({
+    from: text.describe('First day, YYYY-MM-DD'),
+    to: text.describe('Last day, inclusive, YYYY-MM-DD'),
+  }),
+]);
+
+export const TIME_RANGE_HELP = `A named period (2026-Q3, 2026-08, 2026-W33, 2026, ${RELATIVE_PERIODS.join(', ')}) or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data. Default ${DEFAULT_TIME_RANGE}.`;
+
+/** The filter arguments a tool's YAML binds (geo, device, ...), minus those whose dimensions are hidden. */
+export function filterArguments(
+  tool: Tool,
+  policy: AccessPolicy,
+): Record<string, z.ZodOptional<typeof oneOrMany>> {
+  const filters: Record<string, z.ZodOptional<typeof oneOrMany>> = {};
+  for (const [name, filter] of Object.entries(tool.filters)) {
+    const visible = filter.dimensions.filter((dimension) => !policy.hiddenDimensions.has(dimension));
+    if (visible.length === 0) continue;
+    const over = visible.join(' or ');
+    filters[name] = oneOrMany
+      .optional()
+      .describe(`${filter.description ?? `Filter on ${over}.`} One value or a list (matched on ${over}).`);
+  }
+  return filters;
+}
+
+/** The filter arguments of a call, each as a list of strings. */
+export function filterValues(tool: Tool, args: Record<string, unknown>): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const name of Object.keys(tool.filters)) {
+    const value = args[name];
+    if (value !== undefined) filters[name] = Array.isArray(value) ? value.map(String) : [String(value)];
+  }
+  return filters;
+}
+
+/** Metrics and dimensions of a tool's model that a policy lets the caller see, for schema descriptions. */
+export function visibleNames(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
+  return {
+    metrics: layer.metricsFor(tool.model).filter((metric) => !policy.hiddenMetrics.has(metric.name)),
+    dimensions: layer
+      .dimensionsFor(tool.model)
+      .filter((dimension) => !policy.hiddenDimensions.has(dimension.name)),
+  };
+}
+
+/**
+ * Caches a tool's input schema per layer and policy: zod schemas are costly to build per request, and a
+ * policy's hidden names must not appear in its schema.
+ */
+export function schemaCache<S>(build: (layer: SemanticLayer, tool: Tool, policy: AccessPolicy) => S) {
+  const cache = new WeakMap<SemanticLayer, Map<string, S>>();
+  return (layer: SemanticLayer, tool: Tool, policy: AccessPolicy): S => {
+    let byPolicy = cache.get(layer);
+    if (byPolicy === undefined) {
+      byPolicy = new Map();
+      cache.set(layer, byPolicy);
+    }
+    let schema = byPolicy.get(policy.name);
+    if (schema === undefined) {
+      schema = build(layer, tool, policy);
+      byPolicy.set(policy.name, schema);
+    }
+    return schema;
+  };
+}
