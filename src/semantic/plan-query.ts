@@ -17,6 +17,10 @@ export interface AnalyticsRequest {
   readonly groupBy?: readonly string[] | undefined;
   readonly grain?: Grain | undefined;
   readonly compareTo?: Comparison | undefined;
+  /** An explicit baseline period, instead of `compareTo`. */
+  readonly baseline?: { readonly from: string; readonly to: string } | undefined;
+  /** Dimensions to break changes down by, instead of the tool's mover dimensions. */
+  readonly breakdown?: readonly string[] | undefined;
   /** Filter arguments of the tool (as named in its YAML) with the values asked for. */
   readonly filters: Readonly<Record<string, readonly string[]>>;
   readonly limit: number;
@@ -134,7 +138,14 @@ export function planAnalytics(
         ? resolveNamedPeriod(request.timeRange, facts.anchor)
         : explicitRange(request.timeRange.from, request.timeRange.to);
   const comparison =
-    request.compareTo === undefined ? undefined : comparisonPeriod(period, request.compareTo);
+    request.baseline !== undefined
+      ? {
+          ...explicitRange(request.baseline.from, request.baseline.to, 'baseline'),
+          label: `baseline (${request.baseline.from} to ${request.baseline.to})`,
+        }
+      : request.compareTo === undefined
+        ? undefined
+        : comparisonPeriod(period, request.compareTo);
 
   const filters = planFilters(layer, tool, request.filters, facts, policy);
   const base = {
@@ -179,8 +190,13 @@ export function planAnalytics(
   const pinned = new Set(
     filters.filter((filter) => filter.values.length === 1).map((filter) => filter.dimension),
   );
-  const moverDimensions = [...new Set([...groupBy, ...tool.mover_dimensions])].filter(
-    (name) => !pinned.has(name),
+  for (const name of request.breakdown ?? []) {
+    if (!dimensionNames.includes(name)) {
+      throw new ArgumentError('dimensions', unknownNameMessage('dimension', name, dimensionNames));
+    }
+  }
+  const moverDimensions = [...new Set([...groupBy, ...(request.breakdown ?? tool.mover_dimensions)])].filter(
+    (name) => !pinned.has(name) && !policy.hiddenDimensions.has(name),
   );
   const movers =
     comparison === undefined

@@ -133,10 +133,10 @@ export function resolveNamedPeriod(name: string, anchor: string): Period {
 }
 
 /** Validates explicit inclusive ISO dates. */
-export function explicitRange(from: string, to: string): Period {
+export function explicitRange(from: string, to: string, argument = 'time_range'): Period {
   for (const [field, value] of [
-    ['time_range.from', from],
-    ['time_range.to', to],
+    [`${argument}.from`, from],
+    [`${argument}.to`, to],
   ] as const) {
     if (parseDate(value) === undefined) {
       throw new ArgumentError(
@@ -146,7 +146,10 @@ export function explicitRange(from: string, to: string): Period {
     }
   }
   if (from > to) {
-    throw new ArgumentError('time_range', `Invalid time_range: from ${quote(from)} is after to ${quote(to)}`);
+    throw new ArgumentError(
+      argument,
+      `Invalid ${argument}: from ${quote(from)} is after to ${quote(to)}; swap them to ask for ${to} to ${from}`,
+    );
   }
   return { from, to, label: from === to ? from : `${from} to ${to}` };
 }

@@ -81,6 +81,15 @@ describe('hidden names', () => {
     expect(text).toMatch(/content_id/);
     const out = await query(bi, { time_range: '2026-Q3', group_by: ['genre'] });
     expect(out.rows.length).toBeGreaterThan(3);
+    // Hidden dimensions are not used to explain changes either.
+    const compared = await query(bi, {
+      time_range: '2026-Q3',
+      compare_to: 'previous_period',
+      group_by: ['genre'],
+    });
+    expect(compared.top_movers.length).toBeGreaterThan(0);
+    for (const mover of compared.top_movers)
+      expect(['genre', 'country', 'device']).toContain(mover.dimension);
   });
 });
 
