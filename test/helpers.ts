@@ -167,8 +167,12 @@ export async function query(client: Client, args: Record<string, unknown>): Prom
 }
 
 /** The text of a tool error, failing loudly when the call succeeded. */
-export async function toolErrorText(client: Client, args: Record<string, unknown>): Promise<string> {
-  const result = await callTool(client, args);
+export async function toolErrorText(
+  client: Client,
+  args: Record<string, unknown>,
+  tool = 'query_engagement',
+): Promise<string> {
+  const result = await callTool(client, args, tool);
   if (result.isError !== true) throw new Error(`expected a tool error for ${JSON.stringify(args)}`);
   return result.content[0]?.text ?? '';
 }

@@ -147,6 +147,12 @@ export function planAnalytics(
         ? undefined
         : comparisonPeriod(period, request.compareTo);
 
+  if (comparison !== undefined && comparison.from <= period.to && comparison.to >= period.from) {
+    throw new ArgumentError(
+      request.baseline === undefined ? 'compare_to' : 'baseline',
+      `The baseline ${comparison.from} to ${comparison.to} overlaps the period ${period.from} to ${period.to}: choose a baseline that ends before ${period.from}`,
+    );
+  }
   const filters = planFilters(layer, tool, request.filters, facts, policy);
   const base = {
     model: tool.model,

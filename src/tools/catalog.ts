@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/server';
+import { EXPLAIN_CHANGE, EXPLAIN_CHANGE_SCOPE, registerExplainChange } from './explain-change.js';
 import {
   QUERY_ENGAGEMENT,
   QUERY_ENGAGEMENT_SCOPE,
@@ -15,6 +16,7 @@ export interface CatalogEntry {
 
 export const CATALOG: readonly CatalogEntry[] = [
   { name: QUERY_ENGAGEMENT, scope: QUERY_ENGAGEMENT_SCOPE, register: registerQueryEngagement },
+  { name: EXPLAIN_CHANGE, scope: EXPLAIN_CHANGE_SCOPE, register: registerExplainChange },
 ];
 
 /** Every scope some tool needs: what a local identity gets, and what protected resource metadata lists. */

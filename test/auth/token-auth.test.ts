@@ -167,7 +167,10 @@ describe('scopes', () => {
   it('a token with the scope lists and calls the tool', async () => {
     const client = await connect(await issuer.mint());
     try {
-      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['query_engagement']);
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([
+        'query_engagement',
+        'explain_change',
+      ]);
       const out = await query(client, { time_range: '2026-Q3', geo: 'LATAM' });
       expect(Number(out.totals.views)).toBeGreaterThan(0);
     } finally {

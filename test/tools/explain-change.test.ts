@@ -1,0 +1,162 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpServer } from '../../src/server/serve-http.js';
+import type { ExplainChangeOutput } from '../../src/tools/explain-change.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import {
+  callTool,
+  connectHttp,
+  SEMANTIC_LAYER,
+  seededWarehouse,
+  startHttp,
+  toolErrorText,
+} from '../helpers.js';
+
+let warehouse: Warehouse;
+let remove: () => Promise<void>;
+const servers: HttpServer[] = [];
+let vp: Client;
+let latam: Client;
+let bi: Client;
+
+beforeAll(async () => {
+  ({ warehouse, remove } = await seededWarehouse());
+  const start = async (roles: string[]) => {
+    const server = await startHttp(warehouse, 'aurora', SEMANTIC_LAYER, roles);
+    servers.push(server);
+    return connectHttp(server.url);
+  };
+  vp = await start(['vp']);
+  latam = await start(['latam_analyst']);
+  bi = await start(['bi_service']);
+});
+
+afterAll(async () => {
+  for (const client of [vp, latam, bi]) await client?.close();
+  for (const server of servers) await server.close();
+  await remove?.();
+});
+
+async function explain(client: Client, args: Record<string, unknown>): Promise<ExplainChangeOutput> {
+  const result = await callTool(client, args, 'explain_change');
+  if (result.isError === true) throw new Error(`tool error: ${result.content[0]?.text}`);
+  return result.structuredContent as ExplainChangeOutput;
+}
+
+const sql = (text: string) => warehouse.admin().query(text);
+const Q3 = `event_date BETWEEN '2026-07-01' AND '2026-09-30'`;
+const Q2 = `event_date BETWEEN '2026-04-01' AND '2026-06-30'`;
+const LATAM = `country_code IN (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM')`;
+
+describe('the planted Q3 2026 LATAM drop', () => {
+  it('is found, ranked first, and drilled from the country to the device', async () => {
+    const out = await explain(vp, { time_range: '2026-Q3', geo: 'LATAM' });
+    expect(out).toMatchObject({ metric: 'watch_minutes', method: 'additive', beyond_noise: true });
+    expect(out.baseline).toMatchObject({ from: '2026-04-01', to: '2026-06-30' });
+    expect(out.top_contributor).toMatchObject({ dimension: 'country', segment: 'BR' });
+    expect(out.top_contributor?.share).toBeGreaterThan(0.5);
+    const devices = out.drill_down?.breakdowns.find((b) => b.dimension === 'device');
+    expect(out.drill_down).toMatchObject({ dimension: 'country', segment: 'BR' });
+    expect(devices?.contributors[0]).toMatchObject({ segment: 'Android', beyond_noise: true });
+    expect(devices?.contributors[0]?.share).toBeGreaterThan(0.5);
+    expect(out.summary).toContain('Largest contributor: country "BR"');
+    expect(out.summary).toContain('Within country "BR", the largest part is device "Android"');
+  });
+
+  it('splits the change exactly, as hand-written SQL does', async () => {
+    const out = await explain(vp, { time_range: '2026-Q3', geo: 'LATAM', dimensions: ['country'], top: 20 });
+    const hand =
+      await sql(`SELECT country_code, sumIf(watch_seconds, ${Q3}) / 60 - sumIf(watch_seconds, ${Q2}) / 60 AS change
+      FROM viewing_events WHERE tenant_id = 'aurora' AND ${LATAM} GROUP BY country_code`);
+    const [total] =
+      await sql(`SELECT sumIf(watch_seconds, ${Q3}) / 60 - sumIf(watch_seconds, ${Q2}) / 60 AS change
+      FROM viewing_events WHERE tenant_id = 'aurora' AND ${LATAM}`);
+    expect(out.change.absolute).toBeCloseTo(Number(total?.change), 6);
+    const countries = out.breakdowns[0]?.contributors ?? [];
+    expect(countries.length).toBe(hand.length);
+    for (const row of hand) {
+      expect(countries.find((c) => c.segment === row.country_code)?.change).toBeCloseTo(
+        Number(row.change),
+        6,
+      );
+    }
+    expect(countries.reduce((sum, c) => sum + c.change, 0)).toBeCloseTo(Number(total?.change), 6);
+    expect(out.breakdowns[0]?.listed_share).toBeCloseTo(1, 9);
+  });
+});
+
+describe('ratio metrics', () => {
+  it('separate mix and rate effects that add up to the change', async () => {
+    const out = await explain(vp, {
+      metric: 'completion_rate',
+      time_range: '2026-Q3',
+      geo: 'LATAM',
+      dimensions: ['device'],
+      top: 20,
+    });
+    expect(out.method).toBe('mix_rate');
+    const [rates] = await sql(`SELECT countIf(completed = 1 AND ${Q3}) / countIf(${Q3}) AS current,
+      countIf(completed = 1 AND ${Q2}) / countIf(${Q2}) AS baseline FROM viewing_events WHERE tenant_id = 'aurora' AND ${LATAM}`);
+    expect(out.current_value).toBeCloseTo(Number(rates?.current), 12);
+    expect(out.baseline_value).toBeCloseTo(Number(rates?.baseline), 12);
+    const devices = out.breakdowns[0]?.contributors ?? [];
+    expect(devices.length).toBe(6);
+    for (const device of devices)
+      expect((device.mix ?? 0) + (device.rate ?? 0)).toBeCloseTo(device.change, 12);
+    const sum = devices.reduce((s, d) => s + d.change, 0);
+    expect(sum).toBeCloseTo(Number(rates?.current) - Number(rates?.baseline), 12);
+    // Android's own completion rate fell (the planted app bug): a negative rate effect beyond noise.
+    const android = devices.find((d) => d.segment === 'Android');
+    expect(android?.rate).toBeLessThan(0);
+  });
+});
+
+describe('noise', () => {
+  it('a change within noise is said to be, with no shares and no drill-down', async () => {
+    // LATAM's completion rate barely moves between Q2 and Q3: the Android drop is offset by mix.
+    const out = await explain(vp, { metric: 'completion_rate', time_range: '2026-Q3', geo: 'LATAM' });
+    expect(Math.abs(out.change.absolute ?? 1)).toBeLessThan(out.noise_band_95 ?? 0);
+    expect(out.beyond_noise).toBe(false);
+    expect(out.drill_down).toBeNull();
+    expect(out.summary).toContain('The change is within noise');
+    expect(out.summary).not.toMatch(/of the change\)/);
+  });
+});
+
+describe('policies', () => {
+  it('a LATAM analyst explains LATAM only; the BI service never by title', async () => {
+    const mine = await explain(latam, { time_range: '2026-Q3', dimensions: ['country'], top: 20 });
+    expect(mine.breakdowns[0]?.contributors.map((c) => c.segment).sort()).toEqual([
+      'AR',
+      'BR',
+      'CL',
+      'CO',
+      'MX',
+      'PE',
+    ]);
+    const theirs = await explain(bi, { time_range: '2026-Q3' });
+    expect(theirs.breakdowns.map((b) => b.dimension)).not.toContain('title');
+    expect(
+      await toolErrorText(bi, { time_range: '2026-Q3', dimensions: ['title'] }, 'explain_change'),
+    ).toMatch(/Unknown dimension "title"/);
+  });
+});
+
+describe('arguments models get wrong', () => {
+  it.each([
+    [{ metric: 'watch_minuts' }, /Unknown metric "watch_minuts": did you mean "watch_minutes"\?/],
+    [{ geo: 'Brazl' }, /Unknown geo value "Brazl"/],
+    [{ geo: 'BRA' }, /Unknown geo value "BRA": did you mean "BR"\?/],
+    [{ dimensions: ['countries'] }, /Unknown dimension "countries": did you mean "country"\?/],
+    [
+      { baseline: { from: '2026-06-30', to: '2026-04-01' } },
+      /Invalid baseline: from "2026-06-30" is after to "2026-04-01"; swap them/,
+    ],
+    [
+      { time_range: { from: '2026-09-30', to: '2026-07-01' } },
+      /Invalid time_range: from "2026-09-30" is after to "2026-07-01"; swap them/,
+    ],
+  ])('%j', async (args, message) => {
+    expect(await toolErrorText(vp, args, 'explain_change')).toMatch(message);
+  });
+});
