@@ -156,6 +156,20 @@ export function checkSemanticLayer(
         );
       }
     });
+    if (tool.search !== undefined) {
+      checkDimension(tool.search, ['search']);
+      const searched = defs.dimensions[tool.search];
+      if (searched !== undefined && searched.type !== 'string') {
+        report(
+          'tools',
+          name,
+          ['search'],
+          `The search dimension must have type "string", not ${quote(searched.type)}`,
+        );
+      }
+    }
+    for (const [column, dimension] of Object.entries(tool.columns))
+      checkDimension(dimension, ['columns', column]);
     tool.mover_dimensions.forEach((dimension, index) => {
       checkDimension(dimension, ['mover_dimensions', index]);
     });

@@ -8,6 +8,7 @@ import {
   LAST_DAY_COLUMN,
   PERIOD_COLUMN,
   type QueryPlan,
+  SCORE_COLUMN,
   SUPPRESSED_COLUMN,
   varianceColumn,
 } from './query-plan.js';
@@ -157,8 +158,14 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   }));
   const metrics = plan.metrics.map((name) => mustGet(layer.metrics, name, 'metric'));
 
+  const searched =
+    plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
   const usedModels = new Set(
-    [...dimensions, ...filters.map((filter) => filter.dimension)].map((d) => d.model),
+    [
+      ...dimensions,
+      ...filters.map((filter) => filter.dimension),
+      ...(searched === undefined ? [] : [searched]),
+    ].map((d) => d.model),
   );
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
   let query = compilerDb.selectFrom(scopedTable(base, tenant, inPeriods));
@@ -176,6 +183,12 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
 
   const selections: AliasedRawBuilder<unknown, string>[] = [];
   const groupKeys: string[] = [];
+  let score: Fragment | undefined;
+  if (searched !== undefined && plan.search !== undefined) {
+    const needle = typed(plan.search.text, 'String');
+    const haystack = dimensionExpression(searched);
+    score = sql`greatest(if(positionCaseInsensitiveUTF8(${haystack}, ${needle}) > 0, 1, 0), ngramSearchCaseInsensitiveUTF8(${haystack}, ${needle}))`;
+  }
   if (time !== undefined && plan.grain !== undefined) {
     selections.push(dimensionExpression(time, plan.grain).as(time.name));
     groupKeys.push(time.name);
@@ -205,6 +218,10 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   }
 
   let select = query.select(selections);
+  if (score !== undefined && plan.search !== undefined) {
+    select = select.select(sql`max(${score})`.as(SCORE_COLUMN));
+    select = select.where(sql<SqlBool>`${score} >= ${typed(plan.search.minScore, 'Float64')}`);
+  }
   for (const filter of filters) {
     const type = PARAMETER_TYPES[filter.dimension.type];
     const values = filter.values.map((value) => typed(value, type));
@@ -226,7 +243,10 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   }
 
   // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
-  const orderKeys = [...plan.order];
+  const orderKeys = [
+    ...(score === undefined ? [] : [{ key: SCORE_COLUMN, direction: 'desc' as const }]),
+    ...plan.order,
+  ];
   for (const key of groupKeys)
     if (!orderKeys.some((order) => order.key === key)) orderKeys.push({ key, direction: 'asc' });
   for (const order of orderKeys) select = select.orderBy(sql`${sql.id(order.key)}`, order.direction);

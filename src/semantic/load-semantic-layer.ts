@@ -186,7 +186,16 @@ function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
       'decimals',
       'description',
     ],
-    tools: ['model', 'time_dimension', 'default_metrics', 'mover_dimensions', 'filters', 'description'],
+    tools: [
+      'model',
+      'time_dimension',
+      'default_metrics',
+      'search',
+      'columns',
+      'mover_dimensions',
+      'filters',
+      'description',
+    ],
     'tools.filters': ['dimensions', 'description'],
   };
   const section = path[0];

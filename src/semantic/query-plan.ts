@@ -21,6 +21,7 @@ export const FIRST_DAY_COLUMN = '_first_day';
 export const LAST_DAY_COLUMN = '_last_day';
 export const GROUP_SIZE_COLUMN = '_group_size';
 export const SUPPRESSED_COLUMN = '_suppressed';
+export const SCORE_COLUMN = '_score';
 export const varianceColumn = (metric: string): string => `_var_${metric}`;
 
 /**
@@ -56,6 +57,13 @@ export interface QueryPlan {
   /** Only distinct dimension values, no metrics (for value look-ups). */
   readonly distinct?: boolean;
   readonly groupSize?: GroupSizeRule | undefined;
+  /**
+   * Fuzzy text search on a string dimension: rows whose value contains `text` or shares at least `minScore`
+   * of its trigrams (case-insensitive), best matches first, with the score as `_score`.
+   */
+  readonly search?:
+    | { readonly dimension: string; readonly text: string; readonly minScore: number }
+    | undefined;
   /** Metrics whose variance (Poisson for counts, sum of squares for sums) is added as `_var_<metric>`. */
   readonly variances?: readonly string[] | undefined;
 }

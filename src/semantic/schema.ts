@@ -78,7 +78,11 @@ const toolFilterSchema = z.strictObject({
 const toolSchema = z.strictObject({
   model: identifier,
   time_dimension: identifier,
-  default_metrics: z.array(identifier).min(1),
+  default_metrics: z.array(identifier).default([]),
+  /** For lookup tools: the string dimension searched by the query argument. */
+  search: identifier.optional(),
+  /** For lookup tools: each result's columns, as output name → dimension. */
+  columns: z.record(name, identifier).default({}),
   mover_dimensions: z.array(identifier).default([]),
   filters: z.record(name, toolFilterSchema).default({}),
   description: description.optional(),

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { EXPLAIN_CHANGE, EXPLAIN_CHANGE_SCOPE, registerExplainChange } from './explain-change.js';
+import { FIND_CONTENT, LIST_CAMPAIGNS, lookupRegistrar } from './lookup-tools.js';
 import {
   QUERY_ENGAGEMENT,
   QUERY_ENGAGEMENT_SCOPE,
@@ -17,6 +18,8 @@ export interface CatalogEntry {
 export const CATALOG: readonly CatalogEntry[] = [
   { name: QUERY_ENGAGEMENT, scope: QUERY_ENGAGEMENT_SCOPE, register: registerQueryEngagement },
   { name: EXPLAIN_CHANGE, scope: EXPLAIN_CHANGE_SCOPE, register: registerExplainChange },
+  { name: FIND_CONTENT.name, scope: FIND_CONTENT.scope, register: lookupRegistrar(FIND_CONTENT) },
+  { name: LIST_CAMPAIGNS.name, scope: LIST_CAMPAIGNS.scope, register: lookupRegistrar(LIST_CAMPAIGNS) },
 ];
 
 /** Every scope some tool needs: what a local identity gets, and what protected resource metadata lists. */

@@ -7,9 +7,10 @@ import { RELATIVE_PERIODS } from '../semantic/time-range.js';
 export const text = z.string().min(1).max(200);
 export const oneOrMany = z.union([text, z.array(text).min(1).max(100)]);
 
-/** A named period or explicit inclusive dates. */
+/** A named period or explicit inclusive dates; a bare year may come as a number. */
 export const timeRange = z.union([
   text,
+  z.number().int().min(1900).max(2200),
   z.strictObject({
     from: text.describe('First day, YYYY-MM-DD'),
     to: text.describe('Last day, inclusive, YYYY-MM-DD'),
@@ -74,4 +75,11 @@ export function schemaCache<S>(build: (layer: SemanticLayer, tool: Tool, policy:
     }
     return schema;
   };
+}
+
+/** The time_range argument as the planner takes it: a year given as a number becomes its name. */
+export function timeRangeArgument(value: unknown): string | { from: string; to: string } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return String(value);
+  return value as string | { from: string; to: string };
 }

@@ -24,6 +24,7 @@ import {
   TIME_RANGE_HELP,
   text,
   timeRange,
+  timeRangeArgument,
   visibleNames,
 } from './common-args.js';
 import { formatChange, formatValue } from './format.js';
@@ -254,7 +255,7 @@ async function explainChange(
     requested?.aggregation === 'ratio' ? [requested.numerator ?? '', requested.denominator ?? ''] : [];
   const request: AnalyticsRequest = {
     metrics: [metricName, ...parts],
-    timeRange: args.time_range as AnalyticsRequest['timeRange'],
+    timeRange: timeRangeArgument(args.time_range),
     compareTo:
       args.baseline === undefined
         ? ((args.compare_to as AnalyticsRequest['compareTo']) ?? 'previous_period')

@@ -31,6 +31,7 @@ import {
   TIME_RANGE_HELP,
   text,
   timeRange,
+  timeRangeArgument,
   visibleNames,
 } from './common-args.js';
 import { type CursorCodec, type CursorState, canonical } from './cursor.js';
@@ -190,7 +191,7 @@ function toRequest(tool: Tool, args: Args, offset: number): AnalyticsRequest {
   const filters = filterValues(tool, args);
   return {
     metrics: args.metrics as string[] | undefined,
-    timeRange: args.time_range as AnalyticsRequest['timeRange'],
+    timeRange: timeRangeArgument(args.time_range),
     groupBy: args.group_by as string[] | undefined,
     grain: args.grain as AnalyticsRequest['grain'],
     compareTo: args.compare_to as AnalyticsRequest['compareTo'],

@@ -72,7 +72,7 @@ describe('protected resource metadata (RFC 9728)', () => {
     expect(await response.json()).toMatchObject({
       resource: AUDIENCE,
       authorization_servers: [ISSUER],
-      scopes_supported: ['analytics:engagement'],
+      scopes_supported: ['analytics:engagement', 'analytics:campaigns'],
     });
   });
 });
@@ -150,7 +150,7 @@ describe('refused tokens', () => {
 
 describe('scopes', () => {
   it('a token without the tool scope sees no tool and gets 403 naming the scope', async () => {
-    const token = await issuer.mint({ scope: 'analytics:campaigns' });
+    const token = await issuer.mint({ scope: 'analytics:forecast' });
     const client = await connect(token);
     try {
       expect((await client.listTools()).tools).toEqual([]);
@@ -170,6 +170,7 @@ describe('scopes', () => {
       expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([
         'query_engagement',
         'explain_change',
+        'find_content',
       ]);
       const out = await query(client, { time_range: '2026-Q3', geo: 'LATAM' });
       expect(Number(out.totals.views)).toBeGreaterThan(0);
@@ -205,7 +206,7 @@ describe('tenant isolation from the token', () => {
 
 describe('refusals are audited', () => {
   it('with their outcome and without the token', async () => {
-    const token = await issuer.mint({ scope: 'analytics:campaigns', sub: 'audited@aurora' });
+    const token = await issuer.mint({ scope: 'analytics:forecast', sub: 'audited@aurora' });
     expect((await post(CALL, token)).status).toBe(403);
     expect((await post(CALL, 'not.a.jwt')).status).toBe(401);
     await dependencies.audit.flush();

@@ -20,7 +20,12 @@ describe.each(ERAS)('stdio, %s era', (era) => {
     const client = await connectStdio(env, era);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((tool) => tool.name)).toEqual(['query_engagement', 'explain_change']);
+      expect(tools.map((tool) => tool.name)).toEqual([
+        'query_engagement',
+        'explain_change',
+        'find_content',
+        'list_campaigns',
+      ]);
       const out = await query(client, {
         time_range: '2026-Q3',
         geo: 'LATAM',

@@ -1,0 +1,120 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpServer } from '../../src/server/serve-http.js';
+import type { LookupOutput } from '../../src/tools/lookup-tools.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import {
+  callTool,
+  connectHttp,
+  query,
+  SEMANTIC_LAYER,
+  seededWarehouse,
+  startHttp,
+  toolErrorText,
+} from '../helpers.js';
+
+let warehouse: Warehouse;
+let remove: () => Promise<void>;
+const servers: HttpServer[] = [];
+let aurora: Client;
+let borealis: Client;
+let latam: Client;
+
+beforeAll(async () => {
+  ({ warehouse, remove } = await seededWarehouse());
+  const start = async (tenant: string, roles: string[] = []) => {
+    const server = await startHttp(warehouse, tenant, SEMANTIC_LAYER, roles);
+    servers.push(server);
+    return connectHttp(server.url);
+  };
+  aurora = await start('aurora');
+  borealis = await start('borealis');
+  latam = await start('aurora', ['latam_analyst']);
+});
+
+afterAll(async () => {
+  for (const client of [aurora, borealis, latam]) await client?.close();
+  for (const server of servers) await server.close();
+  await remove?.();
+});
+
+async function lookup(client: Client, tool: string, args: Record<string, unknown>): Promise<LookupOutput> {
+  const result = await callTool(client, args, tool);
+  if (result.isError === true) throw new Error(`tool error: ${result.content[0]?.text}`);
+  return result.structuredContent as LookupOutput;
+}
+
+describe('find_content', () => {
+  it('finds titles by part of the name, tolerating case and typos', async () => {
+    const out = await lookup(aurora, 'find_content', { query: 'ROSAS kitch' });
+    expect(out.rows[0]).toMatchObject({
+      content_id: 'aur-0002',
+      title: "Rosa's Kitchen",
+      content_type: 'movie',
+    });
+    const typo = await lookup(aurora, 'find_content', { query: 'harbr', limit: 50 });
+    expect(typo.rows.length).toBeGreaterThan(3);
+    for (const row of typo.rows) expect(String(row.title)).toMatch(/Harbor/);
+    const none = await callTool(aurora, { query: 'zzqqxx' }, 'find_content');
+    expect(none.content[0]?.text).toBe('No title matches "zzqqxx"; try a shorter part of the name.');
+  });
+
+  it('searches only the caller’s catalogue', async () => {
+    const out = await lookup(borealis, 'find_content', { query: 'harbor', limit: 50 });
+    expect(out.rows.length).toBeGreaterThan(0);
+    for (const row of out.rows) expect(String(row.content_id)).toMatch(/^bor-/);
+  });
+
+  it('fails closed where an access policy cannot apply', async () => {
+    const text = await toolErrorText(latam, { query: 'harbor' }, 'find_content');
+    expect(text).toBe('Your access policy cannot be applied to content data');
+  });
+});
+
+describe('list_campaigns', () => {
+  it('finds a campaign by a misspelled name', async () => {
+    const out = await lookup(aurora, 'list_campaigns', { query: 'sprng binge' });
+    expect(out.rows[0]).toMatchObject({
+      campaign_id: 'aur-c-spring-26',
+      name: 'Spring Binge 2026',
+      channel: 'social',
+    });
+    expect(out.rows[0]?.spend).toBe(450_000);
+  });
+
+  it('pages through campaigns starting in a year, each once', async () => {
+    const pages: LookupOutput[] = [await lookup(aurora, 'list_campaigns', { time_range: 2026, limit: 3 })];
+    while (pages.at(-1)?.page.next_cursor)
+      pages.push(await lookup(aurora, 'list_campaigns', { cursor: pages.at(-1)?.page.next_cursor }));
+    const ids = pages.flatMap((page) => page.rows.map((row) => row.campaign_id));
+    const hand = await warehouse
+      .admin()
+      .query(
+        `SELECT campaign_id FROM campaigns WHERE tenant_id = 'aurora' AND start_date BETWEEN '2026-01-01' AND '2026-12-31'`,
+      );
+    expect(pages.length).toBeGreaterThan(1);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(hand.map((row) => row.campaign_id).sort());
+    const starts = pages.flatMap((page) => page.rows.map((row) => String(row.start_date)));
+    expect(starts).toEqual([...starts].sort().reverse());
+  });
+
+  it('never shows the email planted in a campaign name', async () => {
+    const result = await callTool(aurora, { query: 'referral push' }, 'list_campaigns');
+    expect(JSON.stringify(result)).not.toContain('growth.team@aurora.example');
+    expect((result.structuredContent as LookupOutput).rows[0]?.name).toBe(
+      'Referral Push (contact [redacted email])',
+    );
+  });
+});
+
+describe('arguments models get wrong', () => {
+  it('a year as a number is a year', async () => {
+    const out = await query(aurora, { metrics: ['views'], time_range: 2025 });
+    expect(out.period).toMatchObject({ from: '2025-01-01', to: '2025-12-31' });
+  });
+
+  it('a lookup without its query says so', async () => {
+    expect(await toolErrorText(aurora, {}, 'find_content')).toMatch(/query/);
+  });
+});
