@@ -218,3 +218,33 @@ export async function spawnHttpServer(env: Record<string, string>) {
   });
   return { url, exited, stop: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal) };
 }
+
+/** One seeded warehouse and an HTTP server + SDK client per caller (tenant and roles); `close` ends them all. */
+export async function callers<const K extends string>(
+  who: Record<K, { tenant: string; roles?: string[] }>,
+): Promise<{ warehouse: Warehouse; clients: Record<K, Client>; close: () => Promise<void> }> {
+  const { warehouse, remove } = await seededWarehouse();
+  const servers: HttpServer[] = [];
+  const clients = {} as Record<K, Client>;
+  for (const [name, caller] of Object.entries(who) as [K, { tenant: string; roles?: string[] }][]) {
+    const server = await startHttp(warehouse, caller.tenant, SEMANTIC_LAYER, caller.roles ?? []);
+    servers.push(server);
+    clients[name] = await connectHttp(server.url);
+  }
+  return {
+    warehouse,
+    clients,
+    close: async () => {
+      for (const client of Object.values(clients) as Client[]) await client.close();
+      for (const server of servers) await server.close();
+      await remove();
+    },
+  };
+}
+
+/** Three aurora callers: a VP, a LATAM analyst and the BI service (semantic-layer/access.yaml). */
+export const AURORA_ROLES = {
+  vp: { tenant: 'aurora', roles: ['vp'] },
+  latam: { tenant: 'aurora', roles: ['latam_analyst'] },
+  bi: { tenant: 'aurora', roles: ['bi_service'] },
+};

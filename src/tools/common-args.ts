@@ -83,3 +83,11 @@ export function timeRangeArgument(value: unknown): string | { from: string; to: 
   if (typeof value === 'number') return String(value);
   return value as string | { from: string; to: string };
 }
+
+/** Where a page sits in its results, and the signed cursor of the next one (null on the last page). */
+export const pageSchema = z.object({
+  offset: z.number(),
+  limit: z.number(),
+  returned: z.number(),
+  next_cursor: z.string().nullable(),
+});

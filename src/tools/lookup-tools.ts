@@ -7,7 +7,7 @@ import { SCORE_COLUMN } from '../semantic/query-plan.js';
 import type { Tool } from '../semantic/semantic-layer.js';
 import { explicitRange, type Period, resolveNamedPeriod } from '../semantic/time-range.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
-import { TIME_RANGE_HELP, text, timeRange, timeRangeArgument } from './common-args.js';
+import { pageSchema, TIME_RANGE_HELP, text, timeRange, timeRangeArgument } from './common-args.js';
 import { formatTable } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
@@ -50,12 +50,7 @@ export const lookupOutput = z.object({
   query: z.string().nullable(),
   period: z.object({ label: z.string(), from: z.string(), to: z.string() }).nullable(),
   rows: z.array(z.record(z.string(), value)),
-  page: z.object({
-    offset: z.number(),
-    limit: z.number(),
-    returned: z.number(),
-    next_cursor: z.string().nullable(),
-  }),
+  page: pageSchema,
 });
 export type LookupOutput = z.infer<typeof lookupOutput>;
 

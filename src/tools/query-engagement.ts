@@ -27,6 +27,7 @@ import { auditedCall, type CallFacts, type Envelope } from './audited-call.js';
 import {
   filterArguments,
   filterValues,
+  pageSchema,
   schemaCache,
   TIME_RANGE_HELP,
   text,
@@ -126,12 +127,7 @@ export const queryEngagementOutput = z.object({
   ),
   columns: z.array(z.string()),
   rows: z.array(z.record(z.string(), value)),
-  page: z.object({
-    offset: z.number(),
-    limit: z.number(),
-    returned: z.number(),
-    next_cursor: z.string().nullable(),
-  }),
+  page: pageSchema,
   privacy: z.object({
     min_group_size: z.object({ metric: z.string(), k: z.number() }).nullable(),
     suppressed_groups: z.number(),

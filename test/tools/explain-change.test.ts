@@ -1,40 +1,23 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpServer } from '../../src/server/serve-http.js';
 import type { ExplainChangeOutput } from '../../src/tools/explain-change.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import {
-  callTool,
-  connectHttp,
-  SEMANTIC_LAYER,
-  seededWarehouse,
-  startHttp,
-  toolErrorText,
-} from '../helpers.js';
+import { AURORA_ROLES, callers, callTool, toolErrorText } from '../helpers.js';
 
 let warehouse: Warehouse;
-let remove: () => Promise<void>;
-const servers: HttpServer[] = [];
 let vp: Client;
 let latam: Client;
 let bi: Client;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ warehouse, remove } = await seededWarehouse());
-  const start = async (roles: string[]) => {
-    const server = await startHttp(warehouse, 'aurora', SEMANTIC_LAYER, roles);
-    servers.push(server);
-    return connectHttp(server.url);
-  };
-  vp = await start(['vp']);
-  latam = await start(['latam_analyst']);
-  bi = await start(['bi_service']);
+  const setup = await callers(AURORA_ROLES);
+  ({ warehouse, close } = setup);
+  ({ vp, latam, bi } = setup.clients);
 });
 
 afterAll(async () => {
-  for (const client of [vp, latam, bi]) await client?.close();
-  for (const server of servers) await server.close();
-  await remove?.();
+  await close?.();
 });
 
 async function explain(client: Client, args: Record<string, unknown>): Promise<ExplainChangeOutput> {

@@ -1,41 +1,27 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpServer } from '../../src/server/serve-http.js';
 import type { LookupOutput } from '../../src/tools/lookup-tools.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import {
-  callTool,
-  connectHttp,
-  query,
-  SEMANTIC_LAYER,
-  seededWarehouse,
-  startHttp,
-  toolErrorText,
-} from '../helpers.js';
+import { callers, callTool, query, toolErrorText } from '../helpers.js';
 
 let warehouse: Warehouse;
-let remove: () => Promise<void>;
-const servers: HttpServer[] = [];
 let aurora: Client;
 let borealis: Client;
 let latam: Client;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ warehouse, remove } = await seededWarehouse());
-  const start = async (tenant: string, roles: string[] = []) => {
-    const server = await startHttp(warehouse, tenant, SEMANTIC_LAYER, roles);
-    servers.push(server);
-    return connectHttp(server.url);
-  };
-  aurora = await start('aurora');
-  borealis = await start('borealis');
-  latam = await start('aurora', ['latam_analyst']);
+  const setup = await callers({
+    aurora: { tenant: 'aurora' },
+    borealis: { tenant: 'borealis' },
+    latam: { tenant: 'aurora', roles: ['latam_analyst'] },
+  });
+  ({ warehouse, close } = setup);
+  ({ aurora, borealis, latam } = setup.clients);
 });
 
 afterAll(async () => {
-  for (const client of [aurora, borealis, latam]) await client?.close();
-  for (const server of servers) await server.close();
-  await remove?.();
+  await close?.();
 });
 
 async function lookup(client: Client, tool: string, args: Record<string, unknown>): Promise<LookupOutput> {
