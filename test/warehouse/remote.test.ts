@@ -1,9 +1,18 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, createLogger } from '../../src/observe/audit-log.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { connectHttp, LIMITS, query, seededWarehouse, startHttp } from '../helpers.js';
+import {
+  connectHttp,
+  LIMITS,
+  query,
+  SEMANTIC_LAYER,
+  seededWarehouse,
+  startHttp,
+  testDependencies,
+} from '../helpers.js';
 import { startFacade } from './clickhouse-facade.js';
 
 let embedded: Warehouse;
@@ -27,7 +36,12 @@ beforeAll(async () => {
     readers: 2,
     limits: LIMITS,
   });
-  viaUrl = await startHttp(remote, 'aurora');
+  // Audit records go to the embedded warehouse: the facade should see reads only.
+  const dependencies = await testDependencies(remote);
+  viaUrl = await startHttp(remote, 'aurora', SEMANTIC_LAYER, [], {
+    ...dependencies,
+    audit: new AuditLog({ sink: embedded.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
+  });
   viaEmbedded = await startHttp(embedded, 'aurora');
   urlClient = await connectHttp(viaUrl.url);
   embeddedClient = await connectHttp(viaEmbedded.url);
@@ -55,7 +69,9 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
     facade.seen.length = 0;
     await query(urlClient, { time_range: '2026-08', device: 'TV' });
     expect(facade.seen.length).toBeGreaterThan(1);
-    for (const request of facade.seen) {
+    const reads = facade.seen.filter((request) => /^\s*select\b/i.test(request.sql));
+    expect(reads.length).toBe(facade.seen.length);
+    for (const request of reads) {
       expect(request.settings).toMatchObject({
         readonly: '2',
         max_execution_time: String(LIMITS.maxExecutionSeconds),
