@@ -91,3 +91,11 @@ export const pageSchema = z.object({
   returned: z.number(),
   next_cursor: z.string().nullable(),
 });
+
+/** The next_cursor of a previous call: alone, or with the same arguments as that call. */
+export const cursorArgument = z
+  .string()
+  .min(1)
+  .max(4_000)
+  .optional()
+  .describe('next_cursor from a previous call, to fetch the next page of the same query (pass it alone).');

@@ -64,6 +64,26 @@ export class CursorCodec {
     return { tool, args: state.args ?? {}, anchor: state.anchor, offset: state.offset };
   }
 
+  /**
+   * The arguments, offset and anchor a call continues from: its own when it has no cursor, the cursor's
+   * otherwise. A cursor may come alone or with the same arguments, never with different ones.
+   */
+  resume(
+    tool: string,
+    args: Record<string, unknown>,
+  ): { args: Record<string, unknown>; offset: number; anchor: string | undefined } {
+    const { cursor, ...rest } = args;
+    if (typeof cursor !== 'string') return { args, offset: 0, anchor: undefined };
+    const state = this.decode(cursor, tool);
+    if (Object.keys(rest).length > 0 && canonical(rest) !== canonical(state.args)) {
+      throw new ArgumentError(
+        'cursor',
+        'The cursor belongs to a query with other arguments: pass the cursor alone, or the same arguments as the call that returned it',
+      );
+    }
+    return { args: state.args, offset: state.offset, anchor: state.anchor === '' ? undefined : state.anchor };
+  }
+
   private sign(body: string): string {
     return createHmac('sha256', this.key).update(body).digest('base64url');
   }

@@ -7,7 +7,14 @@ import { SCORE_COLUMN } from '../semantic/query-plan.js';
 import type { Tool } from '../semantic/semantic-layer.js';
 import { explicitRange, type Period, resolveNamedPeriod } from '../semantic/time-range.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
-import { pageSchema, TIME_RANGE_HELP, text, timeRange, timeRangeArgument } from './common-args.js';
+import {
+  cursorArgument,
+  pageSchema,
+  TIME_RANGE_HELP,
+  text,
+  timeRange,
+  timeRangeArgument,
+} from './common-args.js';
 import { formatTable } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
@@ -74,12 +81,7 @@ function inputSchema(spec: LookupSpec, tool: Tool) {
       .max(MAX_LIMIT)
       .optional()
       .describe(`Results per page (default ${DEFAULT_LIMIT}).`),
-    cursor: z
-      .string()
-      .min(1)
-      .max(4_000)
-      .optional()
-      .describe('next_cursor from a previous call, for the next page.'),
+    cursor: cursorArgument,
   });
 }
 
@@ -114,22 +116,18 @@ async function lookup(
   const { service } = context;
   const identity = context.identity();
   const policy = service.policy(identity);
-  let args = callArgs;
-  let offset = 0;
-  if (typeof callArgs.cursor === 'string') {
-    const state = context.cursors.decode(callArgs.cursor, spec.name);
-    args = state.args;
-    offset = state.offset;
-  }
+  const { args, offset, anchor: resumedAnchor } = context.cursors.resume(spec.name, callArgs);
   const query = typeof args.query === 'string' ? args.query.trim() : undefined;
   const limit = (args.limit as number | undefined) ?? DEFAULT_LIMIT;
+  // A named period resolves against the anchor the first page used, so later pages do not shift.
   let period: Period | undefined;
+  let anchor = resumedAnchor;
   const range = timeRangeArgument(args.time_range);
-  if (range !== undefined) {
-    period =
-      typeof range === 'string'
-        ? resolveNamedPeriod(range, await service.anchor(identity, tool))
-        : explicitRange(range.from, range.to);
+  if (typeof range === 'string') {
+    anchor ??= await service.anchor(identity, tool);
+    period = resolveNamedPeriod(range, anchor);
+  } else if (range !== undefined) {
+    period = explicitRange(range.from, range.to);
   }
   const columns = Object.entries(tool.columns).filter(
     ([, dimension]) => !policy.hiddenDimensions.has(dimension),
@@ -166,7 +164,7 @@ async function lookup(
   });
   const nextCursor =
     rows.length > limit
-      ? context.cursors.encode({ tool: spec.name, args, anchor: '', offset: offset + limit })
+      ? context.cursors.encode({ tool: spec.name, args, anchor: anchor ?? '', offset: offset + limit })
       : null;
   const output: LookupOutput = {
     summary: '',

@@ -25,6 +25,7 @@ import type { Row } from '../warehouse/warehouse.js';
 import type { AnalyticsService } from './analytics-service.js';
 import { auditedCall, type CallFacts, type Envelope } from './audited-call.js';
 import {
+  cursorArgument,
   filterArguments,
   filterValues,
   pageSchema,
@@ -35,7 +36,7 @@ import {
   timeRangeArgument,
   visibleNames,
 } from './common-args.js';
-import { type CursorCodec, type CursorState, canonical } from './cursor.js';
+import type { CursorCodec, CursorState } from './cursor.js';
 import { formatChange, formatTable, formatValue } from './format.js';
 
 export const QUERY_ENGAGEMENT = 'query_engagement';
@@ -83,12 +84,7 @@ function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
       .max(MAX_LIMIT)
       .optional()
       .describe(`Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`),
-    cursor: z
-      .string()
-      .min(1)
-      .max(4_000)
-      .optional()
-      .describe('next_cursor from a previous call, to fetch the next page of the same query.'),
+    cursor: cursorArgument,
   });
 }
 
@@ -169,20 +165,6 @@ export function registerQueryEngagement(server: McpServer, context: ToolContext)
   );
 }
 
-/** Resolves a cursor (if any) to the arguments, offset and anchor of the page asked for. */
-function resumeFrom(context: ToolContext, args: Args): { args: Args; offset: number; anchor?: string } {
-  if (args.cursor === undefined) return { args, offset: 0 };
-  const { cursor, ...rest } = args;
-  const state = context.cursors.decode(cursor, QUERY_ENGAGEMENT);
-  if (Object.keys(rest).length > 0 && canonical(rest) !== canonical(state.args)) {
-    throw new ArgumentError(
-      'cursor',
-      'The cursor belongs to a query with other arguments: pass the cursor alone, or the same arguments as the call that returned it',
-    );
-  }
-  return { args: state.args as Args, offset: state.offset, anchor: state.anchor };
-}
-
 function toRequest(tool: Tool, args: Args, offset: number): AnalyticsRequest {
   const filters = filterValues(tool, args);
   return {
@@ -200,7 +182,9 @@ function toRequest(tool: Tool, args: Args, offset: number): AnalyticsRequest {
 /** The one planning step shared by running a call and explaining it. */
 async function planCall(context: ToolContext, tool: Tool, callArgs: Args) {
   const identity = context.identity();
-  const { args, offset, anchor } = resumeFrom(context, callArgs);
+  const resumed = context.cursors.resume(QUERY_ENGAGEMENT, callArgs);
+  const { offset, anchor } = resumed;
+  const args = resumed.args as Args;
   const request = toRequest(tool, args, offset);
   const facts = await context.service.planningFacts(identity, tool, request);
   const plan = planAnalytics(

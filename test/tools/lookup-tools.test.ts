@@ -81,6 +81,10 @@ describe('list_campaigns', () => {
     expect(pages.length).toBeGreaterThan(1);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(hand.map((row) => row.campaign_id).sort());
+    const cursor = pages[0]?.page.next_cursor;
+    expect(await toolErrorText(aurora, { cursor, time_range: 2025 }, 'list_campaigns')).toMatch(
+      /^The cursor belongs to a query with other arguments/,
+    );
     const starts = pages.flatMap((page) => page.rows.map((row) => String(row.start_date)));
     expect(starts).toEqual([...starts].sort().reverse());
   });
