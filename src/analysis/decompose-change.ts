@@ -41,7 +41,8 @@ export interface Decomposition {
   readonly significantShare?: number | undefined;
 }
 
-const Z95 = 1.959963984540054;
+/** The two-sided 95% normal quantile: |z| at or above it is beyond noise. */
+export const Z95 = 1.959963984540054;
 
 function zOf(change: number, variance: number | undefined): number | undefined {
   if (variance === undefined) return undefined;

@@ -8,6 +8,7 @@ import {
   noiseBand,
   type PeriodValue,
   type SegmentChange,
+  Z95,
 } from '../analysis/decompose-change.js';
 import { changeOf, toNumber } from '../analysis/period-results.js';
 import { quoteData } from '../guard/untrusted-text.js';
@@ -27,7 +28,7 @@ import {
   timeRangeArgument,
   visibleNames,
 } from './common-args.js';
-import { formatChange, formatValue } from './format.js';
+import { describeFilters, formatChange, formatValue } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
 export const EXPLAIN_CHANGE = 'explain_change';
@@ -235,7 +236,7 @@ function breakdown(dimension: string, decomposition: Decomposition, top: number)
       mix: finite(contribution.mix),
       rate: finite(contribution.rate),
       z: finite(contribution.z),
-      beyond_noise: contribution.z === undefined ? null : Math.abs(contribution.z) >= 1.959963984540054,
+      beyond_noise: contribution.z === undefined ? null : Math.abs(contribution.z) >= Z95,
     })),
   };
 }
@@ -354,7 +355,7 @@ function binomialBand(current: PeriodValue, baseline: PeriodValue): number | und
   if (r1 === null || r0 === null) return undefined;
   const variance =
     (r1 * (1 - r1)) / (current.denominator ?? 1) + (r0 * (1 - r0)) / (baseline.denominator ?? 1);
-  return 1.959963984540054 * Math.sqrt(variance);
+  return Z95 * Math.sqrt(variance);
 }
 
 /** Splits the dominant contributor's own change across the other dimensions. */
@@ -412,11 +413,7 @@ function describeContributor(
 
 function summarize(metric: Metric, output: ExplainChangeOutput): string {
   const lines: string[] = [];
-  const filters = output.filters
-    .map(
-      (filter) => `${filter.dimension} ${filter.values.map((value) => quoteData(String(value))).join(', ')}`,
-    )
-    .join('; ');
+  const filters = describeFilters(output.filters);
   const change = formatChange(metric, output.change.absolute, output.change.percent);
   const values = `from ${formatValue(metric, output.baseline_value)} to ${formatValue(metric, output.current_value)}`;
   const periods = `${output.period.label} (${output.period.from} to ${output.period.to}) against the ${output.baseline.label}`;

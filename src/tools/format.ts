@@ -1,3 +1,4 @@
+import { quoteData } from '../guard/untrusted-text.js';
 import type { Metric } from '../semantic/semantic-layer.js';
 
 /** A metric value as a person reads it: thousands separators, percentages for rates. */
@@ -30,4 +31,15 @@ export function formatTable(columns: readonly string[], rows: readonly Record<st
     columns.join('\t'),
     ...rows.map((row) => columns.map((column) => cell(row[column])).join('\t')),
   ].join('\n');
+}
+
+/** The filters an answer applied, for its summary: `country "BR"; plan "premium", "standard"`. */
+export function describeFilters(
+  filters: readonly { dimension: string; values: readonly (string | number)[] }[],
+): string {
+  return filters
+    .map(
+      (filter) => `${filter.dimension} ${filter.values.map((value) => quoteData(String(value))).join(', ')}`,
+    )
+    .join('; ');
 }

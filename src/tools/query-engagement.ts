@@ -37,7 +37,7 @@ import {
   visibleNames,
 } from './common-args.js';
 import type { CursorCodec, CursorState } from './cursor.js';
-import { formatChange, formatTable, formatValue } from './format.js';
+import { describeFilters, formatChange, formatTable, formatValue } from './format.js';
 
 export const QUERY_ENGAGEMENT = 'query_engagement';
 /** The OAuth scope a caller needs to see and call query_engagement. */
@@ -352,11 +352,7 @@ function nulls(metrics: readonly Metric[]): Record<string, number | null> {
 
 function summarize(plan: AnalyticsPlan, output: QueryEngagementOutput): string {
   const lines: string[] = [];
-  const filters = output.filters
-    .map(
-      (filter) => `${filter.dimension} ${filter.values.map((value) => quoteData(String(value))).join(', ')}`,
-    )
-    .join('; ');
+  const filters = describeFilters(output.filters);
   const covered =
     output.period.first_day_with_data === null
       ? 'no data in this period'
