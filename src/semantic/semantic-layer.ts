@@ -27,6 +27,7 @@ export class SemanticLayer {
   readonly metrics: ReadonlyMap<string, Metric>;
   readonly tools: ReadonlyMap<string, Tool>;
   readonly access: AccessDef;
+  private readonly policies = new Map<string, AccessPolicy>();
 
   constructor(parts: {
     access: AccessDef;
@@ -45,9 +46,13 @@ export class SemanticLayer {
   /** The policy for a caller with `roles`: the first policy in file order whose role it has. */
   policyFor(roles: readonly string[]): AccessPolicy {
     const entry = Object.entries(this.access.policies).find(([role]) => roles.includes(role));
+    const name = entry?.[0] ?? '';
+    // Built once per policy: every compiled query asks for it.
+    const known = this.policies.get(name);
+    if (known !== undefined) return known;
     const policy = entry?.[1];
-    return {
-      name: entry?.[0] ?? '',
+    const built: AccessPolicy = {
+      name,
       rowFilters: Object.entries(policy?.row_filters ?? {}).map(([dimension, values]) => ({
         dimension,
         values,
@@ -56,6 +61,8 @@ export class SemanticLayer {
       hiddenDimensions: new Set(policy?.hidden_dimensions ?? []),
       minGroupSize: policy?.min_group_size ?? this.access.min_group_size,
     };
+    this.policies.set(name, built);
+    return built;
   }
 
   /** Models a query on `baseModel` can reach: itself and the models it joins directly. */
