@@ -177,14 +177,13 @@ function periodValues(
   rows: readonly Row[],
   metric: Metric,
   dimension: string | undefined,
-  layer: SemanticLayer,
+  withVariance: boolean,
 ): Map<string, { current: PeriodValue; baseline: PeriodValue }> {
   const segments = new Map<string, { current: PeriodValue; baseline: PeriodValue }>();
   const empty: PeriodValue = { value: 0, variance: 0, numerator: 0, denominator: 0 };
   const read = (row: Row): PeriodValue => ({
     value: toNumber(row[metric.name]) ?? 0,
-    variance:
-      methodOf(layer, metric) === 'additive' ? (toNumber(row[varianceColumn(metric.name)]) ?? 0) : undefined,
+    variance: withVariance ? (toNumber(row[varianceColumn(metric.name)]) ?? 0) : undefined,
     numerator: metric.numerator === undefined ? undefined : (toNumber(row[metric.numerator]) ?? 0),
     denominator: metric.denominator === undefined ? undefined : (toNumber(row[metric.denominator]) ?? 0),
   });
@@ -205,7 +204,8 @@ function decompose(
   dimension: string,
   totals: { current: PeriodValue; baseline: PeriodValue },
 ): Decomposition {
-  const segments: SegmentChange[] = [...periodValues(rows, metric, dimension, layer)].map(
+  const withVariance = methodOf(layer, metric) === 'additive';
+  const segments: SegmentChange[] = [...periodValues(rows, metric, dimension, withVariance)].map(
     ([segment, values]) => ({
       segment,
       ...values,
@@ -279,7 +279,7 @@ async function explainChange(
     service.run(withVariance(plan.totals), identity),
     ...plan.movers.map((mover) => service.run(withVariance(mover.plan), identity)),
   ]);
-  const totals = periodValues(totalRows, metric, undefined, layer).get('') ?? {
+  const totals = periodValues(totalRows, metric, undefined, method === 'additive').get('') ?? {
     current: { value: 0, variance: 0, numerator: 0, denominator: 0 },
     baseline: { value: 0, variance: 0, numerator: 0, denominator: 0 },
   };
@@ -315,7 +315,8 @@ async function explainChange(
   const beyondNoise =
     band === undefined || change.absolute === null ? null : Math.abs(change.absolute) > band;
   // Splitting noise further only finds more noise: drill down only into a change that is real (or untested).
-  const drillDown = beyondNoise === false ? null : await drill(context, plan, metric, topContributor, top);
+  const drillDown =
+    beyondNoise === false ? null : await drill(context, plan, metric, variances, topContributor, top);
   const comparison = plan.comparison ?? plan.period;
   const output: ExplainChangeOutput = {
     summary: '',
@@ -363,6 +364,7 @@ async function drill(
   context: ToolContext,
   plan: AnalyticsPlan,
   metric: Metric,
+  variances: readonly string[],
   top: ExplainChangeOutput['top_contributor'],
   count: number,
 ): Promise<ExplainChangeOutput['drill_down']> {
@@ -373,7 +375,6 @@ async function drill(
   const identity = context.identity();
   const layer = service.layer;
   const within = { dimension: top.dimension, values: [top.segment] };
-  const variances = methodOf(layer, metric) === 'additive' ? [metric.name] : [];
   const narrowed = (query: QueryPlan): QueryPlan => ({
     ...query,
     variances,
@@ -383,7 +384,7 @@ async function drill(
     service.run(narrowed(plan.totals), identity),
     ...others.map((mover) => service.run(narrowed(mover.plan), identity)),
   ]);
-  const totals = periodValues(totalRows, metric, undefined, layer).get('');
+  const totals = periodValues(totalRows, metric, undefined, variances.length > 0).get('');
   if (totals === undefined) return null;
   return {
     dimension: top.dimension,
