@@ -56,15 +56,18 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** The JSON-RPC messages of a request body (one or a batch); empty when it is not JSON. */
-async function messagesOf(request: Request): Promise<{ method?: unknown; params?: { name?: unknown } }[]> {
+/** The parsed body and its JSON-RPC messages (one or a batch); no messages when it is not JSON. */
+async function messagesOf(
+  request: Request,
+): Promise<{ body: unknown; messages: { method?: unknown; params?: { name?: unknown } }[] }> {
   try {
     const body: unknown = await request.clone().json();
-    return (Array.isArray(body) ? body : [body]).filter(
+    const messages = (Array.isArray(body) ? body : [body]).filter(
       (message) => typeof message === 'object' && message !== null,
     );
+    return { body, messages };
   } catch {
-    return [];
+    return { body: undefined, messages: [] };
   }
 }
 
@@ -111,7 +114,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
   const app = {
     fetch: async (request: Request): Promise<Response> => {
       if (gate === undefined) return mcp.fetch(request);
-      const messages = await messagesOf(request);
+      const { body, messages } = await messagesOf(request);
       const started = performance.now();
       // Refusals are audited like calls: what was asked (a method or tool name, never the token), by whom.
       const refuse = (
@@ -156,7 +159,8 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
           return refuse(challenge, caller, 'forbidden');
         }
       }
-      return mcp.fetch(request, { authInfo });
+      // The body is parsed once, here, for the scope check; the handler takes it as is.
+      return mcp.fetch(request, body === undefined ? { authInfo } : { authInfo, parsedBody: body });
     },
   };
   const handleMcp = toNodeHandler(app, { maxRequestBodySize: MAX_BODY_BYTES });
