@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROKEN_SPLIT, PLANNED_HOLDOUT_SHARE } from '../fixtures/profiles.js';
 import { seedFixtures } from '../fixtures/seed-fixtures.js';
 import type { Warehouse } from '../src/warehouse/warehouse.js';
 import { seededWarehouse, TEST_SCALE } from './helpers.js';
@@ -64,6 +65,31 @@ describe('the fixture warehouse', () => {
       await sql(`SELECT avgIf(converted, exposure_group = 'treatment') - avgIf(converted, exposure_group = 'holdout') AS lift
       FROM campaign_exposures WHERE campaign_id = 'aur-c-spring-26'`);
     expect(Number(lift?.lift)).toBeGreaterThan(0.02);
+  });
+
+  it('plants a broken holdout split in one campaign only', async () => {
+    const rows = await sql(`SELECT campaign_id, countIf(exposure_group = 'holdout') / count() AS share
+      FROM campaign_exposures GROUP BY campaign_id`);
+    for (const row of rows) {
+      const share = Number(row.share);
+      if (row.campaign_id === BROKEN_SPLIT.id) expect(share).toBeGreaterThan(0.125);
+      else expect(Math.abs(share - PLANNED_HOLDOUT_SHARE)).toBeLessThan(0.025);
+    }
+  });
+
+  it('draws converted people from the real viewers of the campaign region, each once per campaign', async () => {
+    const [row] = await sql(`SELECT count() AS people, uniqExact(campaign_id, user_id) AS distinct_people,
+        countIf(user_id IN (SELECT user_id FROM viewing_events)) AS viewers,
+        countIf(retained_30d IS NOT NULL) AS cohort
+      FROM campaign_exposures WHERE converted = 1`);
+    expect(Number(row?.distinct_people)).toBe(Number(row?.people));
+    expect(Number(row?.viewers) / Number(row?.people)).toBeGreaterThan(0.95);
+    expect(Number(row?.cohort)).toBeGreaterThan(0.9 * Number(row?.people));
+    const [outside] = await sql(`SELECT count() AS n FROM campaign_exposures AS e
+      INNER JOIN campaigns AS c ON e.tenant_id = c.tenant_id AND e.campaign_id = c.campaign_id
+      INNER JOIN markets AS m ON e.tenant_id = m.tenant_id AND e.country_code = m.country_code
+      WHERE c.target_region != 'ALL' AND m.region != c.target_region`);
+    expect(Number(outside?.n)).toBe(0);
   });
 
   it('plants a churn spike after the aurora price change of 2026-03-01', async () => {

@@ -26,8 +26,13 @@ const PATTERNS: readonly Pattern[] = [
     regex: /\b\d(?:[ -]?\d){12,18}\b/g,
     accept: (match) => luhn(match.replace(/\D/g, '')),
   },
-  // International numbers with a +, and North American (xxx) xxx-xxxx forms; ISO dates never match.
-  { kind: 'phone', regex: /\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}\d/g },
+  // International numbers with a + (at least 8 digits, so signed figures like "+17.92" stay), and North
+  // American (xxx) xxx-xxxx forms; ISO dates never match.
+  {
+    kind: 'phone',
+    regex: /\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}\d/g,
+    accept: (match) => match.replace(/\D/g, '').length >= 8,
+  },
   { kind: 'phone', regex: /\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g },
   { kind: 'ip', regex: /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g },
   { kind: 'ip', regex: /\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b/gi },

@@ -144,18 +144,62 @@ export function checkSemanticLayer(
         ['time_dimension'],
         `The time dimension must be on the tool's model ${quote(tool.model)}`,
       );
-    tool.default_metrics.forEach((metric, index) => {
+    const checkMetric = (metric: string, path: PropertyKey[], model = tool.model): void => {
       if (!(metric in defs.metrics))
-        report('tools', name, ['default_metrics', index], unknownNameMessage('metric', metric, metricNames));
-      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== tool.model) {
-        report(
-          'tools',
-          name,
-          ['default_metrics', index],
-          `Metric ${quote(metric)} is not on model ${quote(tool.model)}`,
-        );
-      }
+        report('tools', name, path, unknownNameMessage('metric', metric, metricNames));
+      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== model)
+        report('tools', name, path, `Metric ${quote(metric)} is not on model ${quote(model)}`);
+    };
+    tool.default_metrics.forEach((metric, index) => {
+      checkMetric(metric, ['default_metrics', index]);
     });
+    const experiment = tool.experiment;
+    if (experiment !== undefined) {
+      const at = (...path: PropertyKey[]) => ['experiment', ...path];
+      for (const field of ['subject', 'subject_name', 'launch', 'arm'] as const)
+        checkDimension(experiment[field], at(field));
+      if (experiment.end !== undefined) checkDimension(experiment.end, at('end'));
+      for (const field of ['launch', 'end'] as const) {
+        const dimension = defs.dimensions[experiment[field] ?? ''];
+        if (dimension !== undefined && dimension.type !== 'date')
+          report('tools', name, at(field), `${quote(experiment[field])} must be a date dimension`);
+      }
+      checkMetric(experiment.units, at('units'));
+      checkMetric(experiment.conversions, at('conversions'));
+      experiment.funnel.forEach((metric, index) => {
+        checkMetric(metric, at('funnel', index));
+      });
+      if (experiment.retention !== undefined) {
+        checkMetric(experiment.retention.cohort, at('retention', 'cohort'));
+        checkMetric(experiment.retention.retained, at('retention', 'retained'));
+      }
+      const subjectModel = defs.dimensions[experiment.subject]?.model;
+      if (experiment.cost !== undefined && subjectModel !== undefined)
+        checkMetric(experiment.cost, at('cost'), subjectModel);
+      const engagement = experiment.engagement;
+      if (engagement !== undefined) {
+        const metric = defs.metrics[engagement.metric];
+        const model = baseModelOf(engagement.metric);
+        if (metric === undefined)
+          report(
+            'tools',
+            name,
+            at('engagement', 'metric'),
+            unknownNameMessage('metric', engagement.metric, metricNames),
+          );
+        else if (
+          metric.aggregation === 'ratio' ||
+          model === undefined ||
+          defs.models[model]?.time_column === undefined
+        )
+          report(
+            'tools',
+            name,
+            at('engagement', 'metric'),
+            `${quote(engagement.metric)} must be a plain (not ratio) metric of a model with a time_column`,
+          );
+      }
+    }
     if (tool.search !== undefined) {
       checkDimension(tool.search, ['search']);
       const searched = defs.dimensions[tool.search];

@@ -6,10 +6,14 @@ import {
   GROUP_SIZE_COLUMN,
   type Grain,
   LAST_DAY_COLUMN,
+  MEAN_COLUMN,
   PERIOD_COLUMN,
   type QueryPlan,
   SCORE_COLUMN,
   SUPPRESSED_COLUMN,
+  UNITS_COLUMN,
+  type UnitOutcomePlan,
+  VARIANCE_COLUMN,
   varianceColumn,
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
@@ -57,8 +61,8 @@ function literal(value: FilterValue): ReturnType<typeof typed> {
   return typed(value, Number.isInteger(value) ? 'Int64' : 'Float64');
 }
 
-/** The SQL expression of a metric, ratios expanded from their parts. */
-export function metricExpression(layer: SemanticLayer, metric: Metric): Fragment {
+/** The SQL expression of a metric, ratios expanded from their parts; `only` restricts the rows it aggregates. */
+export function metricExpression(layer: SemanticLayer, metric: Metric, only?: Fragment): Fragment {
   if (metric.aggregation === 'ratio') {
     const numerator = layer.metrics.get(metric.numerator ?? '');
     const denominator = layer.metrics.get(metric.denominator ?? '');
@@ -66,7 +70,7 @@ export function metricExpression(layer: SemanticLayer, metric: Metric): Fragment
       throw new Error(`Ratio metric ${metric.name} is incomplete`);
     return scaled(
       metric,
-      sql`(${metricExpression(layer, numerator)}) / nullIf(${metricExpression(layer, denominator)}, 0)`,
+      sql`(${metricExpression(layer, numerator, only)}) / nullIf(${metricExpression(layer, denominator, only)}, 0)`,
     );
   }
   const model = metric.model ?? metric.baseModel;
@@ -75,6 +79,7 @@ export function metricExpression(layer: SemanticLayer, metric: Metric): Fragment
   const conditions = Object.entries(metric.where ?? {}).map(
     ([name, value]) => sql`${column(model, name)} = ${literal(value)}`,
   );
+  if (only !== undefined) conditions.push(only);
   const aggregate =
     conditions.length === 0 ? call(fn, ...args) : call(`${fn}If`, ...args, sql.join(conditions, sql` AND `));
   return scaled(metric, aggregate);
@@ -144,6 +149,44 @@ function mustGet<T>(map: ReadonlyMap<string, T>, name: string, kind: string): T 
 }
 
 /**
+ * The rows of `base` for `tenant` that pass `filters`, with the joins the dimensions and filters need. Every
+ * table is filtered by the tenant inside its own subquery, before any join; `where` narrows the base table
+ * inside its subquery (so its sorting key is used).
+ */
+function filteredSource(
+  layer: SemanticLayer,
+  base: Model,
+  tenant: string,
+  needs: {
+    dimensions: readonly Dimension[];
+    filters: readonly { dimension: Dimension; values: readonly (string | number)[] }[];
+    where?: Expression<SqlBool> | undefined;
+  },
+) {
+  const usedModels = new Set(
+    [...needs.dimensions, ...needs.filters.map((filter) => filter.dimension)].map((d) => d.model),
+  );
+  let query = compilerDb.selectFrom(scopedTable(base, tenant, needs.where));
+  for (const join of base.joins) {
+    if (!usedModels.has(join.to)) continue;
+    const joined = mustGet(layer.models, join.to, 'model');
+    query = query.leftJoin(scopedTable(joined, tenant), (on) => {
+      let condition = on;
+      for (const [local, remote] of Object.entries(join.on)) {
+        condition = condition.onRef(`${base.name}.${local}`, '=', `${joined.name}.${remote}`);
+      }
+      return condition;
+    });
+  }
+  for (const filter of needs.filters) {
+    const type = PARAMETER_TYPES[filter.dimension.type];
+    const values = filter.values.map((value) => typed(value, type));
+    query = query.where(sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`);
+  }
+  return query;
+}
+
+/**
  * Compiles a validated plan to one ClickHouse query for `tenant`. Every table is filtered by the tenant inside
  * its own subquery, before any join, so a join can never bring in another tenant's rows.
  */
@@ -160,26 +203,12 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
 
   const searched =
     plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
-  const usedModels = new Set(
-    [
-      ...dimensions,
-      ...filters.map((filter) => filter.dimension),
-      ...(searched === undefined ? [] : [searched]),
-    ].map((d) => d.model),
-  );
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
-  let query = compilerDb.selectFrom(scopedTable(base, tenant, inPeriods));
-  for (const join of base.joins) {
-    if (!usedModels.has(join.to)) continue;
-    const joined = mustGet(layer.models, join.to, 'model');
-    query = query.leftJoin(scopedTable(joined, tenant), (on) => {
-      let condition = on;
-      for (const [local, remote] of Object.entries(join.on)) {
-        condition = condition.onRef(`${base.name}.${local}`, '=', `${joined.name}.${remote}`);
-      }
-      return condition;
-    });
-  }
+  const query = filteredSource(layer, base, tenant, {
+    dimensions: [...dimensions, ...(searched === undefined ? [] : [searched])],
+    filters,
+    where: inPeriods,
+  });
 
   const selections: AliasedRawBuilder<unknown, string>[] = [];
   const groupKeys: string[] = [];
@@ -222,11 +251,6 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     select = select.select(sql`max(${score})`.as(SCORE_COLUMN));
     select = select.where(sql<SqlBool>`${score} >= ${typed(plan.search.minScore, 'Float64')}`);
   }
-  for (const filter of filters) {
-    const type = PARAMETER_TYPES[filter.dimension.type];
-    const values = filter.values.map((value) => typed(value, type));
-    select = select.where(sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`);
-  }
   if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
   const rule = plan.groupSize;
   if (rule !== undefined) {
@@ -254,4 +278,63 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   if (plan.offset !== undefined && plan.offset > 0)
     select = select.offset(typed(plan.offset, 'UInt64') as unknown as number);
   return toClickHouse(select.compile());
+}
+
+/**
+ * Per-unit outcomes summarised per group, for Welch's t-test: each row of the plan's model is a unit; its
+ * value is the metric (of another model) over its rows joined on the unit columns in the `days` from the unit's
+ * `since` column. Units without a `since` value are left out; units with no matching rows count as 0. Returns
+ * one row per group with `_units`, `_mean` and `_variance` (n − 1).
+ */
+export function compileUnitOutcome(
+  layer: SemanticLayer,
+  plan: UnitOutcomePlan,
+  tenant: string,
+): CompiledQuery {
+  const base = mustGet(layer.models, plan.model, 'model');
+  const group = mustGet(layer.dimensions, plan.groupBy, 'dimension');
+  const metric = mustGet(layer.metrics, plan.metric, 'metric');
+  const target = mustGet(layer.models, metric.baseModel, 'model');
+  if (target.time_column === undefined) throw new Error(`Model ${target.name} has no time column`);
+  const filters = plan.filters.map((filter) => ({
+    ...filter,
+    dimension: mustGet(layer.dimensions, filter.dimension, 'dimension'),
+  }));
+  const since = column(base.name, plan.since);
+  const units = () =>
+    filteredSource(layer, base, tenant, { dimensions: [group], filters }).where(
+      sql<SqlBool>`${since} IS NOT NULL`,
+    );
+  const keys = Object.entries(plan.join);
+  // Only the rows of the units' own keys are read from the metric's (large) table.
+  const unitKeys = units().select(keys.map(([local], index) => column(base.name, local).as(`_k${index}`)));
+  const targetKeys = sql`(${sql.join(keys.map(([, remote]) => sql.ref(remote)))})`;
+  const targetRows = compilerDb
+    .selectFrom(target.table)
+    .selectAll()
+    .where(sql<SqlBool>`${sql.ref(target.tenant_column)} = ${typed(tenant, 'String')}`)
+    .where(sql<SqlBool>`${targetKeys} IN (${unitKeys})`)
+    .as(target.name);
+  const day = column(target.name, target.time_column);
+  const window = sql`${day} >= ${since} AND ${day} < ${since} + ${typed(plan.days, 'Int64')}`;
+  const perUnit = units()
+    .leftJoin(targetRows, (on) => {
+      let condition = on;
+      for (const [local, remote] of keys)
+        condition = condition.onRef(`${base.name}.${local}`, '=', `${target.name}.${remote}`);
+      return condition;
+    })
+    .select([dimensionExpression(group).as(group.name), metricExpression(layer, metric, window).as('_value')])
+    .groupBy([sql`${sql.id(group.name)}`, ...keys.map(([local]) => column(base.name, local)), since]);
+  const summary = compilerDb
+    .selectFrom(perUnit.as('units'))
+    .select([
+      sql`${sql.id(group.name)}`.as(group.name),
+      sql`count()`.as(UNITS_COLUMN),
+      sql`avg(${sql.id('_value')})`.as(MEAN_COLUMN),
+      sql`varSamp(${sql.id('_value')})`.as(VARIANCE_COLUMN),
+    ])
+    .groupBy(sql`${sql.id(group.name)}`)
+    .orderBy(sql`${sql.id(group.name)}`);
+  return toClickHouse(summary.compile());
 }

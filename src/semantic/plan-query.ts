@@ -236,7 +236,8 @@ export function planAnalytics(
   };
 }
 
-function planFilters(
+/** Checks a request's filter arguments: each value matched to its dimension and spelled as the warehouse has it. */
+export function planFilters(
   layer: SemanticLayer,
   tool: Tool,
   requested: Readonly<Record<string, readonly string[]>>,

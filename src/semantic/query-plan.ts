@@ -23,6 +23,9 @@ export const GROUP_SIZE_COLUMN = '_group_size';
 export const SUPPRESSED_COLUMN = '_suppressed';
 export const SCORE_COLUMN = '_score';
 export const varianceColumn = (metric: string): string => `_var_${metric}`;
+export const UNITS_COLUMN = '_units';
+export const MEAN_COLUMN = '_mean';
+export const VARIANCE_COLUMN = '_variance';
 
 /**
  * The smallest group an answer may show, measured by `metric` (e.g. distinct viewers). `filter` drops
@@ -66,4 +69,19 @@ export interface QueryPlan {
     | undefined;
   /** Metrics whose variance (Poisson for counts, sum of squares for sums) is added as `_var_<metric>`. */
   readonly variances?: readonly string[] | undefined;
+}
+
+/**
+ * Per-unit outcomes of an experiment, summarised per group (for Welch's t-test): every row of `model` is a
+ * unit; its outcome is `metric` (of another model, joined on `join`: this model's column → that model's) over
+ * the `days` starting at the unit's `since` column.
+ */
+export interface UnitOutcomePlan {
+  readonly model: string;
+  readonly groupBy: string;
+  readonly filters: readonly DimensionFilter[];
+  readonly metric: string;
+  readonly join: Readonly<Record<string, string>>;
+  readonly since: string;
+  readonly days: number;
 }

@@ -75,6 +75,51 @@ const toolFilterSchema = z.strictObject({
   description: description.optional(),
 });
 
+/**
+ * For experiment tools (compare_campaigns): how the tool's model records who was exposed to what. Each row of
+ * the model is one unit (a person) in one arm of one subject (a campaign).
+ */
+const experimentSchema = z.strictObject({
+  /** Dimension identifying what is compared (a campaign id), and its display name. */
+  subject: identifier,
+  subject_name: identifier,
+  /** Date dimensions of the subject's first and last day; results align on days since the first. */
+  launch: identifier,
+  end: identifier.optional(),
+  /** Metric of the subject's cost (spend), on the subject's own model. */
+  cost: identifier.optional(),
+  /** Dimension naming each unit's arm, its values for the exposed and the held-out arm, and the planned split. */
+  arm: identifier,
+  treatment: z.string().min(1),
+  control: z.string().min(1),
+  control_share: z.number().gt(0).lt(1),
+  /** Metrics of the model: units in an arm, and units that converted (each counted once). */
+  units: identifier,
+  conversions: identifier,
+  /** The funnel from exposure to conversion, in order (metrics of the model). */
+  funnel: z.array(identifier).min(1),
+  /** Retention of converted units: the units old enough to tell, and those still retained after `days`. */
+  retention: z
+    .strictObject({ cohort: identifier, retained: identifier, days: z.number().int().min(1).max(366) })
+    .optional(),
+  /**
+   * Per-unit engagement for Welch's t-test: `metric` (from another model) summed per unit over `days` from the
+   * unit's `since` column; `join` maps this model's unit columns to the metric model's. Units without a
+   * `since` value are left out.
+   */
+  engagement: z
+    .strictObject({
+      metric: identifier,
+      join: z
+        .record(identifier, identifier)
+        .refine((on) => Object.keys(on).length > 0, 'needs a column pair'),
+      since: identifier,
+      days: z.number().int().min(1).max(366),
+      description,
+    })
+    .optional(),
+});
+
 const toolSchema = z.strictObject({
   model: identifier,
   time_dimension: identifier,
@@ -85,6 +130,7 @@ const toolSchema = z.strictObject({
   columns: z.record(name, identifier).default({}),
   mover_dimensions: z.array(identifier).default([]),
   filters: z.record(name, toolFilterSchema).default({}),
+  experiment: experimentSchema.optional(),
   description: description.optional(),
 });
 
@@ -126,6 +172,7 @@ export type DimensionDef = z.infer<typeof dimensionSchema>;
 export type DimensionType = (typeof DIMENSION_TYPES)[number];
 export type MetricDef = z.infer<typeof metricSchema>;
 export type ToolDef = z.infer<typeof toolSchema>;
+export type ExperimentDef = z.infer<typeof experimentSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
 export type PolicyDef = z.infer<typeof policySchema>;
 export type MinGroupSize = z.infer<typeof minGroupSizeSchema>;

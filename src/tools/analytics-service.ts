@@ -1,14 +1,19 @@
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../auth/identity.js';
 import { MarqueeError } from '../errors.js';
-import { compileQuery } from '../semantic/compile-query.js';
+import { compileQuery, compileUnitOutcome } from '../semantic/compile-query.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
 import {
   type AnalyticsRequest,
   dimensionsNeedingValues,
   type PlanningFacts,
 } from '../semantic/plan-query.js';
-import { LAST_DAY_COLUMN, type QueryPlan } from '../semantic/query-plan.js';
+import {
+  type DimensionFilter,
+  LAST_DAY_COLUMN,
+  type QueryPlan,
+  type UnitOutcomePlan,
+} from '../semantic/query-plan.js';
 import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { addDays, formatDate } from '../semantic/time-range.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';
@@ -21,7 +26,7 @@ const MAX_DIMENSION_VALUES = 1_000;
  * passes through `compile`, which adds the caller's tenant and the row filters of its access policy.
  */
 export class AnalyticsService {
-  private readonly facts = new LRUCache<string, string | string[]>({ max: 5_000, ttl: FACT_TTL_MS });
+  private readonly facts = new LRUCache<string, string | Row[]>({ max: 5_000, ttl: FACT_TTL_MS });
 
   constructor(
     readonly layer: SemanticLayer,
@@ -35,21 +40,36 @@ export class AnalyticsService {
 
   /** Compiles a plan for `identity` without running it: tenant and policy row filters always included. */
   compile(plan: QueryPlan, identity: Identity): CompiledQuery {
+    return compileQuery(this.layer, this.withRowFilters(plan, identity), identity.tenant);
+  }
+
+  /** Runs a plan for `identity`. */
+  async run(plan: QueryPlan, identity: Identity): Promise<Row[]> {
+    return this.warehouse.query(this.compile(plan, identity));
+  }
+
+  /** Runs per-unit outcomes of an experiment for `identity`, its row filters applied to the units. */
+  async runUnitOutcome(plan: UnitOutcomePlan, identity: Identity): Promise<Row[]> {
+    return this.warehouse.query(
+      compileUnitOutcome(this.layer, this.withRowFilters(plan, identity), identity.tenant),
+    );
+  }
+
+  /** A plan with the caller's row filters added; a row filter that cannot be applied refuses the query. */
+  private withRowFilters<P extends { readonly model: string; readonly filters: readonly DimensionFilter[] }>(
+    plan: P,
+    identity: Identity,
+  ): P {
     const { rowFilters } = this.policy(identity);
     const reachable = new Set(this.layer.reachableModels(plan.model));
     for (const filter of rowFilters) {
       const model = this.layer.dimensions.get(filter.dimension)?.model;
-      // A row filter that cannot be applied must refuse the query, never run it unfiltered.
+      // Never run it unfiltered.
       if (model === undefined || !reachable.has(model)) {
         throw new MarqueeError('access_denied', `Your access policy cannot be applied to ${plan.model} data`);
       }
     }
-    return compileQuery(this.layer, { ...plan, filters: [...plan.filters, ...rowFilters] }, identity.tenant);
-  }
-
-  /** Runs a plan for `identity`. */
-  run(plan: QueryPlan, identity: Identity): Promise<Row[]> {
-    return this.warehouse.query(this.compile(plan, identity));
+    return { ...plan, filters: [...plan.filters, ...rowFilters] };
   }
 
   /** The anchor and dimension values planning `request` needs. */
@@ -89,16 +109,25 @@ export class AnalyticsService {
 
   /** Distinct values of an enumerable dimension visible to `identity`, sorted. */
   async values(identity: Identity, tool: Tool, dimension: string): Promise<string[]> {
-    return this.cached(`values|${this.scopeKey(identity)}|${tool.name}|${dimension}`, async () => {
-      // Read from the dimension's own table (a region list should not scan every view) unless row filters
-      // apply: then only through the tool's model, so the list shows only what the caller may see.
-      const own = this.layer.dimensions.get(dimension)?.model ?? tool.model;
-      const model = this.policy(identity).rowFilters.length > 0 ? tool.model : own;
-      const rows = await this.run(
+    const rows = await this.distinct(identity, tool, [dimension]);
+    return rows.map((row) => String(row[dimension] ?? '')).filter((value) => value !== '');
+  }
+
+  /** Distinct combinations of `dimensions` visible to `identity` (at most 1,000), sorted. */
+  async distinct(identity: Identity, tool: Tool, dimensions: readonly string[]): Promise<Row[]> {
+    return this.cached(`distinct|${this.scopeKey(identity)}|${tool.name}|${dimensions.join(',')}`, () => {
+      // Read from the dimensions' own table (a region list should not scan every view) unless row filters
+      // apply or they span tables: then through the tool's model, so the list shows only what the caller may see.
+      const own = new Set(dimensions.map((name) => this.layer.dimensions.get(name)?.model ?? tool.model));
+      const model =
+        this.policy(identity).rowFilters.length > 0 || own.size !== 1
+          ? tool.model
+          : ([...own][0] ?? tool.model);
+      return this.run(
         {
           model,
           metrics: [],
-          dimensions: [dimension],
+          dimensions,
           timeDimension: '',
           periods: [],
           distinct: true,
@@ -108,7 +137,6 @@ export class AnalyticsService {
         },
         identity,
       );
-      return rows.map((row) => String(row[dimension] ?? '')).filter((value) => value !== '');
     });
   }
 
@@ -117,7 +145,7 @@ export class AnalyticsService {
     return `${identity.tenant}|${this.policy(identity).name}`;
   }
 
-  private async cached<T extends string | string[]>(key: string, load: () => Promise<T>): Promise<T> {
+  private async cached<T extends string | Row[]>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.facts.get(key);
     if (hit !== undefined) return hit as T;
     const value = await load();

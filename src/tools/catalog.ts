@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/server';
+import { COMPARE_CAMPAIGNS, COMPARE_CAMPAIGNS_SCOPE, registerCompareCampaigns } from './compare-campaigns.js';
 import { EXPLAIN_CHANGE, EXPLAIN_CHANGE_SCOPE, registerExplainChange } from './explain-change.js';
 import { FIND_CONTENT, LIST_CAMPAIGNS, lookupRegistrar } from './lookup-tools.js';
 import {
@@ -20,6 +21,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: EXPLAIN_CHANGE, scope: EXPLAIN_CHANGE_SCOPE, register: registerExplainChange },
   { name: FIND_CONTENT.name, scope: FIND_CONTENT.scope, register: lookupRegistrar(FIND_CONTENT) },
   { name: LIST_CAMPAIGNS.name, scope: LIST_CAMPAIGNS.scope, register: lookupRegistrar(LIST_CAMPAIGNS) },
+  { name: COMPARE_CAMPAIGNS, scope: COMPARE_CAMPAIGNS_SCOPE, register: registerCompareCampaigns },
 ];
 
 /** Every scope some tool needs: what a local identity gets, and what protected resource metadata lists. */

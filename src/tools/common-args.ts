@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ArgumentError } from '../errors.js';
 import { DEFAULT_TIME_RANGE } from '../semantic/plan-query.js';
 import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { RELATIVE_PERIODS } from '../semantic/time-range.js';
@@ -99,3 +100,11 @@ export const cursorArgument = z
   .max(4_000)
   .optional()
   .describe('next_cursor from a previous call, to fetch the next page of the same query (pass it alone).');
+
+/** A string argument the schema leaves optional (so a cursor can come alone) but a fresh call needs. */
+export function required(args: Record<string, unknown>, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new ArgumentError(name, `${name} is required (only a call with a cursor may leave it out)`);
+  return value;
+}

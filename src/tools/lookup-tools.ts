@@ -10,6 +10,7 @@ import { auditedCall, type CallFacts } from './audited-call.js';
 import {
   cursorArgument,
   pageSchema,
+  required,
   TIME_RANGE_HELP,
   text,
   timeRange,
@@ -66,7 +67,10 @@ function inputSchema(spec: LookupSpec, tool: Tool) {
     `Part of the ${spec.noun}'s name; case and small typos do not matter (searched on ${tool.search ?? 'the name'}).`,
   );
   return z.strictObject({
-    query: spec.queryRequired ? query : query.optional(),
+    // Optional in the schema even when required, so that a cursor can come alone.
+    query: spec.queryRequired
+      ? query.describe(`Required. ${query.description}`).optional()
+      : query.optional(),
     ...(spec.withPeriod
       ? {
           time_range: timeRange
@@ -117,7 +121,11 @@ async function lookup(
   const identity = context.identity();
   const policy = service.policy(identity);
   const { args, offset, anchor: resumedAnchor } = context.cursors.resume(spec.name, callArgs);
-  const query = typeof args.query === 'string' ? args.query.trim() : undefined;
+  const query = spec.queryRequired
+    ? required(args, 'query').trim()
+    : typeof args.query === 'string'
+      ? args.query.trim()
+      : undefined;
   const limit = (args.limit as number | undefined) ?? DEFAULT_LIMIT;
   // A named period resolves against the anchor the first page used, so later pages do not shift.
   let period: Period | undefined;

@@ -20,7 +20,7 @@ describe('marquee validate', () => {
   it('accepts the shipped layer', () => {
     const result = run(['validate', SEMANTIC_LAYER]);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/ok \(4 models, 17 dimensions, 7 metrics, 4 tools\)/);
+    expect(result.stdout).toMatch(/ok \(5 models, 20 dimensions, 15 metrics, 5 tools\)/);
   });
 
   it('exits non-zero on a broken model, naming file, line and fix', async () => {

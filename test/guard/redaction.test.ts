@@ -26,6 +26,8 @@ describe('redaction', () => {
     '1234 5678 9012 3456',
     'version 1.2.3',
     "Rosa's Kitchen S2E3",
+    '95% CI −0.32 pp to +17.92 pp, Welch t = +1.47',
+    'lift +3.58 pp (+147.3%)',
   ])('leaves %j alone', (input) => {
     expect(redactText(input)).toEqual({ text: input, count: 0 });
   });

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compilerDb, typed } from '../../src/semantic/clickhouse-compiler.js';
-import { compileQuery } from '../../src/semantic/compile-query.js';
+import { compileQuery, compileUnitOutcome } from '../../src/semantic/compile-query.js';
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
-import type { QueryPlan } from '../../src/semantic/query-plan.js';
+import type { QueryPlan, UnitOutcomePlan } from '../../src/semantic/query-plan.js';
 import type { SemanticLayer } from '../../src/semantic/semantic-layer.js';
 import { SEMANTIC_LAYER } from '../helpers.js';
 
@@ -101,6 +101,38 @@ describe('compiled SQL', () => {
       'aurora',
     );
     expect(sql).not.toContain('join');
+  });
+});
+
+describe('per-unit outcomes', () => {
+  const outcome: UnitOutcomePlan = {
+    model: 'exposures',
+    groupBy: 'campaign_id',
+    filters: [
+      { dimension: 'campaign_id', values: ['a', 'b'] },
+      { dimension: 'region', values: ['LATAM'] },
+    ],
+    metric: 'watch_minutes',
+    join: { user_id: 'user_id' },
+    since: 'converted_date',
+    days: 28,
+  };
+
+  it('is pinned', async () => {
+    const compiled = compileUnitOutcome(layer, outcome, 'aurora');
+    await expect(
+      `${compiled.sql}\n-- parameters: ${JSON.stringify(compiled.parameters)}\n`,
+    ).toMatchFileSnapshot('__snapshots__/unit-outcome.sql');
+  });
+
+  it('filters both tables, and the key subquery, by the tenant', () => {
+    const hostile = "x' OR 1=1 --";
+    const { sql, parameters } = compileUnitOutcome(layer, outcome, hostile);
+    expect(sql).toMatch(/select \* from `campaign_exposures` where `tenant_id` = \{p\d+:String\}/);
+    expect(sql).toMatch(/select \* from `viewing_events` where `tenant_id` = \{p\d+:String\}/);
+    // exposures twice (units and the key subquery), each with campaigns and markets joined, and the views.
+    expect(Object.values(parameters).filter((value) => value === hostile)).toHaveLength(7);
+    expect(sql).not.toContain('1=1');
   });
 });
 

@@ -130,4 +130,55 @@ tools:
       ]),
     );
   });
+
+  it('check an experiment binding: its dimensions, metrics and engagement metric', () => {
+    const problems = problemsOf([
+      {
+        name: 'x.yaml',
+        text: `models:
+  e: { table: te, description: E, tenant_column: t, time_column: d, joins: [{ to: c, on: { k: k } }] }
+  c: { table: tc, description: C, tenant_column: t }
+  v: { table: tv, description: V, tenant_column: t }
+dimensions:
+  day: { model: e, column: d, type: date, description: D }
+  arm: { model: e, column: g, description: G }
+  cid: { model: c, column: k, description: K }
+  cname: { model: c, column: n, description: N }
+metrics:
+  units: { model: e, aggregation: count, description: U }
+  conv: { model: e, aggregation: sum, column: x, description: X }
+  cost: { model: e, aggregation: sum, column: s, description: S }
+  minutes: { model: v, aggregation: sum, column: m, description: M }
+tools:
+  t:
+    model: e
+    time_dimension: day
+    experiment:
+      subject: cid
+      subject_name: cname
+      launch: cname
+      cost: cost
+      arm: arm
+      treatment: a
+      control: b
+      control_share: 0.1
+      units: units
+      conversions: convs
+      funnel: [units, conv]
+      engagement: { metric: minutes, join: { u: u }, since: d, days: 28, description: W }
+`,
+      },
+    ]);
+    const messages = problems.map((p) => `${p.path}: ${p.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/tools\.t\.experiment\.launch: .*must be a date dimension/),
+        expect.stringMatching(
+          /tools\.t\.experiment\.conversions: Unknown metric "convs": did you mean "conv"/,
+        ),
+        expect.stringMatching(/tools\.t\.experiment\.cost: Metric "cost" is not on model "c"/),
+        expect.stringMatching(/tools\.t\.experiment\.engagement\.metric: .*model with a time_column/),
+      ]),
+    );
+  });
 });

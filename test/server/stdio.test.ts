@@ -25,6 +25,7 @@ describe.each(ERAS)('stdio, %s era', (era) => {
         'explain_change',
         'find_content',
         'list_campaigns',
+        'compare_campaigns',
       ]);
       const out = await query(client, {
         time_range: '2026-Q3',

@@ -45,6 +45,15 @@ describe('find_content', () => {
     expect(none.content[0]?.text).toBe('No title matches "zzqqxx"; try a shorter part of the name.');
   });
 
+  it('takes its next_cursor alone', async () => {
+    const first = await lookup(aurora, 'find_content', { query: 'harbor', limit: 2 });
+    expect(first.page.next_cursor).not.toBeNull();
+    const second = await lookup(aurora, 'find_content', { cursor: first.page.next_cursor });
+    expect(second.query).toBe('harbor');
+    expect(second.page.offset).toBe(2);
+    expect(second.rows.map((row) => row.content_id)).not.toContain(first.rows[0]?.content_id);
+  });
+
   it('searches only the caller’s catalogue', async () => {
     const out = await lookup(borealis, 'find_content', { query: 'harbor', limit: 50 });
     expect(out.rows.length).toBeGreaterThan(0);
@@ -106,5 +115,16 @@ describe('arguments models get wrong', () => {
 
   it('a lookup without its query says so', async () => {
     expect(await toolErrorText(aurora, {}, 'find_content')).toMatch(/query/);
+  });
+
+  it('an inverted date range says to swap it', async () => {
+    expect(
+      await toolErrorText(aurora, { time_range: { from: '2026-06-30', to: '2026-01-01' } }, 'list_campaigns'),
+    ).toMatch(/Invalid time_range: from "2026-06-30" is after to "2026-01-01"; swap them/);
+  });
+
+  it('a misspelled campaign name still finds the campaign', async () => {
+    const out = await lookup(aurora, 'list_campaigns', { query: 'Sprng Binge' });
+    expect(out.rows[0]?.campaign_id).toBe('aur-c-spring-26');
   });
 });
