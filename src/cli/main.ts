@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         const layer = await loadSemanticLayer(directory);
         process.stdout.write(
-          `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools)\n`,
+          `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools, ${layer.resources.size} resources)\n`,
         );
         return 0;
       } catch (error) {

@@ -1,13 +1,21 @@
 import { quote, unknownNameMessage } from './did-you-mean.js';
 import type { Origins, Problem, SourceFile } from './load-semantic-layer.js';
-import type { AccessDef, DimensionDef, MetricDef, ModelDef, ToolDef } from './schema.js';
-import { type Dimension, type Metric, type Model, SemanticLayer, type Tool } from './semantic-layer.js';
+import type { AccessDef, DimensionDef, MetricDef, ModelDef, ResourceDef, ToolDef } from './schema.js';
+import {
+  type Dimension,
+  type EntityResource,
+  type Metric,
+  type Model,
+  SemanticLayer,
+  type Tool,
+} from './semantic-layer.js';
 
 interface Definitions {
   models: Record<string, ModelDef>;
   dimensions: Record<string, DimensionDef>;
   metrics: Record<string, MetricDef>;
   tools: Record<string, ToolDef>;
+  resources: Record<string, ResourceDef>;
 }
 
 /** Cross-reference rules, one per concern; returns the layer and every problem found. */
@@ -224,6 +232,41 @@ export function checkSemanticLayer(
     }
   }
 
+  for (const [name, resource] of Object.entries(defs.resources)) {
+    if (!(resource.model in defs.models)) {
+      report('resources', name, ['model'], unknownNameMessage('model', resource.model, modelNames));
+      continue;
+    }
+    const models = reachable(resource.model);
+    const checkDimension = (dimension: string, path: PropertyKey[]): void => {
+      const def = defs.dimensions[dimension];
+      if (def === undefined)
+        report('resources', name, path, unknownNameMessage('dimension', dimension, dimensionNames));
+      else if (!models.has(def.model))
+        report(
+          'resources',
+          name,
+          path,
+          `Dimension ${quote(dimension)} is not reachable from model ${quote(resource.model)}`,
+        );
+    };
+    checkDimension(resource.key, ['key']);
+    if (resource.search !== undefined) checkDimension(resource.search, ['search']);
+    for (const [column, dimension] of Object.entries(resource.columns))
+      checkDimension(dimension, ['columns', column]);
+    resource.metrics.forEach((metric, index) => {
+      if (!(metric in defs.metrics))
+        report('resources', name, ['metrics', index], unknownNameMessage('metric', metric, metricNames));
+      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== resource.model)
+        report(
+          'resources',
+          name,
+          ['metrics', index],
+          `Metric ${quote(metric)} is not on model ${quote(resource.model)}`,
+        );
+    });
+  }
+
   if (access !== undefined) {
     const at = (path: PropertyKey[], message: string) =>
       problems.push(access.source.problem(['access', ...path], message));
@@ -270,6 +313,9 @@ export function checkSemanticLayer(
       ]),
     ),
     tools: new Map(Object.entries(defs.tools).map(([name, def]): [string, Tool] => [name, { ...def, name }])),
+    resources: new Map(
+      Object.entries(defs.resources).map(([name, def]): [string, EntityResource] => [name, { ...def, name }]),
+    ),
   });
   return { layer, problems };
 }

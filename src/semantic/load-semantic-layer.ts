@@ -5,7 +5,14 @@ import type { z } from 'zod';
 import { MarqueeError } from '../errors.js';
 import { checkSemanticLayer } from './check-semantic-layer.js';
 import { closest, quote } from './did-you-mean.js';
-import { type AccessDef, SECTIONS, type Section, type SemanticFile, semanticFileSchema } from './schema.js';
+import {
+  type AccessDef,
+  SECTIONS,
+  type Section,
+  type SemanticFile,
+  SHAPES,
+  semanticFileSchema,
+} from './schema.js';
 import type { SemanticLayer } from './semantic-layer.js';
 
 /** One problem in the semantic layer, located in its file. */
@@ -75,6 +82,7 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
     dimensions: {},
     metrics: {},
     tools: {},
+    resources: {},
   };
   const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
   let access: { definition: AccessDef; source: SourceFile } | undefined;
@@ -159,53 +167,16 @@ function issueProblem(source: SourceFile, issue: z.core.$ZodIssue): Problem {
 }
 
 /** The keys the schema allows at a path, for did-you-mean on unknown keys. */
-function allowedKeysAt(path: readonly PropertyKey[]): string[] | undefined {
-  const shapes: Record<string, string[]> = {
-    '': [...SECTIONS, 'access'],
-    access: ['min_group_size', 'policies'],
-    'access.policies': [
-      'description',
-      'row_filters',
-      'hidden_metrics',
-      'hidden_dimensions',
-      'min_group_size',
-    ],
-    models: ['table', 'description', 'tenant_column', 'time_column', 'joins'],
-    'models.joins': ['to', 'on', 'description'],
-    dimensions: ['model', 'column', 'type', 'description', 'enumerable'],
-    metrics: [
-      'model',
-      'aggregation',
-      'column',
-      'where',
-      'numerator',
-      'denominator',
-      'multiply_by',
-      'divide_by',
-      'format',
-      'decimals',
-      'description',
-    ],
-    tools: [
-      'model',
-      'time_dimension',
-      'default_metrics',
-      'search',
-      'columns',
-      'mover_dimensions',
-      'filters',
-      'description',
-    ],
-    'tools.filters': ['dimensions', 'description'],
-  };
+function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefined {
   const section = path[0];
-  if (path.length === 0) return shapes[''];
+  if (path.length === 0) return SHAPES[''];
   if (typeof section !== 'string') return undefined;
-  if (path.length === 1 && section === 'access') return shapes.access;
-  if (path.length === 3 && section === 'access' && path[1] === 'policies') return shapes['access.policies'];
-  if (path.length === 2 && section !== 'access') return shapes[section];
-  if (path.length === 4 && section === 'models' && path[2] === 'joins') return shapes['models.joins'];
-  if (path.length === 4 && section === 'tools' && path[2] === 'filters') return shapes['tools.filters'];
+  if (path.length === 1 && section === 'access') return SHAPES.access;
+  if (path.length === 3 && section === 'access' && path[1] === 'policies') return SHAPES['access.policies'];
+  if (path.length === 2 && section !== 'access') return SHAPES[section];
+  if (path.length === 4 && section === 'models' && path[2] === 'joins') return SHAPES['models.joins'];
+  if (path.length === 4 && section === 'tools' && path[2] === 'filters') return SHAPES['tools.filters'];
+  if (path.length === 3 && section === 'tools' && path[2] === 'experiment') return SHAPES['tools.experiment'];
   return undefined;
 }
 

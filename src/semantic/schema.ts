@@ -134,6 +134,22 @@ const toolSchema = z.strictObject({
   description: description.optional(),
 });
 
+/**
+ * An entity clients can read and complete by key (a campaign, a title, a country): an MCP resource template
+ * `marquee://<name>/{<key>}` whose key argument completes from the warehouse.
+ */
+const resourceSchema = z.strictObject({
+  model: identifier,
+  /** The dimension identifying one entity: the URI variable. */
+  key: identifier,
+  /** The entity's fields, as output name → dimension. */
+  columns: z.record(name, identifier).default({}),
+  metrics: z.array(identifier).default([]),
+  /** A string dimension completions also search (e.g. a title, so typing a name offers its ids). */
+  search: identifier.optional(),
+  description,
+});
+
 const minGroupSizeSchema = z.strictObject({
   metric: name,
   k: z.number().int().min(2).max(1_000_000),
@@ -162,8 +178,24 @@ export const semanticFileSchema = z.strictObject({
   dimensions: z.record(name, dimensionSchema).optional(),
   metrics: z.record(name, metricSchema).optional(),
   tools: z.record(name, toolSchema).optional(),
+  resources: z.record(name, resourceSchema).optional(),
   access: accessSchema.optional(),
 });
+
+/** The keys each part of a file may have, for did-you-mean on unknown keys. */
+export const SHAPES: Record<string, readonly string[]> = {
+  '': Object.keys(semanticFileSchema.shape),
+  access: Object.keys(accessSchema.shape),
+  'access.policies': Object.keys(policySchema.shape),
+  models: Object.keys(modelSchema.shape),
+  'models.joins': Object.keys(joinSchema.shape),
+  dimensions: Object.keys(dimensionSchema.shape),
+  metrics: Object.keys(metricSchema.shape),
+  tools: Object.keys(toolSchema.shape),
+  'tools.filters': Object.keys(toolFilterSchema.shape),
+  'tools.experiment': Object.keys(experimentSchema.shape),
+  resources: Object.keys(resourceSchema.shape),
+};
 
 export type SemanticFile = z.infer<typeof semanticFileSchema>;
 export type ModelDef = z.infer<typeof modelSchema>;
@@ -173,9 +205,10 @@ export type DimensionType = (typeof DIMENSION_TYPES)[number];
 export type MetricDef = z.infer<typeof metricSchema>;
 export type ToolDef = z.infer<typeof toolSchema>;
 export type ExperimentDef = z.infer<typeof experimentSchema>;
+export type ResourceDef = z.infer<typeof resourceSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
 export type PolicyDef = z.infer<typeof policySchema>;
 export type MinGroupSize = z.infer<typeof minGroupSizeSchema>;
 export type AccessDef = z.infer<typeof accessSchema>;
-export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools'] as const;
+export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools', 'resources'] as const;
 export type Section = (typeof SECTIONS)[number];

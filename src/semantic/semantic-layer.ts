@@ -1,4 +1,12 @@
-import type { AccessDef, DimensionDef, MetricDef, MinGroupSize, ModelDef, ToolDef } from './schema.js';
+import type {
+  AccessDef,
+  DimensionDef,
+  MetricDef,
+  MinGroupSize,
+  ModelDef,
+  ResourceDef,
+  ToolDef,
+} from './schema.js';
 
 /** A named definition from the semantic layer, with its name folded in. */
 export type Named<T> = T & { readonly name: string };
@@ -6,6 +14,7 @@ export type Model = Named<ModelDef>;
 export type Dimension = Named<DimensionDef>;
 export type Metric = Named<MetricDef> & { readonly baseModel: string };
 export type Tool = Named<ToolDef>;
+export type EntityResource = Named<ResourceDef>;
 
 /** What one caller may see: row filters compiled into every query, hidden names, the smallest group shown. */
 export interface AccessPolicy {
@@ -26,6 +35,7 @@ export class SemanticLayer {
   readonly dimensions: ReadonlyMap<string, Dimension>;
   readonly metrics: ReadonlyMap<string, Metric>;
   readonly tools: ReadonlyMap<string, Tool>;
+  readonly resources: ReadonlyMap<string, EntityResource>;
   readonly access: AccessDef;
   private readonly policies = new Map<string, AccessPolicy>();
 
@@ -35,11 +45,13 @@ export class SemanticLayer {
     dimensions: Map<string, Dimension>;
     metrics: Map<string, Metric>;
     tools: Map<string, Tool>;
+    resources?: Map<string, EntityResource>;
   }) {
     this.models = parts.models;
     this.dimensions = parts.dimensions;
     this.metrics = parts.metrics;
     this.tools = parts.tools;
+    this.resources = parts.resources ?? new Map();
     this.access = parts.access;
   }
 

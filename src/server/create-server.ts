@@ -4,6 +4,7 @@ import type { AnalyticsService } from '../tools/analytics-service.js';
 import type { Envelope } from '../tools/audited-call.js';
 import { CATALOG } from '../tools/catalog.js';
 import type { CursorCodec } from '../tools/cursor.js';
+import { modelsReachedBy, registerEntityResources } from '../tools/entity-resources.js';
 
 export const SERVER_NAME = 'marquee';
 export const SERVER_VERSION = '0.1.0';
@@ -26,8 +27,14 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
   );
   // Only the tools the caller's scopes allow are registered, so tools/list shows exactly what it may call.
   const granted = new Set(identity.scopes);
-  for (const entry of CATALOG) {
-    if (granted.has(entry.scope)) entry.register(server, { ...dependencies, identity: () => identity });
-  }
+  const context = { ...dependencies, identity: () => identity };
+  const permitted = CATALOG.filter((entry) => granted.has(entry.scope));
+  for (const entry of permitted) entry.register(server, context);
+  // Entities are readable with the grant of a tool that reaches their model.
+  const models = modelsReachedBy(
+    dependencies.service.layer,
+    permitted.map((entry) => entry.name),
+  );
+  registerEntityResources(server, context, models);
   return server;
 }

@@ -114,7 +114,11 @@ export class AnalyticsService {
   }
 
   /** Distinct combinations of `dimensions` visible to `identity` (at most 1,000), sorted. */
-  async distinct(identity: Identity, tool: Tool, dimensions: readonly string[]): Promise<Row[]> {
+  async distinct(
+    identity: Identity,
+    tool: Pick<Tool, 'name' | 'model'>,
+    dimensions: readonly string[],
+  ): Promise<Row[]> {
     return this.cached(`distinct|${this.scopeKey(identity)}|${tool.name}|${dimensions.join(',')}`, () => {
       // Read from the dimensions' own table (a region list should not scan every view) unless row filters
       // apply or they span tables: then through the tool's model, so the list shows only what the caller may see.

@@ -1,5 +1,7 @@
-import { quoteData } from '../guard/untrusted-text.js';
-import type { Metric } from '../semantic/semantic-layer.js';
+import { roundMetric, toNumber } from '../analysis/period-results.js';
+import { neutralise, quoteData } from '../guard/untrusted-text.js';
+import type { Metric, SemanticLayer } from '../semantic/semantic-layer.js';
+import type { Row } from '../warehouse/warehouse.js';
 
 /** A metric value as a person reads it: thousands separators, percentages for rates. */
 export function formatValue(metric: Metric, value: number | null): string {
@@ -42,4 +44,23 @@ export function describeFilters(
       (filter) => `${filter.dimension} ${filter.values.map((value) => quoteData(String(value))).join(', ')}`,
     )
     .join('; ');
+}
+
+/** A warehouse row as an answer shows it: columns renamed from dimensions and neutralised, metrics rounded. */
+export function shapeRow(
+  layer: SemanticLayer,
+  row: Row,
+  columns: readonly (readonly [string, string])[],
+  metrics: readonly string[],
+): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
+  for (const [column, dimension] of columns) {
+    const value = row[dimension];
+    out[column] = value === null || value === undefined ? null : neutralise(String(value));
+  }
+  for (const name of metrics) {
+    const metric = layer.metrics.get(name);
+    out[name] = metric === undefined ? null : roundMetric(metric, toNumber(row[name]));
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import type { CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { roundMetric, toNumber } from '../analysis/period-results.js';
-import { neutralise, quoteData } from '../guard/untrusted-text.js';
+import { toNumber } from '../analysis/period-results.js';
+import { quoteData } from '../guard/untrusted-text.js';
 import type { QueryPlan } from '../semantic/query-plan.js';
 import { SCORE_COLUMN } from '../semantic/query-plan.js';
 import type { Tool } from '../semantic/semantic-layer.js';
@@ -16,7 +16,7 @@ import {
   timeRange,
   timeRangeArgument,
 } from './common-args.js';
-import { formatTable } from './format.js';
+import { formatTable, shapeRow } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
 /** Search below this trigram similarity (and without a substring match) is not a match. */
@@ -160,13 +160,7 @@ async function lookup(
   const rows = await service.run(plan, identity);
   const page = rows.slice(0, limit);
   const shaped = page.map((row) => {
-    const out: Record<string, string | number | null> = {};
-    for (const [column, dimension] of columns)
-      out[column] = row[dimension] === null ? null : neutralise(String(row[dimension] ?? ''));
-    for (const name of metrics) {
-      const metric = service.layer.metrics.get(name);
-      out[name] = metric === undefined ? null : roundMetric(metric, toNumber(row[name]));
-    }
+    const out = shapeRow(service.layer, row, columns, metrics);
     if (plan.search !== undefined) out.match = Math.round((toNumber(row[SCORE_COLUMN]) ?? 0) * 100) / 100;
     return out;
   });
