@@ -22,7 +22,7 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     {
       capabilities: { tools: {} },
       instructions:
-        'Marquee answers engagement questions about a streaming-video service from its warehouse. Use query_engagement with a named period (e.g. 2026-Q3) and compare_to to explain changes; every answer says which dates it covered.',
+        'Marquee answers questions about a streaming-video service from its warehouse. query_engagement gives numbers (named periods like 2026-Q3, compare_to for changes); explain_change says why a metric moved; compare_campaigns says whether one campaign beat another (it takes campaign ids: find them with list_campaigns); find_content turns a title into its id. Every answer says which dates it covered. Entity resources (marquee://campaign/{id}, marquee://title/{id}, marquee://country/{code}) complete ids as you type.',
     },
   );
   // Only the tools the caller's scopes allow are registered, so tools/list shows exactly what it may call.

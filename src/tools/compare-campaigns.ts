@@ -79,7 +79,8 @@ function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
 
 const schemaFor = schemaCache(inputSchema);
 
-const interval = z.tuple([z.number(), z.number()]);
+/** [low, high]; an array, not a tuple, so every JSON Schema draft clients use reads it. */
+const interval = z.array(z.number()).length(2);
 const proportionTestSchema = z.object({
   difference: z.number(),
   interval,
@@ -142,7 +143,8 @@ export const compareCampaignsOutput = z.object({
   confidence: z.number(),
   /** What the verdict is about: the treatment conversion rates of the two campaigns. */
   primary_metric: z.string(),
-  campaigns: z.tuple([campaignSchema, campaignSchema]),
+  /** Campaign A, then campaign B. */
+  campaigns: z.array(campaignSchema).length(2),
   tests: z.object({
     conversion_rate: proportionTestSchema.nullable(),
     retention: proportionTestSchema.nullable(),
@@ -803,8 +805,13 @@ function describeCampaign(c: CampaignResult): string {
   return `${c.label} ${c.name === null ? quote(c.campaign_id) : `${quoteData(c.name)} (${c.campaign_id})`}`;
 }
 
+/** An interval as "low to high". */
+function range(bounds: readonly number[], format: (value: number) => string): string {
+  return `${format(bounds[0] ?? Number.NaN)} to ${format(bounds[1] ?? Number.NaN)}`;
+}
+
 function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: CompareCampaignsOutput): string {
-  const [a, b] = output.campaigns;
+  const [a, b] = output.campaigns as [CampaignResult, CampaignResult];
   const level = `${(output.confidence * 100).toFixed(output.confidence * 100 >= 99.5 ? 1 : 0)}%`;
   const lines: string[] = [];
   const test = output.tests.conversion_rate;
@@ -813,7 +820,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
   if (output.verdict === 'not enough data' || test === null) {
     lines.push(`Verdict: not enough data to compare ${describeCampaign(a)} and ${describeCampaign(b)}.`);
   } else {
-    const comparison = `${describeCampaign(a)} converted ${rateLine(a)} vs ${rateLine(b)} for ${describeCampaign(b)}: ${pp(test.difference)} (${level} CI ${pp(test.interval[0])} to ${pp(test.interval[1])}, z = ${signed(test.z, 2)}, p ${formatP(test.p_value)})`;
+    const comparison = `${describeCampaign(a)} converted ${rateLine(a)} vs ${rateLine(b)} for ${describeCampaign(b)}: ${pp(test.difference)} (${level} CI ${range(test.interval, pp)}, z = ${signed(test.z, 2)}, p ${formatP(test.p_value)})`;
     if (output.verdict === 'no significant difference') {
       const detectable =
         output.minimum_detectable_difference === null
@@ -841,7 +848,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
       );
     if (c.lift !== null && c.holdout !== null) {
       parts.push(
-        `lift over holdout ${pp(c.lift.absolute)} (holdout ${percent(c.holdout.conversion_rate)} of ${count(c.holdout.units)}; ${level} CI ${pp(c.lift.interval[0])} to ${pp(c.lift.interval[1])}, p ${formatP(c.lift.p_value)}${c.lift.significant ? '' : ', not significant'}; about ${count(c.lift.incremental_conversions)} incremental conversions${c.lift.cost_per_incremental_acquisition === null ? '' : `, ${money(c.lift.cost_per_incremental_acquisition)} each`})`,
+        `lift over holdout ${pp(c.lift.absolute)} (holdout ${percent(c.holdout.conversion_rate)} of ${count(c.holdout.units)}; ${level} CI ${range(c.lift.interval, pp)}, p ${formatP(c.lift.p_value)}${c.lift.significant ? '' : ', not significant'}; about ${count(c.lift.incremental_conversions)} incremental conversions${c.lift.cost_per_incremental_acquisition === null ? '' : `, ${money(c.lift.cost_per_incremental_acquisition)} each`})`,
       );
     }
     if (c.retention !== null)
@@ -857,7 +864,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
   const retention = output.tests.retention;
   if (retention !== null && a.retention !== null && b.retention !== null) {
     lines.push(
-      `Retention A vs B: ${percent(a.retention.rate, 1)} vs ${percent(b.retention.rate, 1)}, ${pp(retention.difference)} (${level} CI ${pp(retention.interval[0])} to ${pp(retention.interval[1])}, p ${formatP(retention.p_value)}${retention.significant ? '' : ', not significant'}).`,
+      `Retention A vs B: ${percent(a.retention.rate, 1)} vs ${percent(b.retention.rate, 1)}, ${pp(retention.difference)} (${level} CI ${range(retention.interval, pp)}, p ${formatP(retention.p_value)}${retention.significant ? '' : ', not significant'}).`,
     );
   }
   const engagement = output.tests.engagement;
@@ -868,7 +875,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
     experiment.engagement !== undefined
   ) {
     lines.push(
-      `${experiment.engagement.description} A vs B: ${a.engagement.mean.toFixed(1)} vs ${b.engagement.mean.toFixed(1)}, ${signed(engagement.difference, 1)} (${level} CI ${signed(engagement.interval[0], 1)} to ${signed(engagement.interval[1], 1)}, Welch t = ${signed(engagement.t, 2)}, p ${formatP(engagement.p_value)}${engagement.significant ? '' : ', not significant'}).`,
+      `${experiment.engagement.description} A vs B: ${a.engagement.mean.toFixed(1)} vs ${b.engagement.mean.toFixed(1)}, ${signed(engagement.difference, 1)} (${level} CI ${range(engagement.interval, (value) => signed(value, 1))}, Welch t = ${signed(engagement.t, 2)}, p ${formatP(engagement.p_value)}${engagement.significant ? '' : ', not significant'}).`,
     );
   }
   if (output.filters.length > 0) lines.push(`Filters: ${describeFilters(output.filters)}.`);

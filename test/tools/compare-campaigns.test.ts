@@ -25,10 +25,16 @@ afterAll(async () => {
   await close?.();
 });
 
-async function compare(client: Client, args: Record<string, unknown>): Promise<CompareCampaignsOutput> {
+type Campaign = CompareCampaignsOutput['campaigns'][number];
+/** The output, with its two campaigns (A, then B) as a pair. */
+type Comparison = Omit<CompareCampaignsOutput, 'campaigns'> & { campaigns: [Campaign, Campaign] };
+
+async function compare(client: Client, args: Record<string, unknown>): Promise<Comparison> {
   const result = await callTool(client, args, 'compare_campaigns');
   if (result.isError === true) throw new Error(`tool error: ${result.content[0]?.text}`);
-  return result.structuredContent as CompareCampaignsOutput;
+  const output = result.structuredContent as CompareCampaignsOutput;
+  expect(output.campaigns).toHaveLength(2);
+  return output as Comparison;
 }
 
 const sql = (text: string) => warehouse.admin().query(text);
@@ -237,6 +243,19 @@ describe('access', () => {
     );
     expect(text).toMatch(/Unknown campaign "aur-c-spring-26" for campaign_a/);
     expect(text).not.toMatch(/Spring Binge/);
+  });
+});
+
+describe('the catalogue', () => {
+  it('stays under 15 tools, with schemas every JSON Schema draft reads (no tuples)', async () => {
+    const { tools } = await vp.listTools();
+    expect(tools.length).toBeLessThan(15);
+    for (const tool of tools) {
+      expect(JSON.stringify(tool.outputSchema ?? {})).not.toMatch(/prefixItems|"items":false/);
+      expect(tool.description?.length ?? 0).toBeGreaterThan(80);
+    }
+    const compareTool = tools.find((tool) => tool.name === 'compare_campaigns');
+    expect(compareTool?.description).toMatch(/campaign ids \(from list_campaigns\), not names/);
   });
 });
 
