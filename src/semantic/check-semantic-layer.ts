@@ -35,6 +35,32 @@ export function checkSemanticLayer(
   const reachable = (model: string): Set<string> =>
     new Set([model, ...(defs.models[model]?.joins ?? []).map((join) => join.to)]);
 
+  /** Checks that a dimension named at `path` exists and is reachable from `model`. */
+  const dimensionCheck =
+    (section: 'tools' | 'resources', name: string, model: string) =>
+    (dimension: string, path: PropertyKey[]): void => {
+      const def = defs.dimensions[dimension];
+      if (def === undefined)
+        report(section, name, path, unknownNameMessage('dimension', dimension, dimensionNames));
+      else if (!reachable(model).has(def.model))
+        report(
+          section,
+          name,
+          path,
+          `Dimension ${quote(dimension)} is on model ${quote(def.model)}, which model ${quote(model)} does not join`,
+        );
+    };
+
+  /** Checks that a metric named at `path` exists and aggregates rows of `model`. */
+  const metricCheck =
+    (section: 'tools' | 'resources', name: string, model: string) =>
+    (metric: string, path: PropertyKey[]): void => {
+      if (!(metric in defs.metrics))
+        report(section, name, path, unknownNameMessage('metric', metric, metricNames));
+      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== model)
+        report(section, name, path, `Metric ${quote(metric)} is not on model ${quote(model)}`);
+    };
+
   for (const [name, model] of Object.entries(defs.models)) {
     model.joins.forEach((join, index) => {
       if (!(join.to in defs.models))
@@ -123,19 +149,7 @@ export function checkSemanticLayer(
       report('tools', name, ['model'], unknownNameMessage('model', tool.model, modelNames));
       continue;
     }
-    const models = reachable(tool.model);
-    const checkDimension = (dimension: string, path: PropertyKey[]): void => {
-      const def = defs.dimensions[dimension];
-      if (def === undefined)
-        report('tools', name, path, unknownNameMessage('dimension', dimension, dimensionNames));
-      else if (!models.has(def.model))
-        report(
-          'tools',
-          name,
-          path,
-          `Dimension ${quote(dimension)} is on model ${quote(def.model)}, which model ${quote(tool.model)} does not join`,
-        );
-    };
+    const checkDimension = dimensionCheck('tools', name, tool.model);
     checkDimension(tool.time_dimension, ['time_dimension']);
     const time = defs.dimensions[tool.time_dimension];
     if (time !== undefined && time.type !== 'date')
@@ -152,12 +166,8 @@ export function checkSemanticLayer(
         ['time_dimension'],
         `The time dimension must be on the tool's model ${quote(tool.model)}`,
       );
-    const checkMetric = (metric: string, path: PropertyKey[], model = tool.model): void => {
-      if (!(metric in defs.metrics))
-        report('tools', name, path, unknownNameMessage('metric', metric, metricNames));
-      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== model)
-        report('tools', name, path, `Metric ${quote(metric)} is not on model ${quote(model)}`);
-    };
+    const checkMetric = (metric: string, path: PropertyKey[], model = tool.model): void =>
+      metricCheck('tools', name, model)(metric, path);
     tool.default_metrics.forEach((metric, index) => {
       checkMetric(metric, ['default_metrics', index]);
     });
@@ -237,33 +247,14 @@ export function checkSemanticLayer(
       report('resources', name, ['model'], unknownNameMessage('model', resource.model, modelNames));
       continue;
     }
-    const models = reachable(resource.model);
-    const checkDimension = (dimension: string, path: PropertyKey[]): void => {
-      const def = defs.dimensions[dimension];
-      if (def === undefined)
-        report('resources', name, path, unknownNameMessage('dimension', dimension, dimensionNames));
-      else if (!models.has(def.model))
-        report(
-          'resources',
-          name,
-          path,
-          `Dimension ${quote(dimension)} is not reachable from model ${quote(resource.model)}`,
-        );
-    };
+    const checkDimension = dimensionCheck('resources', name, resource.model);
     checkDimension(resource.key, ['key']);
     if (resource.search !== undefined) checkDimension(resource.search, ['search']);
     for (const [column, dimension] of Object.entries(resource.columns))
       checkDimension(dimension, ['columns', column]);
+    const checkMetric = metricCheck('resources', name, resource.model);
     resource.metrics.forEach((metric, index) => {
-      if (!(metric in defs.metrics))
-        report('resources', name, ['metrics', index], unknownNameMessage('metric', metric, metricNames));
-      else if (baseModelOf(metric) !== undefined && baseModelOf(metric) !== resource.model)
-        report(
-          'resources',
-          name,
-          ['metrics', index],
-          `Metric ${quote(metric)} is not on model ${quote(resource.model)}`,
-        );
+      checkMetric(metric, ['metrics', index]);
     });
   }
 

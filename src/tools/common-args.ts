@@ -108,3 +108,17 @@ export function required(args: Record<string, unknown>, name: string): string {
     throw new ArgumentError(name, `${name} is required (only a call with a cursor may leave it out)`);
   return value;
 }
+
+/** The `limit` and `cursor` arguments of a paginated tool; `what` names a page's rows ("Rows", "Results"). */
+export function pageArguments(what: string, defaultLimit: number, maxLimit: number) {
+  return {
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(maxLimit)
+      .optional()
+      .describe(`${what} per page (default ${defaultLimit}, at most ${maxLimit}).`),
+    cursor: cursorArgument,
+  };
+}

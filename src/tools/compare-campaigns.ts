@@ -20,9 +20,9 @@ import { dayCount } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
 import {
-  cursorArgument,
   filterArguments,
   filterValues,
+  pageArguments,
   pageSchema,
   required,
   schemaCache,
@@ -66,14 +66,7 @@ function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
       .max(0.999)
       .optional()
       .describe(`Confidence level of the tests, intervals and verdict (default ${DEFAULT_CONFIDENCE}).`),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_LIMIT)
-      .optional()
-      .describe(`Rows of the by-days-since-launch table per page (default ${DEFAULT_LIMIT}).`),
-    cursor: cursorArgument,
+    ...pageArguments('Rows of the by-days-since-launch table', DEFAULT_LIMIT, MAX_LIMIT),
   });
 }
 

@@ -8,7 +8,7 @@ import type { Tool } from '../semantic/semantic-layer.js';
 import { explicitRange, type Period, resolveNamedPeriod } from '../semantic/time-range.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
 import {
-  cursorArgument,
+  pageArguments,
   pageSchema,
   required,
   TIME_RANGE_HELP,
@@ -78,14 +78,7 @@ function inputSchema(spec: LookupSpec, tool: Tool) {
             .describe(`Only ${spec.noun}s starting in this period. ${TIME_RANGE_HELP}`),
         }
       : {}),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_LIMIT)
-      .optional()
-      .describe(`Results per page (default ${DEFAULT_LIMIT}).`),
-    cursor: cursorArgument,
+    ...pageArguments('Results', DEFAULT_LIMIT, MAX_LIMIT),
   });
 }
 

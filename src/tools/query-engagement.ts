@@ -25,9 +25,9 @@ import type { Row } from '../warehouse/warehouse.js';
 import type { AnalyticsService } from './analytics-service.js';
 import { auditedCall, type CallFacts, type Envelope } from './audited-call.js';
 import {
-  cursorArgument,
   filterArguments,
   filterValues,
+  pageArguments,
   pageSchema,
   schemaCache,
   TIME_RANGE_HELP,
@@ -77,14 +77,7 @@ function inputSchema(layer: SemanticLayer, tool: Tool, policy: AccessPolicy) {
       .describe(
         'Compare with the previous period of the same length (or previous calendar month/quarter/year) or the same dates a year earlier; adds changes and the top movers behind them.',
       ),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_LIMIT)
-      .optional()
-      .describe(`Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`),
-    cursor: cursorArgument,
+    ...pageArguments('Rows', DEFAULT_LIMIT, MAX_LIMIT),
   });
 }
 
