@@ -117,6 +117,13 @@ describe('arguments models get wrong', () => {
     expect(await toolErrorText(aurora, {}, 'find_content')).toMatch(/query/);
   });
 
+  it.each([
+    [{ title: "Rosa's Kitchen" }, /title/],
+    [{ query: 'harbor', limit: 500 }, /limit/],
+  ])('find_content %j names the argument to fix', async (args, message) => {
+    expect(await toolErrorText(aurora, args, 'find_content')).toMatch(message);
+  });
+
   it('an inverted date range says to swap it', async () => {
     expect(
       await toolErrorText(aurora, { time_range: { from: '2026-06-30', to: '2026-01-01' } }, 'list_campaigns'),
