@@ -28,7 +28,7 @@ export interface EtsFit {
   readonly level: number;
   readonly slope: number;
   readonly seasonal: readonly number[];
-  /** One-step residual variance (maximum likelihood). */
+  /** One-step residual variance: SSE / (n − number of estimated parameters). */
   readonly sigma2: number;
   readonly aicc: number;
   readonly n: number;
@@ -119,6 +119,20 @@ function filter(y: readonly number[], spec: EtsSpec, p: EtsParameters, init: Ini
   return { sse, level, slope, seasonal: rotated, fitted };
 }
 
+/** Standard deviation of the series' first differences (or of the series when they vanish). */
+function spread(y: readonly number[]): number {
+  let sum = 0;
+  let squares = 0;
+  for (let t = 1; t < y.length; t++) {
+    const d = (y[t] ?? 0) - (y[t - 1] ?? 0);
+    sum += d;
+    squares += d * d;
+  }
+  const n = Math.max(1, y.length - 1);
+  const variance = squares / n - (sum / n) ** 2;
+  return Math.sqrt(Math.max(variance, 0)) || Math.abs(y[0] ?? 1) * 0.01;
+}
+
 function clamp(value: number, [low, high]: readonly [number, number]): number {
   return Math.min(high, Math.max(low, value));
 }
@@ -139,28 +153,46 @@ function decode(x: readonly number[], spec: EtsSpec): EtsParameters {
 
 /** Fits one ETS model by maximum likelihood (minimum SSE with Gaussian errors). */
 export function fitEts(y: readonly number[], spec: EtsSpec): EtsFit {
-  const init = initialStates(y, spec);
-  const start = [0.3];
-  if (spec.trend !== 'none') start.push(0.05);
-  if (spec.trend === 'damped') start.push(0.95);
-  if (spec.period > 1) start.push(0.05);
+  const heuristic = initialStates(y, spec);
+  const smoothing = [0.3];
+  if (spec.trend !== 'none') smoothing.push(0.05);
+  if (spec.trend === 'damped') smoothing.push(0.95);
+  if (spec.period > 1) smoothing.push(0.05);
+  // The initial level (and slope) are estimated with the smoothing parameters, as R's ets does; they enter the
+  // simplex as offsets from the heuristic start in units of the series' scale, so all coordinates are O(1).
+  const scale = Math.max(spread(y), 1e-8);
+  const states = spec.trend === 'none' ? 1 : 2;
+  const initial = (x: readonly number[]): Initial => ({
+    level: heuristic.level + (x[smoothing.length] ?? 0) * scale,
+    slope: heuristic.slope + (x[smoothing.length + 1] ?? 0) * scale * 0.1,
+    seasonal: heuristic.seasonal,
+  });
   const objective = (x: readonly number[]): number => {
-    const p = decode(x, spec);
     // Penalise leaving the box so the simplex comes back inside.
     let penalty = 0;
-    x.forEach((value, i) => {
+    for (let i = 0; i < smoothing.length; i++) {
+      const value = x[i] ?? 0;
       if (value < 0 || value > 1) penalty += 1e6 * (Math.abs(value - clamp(value, [0, 1])) + 1);
-      if (i === 0 && value > 1) penalty += 1e6;
-    });
-    return filter(y, spec, p, init).sse * (1 + penalty);
+    }
+    return filter(y, spec, decode(x, spec), initial(x)).sse * (1 + penalty);
   };
-  const best = nelderMead(objective, start, { maxIterations: 400, tolerance: 1e-8 });
+  const start = [...smoothing, ...new Array(states).fill(0)];
+  // A restart from the first optimum refines it (the simplex often stalls on these flat likelihoods).
+  const first = nelderMead(objective, start, { maxIterations: 300 * start.length, tolerance: 1e-10 });
+  const best = nelderMead(objective, first, {
+    maxIterations: 200 * start.length,
+    tolerance: 1e-12,
+    step: 0.02,
+  });
   const parameters = decode(best, spec);
-  const run = filter(y, spec, parameters, init);
+  const run = filter(y, spec, parameters, initial(best));
   const n = y.length;
-  const sigma2 = run.sse / n;
-  const k = start.length + 1 + (spec.trend !== 'none' ? 1 : 0) + (spec.period > 1 ? spec.period - 1 : 0) + 1;
-  const logLik = -0.5 * n * (Math.log(2 * Math.PI * Math.max(sigma2, 1e-300)) + 1);
+  // Parameters: smoothing and initial states (seasonal ones counted as m − 1); k adds the error variance.
+  const parameterCount = start.length + (spec.period > 1 ? spec.period - 1 : 0);
+  const k = parameterCount + 1;
+  const logLik = -0.5 * n * (Math.log(2 * Math.PI * Math.max(run.sse / n, 1e-300)) + 1);
+  // The residual variance for intervals, on n − (parameters) degrees of freedom, as R's forecast::ets.
+  const sigma2 = run.sse / Math.max(1, n - parameterCount);
   const aic = -2 * logLik + 2 * k;
   const aicc = n - k - 1 > 0 ? aic + (2 * k * (k + 1)) / (n - k - 1) : Number.POSITIVE_INFINITY;
   return {

@@ -76,11 +76,15 @@ function methods(periods: readonly number[]): Method[] {
       log,
     );
     if (season === undefined) return base;
+    // Seasonal naive with drift: last season repeated, moved by the average change per season.
+    const n = series.length;
+    const drift =
+      ((series[n - 1] ?? 0) - (series[(n - 1) % season] ?? 0)) / Math.max(1, Math.floor((n - 1) / season));
     const mean = base.mean.map((value, i) => {
-      const naive = series[series.length - season + (i % season)] ?? value;
+      const naive = (series[n - season + (i % season)] ?? value) + drift * (Math.floor(i / season) + 1);
       return (value + naive) / 2;
     });
-    return { mean, variance: base.variance, model: `${base.model} + seasonal naive ${season}` };
+    return { mean, variance: base.variance, model: `${base.model} + seasonal naive ${season} with drift` };
   };
   return [ets, combined];
 }
