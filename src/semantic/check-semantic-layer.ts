@@ -171,6 +171,10 @@ export function checkSemanticLayer(
     tool.default_metrics.forEach((metric, index) => {
       checkMetric(metric, ['default_metrics', index]);
     });
+    if (tool.forecast !== undefined) {
+      for (const field of ['stock', 'inflow', 'outflow'] as const)
+        checkMetric(tool.forecast[field], ['forecast', field]);
+    }
     const experiment = tool.experiment;
     if (experiment !== undefined) {
       const at = (...path: PropertyKey[]) => ['experiment', ...path];

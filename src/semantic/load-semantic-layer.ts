@@ -176,7 +176,8 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefi
   if (path.length === 2 && section !== 'access') return SHAPES[section];
   if (path.length === 4 && section === 'models' && path[2] === 'joins') return SHAPES['models.joins'];
   if (path.length === 4 && section === 'tools' && path[2] === 'filters') return SHAPES['tools.filters'];
-  if (path.length === 3 && section === 'tools' && path[2] === 'experiment') return SHAPES['tools.experiment'];
+  if (path.length === 3 && section === 'tools' && (path[2] === 'experiment' || path[2] === 'forecast'))
+    return SHAPES[`tools.${path[2]}`];
   return undefined;
 }
 

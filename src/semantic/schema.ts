@@ -120,6 +120,14 @@ const experimentSchema = z.strictObject({
     .optional(),
 });
 
+/** For forecast tools: the stock metric, its inflow and outflow, and the seasonal periods of the daily series. */
+const forecastSchema = z.strictObject({
+  stock: identifier,
+  inflow: identifier,
+  outflow: identifier,
+  seasonal_periods: z.array(z.number().int().min(2).max(400)).default([7]),
+});
+
 const toolSchema = z.strictObject({
   model: identifier,
   time_dimension: identifier,
@@ -131,6 +139,7 @@ const toolSchema = z.strictObject({
   mover_dimensions: z.array(identifier).default([]),
   filters: z.record(name, toolFilterSchema).default({}),
   experiment: experimentSchema.optional(),
+  forecast: forecastSchema.optional(),
   description: description.optional(),
 });
 
@@ -194,6 +203,7 @@ export const SHAPES: Record<string, readonly string[]> = {
   tools: Object.keys(toolSchema.shape),
   'tools.filters': Object.keys(toolFilterSchema.shape),
   'tools.experiment': Object.keys(experimentSchema.shape),
+  'tools.forecast': Object.keys(forecastSchema.shape),
   resources: Object.keys(resourceSchema.shape),
 };
 
@@ -206,6 +216,7 @@ export type MetricDef = z.infer<typeof metricSchema>;
 export type ToolDef = z.infer<typeof toolSchema>;
 export type ExperimentDef = z.infer<typeof experimentSchema>;
 export type ResourceDef = z.infer<typeof resourceSchema>;
+export type ForecastDef = z.infer<typeof forecastSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
 export type PolicyDef = z.infer<typeof policySchema>;
 export type MinGroupSize = z.infer<typeof minGroupSizeSchema>;

@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { COMPARE_CAMPAIGNS, COMPARE_CAMPAIGNS_SCOPE, registerCompareCampaigns } from './compare-campaigns.js';
 import { EXPLAIN_CHANGE, EXPLAIN_CHANGE_SCOPE, registerExplainChange } from './explain-change.js';
+import { FORECAST_SUBS, FORECAST_SUBS_SCOPE, registerForecastSubs } from './forecast-subs.js';
 import { FIND_CONTENT, LIST_CAMPAIGNS, lookupRegistrar } from './lookup-tools.js';
 import {
   QUERY_ENGAGEMENT,
@@ -22,6 +23,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: FIND_CONTENT.name, scope: FIND_CONTENT.scope, register: lookupRegistrar(FIND_CONTENT) },
   { name: LIST_CAMPAIGNS.name, scope: LIST_CAMPAIGNS.scope, register: lookupRegistrar(LIST_CAMPAIGNS) },
   { name: COMPARE_CAMPAIGNS, scope: COMPARE_CAMPAIGNS_SCOPE, register: registerCompareCampaigns },
+  { name: FORECAST_SUBS, scope: FORECAST_SUBS_SCOPE, register: registerForecastSubs },
 ];
 
 /** Every scope some tool needs: what a local identity gets, and what protected resource metadata lists. */

@@ -72,7 +72,7 @@ describe('protected resource metadata (RFC 9728)', () => {
     expect(await response.json()).toMatchObject({
       resource: AUDIENCE,
       authorization_servers: [ISSUER],
-      scopes_supported: ['analytics:engagement', 'analytics:campaigns'],
+      scopes_supported: ['analytics:engagement', 'analytics:campaigns', 'analytics:forecast'],
     });
   });
 });
@@ -150,7 +150,7 @@ describe('refused tokens', () => {
 
 describe('scopes', () => {
   it('a token without the tool scope sees no tool and gets 403 naming the scope', async () => {
-    const token = await issuer.mint({ scope: 'analytics:forecast' });
+    const token = await issuer.mint({ scope: 'openid profile' });
     const client = await connect(token);
     try {
       expect((await client.listTools()).tools).toEqual([]);

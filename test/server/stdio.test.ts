@@ -26,6 +26,7 @@ describe.each(ERAS)('stdio, %s era', (era) => {
         'find_content',
         'list_campaigns',
         'compare_campaigns',
+        'forecast_subs',
       ]);
       const out = await query(client, {
         time_range: '2026-Q3',

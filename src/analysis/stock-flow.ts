@@ -1,0 +1,236 @@
+/**
+ * Subscribers as a stock and its flows: sign-ups and the churn rate are forecast separately, then
+ * active(t) = active(t − 1) + new(t) − rate(t) · active(t − 1). Scenarios adjust the flows, never the stock.
+ * Pure: no I/O.
+ */
+import { type Forecast, forecastSeries } from './forecast.js';
+import { normalQuantile } from './statistics.js';
+
+/** Days per month, for monthly churn rates. */
+export const DAYS_PER_MONTH = 30.4375;
+
+/** A what-if, in steps (days) from the first forecast day. Percentages are percent (10 = +10%). */
+export interface Scenario {
+  /** Relative change of the churn rate: 10 means 10% more cancellations at the same stock. */
+  readonly churnRateChangePct?: number | undefined;
+  /** Absolute change of the monthly churn rate, in percentage points: 1 means 4.4% a month becomes 5.4%. */
+  readonly churnRateChangePoints?: number | undefined;
+  /** Relative change of sign-ups. */
+  readonly acquisitionChangePct?: number | undefined;
+  /** A price change from step `from`: sign-ups move by elasticity × pct, the churn rate by −elasticity × pct. */
+  readonly priceChange?:
+    | { readonly pct: number; readonly from: number; readonly elasticity: number }
+    | undefined;
+  /** Extra sign-ups from a campaign over steps [from, to]. */
+  readonly campaign?: { readonly upliftPct: number; readonly from: number; readonly to: number } | undefined;
+}
+
+export interface StockPath {
+  readonly mean: number[];
+  readonly lower80: number[];
+  readonly upper80: number[];
+  readonly lower95: number[];
+  readonly upper95: number[];
+  readonly inflow: number[];
+  readonly outflow: number[];
+}
+
+export interface FlowModels {
+  readonly inflow: Forecast;
+  readonly churnRate: Forecast;
+}
+
+/** Daily churn rates: churned(t) / active(t − 1). */
+export function churnRates(stock: readonly number[], outflow: readonly number[]): number[] {
+  const rates: number[] = [];
+  for (let t = 1; t < stock.length; t++) {
+    const before = stock[t - 1] ?? 0;
+    rates.push(before > 0 ? (outflow[t] ?? 0) / before : 0);
+  }
+  return rates;
+}
+
+/** Forecasts the flows of a history (aligned daily series) `horizon` days ahead. */
+export function forecastFlows(
+  inflow: readonly number[],
+  stock: readonly number[],
+  outflow: readonly number[],
+  horizon: number,
+  periods: readonly number[],
+): FlowModels {
+  const positive = (values: readonly number[]) => values.map((value) => Math.max(value, 1e-9));
+  return {
+    inflow: forecastSeries(positive(inflow), { horizon, periods }),
+    churnRate: forecastSeries(positive(churnRates(stock, outflow)), { horizon, periods }),
+  };
+}
+
+function adjustRate(rate: number, step: number, scenario: Scenario): number {
+  let adjusted = rate * (1 + (scenario.churnRateChangePct ?? 0) / 100);
+  const price = scenario.priceChange;
+  if (price !== undefined && step >= price.from) adjusted *= 1 - (price.elasticity * price.pct) / 100;
+  const points = scenario.churnRateChangePoints ?? 0;
+  if (points !== 0) {
+    const monthly = 1 - (1 - adjusted) ** DAYS_PER_MONTH + points / 100;
+    adjusted = 1 - (1 - Math.min(Math.max(monthly, 0), 0.999)) ** (1 / DAYS_PER_MONTH);
+  }
+  return Math.max(0, adjusted);
+}
+
+function adjustInflow(value: number, step: number, scenario: Scenario): number {
+  let adjusted = value * (1 + (scenario.acquisitionChangePct ?? 0) / 100);
+  const price = scenario.priceChange;
+  if (price !== undefined && step >= price.from) adjusted *= 1 + (price.elasticity * price.pct) / 100;
+  const campaign = scenario.campaign;
+  if (campaign !== undefined && step >= campaign.from && step <= campaign.to)
+    adjusted *= 1 + campaign.upliftPct / 100;
+  return Math.max(0, adjusted);
+}
+
+/**
+ * The stock path from `start` under a scenario. Intervals combine the flows' forecast uncertainty: within a
+ * flow, errors are taken as fully correlated across days (forecast errors of a level persist), between the
+ * two flows as independent; a flow's standard deviation is read from its 95% interval.
+ */
+export function projectStock(
+  start: number,
+  flows: FlowModels,
+  horizon: number,
+  scenario: Scenario = {},
+): StockPath {
+  const z95 = normalQuantile(0.975);
+  const z80 = normalQuantile(0.9);
+  const sdOf = (forecast: Forecast, i: number) =>
+    ((forecast.intervals[95].upper[i] ?? 0) - (forecast.intervals[95].lower[i] ?? 0)) / (2 * z95);
+  const mean: number[] = [];
+  const inflowPath: number[] = [];
+  const outflowPath: number[] = [];
+  const sds: number[] = [];
+  let stock = start;
+  let inflowSd = 0;
+  let churnSd = 0;
+  for (let i = 0; i < horizon; i++) {
+    const inflow = adjustInflow(flows.inflow.mean[i] ?? 0, i, scenario);
+    const rate = adjustRate(flows.churnRate.mean[i] ?? 0, i, scenario);
+    const outflow = rate * stock;
+    // Scenario multipliers scale the flows' uncertainty with them.
+    const inflowScale = (flows.inflow.mean[i] ?? 0) > 0 ? inflow / (flows.inflow.mean[i] ?? 1) : 1;
+    const rateScale = (flows.churnRate.mean[i] ?? 0) > 0 ? rate / (flows.churnRate.mean[i] ?? 1) : 1;
+    inflowSd += sdOf(flows.inflow, i) * inflowScale;
+    churnSd += sdOf(flows.churnRate, i) * rateScale * stock;
+    stock = stock + inflow - outflow;
+    mean.push(stock);
+    inflowPath.push(inflow);
+    outflowPath.push(outflow);
+    sds.push(Math.sqrt(inflowSd ** 2 + churnSd ** 2));
+  }
+  const band = (z: number, sign: number) =>
+    mean.map((value, i) => Math.max(0, value + sign * z * (sds[i] ?? 0)));
+  return {
+    mean,
+    lower80: band(z80, -1),
+    upper80: band(z80, 1),
+    lower95: band(z95, -1),
+    upper95: band(z95, 1),
+    inflow: inflowPath,
+    outflow: outflowPath,
+  };
+}
+
+export interface Accuracy {
+  readonly origins: number;
+  readonly horizon: number;
+  readonly mase: number;
+  readonly smape: number;
+  readonly naiveMase: number;
+  readonly naiveSmape: number;
+}
+
+/**
+ * Rolling-origin backtest of the stock forecast on its own history: from each of `origins` origins `horizon`
+ * days apart, fit the flows on what came before, project the stock, and score it against what happened, with
+ * MASE (scaled by the in-sample seasonal naive error, lag `period`) and sMAPE, beside the seasonal naive
+ * forecast of the stock itself.
+ */
+export function backtest(
+  stock: readonly number[],
+  inflow: readonly number[],
+  outflow: readonly number[],
+  options: { horizon: number; origins: number; period: number; periods: readonly number[] },
+): Accuracy | undefined {
+  const { horizon, period } = options;
+  let mase = 0;
+  let smape = 0;
+  let naiveMase = 0;
+  let naiveSmape = 0;
+  let used = 0;
+  for (let k = options.origins; k >= 1; k--) {
+    const origin = stock.length - k * horizon;
+    if (origin < Math.max(4 * period, 28)) continue;
+    const history = {
+      stock: stock.slice(0, origin),
+      inflow: inflow.slice(0, origin),
+      outflow: outflow.slice(0, origin),
+    };
+    const actual = stock.slice(origin, origin + horizon);
+    const flows = forecastFlows(history.inflow, history.stock, history.outflow, horizon, options.periods);
+    const path = projectStock(history.stock[origin - 1] ?? 0, flows, horizon).mean;
+    const naive = actual.map((_, i) => history.stock[origin - period + (i % period)] ?? 0);
+    let scale = 0;
+    for (let t = period; t < origin; t++)
+      scale += Math.abs((history.stock[t] ?? 0) - (history.stock[t - period] ?? 0));
+    scale /= origin - period;
+    if (!(scale > 0)) continue;
+    const score = (forecast: readonly number[]) => {
+      let absolute = 0;
+      let symmetric = 0;
+      actual.forEach((value, i) => {
+        const f = forecast[i] ?? 0;
+        absolute += Math.abs(value - f);
+        symmetric += (200 * Math.abs(value - f)) / (Math.abs(value) + Math.abs(f) || 1);
+      });
+      return { mase: absolute / actual.length / scale, smape: symmetric / actual.length };
+    };
+    const model = score(path);
+    const baseline = score(naive);
+    mase += model.mase;
+    smape += model.smape;
+    naiveMase += baseline.mase;
+    naiveSmape += baseline.smape;
+    used++;
+  }
+  if (used === 0) return undefined;
+  return {
+    origins: used,
+    horizon,
+    mase: mase / used,
+    smape: smape / used,
+    naiveMase: naiveMase / used,
+    naiveSmape: naiveSmape / used,
+  };
+}
+
+/**
+ * The largest break in a daily rate series: the 7-day window whose mean is furthest above the series' median,
+ * as a multiple of it (a spike in churn after a price change shows as 2× or more).
+ */
+export function largestSpike(
+  values: readonly number[],
+  window = 7,
+): { index: number; ratio: number } | undefined {
+  if (values.length < 4 * window) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  if (!(median > 0)) return undefined;
+  let best: { index: number; ratio: number } | undefined;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i] ?? 0;
+    if (i >= window) sum -= values[i - window] ?? 0;
+    if (i >= window - 1) {
+      const ratio = sum / window / median;
+      if (best === undefined || ratio > best.ratio) best = { index: i - window + 1, ratio };
+    }
+  }
+  return best;
+}
