@@ -5,8 +5,10 @@ import { compileQuery, compileUnitOutcome } from '../semantic/compile-query.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
 import {
   type AnalyticsRequest,
+  type AppliedFilter,
   dimensionsNeedingValues,
   type PlanningFacts,
+  planFilters,
 } from '../semantic/plan-query.js';
 import {
   type DimensionFilter,
@@ -17,6 +19,7 @@ import {
 import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { addDays, formatDate } from '../semantic/time-range.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';
+import { filterValues } from './common-args.js';
 
 const FACT_TTL_MS = 60_000;
 const MAX_DIMENSION_VALUES = 1_000;
@@ -70,6 +73,23 @@ export class AnalyticsService {
       }
     }
     return { ...plan, filters: [...plan.filters, ...rowFilters] };
+  }
+
+  /**
+   * The filter arguments of a call checked against the warehouse's values (did-you-mean on a typo) and the
+   * caller's policy, with the anchor day of the tool's data.
+   */
+  async checkedFilters(
+    identity: Identity,
+    tool: Tool,
+    args: Record<string, unknown>,
+  ): Promise<{ filters: AppliedFilter[]; anchor: string }> {
+    const requested = filterValues(tool, args);
+    const facts = await this.planningFacts(identity, tool, { filters: requested, limit: 0, offset: 0 });
+    return {
+      filters: planFilters(this.layer, tool, requested, facts, this.policy(identity)),
+      anchor: facts.anchor,
+    };
   }
 
   /** The anchor and dimension values planning `request` needs. */

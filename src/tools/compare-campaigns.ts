@@ -12,22 +12,14 @@ import {
 import { ArgumentError, MarqueeError } from '../errors.js';
 import { neutralise, quoteData } from '../guard/untrusted-text.js';
 import { closest, quote } from '../semantic/did-you-mean.js';
-import { type AppliedFilter, planFilters } from '../semantic/plan-query.js';
+import type { AppliedFilter } from '../semantic/plan-query.js';
 import { MEAN_COLUMN, type QueryPlan, UNITS_COLUMN, VARIANCE_COLUMN } from '../semantic/query-plan.js';
 import type { ExperimentDef } from '../semantic/schema.js';
 import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { dayCount } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
-import {
-  filterArguments,
-  filterValues,
-  pageArguments,
-  pageSchema,
-  required,
-  schemaCache,
-  text,
-} from './common-args.js';
+import { filterArguments, pageArguments, pageSchema, required, schemaCache, text } from './common-args.js';
 import { describeFilters, formatTable } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
@@ -224,9 +216,7 @@ async function compareCampaigns(
       `campaign_b is the same campaign as campaign_a (${quote(idA)}): pass two different campaign ids`,
     );
 
-  const requested = filterValues(tool, args);
-  const planning = await service.planningFacts(identity, tool, { filters: requested, limit: 0, offset: 0 });
-  const filters = planFilters(layer, tool, requested, planning, policy);
+  const { filters } = await service.checkedFilters(identity, tool, args);
   const ids = [idA, idB];
   const onCampaigns = { dimension: experiment.subject, values: ids };
 

@@ -13,13 +13,12 @@ import {
   type StockPath,
 } from '../analysis/stock-flow.js';
 import { ArgumentError } from '../errors.js';
-import { planFilters } from '../semantic/plan-query.js';
 import type { QueryPlan } from '../semantic/query-plan.js';
 import type { ForecastDef } from '../semantic/schema.js';
 import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
 import { addDays, dayCount, explicitRange } from '../semantic/time-range.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
-import { filterArguments, filterValues, schemaCache, text } from './common-args.js';
+import { filterArguments, schemaCache, text } from './common-args.js';
 import { describeFilters, formatTable } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
@@ -233,9 +232,9 @@ async function forecastSubs(
   args: Record<string, unknown>,
 ): Promise<{ result: CallToolResult; facts: CallFacts }> {
   const { service } = context;
-  const layer = service.layer;
+  const _layer = service.layer;
   const identity = context.identity();
-  const policy = service.policy(identity);
+  const _policy = service.policy(identity);
   const unit = (args.unit as keyof typeof UNITS | undefined) ?? 'months';
   const horizonDays = Math.ceil(((args.horizon as number | undefined) ?? 6) * UNITS[unit]);
   if (horizonDays > MAX_HORIZON_DAYS) {
@@ -244,10 +243,7 @@ async function forecastSubs(
       `horizon is ${horizonDays} days; at most ${MAX_HORIZON_DAYS} days (12 months, 52 weeks)`,
     );
   }
-  const requested = filterValues(tool, args);
-  const planning = await service.planningFacts(identity, tool, { filters: requested, limit: 0, offset: 0 });
-  const filters = planFilters(layer, tool, requested, planning, policy);
-  const anchor = planning.anchor;
+  const { filters, anchor } = await service.checkedFilters(identity, tool, args);
   const historyFrom = addDays(anchor, -(HISTORY_DAYS - 1));
   const plan: QueryPlan = {
     model: tool.model,
