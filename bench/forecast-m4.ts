@@ -3,13 +3,13 @@
  * ../shared/data/m4, scored with sMAPE, MASE and OWA as the competition did, plus 95% interval coverage.
  * Writes the table into BENCHMARKS.md. Run: npm run bench:forecast
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { forecastSeries } from '../src/analysis/forecast.js';
+import { writeSection } from './benchmarks-md.js';
 
 const DATA = resolve(process.env.M4_DATA ?? join(import.meta.dirname, '../../shared/data/m4'));
-const ROOT = resolve(import.meta.dirname, '..');
 
 interface Frequency {
   name: 'Weekly' | 'Hourly';
@@ -73,6 +73,7 @@ interface Score {
   MASE: number;
   owa: number;
   coverage: number;
+  coverage80: number;
   seconds: number;
   models: [string, number][];
 }
@@ -96,7 +97,6 @@ function section(scores: Score[], seconds: number): string {
       ? 'not run | | | '
       : `**${s.sMAPE.toFixed(3)}** | **${s.MASE.toFixed(3)}** | **${s.owa.toFixed(3)}** | **${s.coverage.toFixed(1)}%**`;
   const lines = [
-    '<!-- forecast-m4:start -->',
     '## Forecasting: M4 Weekly and Hourly',
     '',
     `Command: \`npm run bench:forecast\` (bench/forecast-m4.ts), ${new Date().toISOString().slice(0, 10)}, ${seconds.toFixed(1)} s on 2 cores.`,
@@ -116,26 +116,16 @@ function section(scores: Score[], seconds: number): string {
     'Targets: OWA below Comb S-H-D on Weekly (< 0.926) and below sNaive on Hourly (< 0.627); 95% coverage',
     'between 92% and 97%.',
     '',
+    `80% interval coverage: ${scores.map((score) => `${score.name} ${score.coverage80.toFixed(1)}%`).join(', ')}.`,
+    '',
     'Models chosen (per series, by a holdout of the last h values):',
     '',
     ...scores.map(
       (score) =>
         `- ${score.name} (${score.count} series, ${score.seconds.toFixed(1)} s): ${score.models.map(([model, n]) => `${model} ${n}`).join('; ')}`,
     ),
-    '<!-- forecast-m4:end -->',
   ];
   return lines.join('\n');
-}
-
-/** Replaces this benchmark's section of BENCHMARKS.md (or appends it), leaving other sections alone. */
-function writeSection(text: string): void {
-  const file = join(ROOT, 'BENCHMARKS.md');
-  const current = existsSync(file)
-    ? readFileSync(file, 'utf8')
-    : '# Benchmarks\n\nMeasured, not asserted: the commands below produce every figure.\n';
-  const pattern = /<!-- forecast-m4:start -->[\s\S]*<!-- forecast-m4:end -->/;
-  const next = pattern.test(current) ? current.replace(pattern, text) : `${current.trimEnd()}\n\n${text}\n`;
-  writeFileSync(file, next);
 }
 
 const only = process.argv[2];
@@ -150,6 +140,7 @@ for (const frequency of FREQUENCIES) {
   let smapeSum = 0;
   let maseSum = 0;
   let inside = 0;
+  let inside80 = 0;
   let points = 0;
   let count = 0;
   const models = new Map<string, number>();
@@ -161,6 +152,7 @@ for (const frequency of FREQUENCIES) {
     maseSum += mase(history, actual, result.mean, frequency.m);
     actual.forEach((y, i) => {
       if (y >= (result.intervals[95].lower[i] ?? 0) && y <= (result.intervals[95].upper[i] ?? 0)) inside++;
+      if (y >= (result.intervals[80].lower[i] ?? 0) && y <= (result.intervals[80].upper[i] ?? 0)) inside80++;
       points++;
     });
     models.set(result.model, (models.get(result.model) ?? 0) + 1);
@@ -171,9 +163,10 @@ for (const frequency of FREQUENCIES) {
   const owa =
     (Number(sMAPE.toFixed(3)) / frequency.naive2[0] + Number(MASE.toFixed(3)) / frequency.naive2[1]) / 2;
   const coverage = (100 * inside) / points;
+  const coverage80 = (100 * inside80) / points;
   const seconds = (Date.now() - t0) / 1000;
   console.log(
-    `${frequency.name}: ${count} series, sMAPE ${sMAPE.toFixed(3)}, MASE ${MASE.toFixed(3)}, OWA ${owa.toFixed(3)}, 95% coverage ${coverage.toFixed(1)}% (${seconds.toFixed(1)} s)`,
+    `${frequency.name}: ${count} series, sMAPE ${sMAPE.toFixed(3)}, MASE ${MASE.toFixed(3)}, OWA ${owa.toFixed(3)}, 95% coverage ${coverage.toFixed(1)}%, 80% coverage ${coverage80.toFixed(1)}% (${seconds.toFixed(1)} s)`,
   );
   console.log(
     '  models:',
@@ -189,13 +182,14 @@ for (const frequency of FREQUENCIES) {
     MASE,
     owa,
     coverage,
+    coverage80,
     seconds,
     models: [...models.entries()].sort((a, b) => b[1] - a[1]),
   });
 }
 const total = (Date.now() - started) / 1000;
 if (only === undefined && limit === Number.POSITIVE_INFINITY) {
-  writeSection(section(scores, total));
+  writeSection('forecast-m4', section(scores, total));
   console.log('wrote BENCHMARKS.md');
 }
 console.log(`total ${total.toFixed(1)} s`);

@@ -231,3 +231,28 @@ export function forecastEts(fit: EtsFit, horizon: number): EtsForecast {
   }
   return { mean, variance };
 }
+
+/**
+ * One sample path of the model's future: the state-space recursion driven by Gaussian errors of variance σ²
+ * (so uncertainty accumulates exactly as the model says, correlated across steps). `normal` draws N(0, 1).
+ */
+export function simulateEts(fit: EtsFit, horizon: number, normal: () => number): number[] {
+  const { alpha, beta, gamma, phi: phiRaw } = fit.parameters;
+  const m = fit.spec.period;
+  const phi = fit.spec.trend === 'damped' ? phiRaw : 1;
+  const trended = fit.spec.trend !== 'none';
+  const seasonal = [...fit.seasonal];
+  const sigma = Math.sqrt(fit.sigma2);
+  let level = fit.level;
+  let slope = trended ? fit.slope : 0;
+  const path: number[] = [];
+  for (let h = 0; h < horizon; h++) {
+    const s = m > 1 ? (seasonal[h % m] ?? 0) : 0;
+    const error = sigma * normal();
+    path.push(level + phi * slope + s + error);
+    level = level + phi * slope + alpha * error;
+    if (trended) slope = phi * slope + beta * error;
+    if (m > 1) seasonal[h % m] = s + gamma * error;
+  }
+  return path;
+}

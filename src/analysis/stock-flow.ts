@@ -40,6 +40,9 @@ export interface FlowModels {
   readonly churnRate: Forecast;
 }
 
+/** Flows are modelled on the log scale: zero days become a tiny positive value. */
+const positive = (values: readonly number[]) => values.map((value) => Math.max(value, 1e-9));
+
 /** Daily churn rates: churned(t) / active(t − 1). */
 export function churnRates(stock: readonly number[], outflow: readonly number[]): number[] {
   const rates: number[] = [];
@@ -58,7 +61,6 @@ export function forecastFlows(
   horizon: number,
   periods: readonly number[],
 ): FlowModels {
-  const positive = (values: readonly number[]) => values.map((value) => Math.max(value, 1e-9));
   return {
     inflow: forecastSeries(positive(inflow), { horizon, periods }),
     churnRate: forecastSeries(positive(churnRates(stock, outflow)), { horizon, periods }),
@@ -92,19 +94,111 @@ function adjustInflow(value: number, step: number, scenario: Scenario): number {
  * flow, errors are taken as fully correlated across days (forecast errors of a level persist), between the
  * two flows as independent; a flow's standard deviation is read from its 95% interval.
  */
+/** Sample paths per projection: enough for stable 2.5% and 97.5% quantiles, fast enough for a tool call. */
+const PATHS = 500;
+
+/** A seeded N(0, 1) generator (mulberry32 and Box–Muller): the same call always gives the same intervals. */
+export function seededNormal(seed: number): () => number {
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const value = spare;
+      spare = undefined;
+      return value;
+    }
+    const u = Math.max(uniform(), 1e-12);
+    const v = uniform();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    spare = radius * Math.sin(2 * Math.PI * v);
+    return radius * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/** The stock a pair of flow paths gives under a scenario. */
+function stockPath(start: number, inflow: readonly number[], rates: readonly number[], scenario: Scenario) {
+  const stock: number[] = [];
+  const inflows: number[] = [];
+  const outflows: number[] = [];
+  let level = start;
+  inflow.forEach((value, i) => {
+    const signups = adjustInflow(value, i, scenario);
+    const churned = adjustRate(rates[i] ?? 0, i, scenario) * level;
+    level = level + signups - churned;
+    stock.push(level);
+    inflows.push(signups);
+    outflows.push(churned);
+  });
+  return { stock, inflows, outflows };
+}
+
+function quantile(sorted: readonly number[], p: number): number {
+  const position = p * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return (sorted[low] ?? 0) + ((sorted[high] ?? 0) - (sorted[low] ?? 0)) * (position - low);
+}
+
+/**
+ * The stock path from `start` under a scenario: the mean flows give the point forecast; the intervals are
+ * quantiles of the stock over sample paths of both flows' models (each path's errors carried through the
+ * model's own states, so day-to-day noise averages out and level shifts persist), the flows independent.
+ * Flows without a sampler fall back to a conservative bound (flow errors fully correlated across days).
+ */
 export function projectStock(
   start: number,
   flows: FlowModels,
   horizon: number,
   scenario: Scenario = {},
 ): StockPath {
+  const point = stockPath(
+    start,
+    flows.inflow.mean.slice(0, horizon),
+    flows.churnRate.mean.slice(0, horizon),
+    scenario,
+  );
+  const { inflow: inflowModel, churnRate: rateModel } = flows;
+  if (inflowModel.simulate === undefined || rateModel.simulate === undefined) {
+    return {
+      ...boundedStock(start, flows, horizon, scenario),
+      inflow: point.inflows,
+      outflow: point.outflows,
+    };
+  }
+  const normal = seededNormal(20_261_121);
+  const samples: number[][] = Array.from({ length: horizon }, () => []);
+  for (let k = 0; k < PATHS; k++) {
+    const path = stockPath(start, inflowModel.simulate(normal), rateModel.simulate(normal), scenario).stock;
+    path.forEach((value, i) => {
+      samples[i]?.push(value);
+    });
+  }
+  const sorted = samples.map((values) => values.sort((a, b) => a - b));
+  const at = (p: number) => sorted.map((values) => Math.max(0, quantile(values, p)));
+  return {
+    mean: point.stock,
+    lower80: at(0.1),
+    upper80: at(0.9),
+    lower95: at(0.025),
+    upper95: at(0.975),
+    inflow: point.inflows,
+    outflow: point.outflows,
+  };
+}
+
+function boundedStock(start: number, flows: FlowModels, horizon: number, scenario: Scenario) {
   const z95 = normalQuantile(0.975);
   const z80 = normalQuantile(0.9);
   const sdOf = (forecast: Forecast, i: number) =>
     ((forecast.intervals[95].upper[i] ?? 0) - (forecast.intervals[95].lower[i] ?? 0)) / (2 * z95);
   const mean: number[] = [];
-  const inflowPath: number[] = [];
-  const outflowPath: number[] = [];
   const sds: number[] = [];
   let stock = start;
   let inflowSd = 0;
@@ -120,8 +214,6 @@ export function projectStock(
     churnSd += sdOf(flows.churnRate, i) * rateScale * stock;
     stock = stock + inflow - outflow;
     mean.push(stock);
-    inflowPath.push(inflow);
-    outflowPath.push(outflow);
     sds.push(Math.sqrt(inflowSd ** 2 + churnSd ** 2));
   }
   const band = (z: number, sign: number) =>
@@ -132,8 +224,6 @@ export function projectStock(
     upper80: band(z80, 1),
     lower95: band(z95, -1),
     upper95: band(z95, 1),
-    inflow: inflowPath,
-    outflow: outflowPath,
   };
 }
 
@@ -144,6 +234,8 @@ export interface Accuracy {
   readonly smape: number;
   readonly naiveMase: number;
   readonly naiveSmape: number;
+  /** Share of the backtest's actual values inside the 95% interval. */
+  readonly coverage95: number;
 }
 
 /**
@@ -156,7 +248,14 @@ export function backtest(
   stock: readonly number[],
   inflow: readonly number[],
   outflow: readonly number[],
-  options: { horizon: number; origins: number; period: number; periods: readonly number[] },
+  options: {
+    horizon: number;
+    origins: number;
+    period: number;
+    periods: readonly number[];
+    /** The models chosen on the whole history: refitted at each origin (same form, no new selection). */
+    models?: FlowModels | undefined;
+  },
 ): Accuracy | undefined {
   const { horizon, period } = options;
   let mase = 0;
@@ -164,6 +263,8 @@ export function backtest(
   let naiveMase = 0;
   let naiveSmape = 0;
   let used = 0;
+  let inside = 0;
+  let points = 0;
   for (let k = options.origins; k >= 1; k--) {
     const origin = stock.length - k * horizon;
     if (origin < Math.max(4 * period, 28)) continue;
@@ -173,8 +274,21 @@ export function backtest(
       outflow: outflow.slice(0, origin),
     };
     const actual = stock.slice(origin, origin + horizon);
-    const flows = forecastFlows(history.inflow, history.stock, history.outflow, horizon, options.periods);
-    const path = projectStock(history.stock[origin - 1] ?? 0, flows, horizon).mean;
+    const refitInflow = options.models?.inflow.refit;
+    const refitRate = options.models?.churnRate.refit;
+    const flows =
+      refitInflow !== undefined && refitRate !== undefined
+        ? {
+            inflow: refitInflow(positive(history.inflow), horizon),
+            churnRate: refitRate(positive(churnRates(history.stock, history.outflow)), horizon),
+          }
+        : forecastFlows(history.inflow, history.stock, history.outflow, horizon, options.periods);
+    const projected = projectStock(history.stock[origin - 1] ?? 0, flows, horizon);
+    const path = projected.mean;
+    actual.forEach((value, i) => {
+      if (value >= (projected.lower95[i] ?? 0) && value <= (projected.upper95[i] ?? 0)) inside++;
+      points++;
+    });
     const naive = actual.map((_, i) => history.stock[origin - period + (i % period)] ?? 0);
     let scale = 0;
     for (let t = period; t < origin; t++)
@@ -207,6 +321,7 @@ export function backtest(
     smape: smape / used,
     naiveMase: naiveMase / used,
     naiveSmape: naiveSmape / used,
+    coverage95: inside / Math.max(1, points),
   };
 }
 

@@ -134,6 +134,8 @@ export const forecastSubsOutput = z.object({
       smape: z.number(),
       seasonal_naive_mase: z.number(),
       seasonal_naive_smape: z.number(),
+      /** Share of backtest days whose actual value fell inside the 95% interval. */
+      coverage95: z.number(),
     })
     .nullable(),
   warnings: z.array(z.string()),
@@ -288,6 +290,7 @@ async function forecastSubs(
     origins: BACKTEST_ORIGINS,
     period: binding.seasonal_periods[0] ?? 7,
     periods: binding.seasonal_periods,
+    models: flows,
   });
 
   const warnings: string[] = [];
@@ -341,6 +344,7 @@ async function forecastSubs(
             smape: round(accuracy.smape, 3),
             seasonal_naive_mase: round(accuracy.naiveMase, 3),
             seasonal_naive_smape: round(accuracy.naiveSmape, 3),
+            coverage95: round(accuracy.coverage95, 3),
           },
     warnings,
     filters: filters.map((filter) => ({
@@ -412,7 +416,7 @@ function summarize(output: ForecastSubsOutput, accuracy: Accuracy | undefined): 
   );
   if (accuracy !== undefined) {
     lines.push(
-      `Backtest on this series (${accuracy.origins} origins, ${accuracy.horizon} days ahead): MASE ${accuracy.mase.toFixed(2)}, sMAPE ${accuracy.smape.toFixed(2)}% (seasonal naive: MASE ${accuracy.naiveMase.toFixed(2)}, sMAPE ${accuracy.naiveSmape.toFixed(2)}%).`,
+      `Backtest on this series (${accuracy.origins} origins, ${accuracy.horizon} days ahead): MASE ${accuracy.mase.toFixed(2)}, sMAPE ${accuracy.smape.toFixed(2)}% (seasonal naive: MASE ${accuracy.naiveMase.toFixed(2)}, sMAPE ${accuracy.naiveSmape.toFixed(2)}%); ${(accuracy.coverage95 * 100).toFixed(0)}% of the actual days fell inside the 95% interval.`,
     );
   } else {
     lines.push('Backtest: not enough history to measure accuracy.');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type EtsFit, fitEts, forecastEts } from '../../src/analysis/ets.js';
+import { type EtsFit, fitEts, forecastEts, simulateEts } from '../../src/analysis/ets.js';
 import { forecastSeries } from '../../src/analysis/forecast.js';
 import { normalQuantile } from '../../src/analysis/statistics.js';
+import { seededNormal } from '../../src/analysis/stock-flow.js';
 
 /**
  * A fixed series and reference values from R 4.2 with forecast 8.20 (Debian r-cran-forecast), made by:
@@ -76,6 +77,19 @@ describe('ETS forecasts in closed form', () => {
       expect(variance[h - 1]).toBeCloseTo(4 * (1 + sum), 10);
       const c = 0.4 + 0.1 * phiSum + (h % 4 === 0 ? 0.2 : 0);
       sum += c * c;
+    }
+  });
+
+  it('sample paths have the analytic mean and variance', () => {
+    const normal = seededNormal(7);
+    const paths = Array.from({ length: 20_000 }, () => simulateEts(fit, 9, normal));
+    const { mean, variance } = forecastEts(fit, 9);
+    for (let h = 0; h < 9; h++) {
+      const values = paths.map((path) => path[h] as number);
+      const average = values.reduce((sum, value) => sum + value, 0) / values.length;
+      const spread = values.reduce((sum, value) => sum + (value - average) ** 2, 0) / (values.length - 1);
+      expect(Math.abs(average - (mean[h] as number))).toBeLessThan(0.05 * Math.sqrt(variance[h] as number));
+      expect(Math.abs(spread / (variance[h] as number) - 1)).toBeLessThan(0.05);
     }
   });
 

@@ -52,12 +52,14 @@ describe('forecast_subs', () => {
     expect(out.accuracy).not.toBeNull();
     expect(out.accuracy?.mase).toBeLessThan(out.accuracy?.seasonal_naive_mase as number);
     expect(out.summary).toMatch(/Backtest on this series \(3 origins, 28 days ahead\): MASE/);
+    expect(out.accuracy?.coverage95).toBeGreaterThan(0.8);
     expect(out.rows.at(-1)?.date).toBe(out.horizon.to);
     expect(out.rows.length).toBeLessThanOrEqual(60);
   });
 
-  it('warns on the planted price-change break', async () => {
+  it('warns on the planted price-change break, and answers the same question the same way', async () => {
     const out = await forecast(vp, {});
+    expect((await forecast(vp, {})).baseline).toEqual(out.baseline);
     expect(out.warnings.join(' ')).toContain(`The series broke on ${PRICE_CHANGE.date}`);
     expect(out.scenario).toBeNull();
   });
