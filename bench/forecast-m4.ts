@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { mase, smape } from '../src/analysis/accuracy.js';
 import { forecastSeries } from '../src/analysis/forecast.js';
 import { writeSection } from './benchmarks-md.js';
 
@@ -39,31 +40,6 @@ function readSeries(file: string): Map<string, number[]> {
     series.set(cells[0] ?? '', cells.slice(1).map(Number));
   }
   return series;
-}
-
-function smape(actual: readonly number[], forecast: readonly number[]): number {
-  let sum = 0;
-  actual.forEach((y, i) => {
-    const f = forecast[i] ?? 0;
-    sum += (200 * Math.abs(y - f)) / (Math.abs(y) + Math.abs(f));
-  });
-  return sum / actual.length;
-}
-
-function mase(
-  train: readonly number[],
-  actual: readonly number[],
-  forecast: readonly number[],
-  m: number,
-): number {
-  let scale = 0;
-  for (let t = m; t < train.length; t++) scale += Math.abs((train[t] ?? 0) - (train[t - m] ?? 0));
-  scale /= train.length - m;
-  let sum = 0;
-  actual.forEach((y, i) => {
-    sum += Math.abs(y - (forecast[i] ?? 0));
-  });
-  return sum / actual.length / scale;
 }
 
 interface Score {

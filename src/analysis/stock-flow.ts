@@ -3,6 +3,7 @@
  * active(t) = active(t − 1) + new(t) − rate(t) · active(t − 1). Scenarios adjust the flows, never the stock.
  * Pure: no I/O.
  */
+import { mase as maseOf, naiveScale, smape as smapeOf } from './accuracy.js';
 import { type Forecast, forecastSeries } from './forecast.js';
 import { normalQuantile } from './statistics.js';
 
@@ -290,21 +291,11 @@ export function backtest(
       points++;
     });
     const naive = actual.map((_, i) => history.stock[origin - period + (i % period)] ?? 0);
-    let scale = 0;
-    for (let t = period; t < origin; t++)
-      scale += Math.abs((history.stock[t] ?? 0) - (history.stock[t - period] ?? 0));
-    scale /= origin - period;
-    if (!(scale > 0)) continue;
-    const score = (forecast: readonly number[]) => {
-      let absolute = 0;
-      let symmetric = 0;
-      actual.forEach((value, i) => {
-        const f = forecast[i] ?? 0;
-        absolute += Math.abs(value - f);
-        symmetric += (200 * Math.abs(value - f)) / (Math.abs(value) + Math.abs(f) || 1);
-      });
-      return { mase: absolute / actual.length / scale, smape: symmetric / actual.length };
-    };
+    if (!(naiveScale(history.stock, period) > 0)) continue;
+    const score = (forecast: readonly number[]) => ({
+      mase: maseOf(history.stock, actual, forecast, period),
+      smape: smapeOf(actual, forecast),
+    });
     const model = score(path);
     const baseline = score(naive);
     mase += model.mase;
