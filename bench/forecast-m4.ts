@@ -3,7 +3,7 @@
  * ../shared/data/m4, scored with sMAPE, MASE and OWA as the competition did, plus 95% interval coverage.
  * Writes the table into BENCHMARKS.md. Run: npm run bench:forecast
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { mase, smape } from '../src/analysis/accuracy.js';
@@ -11,6 +11,12 @@ import { forecastSeries } from '../src/analysis/forecast.js';
 import { writeSection } from './benchmarks-md.js';
 
 const DATA = resolve(process.env.M4_DATA ?? join(import.meta.dirname, '../../shared/data/m4'));
+if (!existsSync(join(DATA, 'Weekly-train.csv.gz'))) {
+  console.error(
+    `No M4 data in ${DATA}: set M4_DATA to the folder holding Weekly-train.csv.gz and the other files`,
+  );
+  process.exit(2);
+}
 
 interface Frequency {
   name: 'Weekly' | 'Hourly';
