@@ -21,7 +21,7 @@ export interface Forecast {
   /** The chosen model, e.g. "ETS(A,Ad,A) period 7 on log" or "… + seasonal naive 7 with drift". */
   readonly model: string;
   /** One sample path of the future on the series' scale; `normal` draws N(0, 1). */
-  readonly simulate?: (normal: () => number) => number[];
+  readonly simulate: (normal: () => number) => number[];
   /** The same model form (method and ETS specification, no new selection) fitted to another history. */
   readonly refit?: (y: readonly number[], horizon: number) => Forecast;
 }

@@ -5,7 +5,6 @@
  */
 import { mase as maseOf, naiveScale, smape as smapeOf } from './accuracy.js';
 import { type Forecast, forecastSeries } from './forecast.js';
-import { normalQuantile } from './statistics.js';
 
 /** Days per month, for monthly churn rates. */
 export const DAYS_PER_MONTH = 30.4375;
@@ -151,7 +150,6 @@ function quantile(sorted: readonly number[], p: number): number {
  * The stock path from `start` under a scenario: the mean flows give the point forecast; the intervals are
  * quantiles of the stock over sample paths of both flows' models (each path's errors carried through the
  * model's own states, so day-to-day noise averages out and level shifts persist), the flows independent.
- * Flows without a sampler fall back to a conservative bound (flow errors fully correlated across days).
  */
 export function projectStock(
   start: number,
@@ -166,13 +164,6 @@ export function projectStock(
     scenario,
   );
   const { inflow: inflowModel, churnRate: rateModel } = flows;
-  if (inflowModel.simulate === undefined || rateModel.simulate === undefined) {
-    return {
-      ...boundedStock(start, flows, horizon, scenario),
-      inflow: point.inflows,
-      outflow: point.outflows,
-    };
-  }
   const normal = seededNormal(20_261_121);
   const samples: number[][] = Array.from({ length: horizon }, () => []);
   for (let k = 0; k < PATHS; k++) {
@@ -191,40 +182,6 @@ export function projectStock(
     upper95: at(0.975),
     inflow: point.inflows,
     outflow: point.outflows,
-  };
-}
-
-function boundedStock(start: number, flows: FlowModels, horizon: number, scenario: Scenario) {
-  const z95 = normalQuantile(0.975);
-  const z80 = normalQuantile(0.9);
-  const sdOf = (forecast: Forecast, i: number) =>
-    ((forecast.intervals[95].upper[i] ?? 0) - (forecast.intervals[95].lower[i] ?? 0)) / (2 * z95);
-  const mean: number[] = [];
-  const sds: number[] = [];
-  let stock = start;
-  let inflowSd = 0;
-  let churnSd = 0;
-  for (let i = 0; i < horizon; i++) {
-    const inflow = adjustInflow(flows.inflow.mean[i] ?? 0, i, scenario);
-    const rate = adjustRate(flows.churnRate.mean[i] ?? 0, i, scenario);
-    const outflow = rate * stock;
-    // Scenario multipliers scale the flows' uncertainty with them.
-    const inflowScale = (flows.inflow.mean[i] ?? 0) > 0 ? inflow / (flows.inflow.mean[i] ?? 1) : 1;
-    const rateScale = (flows.churnRate.mean[i] ?? 0) > 0 ? rate / (flows.churnRate.mean[i] ?? 1) : 1;
-    inflowSd += sdOf(flows.inflow, i) * inflowScale;
-    churnSd += sdOf(flows.churnRate, i) * rateScale * stock;
-    stock = stock + inflow - outflow;
-    mean.push(stock);
-    sds.push(Math.sqrt(inflowSd ** 2 + churnSd ** 2));
-  }
-  const band = (z: number, sign: number) =>
-    mean.map((value, i) => Math.max(0, value + sign * z * (sds[i] ?? 0)));
-  return {
-    mean,
-    lower80: band(z80, -1),
-    upper80: band(z80, 1),
-    lower95: band(z95, -1),
-    upper95: band(z95, 1),
   };
 }
 

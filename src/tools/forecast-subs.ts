@@ -234,9 +234,7 @@ async function forecastSubs(
   args: Record<string, unknown>,
 ): Promise<{ result: CallToolResult; facts: CallFacts }> {
   const { service } = context;
-  const _layer = service.layer;
   const identity = context.identity();
-  const _policy = service.policy(identity);
   const unit = (args.unit as keyof typeof UNITS | undefined) ?? 'months';
   const horizonDays = Math.ceil(((args.horizon as number | undefined) ?? 6) * UNITS[unit]);
   if (horizonDays > MAX_HORIZON_DAYS) {

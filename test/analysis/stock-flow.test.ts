@@ -9,13 +9,14 @@ import {
   projectStock,
 } from '../../src/analysis/stock-flow.js';
 
-/** Flat flows with no uncertainty: the stock path has a closed form. */
+/** Flat flows with no uncertainty (every sample path is the mean): the stock path has a closed form. */
 function flat(value: number, horizon: number): Forecast {
   const mean = new Array(horizon).fill(value);
   return {
     mean,
     intervals: { 80: { lower: mean, upper: mean }, 95: { lower: mean, upper: mean } },
     model: 'flat',
+    simulate: () => mean,
   };
 }
 
