@@ -9,11 +9,15 @@ export function toNumber(value: unknown): number | null {
   return Number.isFinite(number) ? number : null;
 }
 
+/** Rounds to `digits` decimals. */
+export function roundTo(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
 /** Rounds a metric value to its declared decimals (plus two for percentages shown as fractions). */
 export function roundMetric(metric: Metric, value: number | null): number | null {
-  if (value === null) return null;
-  const factor = 10 ** metric.decimals;
-  return Math.round(value * factor) / factor;
+  return value === null ? null : roundTo(value, metric.decimals);
 }
 
 export type MetricValues = Record<string, number | null>;

@@ -1,6 +1,6 @@
 import type { CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { toNumber } from '../analysis/period-results.js';
+import { roundTo, toNumber } from '../analysis/period-results.js';
 import {
   normalQuantile,
   sampleRatioMismatch,
@@ -20,7 +20,7 @@ import { dayCount } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
 import { filterArguments, pageArguments, pageSchema, required, schemaCache, text } from './common-args.js';
-import { describeFilters, formatTable } from './format.js';
+import { describeFilters, formatCount, formatTable } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
 export const COMPARE_CAMPAIGNS = 'compare_campaigns';
@@ -453,20 +453,16 @@ interface AnalysisOptions {
   readonly limit: number;
 }
 
-const round = (value: number, digits: number): number => {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-};
 const roundInterval = (bounds: readonly [number, number], digits: number): [number, number] => [
-  round(bounds[0], digits),
-  round(bounds[1], digits),
+  roundTo(bounds[0], digits),
+  roundTo(bounds[1], digits),
 ];
 
 function proportionResult(test: TwoProportionTest, alpha: number): z.infer<typeof proportionTestSchema> {
   return {
-    difference: round(test.difference, 6),
+    difference: roundTo(test.difference, 6),
     interval: roundInterval(test.interval, 6),
-    z: round(test.z, 4),
+    z: roundTo(test.z, 4),
     p_value: test.pValue,
     significant: test.pValue < alpha,
   };
@@ -474,10 +470,10 @@ function proportionResult(test: TwoProportionTest, alpha: number): z.infer<typeo
 
 function welchResult(test: WelchTest, alpha: number): z.infer<typeof welchSchema> {
   return {
-    difference: round(test.difference, 4),
+    difference: roundTo(test.difference, 4),
     interval: roundInterval(test.interval, 4),
-    t: round(test.t, 4),
-    df: round(test.df, 2),
+    t: roundTo(test.t, 4),
+    df: roundTo(test.df, 2),
     p_value: test.pValue,
     significant: test.pValue < alpha,
   };
@@ -522,7 +518,7 @@ function analyse(
   if (measurable && units(a) > 0 && units(b) > 0) {
     const pooled = (conversions(a) + conversions(b)) / (units(a) + units(b));
     const spread = Math.sqrt(pooled * (1 - pooled) * (1 / units(a) + 1 / units(b)));
-    minimumDetectable = round((normalQuantile(1 - alpha / 2) + normalQuantile(POWER)) * spread, 6);
+    minimumDetectable = roundTo((normalQuantile(1 - alpha / 2) + normalQuantile(POWER)) * spread, 6);
   }
   const retentionTest =
     a.retention !== null && b.retention !== null
@@ -600,14 +596,14 @@ function campaignResult(
     const test = twoProportionTest(conversions, units, controlConversions, controlUnits, options.confidence);
     const incremental = test.difference * units;
     lift = {
-      absolute: round(test.difference, 6),
-      relative: test.rateB > 0 ? round(test.difference / test.rateB, 4) : null,
+      absolute: roundTo(test.difference, 6),
+      relative: test.rateB > 0 ? roundTo(test.difference / test.rateB, 4) : null,
       interval: roundInterval(test.interval, 6),
       p_value: test.pValue,
       significant: test.pValue < alpha,
       incremental_conversions: Math.round(incremental),
       cost_per_incremental_acquisition:
-        facts.spend !== null && incremental >= 1 ? round(facts.spend / incremental, 2) : null,
+        facts.spend !== null && incremental >= 1 ? roundTo(facts.spend / incremental, 2) : null,
     };
   }
   let split: CampaignResult['split'] = null;
@@ -618,9 +614,9 @@ function campaignResult(
     );
     const share = controlUnits / (units + controlUnits);
     split = {
-      control_share: round(share, 4),
+      control_share: roundTo(share, 4),
       planned_share: experiment.control_share,
-      chi_square: round(check.chiSquare, 3),
+      chi_square: roundTo(check.chiSquare, 3),
       p_value: check.pValue,
       mismatch: check.pValue < SRM_ALPHA,
     };
@@ -634,7 +630,7 @@ function campaignResult(
     const cohort = treatment[experiment.retention.cohort] ?? 0;
     const retained = treatment[experiment.retention.retained] ?? 0;
     if (cohort >= minimum && cohort > 0)
-      retention = { days: experiment.retention.days, cohort, retained, rate: round(retained / cohort, 4) };
+      retention = { days: experiment.retention.days, cohort, retained, rate: roundTo(retained / cohort, 4) };
     if (conversions > 0 && cohort < conversions / 2)
       warnings.push(
         `${who}: only ${cohort.toLocaleString('en-US')} of its ${conversions.toLocaleString('en-US')} converted subscribers are ${experiment.retention.days} days past converting; retention is early.`,
@@ -643,7 +639,7 @@ function campaignResult(
   const outcome = facts.engagement;
   const engagement =
     shown && outcome !== null && outcome.n >= Math.max(2, minimum)
-      ? { units: outcome.n, mean: round(outcome.mean, 2), sd: round(Math.sqrt(outcome.variance), 2) }
+      ? { units: outcome.n, mean: roundTo(outcome.mean, 2), sd: roundTo(Math.sqrt(outcome.variance), 2) }
       : null;
   return {
     label,
@@ -654,15 +650,15 @@ function campaignResult(
     first_exposure: facts.treatment.first,
     last_exposure: facts.treatment.last,
     funnel,
-    conversion_rate: shown && units > 0 ? round(conversions / units, 6) : null,
+    conversion_rate: shown && units > 0 ? roundTo(conversions / units, 6) : null,
     spend: facts.spend,
     cost_per_acquisition:
-      shown && facts.spend !== null && conversions > 0 ? round(facts.spend / conversions, 2) : null,
+      shown && facts.spend !== null && conversions > 0 ? roundTo(facts.spend / conversions, 2) : null,
     holdout: holdoutShown
       ? {
           units: controlUnits,
           conversions: controlConversions,
-          conversion_rate: round(controlConversions / controlUnits, 6),
+          conversion_rate: roundTo(controlConversions / controlUnits, 6),
         }
       : null,
     lift,
@@ -727,8 +723,8 @@ function alignedRows(
       const controlRate = controlUnits > 0 ? controlConversions / controlUnits : null;
       row[`${prefix}_${experiment.units}`] = treatmentUnits;
       row[`${prefix}_${experiment.conversions}`] = treatmentConversions;
-      row[`${prefix}_conversion_rate`] = rate === null ? null : round(rate, 6);
-      row[`${prefix}_lift`] = rate === null || controlRate === null ? null : round(rate - controlRate, 6);
+      row[`${prefix}_conversion_rate`] = rate === null ? null : roundTo(rate, 6);
+      row[`${prefix}_lift`] = rate === null || controlRate === null ? null : roundTo(rate - controlRate, 6);
     });
     return row;
   });
@@ -771,10 +767,6 @@ function percent(value: number, digits = 2): string {
   return `${(value * 100).toFixed(digits)}%`;
 }
 
-function count(value: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: 0 });
-}
-
 function money(value: number): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
@@ -799,7 +791,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
   const lines: string[] = [];
   const test = output.tests.conversion_rate;
   const rateLine = (c: CampaignResult) =>
-    `${percent(c.conversion_rate ?? 0)} of ${count(c.funnel[experiment.units] ?? 0)} people reached`;
+    `${percent(c.conversion_rate ?? 0)} of ${formatCount(c.funnel[experiment.units] ?? 0)} people reached`;
   if (output.verdict === 'not enough data' || test === null) {
     lines.push(`Verdict: not enough data to compare ${describeCampaign(a)} and ${describeCampaign(b)}.`);
   } else {
@@ -823,7 +815,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
     const parts: string[] = [];
     const dates = c.launch === null ? '' : `, ${c.launch} to ${c.end ?? c.last_exposure ?? '?'}`;
     parts.push(
-      `${experiment.funnel.map((metric) => `${metric} ${count(c.funnel[metric] ?? 0)}`).join(', ')} (conversion ${percent(c.conversion_rate)})`,
+      `${experiment.funnel.map((metric) => `${metric} ${formatCount(c.funnel[metric] ?? 0)}`).join(', ')} (conversion ${percent(c.conversion_rate)})`,
     );
     if (c.spend !== null)
       parts.push(
@@ -831,12 +823,12 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
       );
     if (c.lift !== null && c.holdout !== null) {
       parts.push(
-        `lift over holdout ${pp(c.lift.absolute)} (holdout ${percent(c.holdout.conversion_rate)} of ${count(c.holdout.units)}; ${level} CI ${range(c.lift.interval, pp)}, p ${formatP(c.lift.p_value)}${c.lift.significant ? '' : ', not significant'}; about ${count(c.lift.incremental_conversions)} incremental conversions${c.lift.cost_per_incremental_acquisition === null ? '' : `, ${money(c.lift.cost_per_incremental_acquisition)} each`})`,
+        `lift over holdout ${pp(c.lift.absolute)} (holdout ${percent(c.holdout.conversion_rate)} of ${formatCount(c.holdout.units)}; ${level} CI ${range(c.lift.interval, pp)}, p ${formatP(c.lift.p_value)}${c.lift.significant ? '' : ', not significant'}; about ${formatCount(c.lift.incremental_conversions)} incremental conversions${c.lift.cost_per_incremental_acquisition === null ? '' : `, ${money(c.lift.cost_per_incremental_acquisition)} each`})`,
       );
     }
     if (c.retention !== null)
       parts.push(
-        `${c.retention.days}-day retention ${percent(c.retention.rate, 1)} of ${count(c.retention.cohort)} converted`,
+        `${c.retention.days}-day retention ${percent(c.retention.rate, 1)} of ${formatCount(c.retention.cohort)} converted`,
       );
     if (c.engagement !== null && experiment.engagement !== undefined)
       parts.push(

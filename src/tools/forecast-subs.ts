@@ -1,6 +1,6 @@
 import type { CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { toNumber } from '../analysis/period-results.js';
+import { roundTo, toNumber } from '../analysis/period-results.js';
 import {
   type Accuracy,
   backtest,
@@ -19,7 +19,7 @@ import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-lay
 import { addDays, dayCount, explicitRange } from '../semantic/time-range.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
 import { filterArguments, schemaCache, text } from './common-args.js';
-import { describeFilters, formatTable } from './format.js';
+import { describeFilters, formatCount, formatTable } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
 export const FORECAST_SUBS = 'forecast_subs';
@@ -338,11 +338,11 @@ async function forecastSubs(
         : {
             origins: accuracy.origins,
             horizon_days: accuracy.horizon,
-            mase: round(accuracy.mase, 3),
-            smape: round(accuracy.smape, 3),
-            seasonal_naive_mase: round(accuracy.naiveMase, 3),
-            seasonal_naive_smape: round(accuracy.naiveSmape, 3),
-            coverage95: round(accuracy.coverage95, 3),
+            mase: roundTo(accuracy.mase, 3),
+            smape: roundTo(accuracy.smape, 3),
+            seasonal_naive_mase: roundTo(accuracy.naiveMase, 3),
+            seasonal_naive_smape: roundTo(accuracy.naiveSmape, 3),
+            coverage95: roundTo(accuracy.coverage95, 3),
           },
     warnings,
     filters: filters.map((filter) => ({
@@ -363,11 +363,6 @@ async function forecastSubs(
     },
     facts: { rows: output.rows.length, suppressedGroups: 0 },
   };
-}
-
-function round(value: number, digits: number): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }
 
 /** Up to 60 days of the path: every day for short horizons, else evenly spaced, always ending at the horizon. */
@@ -391,14 +386,12 @@ function pathRows(first: string, baseline: StockPath, scenario: StockPath | unde
   }));
 }
 
-const count = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 0 });
-
 function summarize(output: ForecastSubsOutput, accuracy: Accuracy | undefined): string {
   const lines: string[] = [];
   const b = output.baseline;
   const where = output.filters.length > 0 ? ` (${describeFilters(output.filters)})` : '';
   lines.push(
-    `Active subscribers${where}: ${count(output.current.value)} on ${output.current.date}. Baseline for ${output.horizon.to} (${output.horizon.days} days ahead): ${count(b.mean)} (80% ${count(b.lower80)} to ${count(b.upper80)}; 95% ${count(b.lower95)} to ${count(b.upper95)}).`,
+    `Active subscribers${where}: ${formatCount(output.current.value)} on ${output.current.date}. Baseline for ${output.horizon.to} (${output.horizon.days} days ahead): ${formatCount(b.mean)} (80% ${formatCount(b.lower80)} to ${formatCount(b.upper80)}; 95% ${formatCount(b.lower95)} to ${formatCount(b.upper95)}).`,
   );
   if (output.scenario !== null && output.difference !== null) {
     const s = output.scenario;
@@ -406,7 +399,7 @@ function summarize(output: ForecastSubsOutput, accuracy: Accuracy | undefined): 
       .map(([key, value]) => `${key} ${value}`)
       .join(', ');
     lines.push(
-      `Scenario (${applied}): ${count(s.mean)} (95% ${count(s.lower95)} to ${count(s.upper95)}), ${output.difference >= 0 ? '+' : '−'}${count(Math.abs(output.difference))} vs baseline (${((100 * output.difference) / Math.max(1, b.mean)).toFixed(1)}%).`,
+      `Scenario (${applied}): ${formatCount(s.mean)} (95% ${formatCount(s.lower95)} to ${formatCount(s.upper95)}), ${output.difference >= 0 ? '+' : '−'}${formatCount(Math.abs(output.difference))} vs baseline (${((100 * output.difference) / Math.max(1, b.mean)).toFixed(1)}%).`,
     );
   }
   lines.push(

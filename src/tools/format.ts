@@ -64,3 +64,8 @@ export function shapeRow(
   }
   return out;
 }
+
+/** A count as a person reads it: "1,234,567". */
+export function formatCount(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 0 });
+}
