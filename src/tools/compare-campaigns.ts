@@ -20,7 +20,7 @@ import { dayCount } from '../semantic/time-range.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { auditedCall, type CallFacts } from './audited-call.js';
 import { filterArguments, pageArguments, pageSchema, required, schemaCache, text } from './common-args.js';
-import { describeFilters, formatCount, formatTable } from './format.js';
+import { describeFilters, formatCount, formatPoints, formatTable, signOf } from './format.js';
 import type { ToolContext } from './query-engagement.js';
 
 export const COMPARE_CAMPAIGNS = 'compare_campaigns';
@@ -758,11 +758,6 @@ function formatP(p: number): string {
   return p < 0.001 ? '< 0.001' : `= ${p.toFixed(3)}`;
 }
 
-function pp(value: number): string {
-  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
-  return `${sign}${Math.abs(value * 100).toFixed(2)} pp`;
-}
-
 function percent(value: number, digits = 2): string {
   return `${(value * 100).toFixed(digits)}%`;
 }
@@ -772,8 +767,7 @@ function money(value: number): string {
 }
 
 function signed(value: number, digits: number): string {
-  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
-  return `${sign}${Math.abs(value).toFixed(digits)}`;
+  return `${signOf(value)}${Math.abs(value).toFixed(digits)}`;
 }
 
 function describeCampaign(c: CampaignResult): string {
@@ -795,12 +789,12 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
   if (output.verdict === 'not enough data' || test === null) {
     lines.push(`Verdict: not enough data to compare ${describeCampaign(a)} and ${describeCampaign(b)}.`);
   } else {
-    const comparison = `${describeCampaign(a)} converted ${rateLine(a)} vs ${rateLine(b)} for ${describeCampaign(b)}: ${pp(test.difference)} (${level} CI ${range(test.interval, pp)}, z = ${signed(test.z, 2)}, p ${formatP(test.p_value)})`;
+    const comparison = `${describeCampaign(a)} converted ${rateLine(a)} vs ${rateLine(b)} for ${describeCampaign(b)}: ${formatPoints(test.difference)} (${level} CI ${range(test.interval, formatPoints)}, z = ${signed(test.z, 2)}, p ${formatP(test.p_value)})`;
     if (output.verdict === 'no significant difference') {
       const detectable =
         output.minimum_detectable_difference === null
           ? ''
-          : ` These samples detect differences of about ${pp(output.minimum_detectable_difference).replace('+', '')} or more 80% of the time.`;
+          : ` These samples detect differences of about ${formatPoints(output.minimum_detectable_difference).replace('+', '')} or more 80% of the time.`;
       lines.push(`Verdict: no significant difference at ${level} confidence. ${comparison}.${detectable}`);
     } else {
       lines.push(`Verdict: ${output.verdict} (${level} confidence). ${comparison}.`);
@@ -823,7 +817,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
       );
     if (c.lift !== null && c.holdout !== null) {
       parts.push(
-        `lift over holdout ${pp(c.lift.absolute)} (holdout ${percent(c.holdout.conversion_rate)} of ${formatCount(c.holdout.units)}; ${level} CI ${range(c.lift.interval, pp)}, p ${formatP(c.lift.p_value)}${c.lift.significant ? '' : ', not significant'}; about ${formatCount(c.lift.incremental_conversions)} incremental conversions${c.lift.cost_per_incremental_acquisition === null ? '' : `, ${money(c.lift.cost_per_incremental_acquisition)} each`})`,
+        `lift over holdout ${formatPoints(c.lift.absolute)} (holdout ${percent(c.holdout.conversion_rate)} of ${formatCount(c.holdout.units)}; ${level} CI ${range(c.lift.interval, formatPoints)}, p ${formatP(c.lift.p_value)}${c.lift.significant ? '' : ', not significant'}; about ${formatCount(c.lift.incremental_conversions)} incremental conversions${c.lift.cost_per_incremental_acquisition === null ? '' : `, ${money(c.lift.cost_per_incremental_acquisition)} each`})`,
       );
     }
     if (c.retention !== null)
@@ -839,7 +833,7 @@ function summarize(layer: SemanticLayer, experiment: ExperimentDef, output: Comp
   const retention = output.tests.retention;
   if (retention !== null && a.retention !== null && b.retention !== null) {
     lines.push(
-      `Retention A vs B: ${percent(a.retention.rate, 1)} vs ${percent(b.retention.rate, 1)}, ${pp(retention.difference)} (${level} CI ${range(retention.interval, pp)}, p ${formatP(retention.p_value)}${retention.significant ? '' : ', not significant'}).`,
+      `Retention A vs B: ${percent(a.retention.rate, 1)} vs ${percent(b.retention.rate, 1)}, ${formatPoints(retention.difference)} (${level} CI ${range(retention.interval, formatPoints)}, p ${formatP(retention.p_value)}${retention.significant ? '' : ', not significant'}).`,
     );
   }
   const engagement = output.tests.engagement;

@@ -10,19 +10,28 @@ export function formatValue(metric: Metric, value: number | null): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: metric.decimals });
 }
 
+/** The sign of a change as shown: "+", "−" or "±". */
+export function signOf(value: number): string {
+  return value > 0 ? '+' : value < 0 ? '−' : '±';
+}
+
+/** A difference of rates in percentage points: "+1.53 pp". */
+export function formatPoints(value: number): string {
+  return `${signOf(value)}${(Math.abs(value) * 100).toFixed(2)} pp`;
+}
+
 /** A signed change: "+1,204" or "−3.1 pp" for rates. */
 export function formatChange(metric: Metric, absolute: number | null, percent: number | null): string {
   if (absolute === null) return 'no comparison data';
-  const sign = absolute > 0 ? '+' : absolute < 0 ? '−' : '±';
-  const magnitude =
+  const change =
     metric.format === 'percent'
-      ? `${(Math.abs(absolute) * 100).toFixed(2)} pp`
-      : Math.abs(absolute).toLocaleString('en-US', { maximumFractionDigits: metric.decimals });
+      ? formatPoints(absolute)
+      : `${signOf(absolute)}${Math.abs(absolute).toLocaleString('en-US', { maximumFractionDigits: metric.decimals })}`;
   const relative =
     percent === null
       ? ''
-      : ` (${percent > 0 ? '+' : percent < 0 ? '−' : '±'}${Math.abs(percent).toFixed(Math.abs(percent) < 0.1 ? 2 : 1)}%)`;
-  return `${sign}${magnitude}${relative}`;
+      : ` (${signOf(percent)}${Math.abs(percent).toFixed(Math.abs(percent) < 0.1 ? 2 : 1)}%)`;
+  return `${change}${relative}`;
 }
 
 /** Rows as a compact tab-separated table with a header, for clients that only show text. */
