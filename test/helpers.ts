@@ -12,12 +12,24 @@ import { AuditLog, createLogger } from '../src/observe/audit-log.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../src/server/create-server.js';
 import { type HttpServer, serveHttp } from '../src/server/serve-http.js';
-import { AnalyticsService } from '../src/tools/analytics-service.js';
-import { ALL_SCOPES } from '../src/tools/catalog.js';
-import { CursorCodec } from '../src/tools/cursor.js';
-import type { QueryEngagementOutput } from '../src/tools/query-engagement.js';
+import { ALL_SCOPES, TOOL_KINDS } from '../src/tools/catalog.js';
+import type { CompareCampaignsResult } from '../src/tools/compare-campaigns/output.js';
+import type { ExplainChangeResult } from '../src/tools/explain-change/output.js';
+import type { ForecastSubsResult } from '../src/tools/forecast-subs/output.js';
+import { AnalyticsService } from '../src/tools/framework/analytics-service.js';
+import { CursorCodec } from '../src/tools/framework/cursor.js';
+import type { Answered } from '../src/tools/framework/privacy-note.js';
+import type { LookupResult } from '../src/tools/lookup/lookup-tool.js';
+import type { QueryEngagementResult } from '../src/tools/query-engagement/output.js';
 import { createWarehouse } from '../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../src/warehouse/warehouse.js';
+
+/** Each tool's structured output as a client receives it. */
+export type QueryEngagementOutput = Answered<QueryEngagementResult>;
+export type ExplainChangeOutput = Answered<ExplainChangeResult>;
+export type CompareCampaignsOutput = Answered<CompareCampaignsResult>;
+export type ForecastSubsOutput = Answered<ForecastSubsResult>;
+export type LookupOutput = Answered<LookupResult>;
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -83,9 +95,14 @@ export async function testDependencies(
   },
 ): Promise<ServerDependencies> {
   return {
-    service: new AnalyticsService(await loadSemanticLayer(layerDir), warehouse),
+    service: new AnalyticsService(await loadSemanticLayer(layerDir, TOOL_KINDS), warehouse),
     cursors: new CursorCodec('test-cursor-key'),
-    audit: new AuditLog({ sink: warehouse.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
+    audit: new AuditLog({
+      sink: warehouse.admin(),
+      logger: createLogger('silent'),
+      flushIntervalMs: 50,
+      key: 'test-audit-key',
+    }),
     limits: await RateLimits.create({ ...limits, redisUrl: undefined }),
   };
 }
@@ -248,3 +265,17 @@ export const AURORA_ROLES = {
   latam: { tenant: 'aurora', roles: ['latam_analyst'] },
   bi: { tenant: 'aurora', roles: ['bi_service'] },
 };
+
+/**
+ * Hand-written oracle of the privacy rules for one breakdown under a shown total: `groups` is SQL returning
+ * one row per group with its distinct `viewers`; each row comes back flagged `small` (under k: withheld) or
+ * `secondary` (withheld so that the small ones cannot be worked out from the total: the group with the fewest
+ * viewers, then the first by `keys`, among the others, when any group is small).
+ */
+export function suppressionOracle(groups: string, keys: readonly string[], k = 5): string {
+  const order = ['viewers', ...keys].join(', ');
+  return `WITH g AS (${groups}) SELECT *, viewers < ${k} AS small,
+    viewers >= ${k} AND countIf(viewers < ${k}) OVER () > 0
+      AND row_number() OVER (PARTITION BY viewers >= ${k} ORDER BY ${order}) = 1 AS secondary
+    FROM g ORDER BY ${order}`;
+}

@@ -147,3 +147,30 @@ export function noiseBand(current: PeriodValue, baseline: PeriodValue): number |
   if (current.variance === undefined || baseline.variance === undefined) return undefined;
   return Z95 * Math.sqrt(current.variance + baseline.variance);
 }
+
+/** A ratio's value from its parts, or null without a denominator. */
+export function ratioOf(value: PeriodValue): number | null {
+  const denominator = value.denominator ?? 0;
+  return denominator === 0 ? null : (value.numerator ?? 0) / denominator;
+}
+
+/** The 95% noise band of a change of a proportion (binomial model of each period's rate). */
+export function binomialBand(current: PeriodValue, baseline: PeriodValue): number | undefined {
+  const r1 = ratioOf(current);
+  const r0 = ratioOf(baseline);
+  if (r1 === null || r0 === null) return undefined;
+  const variance =
+    (r1 * (1 - r1)) / (current.denominator ?? 1) + (r0 * (1 - r0)) / (baseline.denominator ?? 1);
+  return Z95 * Math.sqrt(variance);
+}
+
+/** A contributor carrying at least this share of a change is drilled into. */
+export const DOMINANT_SHARE = 0.5;
+
+/**
+ * Whether to split a contributor's own change further: it carries at least half of a change that is beyond
+ * noise (or untested). Splitting noise only finds more noise.
+ */
+export function worthDrilling(share: number, beyondNoise: boolean | null): boolean {
+  return beyondNoise !== false && Math.abs(share) >= DOMINANT_SHARE;
+}

@@ -1,4 +1,5 @@
 import { neutralise } from '../guard/untrusted-text.js';
+import { emptyOf } from '../semantic/metric-traits.js';
 import { FIRST_DAY_COLUMN, LAST_DAY_COLUMN, PERIOD_COLUMN } from '../semantic/query-plan.js';
 import type { Metric } from '../semantic/semantic-layer.js';
 
@@ -22,13 +23,6 @@ export function roundMetric(metric: Metric, value: number | null): number | null
 
 export type MetricValues = Record<string, number | null>;
 
-const ADDITIVE = new Set(['count', 'sum', 'count_distinct', 'approx_count_distinct']);
-
-/** A metric over no rows: zero for counts and sums, undefined (null) for averages and ratios. */
-export function emptyValue(metric: Metric): number | null {
-  return ADDITIVE.has(metric.aggregation) && metric.multiply_by === undefined ? 0 : null;
-}
-
 /** Totals of one period, with the first and last day that had data. */
 export interface PeriodTotals {
   /** Rounded to each metric's decimals, for display. */
@@ -49,7 +43,7 @@ export function periodTotals(
     const values: MetricValues = {};
     const raw: MetricValues = {};
     for (const metric of metrics) {
-      raw[metric.name] = row === undefined ? emptyValue(metric) : toNumber(row[metric.name]);
+      raw[metric.name] = row === undefined ? emptyOf(metric) : toNumber(row[metric.name]);
       values[metric.name] = roundMetric(metric, raw[metric.name] ?? null);
     }
     const day = (key: string): string | null =>

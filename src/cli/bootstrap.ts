@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
@@ -6,24 +6,31 @@ import { RateLimits } from '../guard/rate-limits.js';
 import { AuditLog } from '../observe/audit-log.js';
 import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../server/create-server.js';
-import { AnalyticsService } from '../tools/analytics-service.js';
-import { CursorCodec } from '../tools/cursor.js';
+import { TOOL_KINDS } from '../tools/catalog.js';
+import { AnalyticsService } from '../tools/framework/analytics-service.js';
+import { CursorCodec } from '../tools/framework/cursor.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 
 /** Loads the semantic layer and wires the warehouse, service, cursor key, audit log and rate limits. */
 export async function bootstrap(config: Config): Promise<ServerDependencies> {
-  const layer = await loadSemanticLayer(config.semanticLayerDir);
+  const layer = await loadSemanticLayer(config.semanticLayerDir, TOOL_KINDS);
   const warehouse = createWarehouse(config.warehouse);
+  const secret = await cursorKey(config);
   return {
     service: new AnalyticsService(layer, warehouse),
-    cursors: new CursorCodec(await cursorKey(config)),
-    audit: new AuditLog({ sink: warehouse.admin(), table: config.auditTable }),
+    cursors: new CursorCodec(secret),
+    audit: new AuditLog({ sink: warehouse.admin(), table: config.auditTable, key: auditKey(secret) }),
     limits: await RateLimits.create(config.rateLimits),
   };
 }
 
+/** The key audit hashes are keyed with: derived from the server secret, so replicas agree on it. */
+export function auditKey(secret: string | Buffer): Buffer {
+  return createHmac('sha256', secret).update('marquee audit hashes v1').digest();
+}
+
 /**
- * The key cursors are signed with. Replicas must share it (MARQUEE_CURSOR_SECRET); a single embedded
+ * The key cursors are signed with (the server secret). Replicas must share it (MARQUEE_CURSOR_SECRET); a single embedded
  * deployment keeps a generated one beside its warehouse so cursors survive restarts.
  */
 async function cursorKey(config: Config): Promise<string | Buffer> {

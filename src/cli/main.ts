@@ -9,8 +9,8 @@ import { MarqueeError } from '../errors.js';
 import { formatProblem, loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
 import { serveHttp } from '../server/serve-http.js';
 import { serveStdio } from '../server/serve-stdio.js';
-import { ALL_SCOPES } from '../tools/catalog.js';
-import { explainQueryEngagement } from '../tools/query-engagement.js';
+import { ALL_SCOPES, TOOL_KINDS } from '../tools/catalog.js';
+import { Door } from '../tools/framework/door.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { bootstrap } from './bootstrap.js';
 
@@ -162,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': {
       const directory = rest[0] ?? loadConfig().semanticLayerDir;
       try {
-        const layer = await loadSemanticLayer(directory);
+        const layer = await loadSemanticLayer(directory, TOOL_KINDS);
         process.stdout.write(
           `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools, ${layer.resources.size} resources)\n`,
         );
@@ -179,8 +179,6 @@ async function main(argv: string[]): Promise<number> {
       const [tool, json] = rest;
       if (tool === undefined || json === undefined)
         throw new MarqueeError('usage', 'explain takes a tool name and its arguments as JSON');
-      if (tool !== 'query_engagement')
-        throw new MarqueeError('usage', `explain knows query_engagement, not ${JSON.stringify(tool)}`);
       let args: unknown;
       try {
         args = JSON.parse(json);
@@ -190,11 +188,8 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig();
       const dependencies = await bootstrap(config);
       try {
-        const queries = await explainQueryEngagement(
-          { ...dependencies, identity: () => identityFrom(config) },
-          args,
-        );
-        process.stdout.write(`${JSON.stringify(queries, null, 2)}\n`);
+        const plan = await new Door(dependencies, identityFrom(config)).explain(tool, args);
+        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
       } finally {
         await dependencies.service.warehouse.close();
       }

@@ -24,6 +24,28 @@ export function neutralise(text: string): string {
   return result.length > MAX_LENGTH ? `${result.slice(0, MAX_LENGTH - 1)}…` : result;
 }
 
+/**
+ * Prose Marquee wrote around warehouse values (summaries, warnings): keeps its line breaks and length, loses
+ * control characters and any instruction-like phrase that slipped in with a value.
+ */
+export function neutraliseProse(text: string): string {
+  let result = text.replace(CONTROL, '');
+  for (const pattern of INSTRUCTIONS) result = result.replace(pattern, NEUTRALISED);
+  return result;
+}
+
+/** Every string inside a JSON-like value, through `neutraliseProse`. */
+export function neutraliseDeep<T>(value: T): T {
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return neutraliseProse(node);
+    if (Array.isArray(node)) return node.map(walk);
+    if (node !== null && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, walk(inner)]));
+    return node;
+  };
+  return walk(value) as T;
+}
+
 /** A warehouse value quoted for a summary sentence, so a reader sees where data starts and ends. */
 export function quoteData(text: string): string {
   return JSON.stringify(neutralise(text));

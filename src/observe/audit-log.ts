@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import stringify from 'safe-stable-stringify';
 import { IDENTIFIER } from '../semantic/schema.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
 
@@ -28,13 +29,6 @@ export interface AuditRecord {
   readonly errorClass: string;
 }
 
-/** SHA-256 of a value's JSON, for arguments and results: comparable across calls, not reversible. */
-export function hashOf(value: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(value) ?? '')
-    .digest('hex');
-}
-
 /** The process logger: JSON lines on stderr (stdout belongs to the stdio transport). */
 export function createLogger(level = process.env.MARQUEE_LOG_LEVEL ?? 'info'): Logger {
   return pino({ level, base: { service: 'marquee' } }, pino.destination(2));
@@ -52,6 +46,11 @@ export interface AuditOptions {
   readonly flushIntervalMs?: number;
   /** Records kept while the warehouse is unreachable; beyond it the oldest are dropped and counted. */
   readonly maxBuffered?: number;
+  /**
+   * The server secret argument and result hashes are keyed with (HMAC-SHA256), so a short argument cannot be
+   * recovered by hashing guesses; replicas share it to compare hashes. Random (per process) when not given.
+   */
+  readonly key?: string | Buffer;
 }
 
 /**
@@ -68,14 +67,23 @@ export class AuditLog {
   private readonly logger: Logger;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private readonly key: string | Buffer;
 
   constructor(private readonly options: AuditOptions = {}) {
+    this.key = options.key ?? randomBytes(32);
     this.table = options.table ?? 'marquee_audit';
     if (!IDENTIFIER.test(this.table))
       throw new Error(`Invalid audit table name ${JSON.stringify(this.table)}`);
     this.logger = options.logger ?? createLogger();
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.maxBuffered = options.maxBuffered ?? 100_000;
+  }
+
+  /** The keyed hash of an argument or result (canonical JSON): comparable across calls, not reversible. */
+  hash(value: unknown): string {
+    return createHmac('sha256', this.key)
+      .update(stringify(value) ?? '')
+      .digest('hex');
   }
 
   /** Records one call: logged now, written with the next batch. */

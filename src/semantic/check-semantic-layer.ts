@@ -1,6 +1,15 @@
 import { quote, unknownNameMessage } from './did-you-mean.js';
 import type { Origins, Problem, SourceFile } from './load-semantic-layer.js';
-import type { AccessDef, DimensionDef, MetricDef, ModelDef, ResourceDef, ToolDef } from './schema.js';
+import type {
+  AccessDef,
+  DimensionDef,
+  MetricDef,
+  ModelDef,
+  PolicyDef,
+  ResourceDef,
+  ToolDef,
+  ToolKind,
+} from './schema.js';
 import {
   type Dimension,
   type EntityResource,
@@ -18,10 +27,33 @@ interface Definitions {
   resources: Record<string, ResourceDef>;
 }
 
-/** Cross-reference rules, one per concern; returns the layer and every problem found. */
+/** Aggregations that count people: a model's `people` metric must be one of them. */
+const PEOPLE_AGGREGATIONS = new Set(['count', 'count_distinct', 'approx_count_distinct', 'sum']);
+
+/** What each kind of tool binding needs and what only it may have. */
+const KIND_FIELDS: Record<ToolKind, { needs: (keyof ToolDef)[]; only: (keyof ToolDef)[] }> = {
+  analytic: { needs: ['default_metrics'], only: ['mover_dimensions'] },
+  experiment: { needs: ['experiment'], only: ['experiment'] },
+  forecast: { needs: ['forecast'], only: ['forecast'] },
+  lookup: { needs: ['search', 'columns'], only: ['search', 'columns'] },
+};
+
+/** Whether a binding field is set (lists and maps must be non-empty). */
+function present(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object' && value !== null) return Object.keys(value).length > 0;
+  return true;
+}
+
+/**
+ * Cross-reference rules, one per concern; returns the layer and every problem found. `catalogue` names the
+ * tools this server can serve, with the kind of binding each takes: a binding to any other name is a problem.
+ */
 export function checkSemanticLayer(
   defs: Definitions,
   origins: Origins,
+  catalogue: ReadonlyMap<string, ToolKind>,
   access?: { definition: AccessDef; source: SourceFile },
 ): { layer: SemanticLayer; problems: Problem[] } {
   const problems: Problem[] = [];
@@ -144,7 +176,41 @@ export function checkSemanticLayer(
     }
   }
 
+  const toolNames = [...catalogue.keys()];
   for (const [name, tool] of Object.entries(defs.tools)) {
+    const kind = catalogue.get(name);
+    if (kind === undefined) {
+      report(
+        'tools',
+        name,
+        [],
+        `${unknownNameMessage('tool', name, toolNames)}: Marquee serves no such tool`,
+      );
+      continue;
+    }
+    if (tool.kind !== kind) {
+      report(
+        'tools',
+        name,
+        ['kind'],
+        `${quote(name)} is a tool of kind ${quote(kind)}, not ${quote(tool.kind)}`,
+      );
+    } else {
+      const { needs } = KIND_FIELDS[kind];
+      for (const field of needs) {
+        if (!present(tool[field]))
+          report('tools', name, [], `A ${kind} tool needs ${field}: the binding is incomplete`);
+      }
+      for (const [other, { only }] of Object.entries(KIND_FIELDS)) {
+        if (other === kind) continue;
+        for (const field of only) {
+          if (present(tool[field]) && !KIND_FIELDS[kind].only.includes(field) && !needs.includes(field))
+            report('tools', name, [field], `${field} is only for ${other} tools, not ${kind} ones`);
+        }
+      }
+    }
+    if (tool.kind === 'lookup' && Object.keys(tool.filters).length > 0)
+      report('tools', name, ['filters'], 'A lookup tool takes no filters');
     if (!(tool.model in defs.models)) {
       report('tools', name, ['model'], unknownNameMessage('model', tool.model, modelNames));
       continue;
@@ -251,6 +317,14 @@ export function checkSemanticLayer(
       report('resources', name, ['model'], unknownNameMessage('model', resource.model, modelNames));
       continue;
     }
+    const people = defs.models[resource.model]?.people;
+    if (people !== undefined && people !== false)
+      report(
+        'resources',
+        name,
+        ['model'],
+        `Entities describe catalogue rows; the rows of ${quote(resource.model)} are about people (people: ${quote(people)})`,
+      );
     const checkDimension = dimensionCheck('resources', name, resource.model);
     checkDimension(resource.key, ['key']);
     if (resource.search !== undefined) checkDimension(resource.search, ['search']);
@@ -265,14 +339,7 @@ export function checkSemanticLayer(
   if (access !== undefined) {
     const at = (path: PropertyKey[], message: string) =>
       problems.push(access.source.problem(['access', ...path], message));
-    const checkGroupSize = (path: PropertyKey[], metric: string | undefined): void => {
-      if (metric !== undefined && !(metric in defs.metrics))
-        at([...path, 'metric'], unknownNameMessage('metric', metric, metricNames));
-    };
-    checkGroupSize(['min_group_size'], access.definition.min_group_size?.metric);
-    for (const [role, policy] of Object.entries(access.definition.policies)) {
-      const path = ['policies', role];
-      checkGroupSize([...path, 'min_group_size'], policy.min_group_size?.metric);
+    const checkPolicy = (path: PropertyKey[], policy: PolicyDef): void => {
       for (const dimension of Object.keys(policy.row_filters)) {
         if (!(dimension in defs.dimensions))
           at([...path, 'row_filters', dimension], unknownNameMessage('dimension', dimension, dimensionNames));
@@ -290,7 +357,64 @@ export function checkSemanticLayer(
         if (dimension in policy.row_filters)
           at([...path, 'hidden_dimensions', index], `${quote(dimension)} is both filtered and hidden`);
       });
+      for (const dimension of Object.keys(policy.min_distinct)) {
+        if (!(dimension in defs.dimensions))
+          at(
+            [...path, 'min_distinct', dimension],
+            unknownNameMessage('dimension', dimension, dimensionNames),
+          );
+      }
+    };
+    if (access.definition.default !== undefined) checkPolicy(['default'], access.definition.default);
+    for (const [role, policy] of Object.entries(access.definition.policies)) {
+      if (role === 'default')
+        at(['policies', role], 'The policy of callers no role names is access.default, not a role "default"');
+      checkPolicy(['policies', role], policy);
     }
+    const minimums =
+      access.definition.min_group_size !== undefined ||
+      access.definition.default?.min_group_size !== undefined ||
+      Object.values(access.definition.policies).some((policy) => policy.min_group_size !== undefined);
+    // A minimum group size must know whom to count in every model's rows: saying so is not optional.
+    if (minimums) {
+      for (const [name, model] of Object.entries(defs.models)) {
+        if (model.people === undefined)
+          report(
+            'models',
+            name,
+            [],
+            'Say whose rows these are for the minimum group size: people: <a metric counting distinct people>, or people: false for rows that are not about people',
+          );
+      }
+    }
+  }
+
+  for (const [name, model] of Object.entries(defs.models)) {
+    const people = model.people;
+    if (people === undefined || people === false) continue;
+    const metric = defs.metrics[people];
+    if (metric === undefined)
+      report('models', name, ['people'], unknownNameMessage('metric', people, metricNames));
+    else if (baseModelOf(people) !== name || !PEOPLE_AGGREGATIONS.has(metric.aggregation))
+      report(
+        'models',
+        name,
+        ['people'],
+        `${quote(people)} must count people in the rows of ${quote(name)} (a count, distinct count or sum of it)`,
+      );
+  }
+  for (const [name, metric] of Object.entries(defs.metrics)) {
+    if (metric.people === undefined) continue;
+    const people = defs.metrics[metric.people];
+    if (people === undefined)
+      report('metrics', name, ['people'], unknownNameMessage('metric', metric.people, metricNames));
+    else if (baseModelOf(metric.people) !== baseModelOf(name) || !PEOPLE_AGGREGATIONS.has(people.aggregation))
+      report(
+        'metrics',
+        name,
+        ['people'],
+        `${quote(metric.people)} must count people in the rows ${quote(name)} is computed from`,
+      );
   }
 
   const layer = new SemanticLayer({

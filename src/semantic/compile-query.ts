@@ -3,14 +3,12 @@ import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
 import {
   FIRST_DAY_COLUMN,
-  GROUP_SIZE_COLUMN,
   type Grain,
   LAST_DAY_COLUMN,
   MEAN_COLUMN,
   PERIOD_COLUMN,
   type QueryPlan,
   SCORE_COLUMN,
-  SUPPRESSED_COLUMN,
   UNITS_COLUMN,
   type UnitOutcomePlan,
   VARIANCE_COLUMN,
@@ -159,7 +157,11 @@ function filteredSource(
   tenant: string,
   needs: {
     dimensions: readonly Dimension[];
-    filters: readonly { dimension: Dimension; values: readonly (string | number)[] }[];
+    filters: readonly {
+      dimension: Dimension;
+      values: readonly (string | number)[];
+      group?: string | undefined;
+    }[];
     where?: Expression<SqlBool> | undefined;
   },
 ) {
@@ -178,10 +180,21 @@ function filteredSource(
       return condition;
     });
   }
-  for (const filter of needs.filters) {
+  // Filters of one group are alternatives (a country or a region); groups and lone filters all hold together.
+  const groups = new Map<string, RawBuilder<SqlBool>[]>();
+  needs.filters.forEach((filter, index) => {
     const type = PARAMETER_TYPES[filter.dimension.type];
     const values = filter.values.map((value) => typed(value, type));
-    query = query.where(sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`);
+    const condition = sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`;
+    const key = filter.group === undefined ? `#${index}` : `=${filter.group}`;
+    groups.set(key, [...(groups.get(key) ?? []), condition]);
+  });
+  for (const conditions of groups.values()) {
+    query = query.where(
+      conditions.length === 1
+        ? (conditions[0] as RawBuilder<SqlBool>)
+        : sql<SqlBool>`(${sql.join(conditions, sql` OR `)})`,
+    );
   }
   return query;
 }
@@ -204,8 +217,11 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   const searched =
     plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
+  const counted = (plan.measures ?? []).flatMap((measure) =>
+    'distinct' in measure ? [mustGet(layer.dimensions, measure.distinct, 'dimension')] : [],
+  );
   const query = filteredSource(layer, base, tenant, {
-    dimensions: [...dimensions, ...(searched === undefined ? [] : [searched])],
+    dimensions: [...dimensions, ...(searched === undefined ? [] : [searched]), ...counted],
     filters,
     where: inPeriods,
   });
@@ -252,18 +268,12 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     select = select.where(sql<SqlBool>`${score} >= ${typed(plan.search.minScore, 'Float64')}`);
   }
   if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
-  const rule = plan.groupSize;
-  if (rule !== undefined) {
-    const size = metricExpression(layer, mustGet(layer.metrics, rule.metric, 'metric'));
-    select = select.select(size.as(GROUP_SIZE_COLUMN));
-    const k = typed(rule.k, 'Int64');
-    if (rule.mode === 'filter') select = select.having(sql<SqlBool>`${sql.id(GROUP_SIZE_COLUMN)} >= ${k}`);
-    if (rule.mode === 'count') {
-      const small = select.having(sql<SqlBool>`${sql.id(GROUP_SIZE_COLUMN)} < ${k}`);
-      return toClickHouse(
-        compilerDb.selectFrom(small.as('groups')).select(sql`count()`.as(SUPPRESSED_COLUMN)).compile(),
-      );
-    }
+  for (const measure of plan.measures ?? []) {
+    const expression =
+      'metric' in measure
+        ? metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'))
+        : call('uniqExact', dimensionExpression(mustGet(layer.dimensions, measure.distinct, 'dimension')));
+    select = select.select(expression.as(measure.column));
   }
 
   // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
@@ -292,7 +302,7 @@ export function compileUnitOutcome(
   tenant: string,
 ): CompiledQuery {
   const base = mustGet(layer.models, plan.model, 'model');
-  const group = mustGet(layer.dimensions, plan.groupBy, 'dimension');
+  const groups = plan.groupBy.map((name) => mustGet(layer.dimensions, name, 'dimension'));
   const metric = mustGet(layer.metrics, plan.metric, 'metric');
   const target = mustGet(layer.models, metric.baseModel, 'model');
   if (target.time_column === undefined) throw new Error(`Model ${target.name} has no time column`);
@@ -302,7 +312,7 @@ export function compileUnitOutcome(
   }));
   const since = column(base.name, plan.since);
   const units = () =>
-    filteredSource(layer, base, tenant, { dimensions: [group], filters }).where(
+    filteredSource(layer, base, tenant, { dimensions: groups, filters }).where(
       sql<SqlBool>`${since} IS NOT NULL`,
     );
   const keys = Object.entries(plan.join);
@@ -324,17 +334,24 @@ export function compileUnitOutcome(
         condition = condition.onRef(`${base.name}.${local}`, '=', `${target.name}.${remote}`);
       return condition;
     })
-    .select([dimensionExpression(group).as(group.name), metricExpression(layer, metric, window).as('_value')])
-    .groupBy([sql`${sql.id(group.name)}`, ...keys.map(([local]) => column(base.name, local)), since]);
-  const summary = compilerDb
+    .select([
+      ...groups.map((group) => dimensionExpression(group).as(group.name)),
+      metricExpression(layer, metric, window).as('_value'),
+    ])
+    .groupBy([
+      ...groups.map((group) => sql`${sql.id(group.name)}`),
+      ...keys.map(([local]) => column(base.name, local)),
+      since,
+    ]);
+  let summary = compilerDb
     .selectFrom(perUnit.as('units'))
     .select([
-      sql`${sql.id(group.name)}`.as(group.name),
+      ...groups.map((group) => sql`${sql.id(group.name)}`.as(group.name)),
       sql`count()`.as(UNITS_COLUMN),
       sql`avg(${sql.id('_value')})`.as(MEAN_COLUMN),
       sql`varSamp(${sql.id('_value')})`.as(VARIANCE_COLUMN),
     ])
-    .groupBy(sql`${sql.id(group.name)}`)
-    .orderBy(sql`${sql.id(group.name)}`);
+    .groupBy(groups.map((group) => sql`${sql.id(group.name)}`));
+  for (const group of groups) summary = summary.orderBy(sql`${sql.id(group.name)}`);
   return toClickHouse(summary.compile());
 }

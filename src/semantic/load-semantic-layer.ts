@@ -12,6 +12,7 @@ import {
   type SemanticFile,
   SHAPES,
   semanticFileSchema,
+  type ToolKind,
 } from './schema.js';
 import type { SemanticLayer } from './semantic-layer.js';
 
@@ -74,8 +75,14 @@ export class SourceFile {
 /** Where each named definition came from, so cross-file checks can point at the right line. */
 export type Origins = Map<Section, Map<string, SourceFile>>;
 
-/** Parses, validates and cross-checks semantic-layer YAML texts; throws SemanticLayerError listing every problem. */
-export function parseSemanticLayer(files: readonly { name: string; text: string }[]): SemanticLayer {
+/**
+ * Parses, validates and cross-checks semantic-layer YAML texts against the tools this server can serve
+ * (`catalogue`: name → kind of binding); throws SemanticLayerError listing every problem.
+ */
+export function parseSemanticLayer(
+  files: readonly { name: string; text: string }[],
+  catalogue: ReadonlyMap<string, ToolKind>,
+): SemanticLayer {
   const problems: Problem[] = [];
   const merged: Required<{ [S in Section]: NonNullable<SemanticFile[S]> }> = {
     models: {},
@@ -148,7 +155,7 @@ export function parseSemanticLayer(files: readonly { name: string; text: string 
     }
   }
   if (problems.length > 0) throw new SemanticLayerError(problems);
-  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins, access);
+  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins, catalogue, access);
   if (crossProblems.length > 0) throw new SemanticLayerError(crossProblems);
   return layer;
 }
@@ -172,6 +179,7 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefi
   if (path.length === 0) return SHAPES[''];
   if (typeof section !== 'string') return undefined;
   if (path.length === 1 && section === 'access') return SHAPES.access;
+  if (path.length === 2 && section === 'access' && path[1] === 'default') return SHAPES['access.default'];
   if (path.length === 3 && section === 'access' && path[1] === 'policies') return SHAPES['access.policies'];
   if (path.length === 2 && section !== 'access') return SHAPES[section];
   if (path.length === 4 && section === 'models' && path[2] === 'joins') return SHAPES['models.joins'];
@@ -182,7 +190,10 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefi
 }
 
 /** Reads every `.yaml`/`.yml` file of a directory (sorted) and parses it as one semantic layer. */
-export async function loadSemanticLayer(directory: string): Promise<SemanticLayer> {
+export async function loadSemanticLayer(
+  directory: string,
+  catalogue: ReadonlyMap<string, ToolKind>,
+): Promise<SemanticLayer> {
   let names: string[];
   try {
     names = (await readdir(directory)).filter((name) => /\.ya?ml$/.test(name)).sort();
@@ -203,5 +214,5 @@ export async function loadSemanticLayer(directory: string): Promise<SemanticLaye
       text: await readFile(join(directory, name), 'utf8'),
     })),
   );
-  return parseSemanticLayer(files);
+  return parseSemanticLayer(files, catalogue);
 }

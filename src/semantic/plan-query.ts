@@ -1,6 +1,6 @@
 import { ArgumentError } from '../errors.js';
 import { quote, unknownNameMessage } from './did-you-mean.js';
-import type { DimensionFilter, Grain, GroupSizeRule, OrderKey, QueryPlan } from './query-plan.js';
+import type { DimensionFilter, Grain, OrderKey, QueryPlan } from './query-plan.js';
 import type { AccessPolicy, Metric, SemanticLayer, Tool } from './semantic-layer.js';
 import {
   type Comparison,
@@ -33,9 +33,10 @@ export interface PlanningFacts {
   readonly values: ReadonlyMap<string, readonly string[]>;
 }
 
-/** A filter as the reader asked for it, for saying back what was applied. */
+/** A filter as the reader asked for it, for saying back what was applied; one argument's filters are alternatives. */
 export interface AppliedFilter extends DimensionFilter {
   readonly argument: string;
+  readonly group: string;
 }
 
 /** The queries one call needs, planned once and shared by running and explaining. */
@@ -49,15 +50,12 @@ export interface AnalyticsPlan {
   readonly filters: readonly AppliedFilter[];
   readonly limit: number;
   readonly offset: number;
-  /** The page of rows (asks for one row more than the page, to know whether another page exists). */
+  /** Every row group of the period (pages are cut after the privacy rules, which need them all). */
   readonly rows: QueryPlan;
   /** Totals of the period and of its comparison, with the days that had data. */
   readonly totals: QueryPlan;
   /** Per-dimension breakdowns of both periods, for top movers (only with a comparison). */
   readonly movers: readonly { readonly dimension: string; readonly plan: QueryPlan }[];
-  /** How many row groups the minimum group size hid (only when the policy sets one and rows are grouped). */
-  readonly suppressed: QueryPlan | undefined;
-  readonly minGroupSize: { readonly metric: string; readonly k: number } | undefined;
 }
 
 /** The policy of a caller no access policy restricts. */
@@ -67,6 +65,7 @@ export const OPEN_POLICY: AccessPolicy = {
   hiddenMetrics: new Set(),
   hiddenDimensions: new Set(),
   minGroupSize: undefined,
+  minDistinct: new Map(),
 };
 
 export const DEFAULT_TIME_RANGE = 'last_28_days';
@@ -163,24 +162,7 @@ export function planAnalytics(
   const primary = metrics[0]?.name ?? '';
   const order: OrderKey[] = grain !== undefined ? [{ key: tool.time_dimension, direction: 'asc' }] : [];
   if (groupBy.length > 0) order.push({ key: primary, direction: 'desc' });
-  const minimum = policy.minGroupSize;
-  const rule = (mode: GroupSizeRule['mode']): GroupSizeRule | undefined =>
-    minimum === undefined ? undefined : { ...minimum, mode };
-  const grouped = groupBy.length > 0 || grain !== undefined;
-  const rows: QueryPlan = {
-    ...base,
-    dimensions: groupBy,
-    grain,
-    periods: [period],
-    order,
-    limit: request.limit + 1,
-    offset: request.offset,
-    groupSize: grouped ? rule('filter') : undefined,
-  };
-  const suppressed: QueryPlan | undefined =
-    grouped && minimum !== undefined
-      ? { ...rows, order: [], limit: undefined, offset: undefined, groupSize: rule('count') }
-      : undefined;
+  const rows: QueryPlan = { ...base, dimensions: groupBy, grain, periods: [period], order };
   const periods = comparison === undefined ? [period] : [period, comparison];
   const totals: QueryPlan = {
     ...base,
@@ -189,7 +171,6 @@ export function planAnalytics(
     byPeriod: true,
     coverage: true,
     order: [],
-    groupSize: rule('annotate'),
   };
   // Movers break the change down by what was grouped on and by the tool's usual suspects; a dimension
   // pinned to one value by a filter has nothing to break down.
@@ -215,7 +196,6 @@ export function planAnalytics(
             periods,
             byPeriod: true,
             order: [],
-            groupSize: rule('filter'),
           } satisfies QueryPlan,
         }));
   return {
@@ -231,8 +211,6 @@ export function planAnalytics(
     rows,
     totals,
     movers,
-    suppressed,
-    minGroupSize: minimum === undefined ? undefined : { metric: minimum.metric, k: minimum.k },
   };
 }
 
@@ -263,7 +241,8 @@ export function planFilters(
       if (!list.includes(match.value)) list.push(match.value);
       byDimension.set(match.dimension, list);
     }
-    for (const [dimension, list] of byDimension) applied.push({ argument, dimension, values: list });
+    for (const [dimension, list] of byDimension)
+      applied.push({ argument, group: argument, dimension, values: list });
   }
   return applied;
 }

@@ -3,10 +3,14 @@ import type { Period } from './time-range.js';
 export const GRAINS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 export type Grain = (typeof GRAINS)[number];
 
-/** A filter on a dimension: keep rows whose value is one of `values`. */
+/**
+ * A filter on a dimension: keep rows whose value is one of `values`. Filters of one `group` (the dimensions
+ * one argument matches, e.g. country or region) are alternatives; everything else must hold together.
+ */
 export interface DimensionFilter {
   readonly dimension: string;
   readonly values: readonly (string | number)[];
+  readonly group?: string | undefined;
 }
 
 /** An ordering key: a metric, a dimension, or the time bucket. */
@@ -19,23 +23,24 @@ export interface OrderKey {
 export const PERIOD_COLUMN = '_period';
 export const FIRST_DAY_COLUMN = '_first_day';
 export const LAST_DAY_COLUMN = '_last_day';
-export const GROUP_SIZE_COLUMN = '_group_size';
-export const SUPPRESSED_COLUMN = '_suppressed';
+export const PEOPLE_COLUMN = '_people';
 export const SCORE_COLUMN = '_score';
 export const varianceColumn = (metric: string): string => `_var_${metric}`;
 export const UNITS_COLUMN = '_units';
 export const MEAN_COLUMN = '_mean';
 export const VARIANCE_COLUMN = '_variance';
+/** The column of a measure counting the people a metric describes: `_people_retention_cohort`. */
+export const peopleColumn = (metric: string): string => `_people_${metric}`;
+/** The column of a measure counting the distinct values of a dimension in a group: `_distinct_content_id`. */
+export const distinctColumn = (dimension: string): string => `_distinct_${dimension}`;
 
 /**
- * The smallest group an answer may show, measured by `metric` (e.g. distinct viewers). `filter` drops
- * smaller groups, `count` returns only how many there are, `annotate` adds each group's size.
+ * A size of each group, for the privacy rules: a metric counting people, or the number of distinct values of
+ * a dimension. Added to a query under `column`, never shown.
  */
-export interface GroupSizeRule {
-  readonly metric: string;
-  readonly k: number;
-  readonly mode: 'filter' | 'count' | 'annotate';
-}
+export type Measure =
+  | { readonly column: string; readonly metric: string }
+  | { readonly column: string; readonly distinct: string };
 
 /**
  * A query validated against the semantic layer, every name known: the one input of the compiler.
@@ -59,7 +64,8 @@ export interface QueryPlan {
   readonly offset?: number | undefined;
   /** Only distinct dimension values, no metrics (for value look-ups). */
   readonly distinct?: boolean;
-  readonly groupSize?: GroupSizeRule | undefined;
+  /** Sizes of each group the privacy rules need (people, distinct members). */
+  readonly measures?: readonly Measure[] | undefined;
   /**
    * Fuzzy text search on a string dimension: rows whose value contains `text` or shares at least `minScore`
    * of its trigrams (case-insensitive), best matches first, with the score as `_score`.
@@ -78,7 +84,7 @@ export interface QueryPlan {
  */
 export interface UnitOutcomePlan {
   readonly model: string;
-  readonly groupBy: string;
+  readonly groupBy: readonly string[];
   readonly filters: readonly DimensionFilter[];
   readonly metric: string;
   readonly join: Readonly<Record<string, string>>;

@@ -26,6 +26,11 @@ const modelSchema = z.strictObject({
   tenant_column: identifier,
   time_column: identifier.optional(),
   joins: z.array(joinSchema).default([]),
+  /**
+   * Whose rows these are: the metric counting the distinct people behind any group of rows (the minimum group
+   * size counts them), or `false` for rows that are not about people (a catalogue).
+   */
+  people: z.union([identifier, z.literal(false)]).optional(),
 });
 
 export const DIMENSION_TYPES = ['string', 'date', 'integer', 'number'] as const;
@@ -67,6 +72,8 @@ const metricSchema = z.strictObject({
     .optional(),
   format: z.enum(['number', 'percent', 'minutes', 'count']).default('number'),
   decimals: z.number().int().min(0).max(6).default(1),
+  /** The metric counting the people this figure is about, when fewer than the model's (e.g. a cohort). */
+  people: identifier.optional(),
   description,
 });
 
@@ -128,7 +135,15 @@ const forecastSchema = z.strictObject({
   seasonal_periods: z.array(z.number().int().min(2).max(400)).default([7]),
 });
 
+/**
+ * What shape of binding a tool takes: `analytic` (metrics over time with filters and breakdowns), `experiment`
+ * (an `experiment` block), `forecast` (a `forecast` block) or `lookup` (a searched catalogue with `columns`).
+ */
+export const TOOL_KINDS = ['analytic', 'experiment', 'forecast', 'lookup'] as const;
+export type ToolKind = (typeof TOOL_KINDS)[number];
+
 const toolSchema = z.strictObject({
+  kind: z.enum(TOOL_KINDS),
   model: identifier,
   time_dimension: identifier,
   default_metrics: z.array(identifier).default([]),
@@ -159,10 +174,8 @@ const resourceSchema = z.strictObject({
   description,
 });
 
-const minGroupSizeSchema = z.strictObject({
-  metric: name,
-  k: z.number().int().min(2).max(1_000_000),
-});
+/** The fewest people (counted by each model's `people` metric) any figure of an answer may describe. */
+const minGroupSizeSchema = z.number().int().min(2).max(1_000_000);
 
 const policySchema = z.strictObject({
   description: description.optional(),
@@ -170,14 +183,20 @@ const policySchema = z.strictObject({
   hidden_metrics: z.array(name).default([]),
   hidden_dimensions: z.array(name).default([]),
   min_group_size: minGroupSizeSchema.optional(),
+  /**
+   * The fewest distinct values of a dimension every group an answer shows must span (e.g. 5 titles), so that
+   * no attribute (a release date, a rare genre) singles out a member of an entity the policy hides.
+   */
+  min_distinct: z.record(name, z.number().int().min(2).max(1_000_000)).default({}),
 });
 
 /**
- * Who sees what: policies keyed by role (a caller gets the first policy, in file order, whose role it has;
- * with none, no row filter), and the smallest group any answer may show.
+ * Who sees what: policies keyed by role. A caller with several roles gets the most restrictive combination of
+ * their policies; a role no policy names gets `default`, and without a `default` it is refused.
  */
 const accessSchema = z.strictObject({
   min_group_size: minGroupSizeSchema.optional(),
+  default: policySchema.optional(),
   policies: z.record(name, policySchema).default({}),
 });
 
@@ -196,6 +215,7 @@ export const SHAPES: Record<string, readonly string[]> = {
   '': Object.keys(semanticFileSchema.shape),
   access: Object.keys(accessSchema.shape),
   'access.policies': Object.keys(policySchema.shape),
+  'access.default': Object.keys(policySchema.shape),
   models: Object.keys(modelSchema.shape),
   'models.joins': Object.keys(joinSchema.shape),
   dimensions: Object.keys(dimensionSchema.shape),
@@ -219,7 +239,6 @@ export type ResourceDef = z.infer<typeof resourceSchema>;
 export type ForecastDef = z.infer<typeof forecastSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
 export type PolicyDef = z.infer<typeof policySchema>;
-export type MinGroupSize = z.infer<typeof minGroupSizeSchema>;
 export type AccessDef = z.infer<typeof accessSchema>;
 export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools', 'resources'] as const;
 export type Section = (typeof SECTIONS)[number];

@@ -1,9 +1,11 @@
+import { MarqueeError } from '../errors.js';
+import { quote } from './did-you-mean.js';
 import type {
   AccessDef,
   DimensionDef,
   MetricDef,
-  MinGroupSize,
   ModelDef,
+  PolicyDef,
   ResourceDef,
   ToolDef,
 } from './schema.js';
@@ -18,7 +20,7 @@ export type EntityResource = Named<ResourceDef>;
 
 /** What one caller may see: row filters compiled into every query, hidden names, the smallest group shown. */
 export interface AccessPolicy {
-  /** The policy's role, or `""` for callers no policy names. */
+  /** The policies combined, e.g. `bi_service+latam_analyst` or `default`: callers with equal names see alike. */
   readonly name: string;
   readonly rowFilters: readonly {
     readonly dimension: string;
@@ -26,8 +28,14 @@ export interface AccessPolicy {
   }[];
   readonly hiddenMetrics: ReadonlySet<string>;
   readonly hiddenDimensions: ReadonlySet<string>;
-  readonly minGroupSize: MinGroupSize | undefined;
+  /** The fewest people any figure may describe (undefined: no minimum). */
+  readonly minGroupSize: number | undefined;
+  /** Dimension → the fewest distinct values of it every group shown must span. */
+  readonly minDistinct: ReadonlyMap<string, number>;
 }
+
+/** The name of the policy for callers none of whose roles a policy names. */
+export const DEFAULT_POLICY = 'default';
 
 /** The validated semantic layer: models, dimensions, metrics and tool bindings, looked up by name. */
 export class SemanticLayer {
@@ -55,23 +63,49 @@ export class SemanticLayer {
     this.access = parts.access;
   }
 
-  /** The policy for a caller with `roles`: the first policy in file order whose role it has. */
+  /**
+   * The policy of a caller with `roles`: the most restrictive combination of its roles' policies (every row
+   * filter, every hidden name, the largest minimums). A role no policy names gets the `default` policy; without
+   * one the caller is refused, never given the whole tenant.
+   */
   policyFor(roles: readonly string[]): AccessPolicy {
-    const entry = Object.entries(this.access.policies).find(([role]) => roles.includes(role));
-    const name = entry?.[0] ?? '';
-    // Built once per policy: every compiled query asks for it.
+    const policies = this.access.policies;
+    const named = [...new Set(roles)].filter((role) => Object.hasOwn(policies, role)).sort();
+    const unnamed = roles.filter((role) => !Object.hasOwn(policies, role));
+    const parts = unnamed.length > 0 || roles.length === 0 ? [...named, DEFAULT_POLICY] : named;
+    const name = parts.join('+');
+    // Built once per combination: every compiled query asks for it.
     const known = this.policies.get(name);
     if (known !== undefined) return known;
-    const policy = entry?.[1];
+    if (parts.includes(DEFAULT_POLICY) && this.access.default === undefined) {
+      const who = unnamed.length === 0 ? 'A caller with no role' : `Role ${unnamed.map(quote).join(', ')}`;
+      throw new MarqueeError(
+        'access_denied',
+        `${who} has no access policy in the semantic layer (and it defines no default policy): ask an operator to grant one`,
+      );
+    }
+    const defs = parts.map((part): PolicyDef => {
+      const def = part === DEFAULT_POLICY ? this.access.default : policies[part];
+      if (def === undefined) throw new Error(`Unknown policy ${part}`);
+      return def;
+    });
+    const minimums = defs
+      .map((def) => def.min_group_size ?? this.access.min_group_size)
+      .filter((k): k is number => k !== undefined);
+    const minDistinct = new Map<string, number>();
+    for (const def of defs) {
+      for (const [dimension, count] of Object.entries(def.min_distinct))
+        minDistinct.set(dimension, Math.max(count, minDistinct.get(dimension) ?? 0));
+    }
     const built: AccessPolicy = {
       name,
-      rowFilters: Object.entries(policy?.row_filters ?? {}).map(([dimension, values]) => ({
-        dimension,
-        values,
-      })),
-      hiddenMetrics: new Set(policy?.hidden_metrics ?? []),
-      hiddenDimensions: new Set(policy?.hidden_dimensions ?? []),
-      minGroupSize: policy?.min_group_size ?? this.access.min_group_size,
+      rowFilters: defs.flatMap((def) =>
+        Object.entries(def.row_filters).map(([dimension, values]) => ({ dimension, values })),
+      ),
+      hiddenMetrics: new Set(defs.flatMap((def) => def.hidden_metrics)),
+      hiddenDimensions: new Set(defs.flatMap((def) => def.hidden_dimensions)),
+      minGroupSize: minimums.length === 0 ? undefined : Math.max(...minimums),
+      minDistinct,
     };
     this.policies.set(name, built);
     return built;

@@ -46,6 +46,25 @@ export function dayCount(range: DateRange): number {
   return Math.round((mustParse(range.to).getTime() - mustParse(range.from).getTime()) / DAY_MS) + 1;
 }
 
+/** The last day of the time bucket of `grain` starting on `start` (a day, a Monday, a month's first, ...). */
+export function bucketEnd(start: string, grain: 'day' | 'week' | 'month' | 'quarter' | 'year'): string {
+  const date = mustParse(start);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  switch (grain) {
+    case 'day':
+      return start;
+    case 'week':
+      return addDays(start, 6);
+    case 'month':
+      return utc(year, month + 1, 0);
+    case 'quarter':
+      return utc(year, month + 3, 0);
+    case 'year':
+      return utc(year, 12, 0);
+  }
+}
+
 function mustParse(day: string): Date {
   const date = parseDate(day);
   if (date === undefined) throw new Error(`Not an ISO date: ${day}`);

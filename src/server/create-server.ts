@@ -1,40 +1,106 @@
-import { McpServer } from '@modelcontextprotocol/server';
+import {
+  type CallToolResult,
+  type Tool as ListedTool,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  Server,
+} from '@modelcontextprotocol/server';
+import type { z } from 'zod';
 import type { Identity } from '../auth/identity.js';
-import type { AnalyticsService } from '../tools/analytics-service.js';
-import type { Envelope } from '../tools/audited-call.js';
-import { CATALOG } from '../tools/catalog.js';
-import type { CursorCodec } from '../tools/cursor.js';
-import { modelsReachedBy, registerEntityResources } from '../tools/entity-resources.js';
+import type { Dependencies } from '../tools/framework/context.js';
+import { Door, NotFoundError, UnknownToolError } from '../tools/framework/door.js';
+import { instructionsFor } from '../tools/framework/instructions.js';
 
 export const SERVER_NAME = 'marquee';
 export const SERVER_VERSION = '0.1.0';
+/** JSON Schema draft of tool schemas, as the SDK converts them. */
+const SCHEMA_TARGET = 'draft-2020-12';
 
 /** What every MCP server instance shares across requests; instances themselves are never shared. */
-export interface ServerDependencies extends Envelope {
-  readonly service: AnalyticsService;
-  readonly cursors: CursorCodec;
+export type ServerDependencies = Dependencies;
+
+/** A zod schema as MCP lists it: JSON Schema with an object root. */
+function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): ListedTool['inputSchema'] {
+  const standard = schema['~standard'] as unknown as {
+    jsonSchema: Record<'input' | 'output', (options: { target: string }) => Record<string, unknown>>;
+  };
+  return {
+    ...standard.jsonSchema[io]({ target: SCHEMA_TARGET }),
+    type: 'object',
+  } as ListedTool['inputSchema'];
 }
 
-/** A fresh MCP server for one request (HTTP) or one connection (stdio), scoped to `identity`. */
-export function createMcpServer(dependencies: ServerDependencies, identity: Identity): McpServer {
-  const server = new McpServer(
+/**
+ * A fresh MCP server for one request (HTTP) or one connection (stdio), scoped to `identity`. It only adapts
+ * the protocol: every list, call, read and completion goes through the door, which validates, applies the
+ * rules and audits (unknown tools and resources included, as protocol errors after their audit record).
+ */
+export function createMcpServer(dependencies: ServerDependencies, identity: Identity): Server {
+  const door = new Door(dependencies, identity);
+  const tools = door.tools();
+  const entities = door.entities();
+  const listed: ListedTool[] = tools.map((tool) => ({
+    name: tool.definition.name,
+    title: tool.definition.title,
+    description: tool.description,
+    inputSchema: jsonSchemaOf(tool.input, 'input'),
+    outputSchema: jsonSchemaOf(tool.output, 'output'),
+    annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
+  }));
+  const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      capabilities: { tools: {} },
-      instructions:
-        'Marquee answers questions about a streaming-video service from its warehouse. query_engagement gives numbers (named periods like 2026-Q3, compare_to for changes); explain_change says why a metric moved; compare_campaigns says whether one campaign beat another (it takes campaign ids: find them with list_campaigns); find_content turns a title into its id. Every answer says which dates it covered. Entity resources (marquee://campaign/{id}, marquee://title/{id}, marquee://country/{code}) complete ids as you type.',
+      capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, completions: {} },
+      instructions: instructionsFor(tools, entities),
     },
   );
-  // Only the tools the caller's scopes allow are registered, so tools/list shows exactly what it may call.
-  const granted = new Set(identity.scopes);
-  const context = { ...dependencies, identity: () => identity };
-  const permitted = CATALOG.filter((entry) => granted.has(entry.scope));
-  for (const entry of permitted) entry.register(server, context);
-  // Entities are readable with the grant of a tool that reaches their model.
-  const models = modelsReachedBy(
-    dependencies.service.layer,
-    permitted.map((entry) => entry.name),
-  );
-  registerEntityResources(server, context, models);
+  server.setRequestHandler('tools/list', () => ({ tools: listed }));
+  server.setRequestHandler('tools/call', async (request) => {
+    const { name, arguments: args } = request.params;
+    try {
+      const response = await door.call(name, args ?? {});
+      const result: CallToolResult = {
+        content: response.texts.map((text) => ({ type: 'text' as const, text })),
+        ...(response.structured === undefined ? {} : { structuredContent: response.structured }),
+        ...(response.isError ? { isError: true } : {}),
+      };
+      return server.projectCallToolResult(result, listed.find((tool) => tool.name === name)?.outputSchema);
+    } catch (error) {
+      if (error instanceof UnknownToolError)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+      throw error;
+    }
+  });
+  server.setRequestHandler('resources/list', () => ({ resources: [] }));
+  server.setRequestHandler('resources/templates/list', () => ({
+    resourceTemplates: entities.map((entity) => ({
+      name: entity.resource.name,
+      title: entity.resource.name,
+      uriTemplate: entity.uriTemplate,
+      description: entity.resource.description,
+      mimeType: 'application/json',
+    })),
+  }));
+  server.setRequestHandler('resources/read', async (request) => {
+    try {
+      return { contents: [await door.read(request.params.uri)] };
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new ResourceNotFoundError(request.params.uri, error.message);
+      throw error;
+    }
+  });
+  server.setRequestHandler('completion/complete', async (request) => {
+    const { ref, argument } = request.params;
+    if (ref.type !== 'ref/resource') return { completion: { values: [], hasMore: false } };
+    try {
+      const values = await door.complete(ref.uri, argument.name, argument.value);
+      return { completion: { values, total: values.length, hasMore: false } };
+    } catch (error) {
+      if (error instanceof NotFoundError)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+      throw error;
+    }
+  });
   return server;
 }

@@ -19,7 +19,6 @@ import type { Identity } from '../auth/identity.js';
 import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
 import type { AuthConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
-import { hashOf } from '../observe/audit-log.js';
 import { ALL_SCOPES, scopeOf } from '../tools/catalog.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
@@ -128,7 +127,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
             subject: who?.subject ?? '',
             tool:
               message.method === 'tools/call' ? String(message.params?.name) : String(message.method ?? ''),
-            argumentHash: hashOf(message.params ?? null),
+            argumentHash: dependencies.audit.hash(message.params ?? null),
             resultHash: '',
             rows: 0,
             latencyMs: Math.round((performance.now() - started) * 100) / 100,

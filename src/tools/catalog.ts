@@ -1,35 +1,31 @@
-import type { McpServer } from '@modelcontextprotocol/server';
-import { COMPARE_CAMPAIGNS, COMPARE_CAMPAIGNS_SCOPE, registerCompareCampaigns } from './compare-campaigns.js';
-import { EXPLAIN_CHANGE, EXPLAIN_CHANGE_SCOPE, registerExplainChange } from './explain-change.js';
-import { FORECAST_SUBS, FORECAST_SUBS_SCOPE, registerForecastSubs } from './forecast-subs.js';
-import { FIND_CONTENT, LIST_CAMPAIGNS, lookupRegistrar } from './lookup-tools.js';
-import {
-  QUERY_ENGAGEMENT,
-  QUERY_ENGAGEMENT_SCOPE,
-  registerQueryEngagement,
-  type ToolContext,
-} from './query-engagement.js';
+import type { ToolKind } from '../semantic/schema.js';
+import { compareCampaigns } from './compare-campaigns/definition.js';
+import { explainChange } from './explain-change/definition.js';
+import { findContent } from './find-content/definition.js';
+import { forecastSubs } from './forecast-subs/definition.js';
+import type { AnyToolDefinition } from './framework/definition.js';
+import { listCampaigns } from './list-campaigns/definition.js';
+import { queryEngagement } from './query-engagement/definition.js';
 
-/** A tool Marquee can serve, with the OAuth scope a caller needs to see and call it. */
-export interface CatalogEntry {
-  readonly name: string;
-  readonly scope: string;
-  readonly register: (server: McpServer, context: ToolContext) => void;
-}
-
-export const CATALOG: readonly CatalogEntry[] = [
-  { name: QUERY_ENGAGEMENT, scope: QUERY_ENGAGEMENT_SCOPE, register: registerQueryEngagement },
-  { name: EXPLAIN_CHANGE, scope: EXPLAIN_CHANGE_SCOPE, register: registerExplainChange },
-  { name: FIND_CONTENT.name, scope: FIND_CONTENT.scope, register: lookupRegistrar(FIND_CONTENT) },
-  { name: LIST_CAMPAIGNS.name, scope: LIST_CAMPAIGNS.scope, register: lookupRegistrar(LIST_CAMPAIGNS) },
-  { name: COMPARE_CAMPAIGNS, scope: COMPARE_CAMPAIGNS_SCOPE, register: registerCompareCampaigns },
-  { name: FORECAST_SUBS, scope: FORECAST_SUBS_SCOPE, register: registerForecastSubs },
+/** Every tool Marquee can serve; the semantic layer binds the ones a warehouse has data for. */
+export const CATALOG: readonly AnyToolDefinition[] = [
+  queryEngagement,
+  explainChange,
+  findContent,
+  listCampaigns,
+  compareCampaigns,
+  forecastSubs,
 ];
 
-/** Every scope some tool needs: what a local identity gets, and what protected resource metadata lists. */
-export const ALL_SCOPES: readonly string[] = [...new Set(CATALOG.map((entry) => entry.scope))];
+/** Tool name → the kind of binding it takes, for checking a semantic layer. */
+export const TOOL_KINDS: ReadonlyMap<string, ToolKind> = new Map(
+  CATALOG.map((definition) => [definition.name, definition.kind]),
+);
 
 /** The scope `tool` needs, or undefined for a name Marquee does not serve. */
 export function scopeOf(tool: string): string | undefined {
-  return CATALOG.find((entry) => entry.name === tool)?.scope;
+  return CATALOG.find((definition) => definition.name === tool)?.scope;
 }
+
+/** Every scope a tool needs: what a local identity gets, and what protected resource metadata lists. */
+export const ALL_SCOPES: readonly string[] = [...new Set(CATALOG.map((definition) => definition.scope))];

@@ -51,12 +51,43 @@ describe('marquee explain', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    const queries = JSON.parse(result.stdout);
+    const plan = JSON.parse(result.stdout);
+    expect(plan.tool).toBe('query_engagement');
+    const { queries } = plan;
     expect(Object.keys(queries)).toEqual(['rows', 'totals', 'movers_by_country', 'movers_by_device']);
     expect(queries.totals.sql).toMatch(/`tenant_id` = \{p\d+:String\}/);
+    // The privacy rules' measures are part of what runs: distinct viewers per group.
+    expect(queries.rows.sql).toMatch(/uniqExact\(`viewing`\.`user_id`\) as `_people`/);
     expect(Object.values(queries.totals.parameters)).toEqual(
       expect.arrayContaining(['aurora', 'LATAM', '2026-07-01', '2026-06-30']),
     );
+  });
+
+  it.each([
+    ['explain_change', { time_range: '2026-Q3', geo: ['BR', 'MX'] }, ['totals', 'movers_by_country']],
+    ['compare_campaigns', { campaign_a: 'aur-c-spring-26', campaign_b: 'aur-c-winter-25' }, ['arms', 'days']],
+    ['forecast_subs', { horizon: 3 }, ['history']],
+    ['find_content', { query: 'harbor' }, ['results']],
+    ['list_campaigns', { time_range: '2026' }, ['results']],
+  ])('prints the plan of %s', (tool, args, expected) => {
+    const result = run(['explain', tool, JSON.stringify(args)], {
+      MARQUEE_DATA_DIR: join(dir.path, 'warehouse'),
+      MARQUEE_TENANT: 'aurora',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const plan = JSON.parse(result.stdout);
+    expect(plan.tool).toBe(tool);
+    expect(Object.keys(plan.queries)).toEqual(expect.arrayContaining(expected));
+    for (const query of Object.values(plan.queries) as { sql: string; parameters: object }[]) {
+      expect(query.sql).toMatch(/`tenant_id` = \{p\d+:String\}/);
+      expect(Object.values(query.parameters)).toContain('aurora');
+    }
+    if (tool === 'explain_change') {
+      expect(plan.follow_up).toMatch(/contributor/);
+      // A list filter's values are checked for their own contribution before the answer runs.
+      expect(Object.keys(plan.queries)).toContain('privacy_check_totals_country');
+    }
   });
 
   it('explains a bad call as the tool would refuse it', () => {

@@ -4,11 +4,12 @@ import { compileQuery, compileUnitOutcome } from '../../src/semantic/compile-que
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import type { QueryPlan, UnitOutcomePlan } from '../../src/semantic/query-plan.js';
 import type { SemanticLayer } from '../../src/semantic/semantic-layer.js';
+import { TOOL_KINDS } from '../../src/tools/catalog.js';
 import { SEMANTIC_LAYER } from '../helpers.js';
 
 let layer: SemanticLayer;
 beforeAll(async () => {
-  layer = await loadSemanticLayer(SEMANTIC_LAYER);
+  layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
 });
 
 const Q3 = { from: '2026-07-01', to: '2026-09-30', label: '2026-Q3' };
@@ -107,7 +108,7 @@ describe('compiled SQL', () => {
 describe('per-unit outcomes', () => {
   const outcome: UnitOutcomePlan = {
     model: 'exposures',
-    groupBy: 'campaign_id',
+    groupBy: ['campaign_id'],
     filters: [
       { dimension: 'campaign_id', values: ['a', 'b'] },
       { dimension: 'region', values: ['LATAM'] },

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSemanticLayer, SemanticLayerError } from '../../src/semantic/load-semantic-layer.js';
+import { TOOL_KINDS } from '../../src/tools/catalog.js';
 import { SEMANTIC_LAYER } from '../helpers.js';
 
 async function fixtureFiles() {
@@ -15,7 +16,7 @@ async function fixtureFiles() {
 
 function problemsOf(files: { name: string; text: string }[]) {
   try {
-    parseSemanticLayer(files);
+    parseSemanticLayer(files, TOOL_KINDS);
   } catch (error) {
     if (error instanceof SemanticLayerError) return error.problems;
     throw error;
@@ -25,7 +26,7 @@ function problemsOf(files: { name: string; text: string }[]) {
 
 describe('the shipped semantic layer', () => {
   it('loads with the required metrics and dimensions', async () => {
-    const layer = parseSemanticLayer(await fixtureFiles());
+    const layer = parseSemanticLayer(await fixtureFiles(), TOOL_KINDS);
     const metrics = layer.metricsFor('viewing').map((metric) => metric.name);
     expect(metrics).toEqual(
       expect.arrayContaining([
@@ -117,7 +118,7 @@ metrics:
   r: { aggregation: ratio, numerator: n, denominator: m, description: R }
   s: { model: a, aggregation: sum, description: S }
 tools:
-  t: { model: a, time_dimension: day, default_metrics: [n] }
+  query_engagement: { kind: analytic, model: a, time_dimension: day, default_metrics: [n] }
 `,
       },
     ]);
@@ -126,7 +127,7 @@ tools:
       expect.arrayContaining([
         expect.stringMatching(/metrics\.r: .*same model/),
         expect.stringMatching(/metrics\.s: .*needs a column/),
-        expect.stringMatching(/tools\.t\.time_dimension: .*type "date"/),
+        expect.stringMatching(/tools\.query_engagement\.time_dimension: .*type "date"/),
       ]),
     );
   });
@@ -150,7 +151,8 @@ metrics:
   cost: { model: e, aggregation: sum, column: s, description: S }
   minutes: { model: v, aggregation: sum, column: m, description: M }
 tools:
-  t:
+  compare_campaigns:
+    kind: experiment
     model: e
     time_dimension: day
     experiment:
@@ -172,12 +174,16 @@ tools:
     const messages = problems.map((p) => `${p.path}: ${p.message}`);
     expect(messages).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/tools\.t\.experiment\.launch: .*must be a date dimension/),
+        expect.stringMatching(/tools\.compare_campaigns\.experiment\.launch: .*must be a date dimension/),
         expect.stringMatching(
-          /tools\.t\.experiment\.conversions: Unknown metric "convs": did you mean "conv"/,
+          /tools\.compare_campaigns\.experiment\.conversions: Unknown metric "convs": did you mean "conv"/,
         ),
-        expect.stringMatching(/tools\.t\.experiment\.cost: Metric "cost" is not on model "c"/),
-        expect.stringMatching(/tools\.t\.experiment\.engagement\.metric: .*model with a time_column/),
+        expect.stringMatching(
+          /tools\.compare_campaigns\.experiment\.cost: Metric "cost" is not on model "c"/,
+        ),
+        expect.stringMatching(
+          /tools\.compare_campaigns\.experiment\.engagement\.metric: .*model with a time_column/,
+        ),
       ]),
     );
   });

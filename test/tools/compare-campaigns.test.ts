@@ -1,9 +1,8 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKEN_SPLIT } from '../../fixtures/profiles.js';
-import type { CompareCampaignsOutput } from '../../src/tools/compare-campaigns.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { callers, callTool, toolErrorText } from '../helpers.js';
+import { type CompareCampaignsOutput, callers, callTool, toolErrorText } from '../helpers.js';
 
 let warehouse: Warehouse;
 let vp: Client;

@@ -1,8 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExplainChangeOutput } from '../../src/tools/explain-change.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { AURORA_ROLES, callers, callTool, toolErrorText } from '../helpers.js';
+import { AURORA_ROLES, callers, callTool, type ExplainChangeOutput, toolErrorText } from '../helpers.js';
 
 let warehouse: Warehouse;
 let vp: Client;

@@ -1,9 +1,8 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRICE_CHANGE } from '../../fixtures/profiles.js';
-import type { ForecastSubsOutput } from '../../src/tools/forecast-subs.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { callers, callTool, toolErrorText } from '../helpers.js';
+import { callers, callTool, type ForecastSubsOutput, toolErrorText } from '../helpers.js';
 
 let warehouse: Warehouse;
 let vp: Client;

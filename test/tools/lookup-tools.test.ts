@@ -1,8 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LookupOutput } from '../../src/tools/lookup-tools.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { callers, callTool, query, toolErrorText } from '../helpers.js';
+import { callers, callTool, type LookupOutput, query, toolErrorText } from '../helpers.js';
 
 let warehouse: Warehouse;
 let aurora: Client;

@@ -1,7 +1,7 @@
-import { roundMetric, toNumber } from '../analysis/period-results.js';
-import { neutralise, quoteData } from '../guard/untrusted-text.js';
-import type { Metric, SemanticLayer } from '../semantic/semantic-layer.js';
-import type { Row } from '../warehouse/warehouse.js';
+import { roundMetric, toNumber } from '../../analysis/period-results.js';
+import { neutralise, quoteData } from '../../guard/untrusted-text.js';
+import type { Metric, SemanticLayer } from '../../semantic/semantic-layer.js';
+import type { Row } from '../../warehouse/warehouse.js';
 
 /** A metric value as a person reads it: thousands separators, percentages for rates. */
 export function formatValue(metric: Metric, value: number | null): string {

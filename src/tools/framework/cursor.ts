@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError } from '../../errors.js';
 
 /** What a cursor carries: enough to recompute the next page on any replica. */
 export interface CursorState {

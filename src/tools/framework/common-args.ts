@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { ArgumentError } from '../errors.js';
-import { DEFAULT_TIME_RANGE } from '../semantic/plan-query.js';
-import type { AccessPolicy, SemanticLayer, Tool } from '../semantic/semantic-layer.js';
-import { RELATIVE_PERIODS } from '../semantic/time-range.js';
+import { type AppliedFilter, DEFAULT_TIME_RANGE } from '../../semantic/plan-query.js';
+import type { AccessPolicy, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
+import { RELATIVE_PERIODS } from '../../semantic/time-range.js';
 
 /** Every string argument is short; every list is bounded. */
 export const text = z.string().min(1).max(200);
@@ -38,7 +37,7 @@ export function filterArguments(
 }
 
 /** The filter arguments of a call, each as a list of strings. */
-export function filterValues(tool: Tool, args: Record<string, unknown>): Record<string, string[]> {
+export function filterValues(tool: Tool, args: Readonly<Record<string, unknown>>): Record<string, string[]> {
   const filters: Record<string, string[]> = {};
   for (const name of Object.keys(tool.filters)) {
     const value = args[name];
@@ -57,32 +56,32 @@ export function visibleNames(layer: SemanticLayer, tool: Tool, policy: AccessPol
   };
 }
 
-/**
- * Caches a tool's input schema per layer and policy: zod schemas are costly to build per request, and a
- * policy's hidden names must not appear in its schema.
- */
-export function schemaCache<S>(build: (layer: SemanticLayer, tool: Tool, policy: AccessPolicy) => S) {
-  const cache = new WeakMap<SemanticLayer, Map<string, S>>();
-  return (layer: SemanticLayer, tool: Tool, policy: AccessPolicy): S => {
-    let byPolicy = cache.get(layer);
-    if (byPolicy === undefined) {
-      byPolicy = new Map();
-      cache.set(layer, byPolicy);
-    }
-    let schema = byPolicy.get(policy.name);
-    if (schema === undefined) {
-      schema = build(layer, tool, policy);
-      byPolicy.set(policy.name, schema);
-    }
-    return schema;
-  };
-}
-
 /** The time_range argument as the planner takes it: a year given as a number becomes its name. */
 export function timeRangeArgument(value: unknown): string | { from: string; to: string } | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'number') return String(value);
   return value as string | { from: string; to: string };
+}
+
+/** A named period of an answer: its label and inclusive dates. */
+export const periodSchema = z.object({ label: z.string(), from: z.string(), to: z.string() });
+
+/** The filters an answer applied, as the caller asked for them. */
+export const filtersSchema = z.array(
+  z.object({
+    argument: z.string(),
+    dimension: z.string(),
+    values: z.array(z.union([z.string(), z.number()])),
+  }),
+);
+
+/** Applied filters as an answer reports them. */
+export function filtersOutput(filters: readonly AppliedFilter[]): z.infer<typeof filtersSchema> {
+  return filters.map((filter) => ({
+    argument: filter.argument,
+    dimension: filter.dimension,
+    values: [...filter.values],
+  }));
 }
 
 /** Where a page sits in its results, and the signed cursor of the next one (null on the last page). */
@@ -100,14 +99,6 @@ export const cursorArgument = z
   .max(4_000)
   .optional()
   .describe('next_cursor from a previous call, to fetch the next page of the same query (pass it alone).');
-
-/** A string argument the schema leaves optional (so a cursor can come alone) but a fresh call needs. */
-export function required(args: Record<string, unknown>, name: string): string {
-  const value = args[name];
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new ArgumentError(name, `${name} is required (only a call with a cursor may leave it out)`);
-  return value;
-}
 
 /** The `limit` and `cursor` arguments of a paginated tool; `what` names a page's rows ("Rows", "Results"). */
 export function pageArguments(what: string, defaultLimit: number, maxLimit: number) {

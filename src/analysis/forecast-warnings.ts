@@ -1,0 +1,37 @@
+import { dayCount } from '../semantic/time-range.js';
+import { type Accuracy, churnRates, largestSpike } from './stock-flow.js';
+
+/** Fewer days of history than this and the forecast says so. */
+export const SHORT_HISTORY_DAYS = 56;
+/** A 7-day churn rate this many times the median is a break. */
+export const BREAK_RATIO = 1.5;
+
+/**
+ * What a reader of a subscriber forecast must be told: a short history, a break in the churn rate (the model
+ * fits through it and does not expect it to repeat), and a backtest worse than a seasonal naive forecast.
+ */
+export function forecastWarnings(history: {
+  readonly days: readonly string[];
+  readonly stock: readonly number[];
+  readonly outflow: readonly number[];
+  readonly accuracy: Accuracy | undefined;
+}): string[] {
+  const { days, accuracy } = history;
+  const warnings: string[] = [];
+  if (days.length < SHORT_HISTORY_DAYS)
+    warnings.push(`Only ${days.length} days of history: the forecast and its accuracy are rough.`);
+  const spike = largestSpike(churnRates(history.stock, history.outflow));
+  const lastDay = days[days.length - 1] ?? '';
+  if (spike !== undefined && spike.ratio >= BREAK_RATIO) {
+    const from = days[spike.index + 1] ?? '';
+    const ago = dayCount({ from, to: lastDay }) - 1;
+    warnings.push(
+      `The series broke on ${from}: churn in the 7 days from then ran ${spike.ratio.toFixed(1)}x its usual rate (${ago} days before the last day of data). The model fits through it and does not expect it to repeat; check for a price change or an outage then.`,
+    );
+  }
+  if (accuracy !== undefined && accuracy.mase > accuracy.naiveMase)
+    warnings.push(
+      'On this series the model backtests worse than a seasonal naive forecast: read it with care.',
+    );
+  return warnings;
+}

@@ -1,0 +1,65 @@
+/** One result row: column → value, as the warehouse returns it. */
+export type Cells = Readonly<Record<string, unknown>>;
+
+/** A size a group must reach to be shown: the value in `column` (people, distinct members) at least `min`. */
+export interface Threshold {
+  readonly column: string;
+  readonly min: number;
+}
+
+/** A first and last day, inclusive (ISO dates): the time a row's figures cover. */
+export type Span = readonly [string, string];
+
+/** All time, for rows that are not bounded by dates. */
+export const ALL_TIME: Span = ['0000-01-01', '9999-12-31'];
+
+/**
+ * One table of figures an answer publishes, as the privacy rules see it. Each row is a group identified by its
+ * coordinates (the values of `keys`, plus the constant `fixed` ones) and its time `span`. Tables of one
+ * `universe` select from the same rows, so a group of one may be a part (or a sum) of groups of another.
+ */
+export interface DisclosureTable {
+  readonly name: string;
+  readonly universe: string;
+  readonly keys: readonly string[];
+  readonly fixed: Readonly<Record<string, string>>;
+  readonly rows: readonly Cells[];
+  readonly span: (row: Cells) => Span;
+  /** The time the whole table covers (its query's periods). */
+  readonly coverage: Span;
+  /** Every row must reach these sizes, or it is withheld. */
+  readonly sizes: readonly Threshold[];
+  /**
+   * The table is one aggregate over the whole selection, whose row exists even when nothing matched: a row
+   * whose every size is 0 describes nobody and is shown (as zeros) rather than withheld.
+   */
+  readonly single?: boolean | undefined;
+  /**
+   * Figures about fewer people than their row (a cohort): their `columns` are withheld (null) wherever their
+   * own people count is above 0 and under its minimum.
+   */
+  readonly cohorts: readonly { readonly columns: readonly string[]; readonly people: Threshold }[];
+}
+
+/** What the privacy rules let an answer show of each table. */
+export interface Disclosure {
+  /** Shown rows, in their order, with withheld cohort figures set to null. */
+  readonly rows: ReadonlyMap<string, readonly Cells[]>;
+  /** Rows withheld, for the tool's own bookkeeping (never to be shown). */
+  readonly withheld: ReadonlyMap<string, readonly Cells[]>;
+  /** Distinct groups withheld across the tables (a group shown in two tables counts once). */
+  readonly withheldGroups: number;
+  /** Whether a row of a table without keys (a total) was withheld. */
+  readonly totalsWithheld: boolean;
+}
+
+/** Whether a row reaches every threshold. */
+export function reaches(row: Cells, thresholds: readonly Threshold[]): boolean {
+  return thresholds.every((threshold) => sizeOf(row, threshold.column) >= threshold.min);
+}
+
+/** A size column as a number (64-bit counts arrive as strings). */
+export function sizeOf(row: Cells, column: string): number {
+  const value = Number(row[column] ?? 0);
+  return Number.isFinite(value) ? value : 0;
+}

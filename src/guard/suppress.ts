@@ -1,0 +1,206 @@
+import {
+  type Cells,
+  type Disclosure,
+  type DisclosureTable,
+  reaches,
+  type Span,
+  sizeOf,
+  type Threshold,
+} from './disclosure-table.js';
+
+/** One row of one table, with the coordinates that identify its group. */
+interface Cell {
+  readonly table: DisclosureTable;
+  readonly row: Cells;
+  readonly coordinates: ReadonlyMap<string, string>;
+  readonly span: Span;
+  /** Rows of different tables describing the same group share an id. */
+  readonly group: number;
+}
+
+/**
+ * A parent group with the groups of another table that split it. `partial` when that table covers only part
+ * of the parent's time: then the parent minus its parts is more than the withheld parts.
+ */
+interface Split {
+  readonly parent: Cell;
+  readonly parts: readonly Cell[];
+  readonly partial: boolean;
+}
+
+const within = (inner: Span, outer: Span): boolean => inner[0] >= outer[0] && inner[1] <= outer[1];
+
+function cellsOf(table: DisclosureTable, ids: Map<string, number>): Cell[] {
+  return table.rows.map((row) => {
+    const coordinates = new Map<string, string>();
+    for (const key of table.keys) coordinates.set(key, String(row[key] ?? ''));
+    for (const [key, value] of Object.entries(table.fixed)) coordinates.set(key, value);
+    const span = table.span(row);
+    const identity = JSON.stringify([
+      table.universe,
+      [...coordinates].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      span,
+    ]);
+    let group = ids.get(identity);
+    if (group === undefined) {
+      group = ids.size;
+      ids.set(identity, group);
+    }
+    return { table, row, coordinates, span, group };
+  });
+}
+
+/**
+ * Every way a group of one table is split by the groups of another table of the same universe: the parts
+ * carry the parent's coordinates (and more) and lie within its time span.
+ */
+function splitsOf(tables: readonly DisclosureTable[], cells: ReadonlyMap<DisclosureTable, Cell[]>): Split[] {
+  const splits: Split[] = [];
+  for (const parent of tables) {
+    const names = [...parent.keys, ...Object.keys(parent.fixed)];
+    for (const child of tables) {
+      if (child === parent || child.universe !== parent.universe) continue;
+      const childNames = new Set([...child.keys, ...Object.keys(child.fixed)]);
+      if (!names.every((name) => childNames.has(name))) continue;
+      const byProjection = new Map<string, Cell[]>();
+      for (const cell of cells.get(child) ?? []) {
+        const projection = JSON.stringify(names.map((name) => cell.coordinates.get(name)));
+        byProjection.set(projection, [...(byProjection.get(projection) ?? []), cell]);
+      }
+      for (const cell of cells.get(parent) ?? []) {
+        const projection = JSON.stringify(names.map((name) => cell.coordinates.get(name)));
+        const parts = (byProjection.get(projection) ?? []).filter(
+          (part) => part.group !== cell.group && within(part.span, cell.span),
+        );
+        if (parts.length > 0)
+          splits.push({ parent: cell, parts, partial: !within(cell.span, child.coverage) });
+      }
+    }
+  }
+  return splits;
+}
+
+function compareValues(a: string, b: string): number {
+  const x = Number(a);
+  const y = Number(b);
+  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Smallest first: by each size, then by time, then by coordinates in key order (deterministic). */
+function bySize(columns: readonly string[]) {
+  return (a: Cell, b: Cell): number => {
+    for (const column of columns) {
+      const difference = sizeOf(a.row, column) - sizeOf(b.row, column);
+      if (difference !== 0) return difference;
+    }
+    const time = compareValues(a.span[0], b.span[0]);
+    if (time !== 0) return time;
+    for (const key of a.table.keys) {
+      const order = compareValues(a.coordinates.get(key) ?? '', b.coordinates.get(key) ?? '');
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+}
+
+/**
+ * Complementary suppression to a fixed point: wherever a shown group is split into parts and some parts are
+ * withheld, the withheld parts together must describe at least the minimum (so subtracting the shown parts
+ * from the group recovers no small part). As the withheld parts may share people, that is only certain when
+ * one of them reaches every minimum on its own; when none does, the smallest shown part is withheld too
+ * (usually one more group, never the total).
+ */
+function complement(
+  splits: readonly Split[],
+  withheld: Set<number>,
+  large: (cell: Cell) => boolean,
+  order: (a: Cell, b: Cell) => number,
+): void {
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const { parent, parts, partial } of splits) {
+      if (withheld.has(parent.group)) continue;
+      const hidden = parts.filter((part) => withheld.has(part.group));
+      // The remainder of a partial split holds rows no table shows: it too must be covered by a large part.
+      if ((hidden.length === 0 && !partial) || hidden.some(large)) continue;
+      const [smallest] = parts.filter((part) => !withheld.has(part.group)).sort(order);
+      if (smallest === undefined) continue;
+      withheld.add(smallest.group);
+      changed = true;
+    }
+  }
+}
+
+/**
+ * Applies the minimum group size to every figure of an answer: rows under a size are withheld (primary), then
+ * more rows wherever a total minus the shown rows would give the withheld ones away (complementary), across
+ * every table of the answer. Figures about a smaller cohort than their row are withheld on their own.
+ */
+export function suppress(tables: readonly DisclosureTable[]): Disclosure {
+  const ids = new Map<string, number>();
+  const cells = new Map(tables.map((table) => [table, cellsOf(table, ids)]));
+  const splits = splitsOf(tables, cells);
+  const all = [...cells.values()].flat();
+
+  const withheld = new Set<number>();
+  const nobody = (cell: Cell) =>
+    cell.table.single === true &&
+    cell.table.sizes.every((threshold) => sizeOf(cell.row, threshold.column) === 0);
+  for (const cell of all) if (!reaches(cell.row, cell.table.sizes) && !nobody(cell)) withheld.add(cell.group);
+  const sizeColumns = (cell: Cell) => cell.table.sizes.map((threshold) => threshold.column);
+  complement(
+    splits,
+    withheld,
+    (cell) => reaches(cell.row, cell.table.sizes),
+    (a, b) => bySize(sizeColumns(a))(a, b),
+  );
+
+  // Each cohort (e.g. retention's converted subscribers) is suppressed in the tables that show its figures.
+  const cohortWithheld = new Map<string, Set<number>>();
+  const cohorts = new Map<string, Threshold>();
+  for (const table of tables)
+    for (const cohort of table.cohorts) cohorts.set(cohort.people.column, cohort.people);
+  for (const [column, threshold] of cohorts) {
+    const hidden = new Set(withheld);
+    const has = (cell: Cell) => cell.table.cohorts.some((cohort) => cohort.people.column === column);
+    for (const cell of all) {
+      const size = sizeOf(cell.row, column);
+      if (has(cell) && size > 0 && size < threshold.min) hidden.add(cell.group);
+    }
+    complement(
+      splits.filter((split) => has(split.parent) && split.parts.every(has)),
+      hidden,
+      (cell) => sizeOf(cell.row, column) >= threshold.min,
+      bySize([column]),
+    );
+    cohortWithheld.set(column, hidden);
+  }
+
+  const rows = new Map<string, Cells[]>();
+  const hiddenRows = new Map<string, Cells[]>();
+  const withheldGroups = new Set<number>();
+  let totalsWithheld = false;
+  for (const [table, tableCells] of cells) {
+    const shown: Cells[] = [];
+    const hidden: Cells[] = [];
+    for (const cell of tableCells) {
+      if (withheld.has(cell.group)) {
+        hidden.push(cell.row);
+        if (table.keys.length === 0) totalsWithheld = true;
+        else withheldGroups.add(cell.group);
+        continue;
+      }
+      let row = cell.row;
+      for (const cohort of table.cohorts) {
+        if (cohortWithheld.get(cohort.people.column)?.has(cell.group) !== true) continue;
+        row = { ...row, ...Object.fromEntries(cohort.columns.map((column) => [column, null])) };
+      }
+      shown.push(row);
+    }
+    rows.set(table.name, shown);
+    hiddenRows.set(table.name, hidden);
+  }
+  return { rows, withheld: hiddenRows, withheldGroups: withheldGroups.size, totalsWithheld };
+}

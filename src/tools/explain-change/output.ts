@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { filtersSchema, periodSchema } from '../framework/common-args.js';
+
+const contributorSchema = z.object({
+  segment: z.string(),
+  current: z.number().nullable(),
+  baseline: z.number().nullable(),
+  change: z.number(),
+  share: z.number(),
+  mix: z.number().nullable(),
+  rate: z.number().nullable(),
+  z: z.number().nullable(),
+  beyond_noise: z.boolean().nullable(),
+});
+export const breakdownSchema = z.object({
+  dimension: z.string(),
+  /** Share of the change carried by the listed contributors. */
+  listed_share: z.number().nullable(),
+  /** Share of the change carried by segments that moved beyond noise. */
+  significant_share: z.number().nullable(),
+  contributors: z.array(contributorSchema),
+});
+export type Breakdown = z.infer<typeof breakdownSchema>;
+
+/** What explain_change answers (the door adds `summary` and `privacy`). */
+export const explainChangeOutput = z.object({
+  metric: z.string(),
+  method: z.enum(['additive', 'mix_rate', 'approximate']),
+  period: periodSchema,
+  baseline: periodSchema,
+  current_value: z.number().nullable(),
+  baseline_value: z.number().nullable(),
+  change: z.object({ absolute: z.number().nullable(), percent: z.number().nullable() }),
+  noise_band_95: z.number().nullable(),
+  beyond_noise: z.boolean().nullable(),
+  top_contributor: z
+    .object({ dimension: z.string(), segment: z.string(), change: z.number(), share: z.number() })
+    .nullable(),
+  breakdowns: z.array(breakdownSchema),
+  drill_down: z
+    .object({ dimension: z.string(), segment: z.string(), breakdowns: z.array(breakdownSchema) })
+    .nullable(),
+  filters: filtersSchema,
+});
+export type ExplainChangeResult = z.infer<typeof explainChangeOutput>;

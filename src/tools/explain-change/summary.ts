@@ -1,0 +1,85 @@
+import { quoteData } from '../../guard/untrusted-text.js';
+import type { ToolPlan } from '../framework/definition.js';
+import { describeFilters, formatChange, formatValue } from '../framework/format.js';
+import type { Breakdown, ExplainChangeResult } from './output.js';
+import type { ExplainPlan } from './plan.js';
+
+function percentOf(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+function describeContributor(
+  metric: ExplainPlan['metric'],
+  contributor: Breakdown['contributors'][number],
+  share: boolean,
+): string {
+  const change = formatChange(metric, contributor.change, null);
+  const effects =
+    contributor.mix === null || contributor.rate === null
+      ? ''
+      : ` (mix ${formatChange(metric, contributor.mix, null)}, rate ${formatChange(metric, contributor.rate, null)})`;
+  return `${quoteData(contributor.segment)} ${change}${effects}${share ? `, ${percentOf(contributor.share)}` : ''}`;
+}
+
+/** The change, whether it is beyond noise, its largest contributors and the drill-down, in a few lines. */
+export function summariseExplainChange(
+  output: ExplainChangeResult,
+  { detail }: ToolPlan<ExplainPlan>,
+): string {
+  const { metric } = detail;
+  const lines: string[] = [];
+  const filters = describeFilters(output.filters);
+  const periods = `${output.period.label} (${output.period.from} to ${output.period.to}) against the ${output.baseline.label}`;
+  if (output.current_value === null && output.baseline_value === null && output.change.absolute === null) {
+    lines.push(
+      `${metric.name} cannot be explained for ${periods}${filters === '' ? '' : `, ${filters}`}: the selection is too small to show.`,
+    );
+    return lines.join('\n');
+  }
+  const change = formatChange(metric, output.change.absolute, output.change.percent);
+  const values = `from ${formatValue(metric, output.baseline_value)} to ${formatValue(metric, output.current_value)}`;
+  lines.push(
+    `${metric.name} changed ${change}, ${values}: ${periods}${filters === '' ? '' : `, ${filters}`}.`,
+  );
+  const band = output.noise_band_95 === null ? '' : `±${formatValue(metric, output.noise_band_95)}`;
+  if (output.noise_band_95 === null) {
+    lines.push('No noise model applies to this metric, so the split below has no significance test.');
+  } else if (output.beyond_noise === true) {
+    lines.push(`The change is beyond noise (the 95% noise band is ${band}).`);
+  } else {
+    lines.push(`The change is within noise (95% band ${band}): it cannot be told apart from chance.`);
+  }
+  if (output.method === 'approximate') {
+    lines.push(`${metric.name} does not split exactly across segments; shares are approximate.`);
+  }
+  // Shares of a change that is within noise are meaningless (they divide by almost nothing): effects only.
+  const shares = output.beyond_noise !== false;
+  const top = output.top_contributor;
+  if (top !== null) {
+    const share = shares ? ` (${percentOf(top.share)} of the change)` : '';
+    const segment = `${top.dimension} ${quoteData(top.segment)}`;
+    lines.push(`Largest contributor: ${segment}, ${formatChange(metric, top.change, null)}${share}.`);
+  }
+  const drill = output.drill_down;
+  const inner = drill?.breakdowns
+    .map((b) => ({ dimension: b.dimension, contributor: b.contributors[0] }))
+    .filter((entry) => entry.contributor !== undefined)
+    .sort((a, b) => Math.abs(b.contributor?.change ?? 0) - Math.abs(a.contributor?.change ?? 0))[0];
+  if (drill !== null && inner?.contributor !== undefined) {
+    const part = `${inner.dimension} ${quoteData(inner.contributor.segment)}`;
+    const amount = formatChange(metric, inner.contributor.change, null);
+    lines.push(
+      `Within ${drill.dimension} ${quoteData(drill.segment)}, the largest part is ${part}: ${amount} (${percentOf(inner.contributor.share)} of that change).`,
+    );
+  }
+  for (const b of output.breakdowns) {
+    const noise =
+      b.significant_share === null || !shares
+        ? ''
+        : `; ${percentOf(b.significant_share)} of the change is in segments beyond noise`;
+    lines.push(
+      `By ${b.dimension}: ${b.contributors.map((c) => describeContributor(metric, c, shares)).join('; ')}${noise}.`,
+    );
+  }
+  return lines.join('\n');
+}

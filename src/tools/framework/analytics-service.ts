@@ -1,0 +1,148 @@
+import { LRUCache } from 'lru-cache';
+import type { Identity } from '../../auth/identity.js';
+import { MarqueeError } from '../../errors.js';
+import { compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
+import type { CompiledQuery } from '../../semantic/compiled-query.js';
+import {
+  type DimensionFilter,
+  LAST_DAY_COLUMN,
+  type QueryPlan,
+  type UnitOutcomePlan,
+} from '../../semantic/query-plan.js';
+import type { AccessPolicy, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
+import { addDays, formatDate } from '../../semantic/time-range.js';
+import type { Row, Warehouse } from '../../warehouse/warehouse.js';
+
+const FACT_TTL_MS = 60_000;
+const MAX_DIMENSION_VALUES = 1_000;
+
+/** Who is asking, with the access policy their roles give them (resolved once per request). */
+export interface Caller {
+  readonly identity: Identity;
+  readonly policy: AccessPolicy;
+}
+
+/** Whether every row filter of `policy` can be applied to queries on `model` (else they are refused). */
+export function rowFiltersApply(layer: SemanticLayer, policy: AccessPolicy, model: string): boolean {
+  const reachable = new Set(layer.reachableModels(model));
+  return policy.rowFilters.every((filter) =>
+    reachable.has(layer.dimensions.get(filter.dimension)?.model ?? ''),
+  );
+}
+
+/**
+ * Compiles and runs queries for a caller, and looks up the facts planning needs (cached briefly). Every query
+ * passes through `compile`, which adds the caller's tenant and the row filters of its access policy.
+ */
+export class AnalyticsService {
+  private readonly facts = new LRUCache<string, string | Row[]>({ max: 5_000, ttl: FACT_TTL_MS });
+
+  constructor(
+    readonly layer: SemanticLayer,
+    readonly warehouse: Warehouse,
+  ) {}
+
+  /** The caller behind `identity`: refused (access_denied) when its roles have no policy. */
+  caller(identity: Identity): Caller {
+    return { identity, policy: this.layer.policyFor(identity.roles) };
+  }
+
+  /** Compiles a plan for a caller without running it: tenant and policy row filters always included. */
+  compile(plan: QueryPlan, caller: Caller): CompiledQuery {
+    return compileQuery(this.layer, this.withRowFilters(plan, caller), caller.identity.tenant);
+  }
+
+  /** Compiles per-unit outcomes of an experiment for a caller, its row filters applied to the units. */
+  compileOutcome(plan: UnitOutcomePlan, caller: Caller): CompiledQuery {
+    return compileUnitOutcome(this.layer, this.withRowFilters(plan, caller), caller.identity.tenant);
+  }
+
+  /** Runs a plan for a caller. */
+  async run(plan: QueryPlan, caller: Caller): Promise<Row[]> {
+    return this.warehouse.query(this.compile(plan, caller));
+  }
+
+  /** A plan with the caller's row filters added; a row filter that cannot be applied refuses the query. */
+  private withRowFilters<P extends { readonly model: string; readonly filters: readonly DimensionFilter[] }>(
+    plan: P,
+    caller: Caller,
+  ): P {
+    // Never run it unfiltered.
+    if (!rowFiltersApply(this.layer, caller.policy, plan.model))
+      throw new MarqueeError('access_denied', `Your access policy cannot be applied to ${plan.model} data`);
+    return { ...plan, filters: [...plan.filters, ...caller.policy.rowFilters] };
+  }
+
+  /**
+   * The last complete day of data for the tool's model: the latest day present, or the day before it when
+   * that day is today (still filling). Relative periods end here, not at the wall clock.
+   */
+  async anchor(caller: Caller, tool: Tool, today = formatDate(new Date())): Promise<string> {
+    return this.cached(`anchor|${this.scopeKey(caller)}|${tool.name}`, async () => {
+      const rows = await this.run(
+        {
+          model: tool.model,
+          metrics: [],
+          dimensions: [],
+          timeDimension: tool.time_dimension,
+          periods: [],
+          coverage: true,
+          filters: [],
+          order: [],
+        },
+        caller,
+      );
+      const last = rows[0]?.[LAST_DAY_COLUMN];
+      const day = typeof last === 'string' && last > '1970-01-01' ? last : addDays(today, -1);
+      return day >= today ? addDays(today, -1) : day;
+    });
+  }
+
+  /** Distinct values of an enumerable dimension visible to the caller, sorted. */
+  async values(caller: Caller, tool: Tool, dimension: string): Promise<string[]> {
+    const rows = await this.distinct(caller, tool, [dimension]);
+    return rows.map((row) => String(row[dimension] ?? '')).filter((value) => value !== '');
+  }
+
+  /** Distinct combinations of `dimensions` visible to the caller (at most 1,000), sorted. */
+  async distinct(
+    caller: Caller,
+    tool: Pick<Tool, 'name' | 'model'>,
+    dimensions: readonly string[],
+  ): Promise<Row[]> {
+    return this.cached(`distinct|${this.scopeKey(caller)}|${tool.name}|${dimensions.join(',')}`, () => {
+      // Read from the dimensions' own table (a region list should not scan every view) unless row filters
+      // apply or they span tables: then through the tool's model, so the list shows only what the caller may see.
+      const own = new Set(dimensions.map((name) => this.layer.dimensions.get(name)?.model ?? tool.model));
+      const model =
+        caller.policy.rowFilters.length > 0 || own.size !== 1 ? tool.model : ([...own][0] ?? tool.model);
+      return this.run(
+        {
+          model,
+          metrics: [],
+          dimensions,
+          timeDimension: '',
+          periods: [],
+          distinct: true,
+          filters: [],
+          order: [],
+          limit: MAX_DIMENSION_VALUES,
+        },
+        caller,
+      );
+    });
+  }
+
+  /** Facts differ by tenant and by access policy, never by anything else about the caller. */
+  private scopeKey(caller: Caller): string {
+    return `${caller.identity.tenant}|${caller.policy.name}`;
+  }
+
+  private async cached<T extends string | Row[]>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.facts.get(key);
+    if (hit !== undefined) return hit as T;
+    const value = await load();
+    this.facts.set(key, value);
+    return value;
+  }
+}

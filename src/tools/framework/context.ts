@@ -1,0 +1,12 @@
+import type { RateLimits } from '../../guard/rate-limits.js';
+import type { AuditLog } from '../../observe/audit-log.js';
+import type { AnalyticsService } from './analytics-service.js';
+import type { CursorCodec } from './cursor.js';
+
+/** What every request shares: the layer and warehouse (through the service), cursor keys, audit and limits. */
+export interface Dependencies {
+  readonly service: AnalyticsService;
+  readonly cursors: CursorCodec;
+  readonly audit: AuditLog;
+  readonly limits: RateLimits;
+}

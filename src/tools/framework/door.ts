@@ -1,0 +1,455 @@
+import { z } from 'zod';
+import type { Identity } from '../../auth/identity.js';
+import { ArgumentError, MarqueeError } from '../../errors.js';
+import { redactDeep } from '../../guard/redact.js';
+import { neutraliseDeep } from '../../guard/untrusted-text.js';
+import type { Outcome } from '../../observe/audit-log.js';
+import type { CompiledQuery } from '../../semantic/compiled-query.js';
+import { unknownNameMessage } from '../../semantic/did-you-mean.js';
+import type { SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
+import { CATALOG } from '../catalog.js';
+import {
+  type EntityTemplate,
+  entityFields,
+  entityOf,
+  entityPlan,
+  entitySearchPlan,
+  MAX_COMPLETIONS,
+  offeredEntities,
+} from '../entities.js';
+import type { Caller } from './analytics-service.js';
+import type { Dependencies } from './context.js';
+import type { AnyToolDefinition, Call, ToolPlan } from './definition.js';
+import { type Execution, Executor } from './executor.js';
+import { factsFor } from './facts.js';
+import { formatTable } from './format.js';
+import { describePrivacy, type Privacy, privacySchema } from './privacy-note.js';
+import { toolErrorText } from './tool-error.js';
+import { validateArguments } from './validate-arguments.js';
+
+/** What a tool call answers, before any protocol wraps it. */
+export interface ToolResponse {
+  readonly isError: boolean;
+  readonly texts: readonly string[];
+  readonly structured?: Record<string, unknown> | undefined;
+}
+
+/** A tool a caller is offered: its definition, its binding, and its schemas for the caller's policy. */
+export interface OfferedTool {
+  readonly definition: AnyToolDefinition;
+  readonly binding: Tool;
+  readonly input: z.ZodObject;
+  readonly output: z.ZodObject;
+  readonly description: string;
+}
+
+/** A tool name the caller cannot call (unknown, unbound or outside its scopes): a protocol error after audit. */
+export class UnknownToolError extends MarqueeError {
+  constructor(name: string, offered: readonly string[]) {
+    super('unknown_tool', `${unknownNameMessage('tool', name, offered)}`);
+  }
+}
+
+/** A resource that does not exist for the caller: a protocol error after audit. */
+export class NotFoundError extends MarqueeError {
+  readonly uri: string;
+  constructor(uri: string, message: string) {
+    super('not_found', message);
+    this.uri = uri;
+  }
+}
+
+/** How one kind of answer passes the door: how it is redacted and hashed, and what a failure becomes. */
+interface AnswerKind<T> {
+  readonly redact: (answer: T) => { value: T; count: number };
+  readonly hash: (answer: T) => unknown;
+  /** The answer a failure becomes; throwing instead makes it a protocol error (after it is audited). */
+  readonly failure: (error: unknown) => T;
+}
+
+interface Done<T> {
+  readonly result: T;
+  readonly rows: number;
+  readonly suppressedGroups: number;
+}
+
+const MAX_AUDITED_NAME = 100;
+/** Schemas are costly to build per request, and a policy's hidden names must not appear in its schemas. */
+const schemas = new WeakMap<SemanticLayer, Map<string, { input: z.ZodObject; output: z.ZodObject }>>();
+
+/**
+ * The one door every answer leaves through, for one caller: rate limits, argument validation, the tool's plan,
+ * its execution under the privacy rules, its analysis and summary, then neutralisation and redaction of every
+ * string, and exactly one audit record, whatever happened (refusals, unknown tools and bad arguments included).
+ */
+export class Door {
+  private readonly executor: Executor;
+  private resolved: Caller | MarqueeError | undefined;
+
+  constructor(
+    private readonly deps: Dependencies,
+    readonly identity: Identity,
+  ) {
+    this.executor = new Executor(deps.service);
+  }
+
+  private get layer(): SemanticLayer {
+    return this.deps.service.layer;
+  }
+
+  /** The caller with its policy; a caller whose roles have no policy is refused. */
+  private caller(): Caller {
+    if (this.resolved === undefined) {
+      try {
+        this.resolved = this.deps.service.caller(this.identity);
+      } catch (error) {
+        if (!(error instanceof MarqueeError)) throw error;
+        this.resolved = error;
+      }
+    }
+    if (this.resolved instanceof MarqueeError) throw this.resolved;
+    return this.resolved;
+  }
+
+  /** The tools this caller may see and call: bound in the layer, within its scopes, offered to its policy. */
+  tools(): OfferedTool[] {
+    let caller: Caller;
+    try {
+      caller = this.caller();
+    } catch {
+      return [];
+    }
+    const granted = new Set(this.identity.scopes);
+    const offered: OfferedTool[] = [];
+    for (const definition of CATALOG) {
+      const binding = this.layer.tools.get(definition.name);
+      if (binding === undefined || !granted.has(definition.scope)) continue;
+      const context = { layer: this.layer, binding, policy: caller.policy };
+      if (definition.offered?.(context) === false) continue;
+      offered.push({
+        definition,
+        binding,
+        ...this.schemasOf(definition, binding, caller),
+        description: definition.description(binding),
+      });
+    }
+    return offered;
+  }
+
+  private schemasOf(definition: AnyToolDefinition, binding: Tool, caller: Caller) {
+    let byKey = schemas.get(this.layer);
+    if (byKey === undefined) {
+      byKey = new Map();
+      schemas.set(this.layer, byKey);
+    }
+    const key = `${definition.name}|${caller.policy.name}`;
+    let built = byKey.get(key);
+    if (built === undefined) {
+      built = {
+        input: definition.input({ layer: this.layer, binding, policy: caller.policy }),
+        output: z
+          .object({ summary: z.string() })
+          .extend(definition.output.shape)
+          .extend({ privacy: privacySchema }),
+      };
+      byKey.set(key, built);
+    }
+    return built;
+  }
+
+  /** The entities this caller may read and complete: of models its tools reach, keys its policy shows. */
+  entities(): EntityTemplate[] {
+    const tools = this.tools();
+    if (tools.length === 0) return [];
+    const models = new Set(tools.flatMap((tool) => this.layer.reachableModels(tool.binding.model)));
+    return offeredEntities(this.layer, this.caller().policy, models);
+  }
+
+  /** Calls a tool. Unknown tools throw UnknownToolError (a protocol error); every other failure is a tool error. */
+  call(name: string, args: unknown): Promise<ToolResponse> {
+    const offered = this.tools().find((tool) => tool.definition.name === name);
+    const audited = offered === undefined ? name.slice(0, MAX_AUDITED_NAME) : name;
+    return this.through(
+      audited,
+      offered === undefined ? '(unknown tool)' : name,
+      args,
+      TOOL_ANSWER(name),
+      async () => {
+        this.caller();
+        if (offered === undefined)
+          throw new UnknownToolError(
+            name,
+            this.tools().map((tool) => tool.definition.name),
+          );
+        return this.answer(offered, args);
+      },
+    );
+  }
+
+  /** The plan a call would run (SQL and parameters of every query, privacy checks included), not run. */
+  async explain(name: string, args: unknown): Promise<Record<string, unknown>> {
+    const offered = this.tools().find((tool) => tool.definition.name === name);
+    if (offered === undefined)
+      throw new UnknownToolError(
+        name,
+        this.tools().map((tool) => tool.definition.name),
+      );
+    const { call, caller } = this.prepare(offered, args);
+    const plan = await offered.definition.plan(call);
+    const queries: Record<string, CompiledQuery> = this.executor.explain(plan.queries, caller, plan.filters);
+    return { tool: name, queries, ...(plan.followUp === undefined ? {} : { follow_up: plan.followUp }) };
+  }
+
+  /** Reads an entity by URI; a URI naming nothing this caller may read throws NotFoundError (after audit). */
+  read(uri: string): Promise<{ uri: string; mimeType: string; text: string }> {
+    const found = (() => {
+      try {
+        return entityOf(uri, this.entities());
+      } catch {
+        return undefined;
+      }
+    })();
+    const name = found === undefined ? 'resource:(unknown)' : `resource:${found.template.resource.name}`;
+    return this.through(name, name, { uri }, RESOURCE_ANSWER, async () => {
+      const caller = this.caller();
+      if (found === undefined)
+        throw new NotFoundError(uri, `No resource ${JSON.stringify(uri.slice(0, 200))}`);
+      const { template, key } = found;
+      const execution = await this.executor.run(
+        { entity: { query: entityPlan(template, key, caller.policy) } },
+        caller,
+        [],
+      );
+      const row = execution.results.rows('entity')[0];
+      if (row === undefined)
+        throw new NotFoundError(uri, `No ${template.resource.name} ${JSON.stringify(key.slice(0, 200))}`);
+      const fields = entityFields(this.layer, template, row, caller.policy);
+      return {
+        result: { uri, mimeType: 'application/json', text: JSON.stringify(fields) },
+        rows: 1,
+        suppressedGroups: execution.withheldGroups,
+      };
+    });
+  }
+
+  /** Completes an entity key as a person types: keys starting with the text, else keys whose name matches it. */
+  complete(uriTemplate: string, argument: string, value: string): Promise<string[]> {
+    const template = (() => {
+      try {
+        return this.entities().find((candidate) => candidate.uriTemplate === uriTemplate);
+      } catch {
+        return undefined;
+      }
+    })();
+    const name =
+      template === undefined ? 'resource:(unknown):complete' : `resource:${template.resource.name}:complete`;
+    return this.through(name, name, { uriTemplate, argument, value }, COMPLETION_ANSWER, async () => {
+      const caller = this.caller();
+      if (template === undefined || argument !== template.resource.key)
+        throw new NotFoundError(
+          uriTemplate,
+          `No resource template ${JSON.stringify(uriTemplate.slice(0, 200))}`,
+        );
+      const values = await this.completeKey(caller, template, value).catch((error: unknown) => {
+        // A caller whose policy cannot apply to this entity gets no suggestions, not an error.
+        if (error instanceof MarqueeError && error.code === 'access_denied') return [];
+        throw error;
+      });
+      return { result: values, rows: values.length, suppressedGroups: 0 };
+    });
+  }
+
+  private async completeKey(caller: Caller, template: EntityTemplate, typed: string): Promise<string[]> {
+    const { resource } = template;
+    const needle = typed.trim().toLowerCase();
+    const keys = (
+      await this.deps.service.distinct(caller, { name: `resource:${resource.name}`, model: resource.model }, [
+        resource.key,
+      ])
+    )
+      .map((row) => String(row[resource.key] ?? ''))
+      .filter((key) => key !== '');
+    const found = keys.filter((key) => key.toLowerCase().startsWith(needle));
+    // Only when the text is no key prefix: then it is part of a name (or a typo of one).
+    const search =
+      needle.length >= 2 && found.length === 0 ? entitySearchPlan(resource, typed.trim()) : undefined;
+    if (search !== undefined) {
+      for (const row of await this.deps.service.run(search, caller)) {
+        const key = String(row[resource.key] ?? '');
+        if (key !== '' && !found.includes(key)) found.push(key);
+      }
+    }
+    return found.slice(0, MAX_COMPLETIONS);
+  }
+
+  /** Arguments validated, a cursor resumed, required arguments checked: the call a tool plans. */
+  private prepare(offered: OfferedTool, raw: unknown): { call: Call; caller: Caller } {
+    const caller = this.caller();
+    const { definition, binding } = offered;
+    const validated = validateArguments(offered.input, raw);
+    const resumed =
+      definition.paginated === true
+        ? this.deps.cursors.resume(definition.name, validated)
+        : { args: validated, offset: 0, anchor: undefined };
+    for (const field of definition.required ?? []) {
+      const value = resumed.args[field];
+      if (value === undefined || (typeof value === 'string' && value.trim() === ''))
+        throw new ArgumentError(field, `${field} is required (only a call with a cursor may leave it out)`);
+    }
+    const call: Call = {
+      args: resumed.args,
+      offset: resumed.offset,
+      anchor: resumed.anchor,
+      binding,
+      layer: this.layer,
+      policy: caller.policy,
+      facts: factsFor(this.deps.service, caller),
+      nextCursor: (offset, anchor) =>
+        this.deps.cursors.encode({ tool: definition.name, args: resumed.args, anchor, offset }),
+    };
+    return { call, caller };
+  }
+
+  /** Plans, runs (stage by stage, under the privacy rules), analyses and summarises one call. */
+  private async answer(offered: OfferedTool, raw: unknown): Promise<Done<ToolResponse>> {
+    const { definition } = offered;
+    const { call, caller } = this.prepare(offered, raw);
+    let drops: Execution['drops'] = new Map();
+    let plan: ToolPlan;
+    let execution: Execution;
+    // A later stage that must leave out a list-filter value starts the call again without it.
+    for (;;) {
+      plan = await definition.plan(call);
+      execution = await this.executor.run(plan.queries, caller, plan.filters, drops);
+      const later = definition.followUp?.(plan, execution.results, call);
+      if (later !== undefined) {
+        const next = await this.executor.run(later, caller, plan.filters, execution.drops, execution);
+        if (next.restart) {
+          drops = next.drops;
+          continue;
+        }
+        execution = next;
+      }
+      break;
+    }
+    const analysis = definition.analyse(plan, execution.results, call);
+    const privacy: Privacy = {
+      min_group_size:
+        caller.policy.minGroupSize === undefined ||
+        typeof this.layer.models.get(offered.binding.model)?.people !== 'string'
+          ? null
+          : {
+              k: caller.policy.minGroupSize,
+              people: String(this.layer.models.get(offered.binding.model)?.people),
+            },
+      suppressed_groups: execution.withheldGroups,
+      totals_suppressed: execution.totalsWithheld,
+      left_out: [...execution.leftOut],
+    };
+    const note = describePrivacy(privacy, caller.policy.minDistinct.size > 0);
+    const summary = [definition.summarise(analysis.output, plan, call), ...note].join('\n');
+    const structured = { summary, ...analysis.output, privacy };
+    const checked = offered.output.safeParse(structured);
+    if (!checked.success)
+      throw new Error(`${definition.name} answered outside its output schema: ${checked.error.message}`);
+    const texts = [
+      summary,
+      ...(analysis.table === undefined || analysis.table.columns.length === 0
+        ? []
+        : [formatTable(analysis.table.columns, analysis.table.rows as Record<string, unknown>[])]),
+    ];
+    return {
+      result: { isError: false, texts, structured },
+      rows: analysis.rows,
+      suppressedGroups: execution.withheldGroups,
+    };
+  }
+
+  /**
+   * Runs one request through the door: rate limits first, then the work, then neutralisation and redaction of
+   * every string of the answer; every outcome, refused or failed included, becomes exactly one audit record.
+   */
+  private async through<T>(
+    name: string,
+    limitKey: string,
+    args: unknown,
+    kind: AnswerKind<T>,
+    run: () => Promise<Done<T>>,
+  ): Promise<T> {
+    const started = performance.now();
+    let done: Done<T> | undefined;
+    let result: T | undefined;
+    let failure: unknown;
+    let outcome: Outcome = 'ok';
+    let errorClass = '';
+    try {
+      await this.deps.limits.consume(this.identity.tenant, limitKey);
+      done = await run();
+      result = done.result;
+    } catch (error) {
+      errorClass = error instanceof MarqueeError ? error.code : 'internal';
+      outcome =
+        errorClass === 'rate_limited'
+          ? 'rate_limited'
+          : error instanceof MarqueeError
+            ? 'tool_error'
+            : 'internal_error';
+      try {
+        result = kind.failure(error);
+      } catch (thrown) {
+        failure = thrown;
+      }
+    }
+    const guarded = result === undefined ? undefined : kind.redact(neutraliseDeep(result));
+    const audit = this.deps.audit;
+    audit.record({
+      tenant: this.identity.tenant,
+      subject: this.identity.subject,
+      tool: name,
+      argumentHash: audit.hash(args ?? null),
+      resultHash: guarded === undefined ? '' : audit.hash(kind.hash(guarded.value)),
+      rows: done?.rows ?? 0,
+      latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      cacheHit: false,
+      redactions: guarded?.count ?? 0,
+      suppressedGroups: done?.suppressedGroups ?? 0,
+      outcome,
+      errorClass,
+    });
+    if (guarded === undefined) throw failure;
+    return guarded.value;
+  }
+}
+
+/** Tool answers: redaction counted once, on the structured answer when there is one (the text repeats it). */
+const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
+  redact: (response) => {
+    const texts = redactDeep(response.texts);
+    const structured = response.structured === undefined ? undefined : redactDeep(response.structured);
+    return {
+      value: { ...response, texts: texts.value, structured: structured?.value },
+      count: structured?.count ?? texts.count,
+    };
+  },
+  hash: (response) => response.structured ?? response.texts,
+  failure: (error) => {
+    if (error instanceof UnknownToolError) throw error;
+    return { isError: true, texts: [toolErrorText(error, tool)] };
+  },
+});
+
+const RESOURCE_ANSWER: AnswerKind<{ uri: string; mimeType: string; text: string }> = {
+  redact: (result) => redactDeep(result),
+  hash: (result) => result,
+  failure: (error) => {
+    throw error;
+  },
+};
+
+const COMPLETION_ANSWER: AnswerKind<string[]> = {
+  redact: (result) => redactDeep(result),
+  hash: (result) => result,
+  failure: (error) => {
+    throw error;
+  },
+};

@@ -1,0 +1,45 @@
+import {
+  type AnalyticsRequest,
+  type AppliedFilter,
+  dimensionsNeedingValues,
+  type PlanningFacts,
+  planFilters,
+} from '../../semantic/plan-query.js';
+import type { Tool } from '../../semantic/semantic-layer.js';
+import type { Row } from '../../warehouse/warehouse.js';
+import type { AnalyticsService, Caller } from './analytics-service.js';
+import { filterValues } from './common-args.js';
+
+/** What planning may look up about the caller's data (cached briefly): never figures an answer shows. */
+export interface Facts {
+  /** The last complete day of the tool's data: relative periods end there. */
+  anchor(binding: Tool): Promise<string>;
+  /** Distinct combinations of dimensions the caller may see (names, ids: for resolving and did-you-mean). */
+  distinct(binding: Pick<Tool, 'name' | 'model'>, dimensions: readonly string[]): Promise<Row[]>;
+  /** The anchor and the known values of the dimensions a request filters on. */
+  planning(binding: Tool, request: AnalyticsRequest): Promise<PlanningFacts>;
+  /** A call's filter arguments checked against the warehouse's values (did-you-mean on a typo) and the policy. */
+  filters(binding: Tool, args: Readonly<Record<string, unknown>>): Promise<AppliedFilter[]>;
+}
+
+/** The facts of one caller. */
+export function factsFor(service: AnalyticsService, caller: Caller): Facts {
+  const planning = async (binding: Tool, request: AnalyticsRequest): Promise<PlanningFacts> => {
+    const dimensions = dimensionsNeedingValues(service.layer, binding, request);
+    const [anchor, lists] = await Promise.all([
+      service.anchor(caller, binding),
+      Promise.all(dimensions.map((dimension) => service.values(caller, binding, dimension))),
+    ]);
+    return { anchor, values: new Map(dimensions.map((dimension, index) => [dimension, lists[index] ?? []])) };
+  };
+  return {
+    anchor: (binding) => service.anchor(caller, binding),
+    distinct: (binding, dimensions) => service.distinct(caller, binding, dimensions),
+    planning,
+    async filters(binding, args) {
+      const requested = filterValues(binding, args);
+      const facts = await planning(binding, { filters: requested, limit: 0, offset: 0 });
+      return planFilters(service.layer, binding, requested, facts, caller.policy);
+    },
+  };
+}

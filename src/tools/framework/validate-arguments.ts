@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import { ArgumentError } from '../../errors.js';
+import { closest, quote } from '../../semantic/did-you-mean.js';
+
+/** The keys an object schema allows at `path` (for did-you-mean), or undefined when it is not an object. */
+function keysAt(schema: z.ZodObject, path: readonly PropertyKey[]): string[] | undefined {
+  let node: unknown = schema;
+  for (const step of path) {
+    let inner = node as { shape?: Record<string, unknown>; unwrap?: () => unknown; options?: unknown[] };
+    while (inner.shape === undefined && typeof inner.unwrap === 'function')
+      inner = inner.unwrap() as typeof inner;
+    if (inner.shape === undefined && Array.isArray(inner.options))
+      inner = (inner.options.find((option) => (option as typeof inner).shape !== undefined) ??
+        inner) as typeof inner;
+    node = inner.shape?.[String(step)];
+    if (node === undefined) return undefined;
+  }
+  let inner = node as { shape?: Record<string, unknown>; unwrap?: () => unknown; options?: unknown[] };
+  while (inner.shape === undefined && typeof inner.unwrap === 'function')
+    inner = inner.unwrap() as typeof inner;
+  if (inner.shape === undefined && Array.isArray(inner.options))
+    inner = (inner.options.find((option) => (option as typeof inner).shape !== undefined) ??
+      inner) as typeof inner;
+  return inner.shape === undefined ? undefined : Object.keys(inner.shape);
+}
+
+/** One schema problem in Marquee's language: the argument, what is wrong, and what is allowed. */
+function describe(schema: z.ZodObject, issue: z.core.$ZodIssue): { field: string; message: string } {
+  const where = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = keysAt(schema, issue.path) ?? [];
+    const parts = issue.keys.map((key) => {
+      const suggestion = closest(key, allowed);
+      return `Unknown argument ${quote(where === '' ? key : `${where}.${key}`)}${suggestion === undefined ? '' : `: did you mean ${quote(suggestion)}?`}`;
+    });
+    return {
+      field: issue.keys[0] ?? where,
+      message: `${parts.join('; ')}. Valid arguments${where === '' ? '' : ` of ${where}`}: ${allowed.join(', ')}`,
+    };
+  }
+  return {
+    field: where === '' ? 'arguments' : where,
+    message: `${where === '' ? 'arguments' : where}: ${issue.message}`,
+  };
+}
+
+/**
+ * A call's arguments checked against its tool's schema; every problem is an ArgumentError naming the argument,
+ * with did-you-mean and the valid keys for an unknown one (so `metrics` on a tool taking `metric` is fixable).
+ */
+export function validateArguments(schema: z.ZodObject, args: unknown): Record<string, unknown> {
+  const parsed = schema.safeParse(args ?? {});
+  if (parsed.success) return parsed.data as Record<string, unknown>;
+  const problems = parsed.error.issues.map((issue) => describe(schema, issue));
+  throw new ArgumentError(
+    problems[0]?.field ?? 'arguments',
+    problems.map((problem) => problem.message).join('; '),
+  );
+}

@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { toNumber } from '../../analysis/period-results.js';
+import { quoteData } from '../../guard/untrusted-text.js';
+import type { QueryPlan } from '../../semantic/query-plan.js';
+import { SCORE_COLUMN } from '../../semantic/query-plan.js';
+import type { AccessPolicy, Tool } from '../../semantic/semantic-layer.js';
+import { explicitRange, type Period, resolveNamedPeriod } from '../../semantic/time-range.js';
+import {
+  pageArguments,
+  pageSchema,
+  periodSchema,
+  TIME_RANGE_HELP,
+  text,
+  timeRange,
+  timeRangeArgument,
+} from '../framework/common-args.js';
+import type { SchemaContext, ToolDefinition, ToolPlan } from '../framework/definition.js';
+import { shapeRow } from '../framework/format.js';
+
+/** Search below this trigram similarity (and without a substring match) is not a match. */
+const MIN_SCORE = 0.4;
+const DEFAULT_LIMIT = 10;
+const MAX_LIMIT = 50;
+const RESULTS = 'results';
+
+/** What makes one lookup tool: its name, scope, what a result is called, and which arguments it takes. */
+export interface LookupSpec {
+  readonly name: string;
+  readonly scope: string;
+  readonly title: string;
+  readonly purpose: string;
+  /** What one result is called in summaries: "title", "campaign". */
+  readonly noun: string;
+  readonly queryRequired: boolean;
+  readonly withPeriod: boolean;
+}
+
+const value = z.union([z.string(), z.number(), z.null()]);
+export const lookupOutput = z.object({
+  query: z.string().nullable(),
+  period: periodSchema.nullable(),
+  rows: z.array(z.record(z.string(), value)),
+  page: pageSchema,
+});
+export type LookupResult = z.infer<typeof lookupOutput>;
+
+interface LookupPlan {
+  readonly query: string | undefined;
+  readonly period: Period | undefined;
+  readonly columns: readonly (readonly [string, string])[];
+  readonly metrics: readonly string[];
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** A lookup's result columns a policy lets the caller see. */
+function visibleColumns(binding: Tool, policy: AccessPolicy): [string, string][] {
+  return Object.entries(binding.columns).filter(([, dimension]) => !policy.hiddenDimensions.has(dimension));
+}
+
+/** A lookup tool over a searched catalogue, paged with signed cursors. */
+export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupResult> {
+  return {
+    name: spec.name,
+    kind: 'lookup',
+    scope: spec.scope,
+    title: spec.title,
+    purpose: spec.purpose,
+    description: (binding) =>
+      `${binding.description ?? spec.title} Returns each ${spec.noun}'s identifier (use it in the other tools) and details, best matches first.`,
+    input: ({ binding }: SchemaContext) => {
+      const query = text.describe(
+        `Part of the ${spec.noun}'s name; case and small typos do not matter (searched on ${binding.search ?? 'the name'}).`,
+      );
+      return z.strictObject({
+        // Optional in the schema even when required, so that a cursor can come alone.
+        query: spec.queryRequired
+          ? query.describe(`Required. ${query.description}`).optional()
+          : query.optional(),
+        ...(spec.withPeriod
+          ? {
+              time_range: timeRange
+                .optional()
+                .describe(`Only ${spec.noun}s starting in this period. ${TIME_RANGE_HELP}`),
+            }
+          : {}),
+        ...pageArguments('Results', DEFAULT_LIMIT, MAX_LIMIT),
+      });
+    },
+    output: lookupOutput,
+    required: spec.queryRequired ? ['query'] : [],
+    paginated: true,
+    // A lookup whose identifying column or searched name the policy hides would only be an oracle for it.
+    offered: ({ binding, policy }) => {
+      const [identifying] = Object.values(binding.columns);
+      return (
+        (identifying === undefined || !policy.hiddenDimensions.has(identifying)) &&
+        (binding.search === undefined || !policy.hiddenDimensions.has(binding.search))
+      );
+    },
+    async plan(call): Promise<ToolPlan<LookupPlan>> {
+      const { args, binding, policy } = call;
+      const query = typeof args.query === 'string' ? args.query.trim() : undefined;
+      const limit = (args.limit as number | undefined) ?? DEFAULT_LIMIT;
+      // A named period resolves against the anchor the first page used, so later pages do not shift.
+      let period: Period | undefined;
+      let anchor = call.anchor;
+      const range = timeRangeArgument(args.time_range);
+      if (typeof range === 'string') {
+        anchor ??= await call.facts.anchor(binding);
+        period = resolveNamedPeriod(range, anchor);
+      } else if (range !== undefined) {
+        period = explicitRange(range.from, range.to);
+      }
+      const columns = visibleColumns(binding, policy);
+      const metrics = binding.default_metrics.filter((metric) => !policy.hiddenMetrics.has(metric));
+      const search: QueryPlan['search'] =
+        query === undefined || query === '' || binding.search === undefined
+          ? undefined
+          : { dimension: binding.search, text: query, minScore: MIN_SCORE };
+      const plan: QueryPlan = {
+        model: binding.model,
+        metrics,
+        dimensions: columns.map(([, dimension]) => dimension),
+        timeDimension: binding.time_dimension,
+        periods: period === undefined ? [] : [period],
+        distinct: metrics.length === 0,
+        search,
+        filters: [],
+        order: [{ key: binding.time_dimension, direction: 'desc' }],
+        limit: limit + 1,
+        offset: call.offset,
+      };
+      return {
+        queries: { [RESULTS]: { query: plan } },
+        filters: [],
+        anchor: anchor ?? '',
+        detail: { query, period, columns, metrics, limit, offset: call.offset },
+      };
+    },
+    analyse({ detail, anchor }, results, call) {
+      const rows = results.rows(RESULTS);
+      const page = rows.slice(0, detail.limit);
+      const shaped = page.map((row) => {
+        const out = shapeRow(call.layer, row, detail.columns, detail.metrics);
+        if (detail.query !== undefined && detail.query !== '')
+          out.match = Math.round((toNumber(row[SCORE_COLUMN]) ?? 0) * 100) / 100;
+        return out;
+      });
+      const output: LookupResult = {
+        query: detail.query ?? null,
+        period:
+          detail.period === undefined
+            ? null
+            : { label: detail.period.label, from: detail.period.from, to: detail.period.to },
+        rows: shaped,
+        page: {
+          offset: detail.offset,
+          limit: detail.limit,
+          returned: shaped.length,
+          next_cursor:
+            rows.length > detail.limit ? call.nextCursor(detail.offset + detail.limit, anchor) : null,
+        },
+      };
+      return {
+        output,
+        rows: shaped.length,
+        table: { columns: [...detail.columns.map(([column]) => column), ...detail.metrics], rows: shaped },
+      };
+    },
+    summarise(output, { detail }) {
+      const columns = detail.columns.map(([column]) => column);
+      const what = [
+        output.query === null ? '' : ` matching ${quoteData(output.query)}`,
+        output.period === null ? '' : ` starting ${output.period.label}`,
+      ].join('');
+      if (output.rows.length === 0) {
+        return output.query === null
+          ? `No ${spec.noun}s${what}.`
+          : `No ${spec.noun} matches ${quoteData(output.query)}${output.period === null ? '' : ` starting ${output.period.label}`}; try a shorter part of the name.`;
+      }
+      const [idColumn, nameColumn, ...rest] = columns;
+      const items = output.rows.map((row) => {
+        const details = rest.map((column) => row[column]).filter((cell) => cell !== null && cell !== '');
+        return `${quoteData(String(row[nameColumn ?? ''] ?? ''))} (${[row[idColumn ?? ''], ...details].join(', ')})`;
+      });
+      const first = output.page.offset + 1;
+      const more =
+        output.page.next_cursor === null ? '' : `; more: call again with cursor "${output.page.next_cursor}"`;
+      return `${spec.noun[0]?.toUpperCase()}${spec.noun.slice(1)}s${what}, ${first}-${output.page.offset + output.rows.length}${output.query === null ? '' : ', best first'}: ${items.join('; ')}${more}.`;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import {
+  type Change,
+  changeOf,
+  type Mover,
+  periodTotals,
+  roundMetric,
+  toNumber,
+  topMovers,
+} from '../../analysis/period-results.js';
+import type { AnalyticsPlan } from '../../semantic/plan-query.js';
+import { PERIOD_COLUMN } from '../../semantic/query-plan.js';
+import type { Metric } from '../../semantic/semantic-layer.js';
+import type { Row } from '../../warehouse/warehouse.js';
+import { filtersOutput } from '../framework/common-args.js';
+import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.js';
+import type { QueryEngagementResult } from './output.js';
+import { moversQuery, ROWS, TOTALS } from './plan.js';
+
+const TOP_MOVERS = 5;
+
+/** Segments of a breakdown withheld in either period: their change cannot be shown. */
+function withheldSegments(results: Results, name: string, dimension: string): Set<string> {
+  return new Set(results.withheld(name).map((row) => String(row[dimension] ?? '')));
+}
+
+/** The movers of every breakdown, largest change first; withheld segments never move. */
+export function moversOf(plan: AnalyticsPlan, results: Results, metric: Metric | undefined): Mover[] {
+  if (metric === undefined) return [];
+  const movers = plan.movers.flatMap((mover) => {
+    const name = moversQuery(mover.dimension);
+    const hidden = withheldSegments(results, name, mover.dimension);
+    const rows = results.rows(name).filter((row) => !hidden.has(String(row[mover.dimension] ?? '')));
+    return topMovers(rows, mover.dimension, metric);
+  });
+  return movers.sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0));
+}
+
+function nulls(metrics: readonly Metric[]): Record<string, number | null> {
+  return Object.fromEntries(metrics.map((metric) => [metric.name, null]));
+}
+
+/** Totals, changes, movers and one page of rows, from what the privacy rules let the answer show. */
+export function analyseQueryEngagement(
+  { detail: plan, anchor }: ToolPlan<AnalyticsPlan>,
+  results: Results,
+  call: Call,
+): Analysis<QueryEngagementResult> {
+  const withheldPeriods = new Set(results.withheld(TOTALS).map((row) => String(row[PERIOD_COLUMN])));
+  const [current, previous] = periodTotals(results.rows(TOTALS), plan.metrics).map((totals, index) =>
+    withheldPeriods.has(String(index))
+      ? { ...totals, values: nulls(plan.metrics), raw: nulls(plan.metrics) }
+      : totals,
+  );
+  const comparing = plan.comparison !== undefined && previous !== undefined;
+  const changes: Record<string, Change> = {};
+  for (const metric of plan.metrics) {
+    const change = changeOf(current?.raw[metric.name] ?? null, previous?.raw[metric.name] ?? null);
+    const precision = 10 ** (metric.decimals + 2);
+    changes[metric.name] = {
+      ...change,
+      absolute: change.absolute === null ? null : Math.round(change.absolute * precision) / precision,
+    };
+  }
+
+  const timeColumn = plan.grain === undefined ? [] : [plan.tool.time_dimension];
+  const columns = [...timeColumn, ...plan.groupBy, ...plan.metrics.map((metric) => metric.name)];
+  const all = results.rows(ROWS);
+  const page = all.slice(plan.offset, plan.offset + plan.limit);
+  const shape = (row: Row) => {
+    const shaped: Record<string, string | number | null> = {};
+    for (const column of [...timeColumn, ...plan.groupBy])
+      shaped[column] = row[column] === null || row[column] === undefined ? null : String(row[column]);
+    for (const metric of plan.metrics) shaped[metric.name] = roundMetric(metric, toNumber(row[metric.name]));
+    return shaped;
+  };
+  const rows = page.map(shape);
+  const more = all.length > plan.offset + plan.limit;
+  const output: QueryEngagementResult = {
+    period: {
+      label: plan.period.label,
+      from: plan.period.from,
+      to: plan.period.to,
+      first_day_with_data: current?.firstDay ?? null,
+      last_day_with_data: current?.lastDay ?? null,
+    },
+    comparison: plan.comparison === undefined ? null : { ...plan.comparison },
+    filters: filtersOutput(results.filters),
+    metrics: plan.metrics.map((metric) => ({
+      name: metric.name,
+      description: metric.description,
+      format: metric.format,
+    })),
+    totals: current?.values ?? {},
+    comparison_totals: comparing ? (previous?.values ?? null) : null,
+    changes: comparing ? changes : null,
+    top_movers: moversOf(plan, results, plan.metrics[0]).slice(0, TOP_MOVERS),
+    columns,
+    rows,
+    page: {
+      offset: plan.offset,
+      limit: plan.limit,
+      returned: rows.length,
+      next_cursor: more ? call.nextCursor(plan.offset + plan.limit, anchor) : null,
+    },
+  };
+  return { output, rows: rows.length, table: { columns, rows } };
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { filtersSchema, pageSchema, periodSchema } from '../framework/common-args.js';
+
+const value = z.union([z.string(), z.number(), z.null()]);
+const changeSchema = z.object({ absolute: z.number().nullable(), percent: z.number().nullable() });
+
+/** What query_engagement answers (the door adds `summary` and `privacy`). */
+export const queryEngagementOutput = z.object({
+  period: periodSchema.extend({
+    first_day_with_data: z.string().nullable(),
+    last_day_with_data: z.string().nullable(),
+  }),
+  comparison: periodSchema.nullable(),
+  filters: filtersSchema,
+  metrics: z.array(z.object({ name: z.string(), description: z.string(), format: z.string() })),
+  totals: z.record(z.string(), z.number().nullable()),
+  comparison_totals: z.record(z.string(), z.number().nullable()).nullable(),
+  changes: z.record(z.string(), changeSchema).nullable(),
+  top_movers: z.array(
+    z.object({
+      dimension: z.string(),
+      value: z.string(),
+      metric: z.string(),
+      current: z.number().nullable(),
+      previous: z.number().nullable(),
+      change: z.number().nullable(),
+      percent: z.number().nullable(),
+    }),
+  ),
+  columns: z.array(z.string()),
+  rows: z.array(z.record(z.string(), value)),
+  page: pageSchema,
+});
+export type QueryEngagementResult = z.infer<typeof queryEngagementOutput>;

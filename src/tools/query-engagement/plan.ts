@@ -1,0 +1,50 @@
+import { type AnalyticsPlan, type AnalyticsRequest, planAnalytics } from '../../semantic/plan-query.js';
+import { filterValues, timeRangeArgument } from '../framework/common-args.js';
+import type { Call, PlannedQuery, ToolPlan } from '../framework/definition.js';
+import { DEFAULT_LIMIT } from './input.js';
+
+/** Names of the queries a plan runs: the rows, the totals, and one breakdown per mover dimension. */
+export const ROWS = 'rows';
+export const TOTALS = 'totals';
+export const moversQuery = (dimension: string): string => `movers_by_${dimension}`;
+
+/** The call in semantic terms. */
+export function engagementRequest(call: Call, overrides: Partial<AnalyticsRequest> = {}): AnalyticsRequest {
+  const { args } = call;
+  return {
+    metrics: args.metrics as string[] | undefined,
+    timeRange: timeRangeArgument(args.time_range),
+    groupBy: args.group_by as string[] | undefined,
+    grain: args.grain as AnalyticsRequest['grain'],
+    compareTo: args.compare_to as AnalyticsRequest['compareTo'],
+    filters: filterValues(call.binding, args),
+    limit: (args.limit as number | undefined) ?? DEFAULT_LIMIT,
+    offset: call.offset,
+    ...overrides,
+  };
+}
+
+/** Plans an analytic request: its periods resolved against the call's anchor (a cursor's, or the data's). */
+export async function planEngagement(
+  call: Call,
+  request: AnalyticsRequest,
+): Promise<AnalyticsPlan & { anchor: string }> {
+  const facts = await call.facts.planning(call.binding, request);
+  const anchor = call.anchor ?? facts.anchor;
+  return { ...planAnalytics(call.layer, call.binding, request, { ...facts, anchor }, call.policy), anchor };
+}
+
+/** The queries of an analytic plan, by name. */
+export function engagementQueries(plan: AnalyticsPlan, rows = true): Record<string, PlannedQuery> {
+  return {
+    ...(rows ? { [ROWS]: { query: plan.rows } } : {}),
+    [TOTALS]: { query: plan.totals },
+    ...Object.fromEntries(plan.movers.map((mover) => [moversQuery(mover.dimension), { query: mover.plan }])),
+  };
+}
+
+/** query_engagement's plan: the page's rows, the totals, and the movers behind a change. */
+export async function planQueryEngagement(call: Call): Promise<ToolPlan<AnalyticsPlan>> {
+  const plan = await planEngagement(call, engagementRequest(call));
+  return { queries: engagementQueries(plan), filters: plan.filters, anchor: plan.anchor, detail: plan };
+}
