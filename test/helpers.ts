@@ -267,15 +267,29 @@ export const AURORA_ROLES = {
 };
 
 /**
- * Hand-written oracle of the privacy rules for one breakdown under a shown total: `groups` is SQL returning
- * one row per group with its distinct `viewers`; each row comes back flagged `small` (under k: withheld) or
- * `secondary` (withheld so that the small ones cannot be worked out from the total: the group with the fewest
- * viewers, then the first by `keys`, among the others, when any group is small).
+ * Hand-written oracle of the privacy rules for one breakdown of viewing_events under a shown total: one row per
+ * group (`keys`: alias → SQL expression) with its distinct `viewers` and the `columns` asked for, flagged `small`
+ * (under k: withheld) or `secondary` (withheld so that the small ones cannot be worked out from the total:
+ * when the small groups together have fewer than k distinct viewers, the group with the fewest viewers, then
+ * the first by key, among the others).
  */
-export function suppressionOracle(groups: string, keys: readonly string[], k = 5): string {
-  const order = ['viewers', ...keys].join(', ');
-  return `WITH g AS (${groups}) SELECT *, viewers < ${k} AS small,
-    viewers >= ${k} AND countIf(viewers < ${k}) OVER () > 0
-      AND row_number() OVER (PARTITION BY viewers >= ${k} ORDER BY ${order}) = 1 AS secondary
+export function suppressionOracle(options: {
+  where: string;
+  keys: Record<string, string>;
+  columns?: string;
+  k?: number;
+}): string {
+  const k = options.k ?? 5;
+  const aliases = Object.keys(options.keys);
+  const keyed = Object.entries(options.keys).map(([alias, expression]) => `${expression} AS ${alias}`);
+  const order = ['viewers', ...aliases].join(', ');
+  return `WITH g AS (SELECT ${keyed.join(', ')}, uniqExact(user_id) AS viewers${options.columns === undefined ? '' : `, ${options.columns}`}
+      FROM viewing_events WHERE ${options.where} GROUP BY ${aliases.join(', ')}),
+    u AS (SELECT uniqExact(user_id) AS small_union FROM viewing_events WHERE ${options.where}
+      AND (${Object.values(options.keys).join(', ')}) IN (SELECT ${aliases.join(', ')} FROM g WHERE viewers < ${k}))
+    SELECT *, viewers < ${k} AS small,
+      viewers >= ${k} AND countIf(viewers < ${k}) OVER () > 0 AND (SELECT small_union FROM u) < ${k}
+        AND row_number() OVER (PARTITION BY viewers >= ${k} ORDER BY ${order}) = 1 AS secondary,
+      (SELECT small_union FROM u) AS small_union
     FROM g ORDER BY ${order}`;
 }

@@ -24,9 +24,22 @@ interface Cell {
  */
 interface Split {
   readonly parent: Cell;
+  readonly child: DisclosureTable;
   readonly parts: readonly Cell[];
   readonly partial: boolean;
 }
+
+/** Two tables whose small groups' union must be counted: the child's small groups, per group of the parent. */
+export interface UnionNeed {
+  readonly parent: DisclosureTable;
+  readonly child: DisclosureTable;
+}
+
+/**
+ * The sizes of the union of a child table's small groups within one parent group (a row of a query shaped
+ * like the parent, restricted to the child's small groups), or undefined when not counted.
+ */
+export type UnionSizes = (need: UnionNeed, parent: Cells) => Cells | undefined;
 
 const within = (inner: Span, outer: Span): boolean => inner[0] >= outer[0] && inner[1] <= outer[1];
 
@@ -73,7 +86,7 @@ function splitsOf(tables: readonly DisclosureTable[], cells: ReadonlyMap<Disclos
           (part) => part.group !== cell.group && within(part.span, cell.span),
         );
         if (parts.length > 0)
-          splits.push({ parent: cell, parts, partial: !within(cell.span, child.coverage) });
+          splits.push({ parent: cell, child, parts, partial: !within(cell.span, child.coverage) });
       }
     }
   }
@@ -116,15 +129,18 @@ function complement(
   withheld: Set<number>,
   large: (cell: Cell) => boolean,
   order: (a: Cell, b: Cell) => number,
+  enough: (split: Split) => boolean = () => false,
 ): void {
   let changed = true;
   while (changed) {
     changed = false;
-    for (const { parent, parts, partial } of splits) {
+    for (const split of splits) {
+      const { parent, parts, partial } = split;
       if (withheld.has(parent.group)) continue;
       const hidden = parts.filter((part) => withheld.has(part.group));
       // The remainder of a partial split holds rows no table shows: it too must be covered by a large part.
       if ((hidden.length === 0 && !partial) || hidden.some(large)) continue;
+      if (!partial && enough(split)) continue;
       const [smallest] = parts.filter((part) => !withheld.has(part.group)).sort(order);
       if (smallest === undefined) continue;
       withheld.add(smallest.group);
@@ -133,28 +149,59 @@ function complement(
   }
 }
 
-/**
- * Applies the minimum group size to every figure of an answer: rows under a size are withheld (primary), then
- * more rows wherever a total minus the shown rows would give the withheld ones away (complementary), across
- * every table of the answer. Figures about a smaller cohort than their row are withheld on their own.
- */
-export function suppress(tables: readonly DisclosureTable[]): Disclosure {
+/** The groups of every table, how they split each other, and those under a minimum on their own. */
+function primary(tables: readonly DisclosureTable[]) {
   const ids = new Map<string, number>();
   const cells = new Map(tables.map((table) => [table, cellsOf(table, ids)]));
   const splits = splitsOf(tables, cells);
   const all = [...cells.values()].flat();
-
   const withheld = new Set<number>();
   const nobody = (cell: Cell) =>
     cell.table.single === true &&
     cell.table.sizes.every((threshold) => sizeOf(cell.row, threshold.column) === 0);
   for (const cell of all) if (!reaches(cell.row, cell.table.sizes) && !nobody(cell)) withheld.add(cell.group);
+  return { cells, splits, all, withheld };
+}
+
+/**
+ * The pairs of tables where a shown group has withheld parts that are all small: only the people of their
+ * union tell whether one more part must be withheld, so the caller counts it (`UnionSizes`) first.
+ */
+export function unionsNeeded(tables: readonly DisclosureTable[]): UnionNeed[] {
+  const { splits, withheld } = primary(tables);
+  const needs = new Map<string, UnionNeed>();
+  for (const split of splits) {
+    if (split.partial || withheld.has(split.parent.group)) continue;
+    if (!split.parts.some((part) => withheld.has(part.group))) continue;
+    needs.set(`${split.parent.table.name}\u0000${split.child.name}`, {
+      parent: split.parent.table,
+      child: split.child,
+    });
+  }
+  return [...needs.values()];
+}
+
+/**
+ * Applies the minimum group size to every figure of an answer: rows under a size are withheld (primary), then
+ * more rows wherever a total minus the shown rows would give the withheld ones away (complementary), across
+ * every table of the answer. Withheld small parts whose union (`unions`) reaches every minimum need no more.
+ * Figures about a smaller cohort than their row are withheld on their own.
+ */
+export function suppress(
+  tables: readonly DisclosureTable[],
+  unions: UnionSizes = () => undefined,
+): Disclosure {
+  const { cells, splits, all, withheld } = primary(tables);
   const sizeColumns = (cell: Cell) => cell.table.sizes.map((threshold) => threshold.column);
   complement(
     splits,
     withheld,
     (cell) => reaches(cell.row, cell.table.sizes),
     (a, b) => bySize(sizeColumns(a))(a, b),
+    (split) => {
+      const union = unions({ parent: split.parent.table, child: split.child }, split.parent.row);
+      return union !== undefined && reaches(union, split.child.sizes);
+    },
   );
 
   // Each cohort (e.g. retention's converted subscribers) is suppressed in the tables that show its figures.

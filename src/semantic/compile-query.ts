@@ -6,6 +6,7 @@ import {
   type Grain,
   LAST_DAY_COLUMN,
   MEAN_COLUMN,
+  type Measure,
   PERIOD_COLUMN,
   type QueryPlan,
   SCORE_COLUMN,
@@ -16,6 +17,7 @@ import {
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
+import type { Period } from './time-range.js';
 
 type Fragment = RawBuilder<unknown>;
 
@@ -129,7 +131,10 @@ function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) 
 }
 
 /** The periods as a condition on the base table's own time column (inside its subquery, so the key is used). */
-function periodCondition(layer: SemanticLayer, plan: QueryPlan): Expression<SqlBool> {
+function periodCondition(
+  layer: SemanticLayer,
+  plan: Pick<QueryPlan, 'timeDimension' | 'periods'>,
+): Expression<SqlBool> {
   const dimension = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
   const target = sql`${sql.ref(dimension.column)}`;
   const ranges = plan.periods.map(
@@ -199,13 +204,82 @@ function filteredSource(
   return query;
 }
 
+/** The index (as a string) of the period a row falls in, "" for none. */
+function periodIndex(time: Dimension, periods: readonly Period[]): Fragment {
+  const branches = periods.flatMap((period, index) => [
+    sql`${column(time.model, time.column)} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
+    sql`${typed(String(index), 'String')}`,
+  ]);
+  return sql`multiIf(${sql.join(branches)}, ${typed('', 'String')})`;
+}
+
+/** The expression of a privacy measure: a metric counting people, or distinct values of a dimension. */
+function measureExpression(layer: SemanticLayer, measure: Measure): Fragment {
+  return 'metric' in measure
+    ? metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'))
+    : call('uniqExact', dimensionExpression(mustGet(layer.dimensions, measure.distinct, 'dimension')));
+}
+
+/** Dimensions a measure reads (to join their models). */
+function measuredDimensions(layer: SemanticLayer, measures: readonly Measure[]): Dimension[] {
+  return measures.flatMap((measure) =>
+    'distinct' in measure ? [mustGet(layer.dimensions, measure.distinct, 'dimension')] : [],
+  );
+}
+
+/**
+ * The rows of the small groups of another shape: `(its group keys) IN (the keys of its groups under a
+ * minimum)`, each side computed over the same filtered, tenant-scoped source.
+ */
+function inSmallGroups(
+  layer: SemanticLayer,
+  base: Model,
+  tenant: string,
+  plan: QueryPlan,
+  filters: Parameters<typeof filteredSource>[3]['filters'],
+  time: Dimension | undefined,
+): { condition: RawBuilder<SqlBool>; dimensions: Dimension[] } | undefined {
+  const shape = plan.within;
+  if (shape === undefined) return undefined;
+  const dimensions = shape.dimensions.map((name) => mustGet(layer.dimensions, name, 'dimension'));
+  const keys: Fragment[] = [];
+  if (time !== undefined && shape.grain !== undefined) keys.push(dimensionExpression(time, shape.grain));
+  if (time !== undefined && shape.byPeriod === true) keys.push(periodIndex(time, shape.periods));
+  for (const dimension of dimensions) keys.push(dimensionExpression(dimension));
+  const groups = filteredSource(layer, base, tenant, {
+    dimensions: [...dimensions, ...measuredDimensions(layer, shape.below)],
+    filters,
+    where:
+      shape.periods.length === 0
+        ? undefined
+        : periodCondition(layer, { timeDimension: plan.timeDimension, periods: shape.periods }),
+  });
+  const aliases = keys.map((_, index) => `_g${index}`);
+  const small = groups
+    .select(keys.map((key, index) => key.as(aliases[index] as string)))
+    .groupBy(aliases.map((alias) => sql`${sql.id(alias)}`))
+    .having(
+      sql<SqlBool>`${sql.join(
+        shape.below.map(
+          (measure) => sql`${measureExpression(layer, measure)} < ${typed(measure.min, 'Int64')}`,
+        ),
+        sql` OR `,
+      )}`,
+    );
+  return { condition: sql<SqlBool>`(${sql.join(keys)}) IN (${small})`, dimensions };
+}
+
 /**
  * Compiles a validated plan to one ClickHouse query for `tenant`. Every table is filtered by the tenant inside
  * its own subquery, before any join, so a join can never bring in another tenant's rows.
  */
 export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: string): CompiledQuery {
   const base = mustGet(layer.models, plan.model, 'model');
-  const needsTime = plan.periods.length > 0 || plan.grain !== undefined || plan.coverage === true;
+  const needsTime =
+    plan.periods.length > 0 ||
+    plan.grain !== undefined ||
+    plan.coverage === true ||
+    plan.within !== undefined;
   const time = needsTime ? mustGet(layer.dimensions, plan.timeDimension, 'dimension') : undefined;
   const dimensions = plan.dimensions.map((name) => mustGet(layer.dimensions, name, 'dimension'));
   const filters = plan.filters.map((filter) => ({
@@ -217,14 +291,18 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   const searched =
     plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
-  const counted = (plan.measures ?? []).flatMap((measure) =>
-    'distinct' in measure ? [mustGet(layer.dimensions, measure.distinct, 'dimension')] : [],
-  );
-  const query = filteredSource(layer, base, tenant, {
-    dimensions: [...dimensions, ...(searched === undefined ? [] : [searched]), ...counted],
+  const small = inSmallGroups(layer, base, tenant, plan, filters, time);
+  let query = filteredSource(layer, base, tenant, {
+    dimensions: [
+      ...dimensions,
+      ...(searched === undefined ? [] : [searched]),
+      ...measuredDimensions(layer, plan.measures ?? []),
+      ...(small?.dimensions ?? []),
+    ],
     filters,
     where: inPeriods,
   });
+  if (small !== undefined) query = query.where(small.condition);
 
   const selections: AliasedRawBuilder<unknown, string>[] = [];
   const groupKeys: string[] = [];
@@ -239,11 +317,7 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     groupKeys.push(time.name);
   }
   if (time !== undefined && plan.byPeriod === true && plan.periods.length > 0) {
-    const branches = plan.periods.flatMap((period, index) => [
-      sql`${column(time.model, time.column)} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
-      sql`${typed(String(index), 'String')}`,
-    ]);
-    selections.push(sql`multiIf(${sql.join(branches)}, ${typed('', 'String')})`.as(PERIOD_COLUMN));
+    selections.push(periodIndex(time, plan.periods).as(PERIOD_COLUMN));
     groupKeys.push(PERIOD_COLUMN);
   }
   for (const dimension of dimensions) {
@@ -268,13 +342,8 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     select = select.where(sql<SqlBool>`${score} >= ${typed(plan.search.minScore, 'Float64')}`);
   }
   if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
-  for (const measure of plan.measures ?? []) {
-    const expression =
-      'metric' in measure
-        ? metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'))
-        : call('uniqExact', dimensionExpression(mustGet(layer.dimensions, measure.distinct, 'dimension')));
-    select = select.select(expression.as(measure.column));
-  }
+  for (const measure of plan.measures ?? [])
+    select = select.select(measureExpression(layer, measure).as(measure.column));
 
   // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
   const orderKeys = [

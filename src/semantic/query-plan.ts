@@ -67,6 +67,11 @@ export interface QueryPlan {
   /** Sizes of each group the privacy rules need (people, distinct members). */
   readonly measures?: readonly Measure[] | undefined;
   /**
+   * Keep only the rows of the groups of another shape (its time bucket or periods, and dimensions) that are
+   * under a minimum: the union of those small groups, whose people the privacy rules count as a whole.
+   */
+  readonly within?: SmallGroups | undefined;
+  /**
    * Fuzzy text search on a string dimension: rows whose value contains `text` or shares at least `minScore`
    * of its trigrams (case-insensitive), best matches first, with the score as `_score`.
    */
@@ -75,6 +80,15 @@ export interface QueryPlan {
     | undefined;
   /** Metrics whose variance (Poisson for counts, sum of squares for sums) is added as `_var_<metric>`. */
   readonly variances?: readonly string[] | undefined;
+}
+
+/** The groups of one shape that are under a minimum (any measure below its `min`). */
+export interface SmallGroups {
+  readonly dimensions: readonly string[];
+  readonly grain?: Grain | undefined;
+  readonly periods: readonly Period[];
+  readonly byPeriod?: boolean | undefined;
+  readonly below: readonly (Measure & { readonly min: number })[];
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type Span,
   type Threshold,
 } from '../../guard/disclosure-table.js';
-import { suppress } from '../../guard/suppress.js';
+import { suppress, type UnionSizes, unionsNeeded } from '../../guard/suppress.js';
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { traitsOf } from '../../semantic/metric-traits.js';
@@ -20,6 +20,7 @@ import {
   PEOPLE_COLUMN,
   PERIOD_COLUMN,
   peopleColumn,
+  type QueryPlan,
   UNITS_COLUMN,
   varianceColumn,
 } from '../../semantic/query-plan.js';
@@ -142,16 +143,17 @@ export class Executor {
       ...(previous?.ran ?? []),
       ...prepared.map((query, index) => ({ prepared: query, rows: rows[index] ?? [] })),
     ];
-    return this.protect(ran, effective, all, leftOutOf(filters, all));
+    return this.protect(ran, effective, all, leftOutOf(filters, all), caller);
   }
 
   /** The rows every stage so far may show, under the privacy rules applied to all of them together. */
-  private protect(
+  private async protect(
     ran: readonly Ran[],
     filters: readonly AppliedFilter[],
     drops: Drops,
     leftOut: readonly LeftOut[],
-  ): Execution {
+    caller: Caller,
+  ): Promise<Execution> {
     const tables: DisclosureTable[] = [];
     const open = new Map<string, readonly Row[]>();
     const withheldRows = new Map<string, Row[]>();
@@ -178,7 +180,7 @@ export class Executor {
       }
       tables.push({ ...table, name, rows: shown, span });
     }
-    const disclosure = suppress(tables);
+    const disclosure = suppress(tables, await this.unions(tables, ran, caller));
     const clean = (rows: readonly Row[]): Row[] => rows.map(publishable);
     const shownRows = new Map<string, Row[]>();
     for (const [name, rows] of open) shownRows.set(name, clean(rows));
@@ -203,6 +205,58 @@ export class Executor {
       restart: false,
       ran,
     };
+  }
+
+  /**
+   * Counts the people of the union of each table's small groups within each group of a table it splits, where
+   * only that tells whether one more group must be withheld (one query per such pair of tables).
+   */
+  private async unions(
+    tables: readonly DisclosureTable[],
+    ran: readonly Ran[],
+    caller: Caller,
+  ): Promise<UnionSizes> {
+    const plans = new Map(ran.map(({ prepared }) => [prepared.name, prepared]));
+    const needs = unionsNeeded(tables).flatMap((need) => {
+      const parent = plans.get(need.parent.name)?.planned;
+      const child = plans.get(need.child.name)?.planned;
+      if (parent === undefined || child === undefined || !('query' in parent) || !('query' in child))
+        return [];
+      if (child.coarsen !== undefined) return [];
+      const measures = child.query.measures ?? [];
+      const below = need.child.sizes.flatMap((threshold) => {
+        const measure = measures.find((candidate) => candidate.column === threshold.column);
+        return measure === undefined ? [] : [{ ...measure, min: threshold.min }];
+      });
+      const plan: QueryPlan = {
+        ...parent.query,
+        metrics: [],
+        variances: undefined,
+        coverage: false,
+        order: [],
+        limit: undefined,
+        offset: undefined,
+        measures: below.map(({ min: _min, ...measure }) => measure),
+        within: {
+          dimensions: child.query.dimensions,
+          grain: child.query.grain,
+          periods: child.query.periods,
+          byPeriod: child.query.byPeriod,
+          below,
+        },
+      };
+      return [{ need, plan }];
+    });
+    const rows = await Promise.all(needs.map(({ plan }) => this.service.run(plan, caller)));
+    const coordinates = (table: DisclosureTable, row: Cells) =>
+      JSON.stringify([...table.keys.map((key) => String(row[key] ?? '')), table.span(row)]);
+    const sizes = new Map<string, Map<string, Cells>>();
+    needs.forEach(({ need }, index) => {
+      const byParent = new Map((rows[index] ?? []).map((row) => [coordinates(need.parent, row), row]));
+      sizes.set(`${need.parent.name}\u0000${need.child.name}`, byParent);
+    });
+    return (need, parent) =>
+      sizes.get(`${need.parent.name}\u0000${need.child.name}`)?.get(coordinates(need.parent, parent));
   }
 
   private fetch(planned: PlannedQuery, caller: Caller): Promise<Row[]> {
