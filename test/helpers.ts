@@ -89,7 +89,7 @@ export function seedInChild(dataDir: string): void {
 export async function testDependencies(
   warehouse: Warehouse,
   layerDir = SEMANTIC_LAYER,
-  limits: { perTenant: number; perTool: number; windowSeconds?: number } = {
+  limits: { perTenant: number; perTool: number; windowSeconds?: number; now?: () => number } = {
     perTenant: 100_000,
     perTool: 100_000,
   },

@@ -10,19 +10,29 @@ export function smallContributions(
   column: string,
   values: readonly (string | number)[],
   thresholds: readonly Threshold[],
-  cohorts: readonly Threshold[] = [],
 ): Set<string | number> {
   const small = new Set<string | number>();
   for (const row of rows) {
     const value = values.find((candidate) => String(candidate) === String(row[column]));
     if (value === undefined || small.has(value)) continue;
-    const under =
-      thresholds.some((threshold) => sizeOf(row, threshold.column) < threshold.min) ||
-      cohorts.some((cohort) => {
-        const size = sizeOf(row, cohort.column);
-        return size > 0 && size < cohort.min;
-      });
-    if (under) small.add(value);
+    if (thresholds.some((threshold) => sizeOf(row, threshold.column) < threshold.min)) small.add(value);
   }
   return small;
+}
+
+/**
+ * The rows (a group and a filter value each) where a value's contribution to a cohort (e.g. converted
+ * subscribers) is above 0 but under its minimum: that group's cohort figures must be withheld instead.
+ */
+export function smallCohortContributions(
+  rows: readonly Cells[],
+  column: string,
+  values: readonly (string | number)[],
+  cohort: Threshold,
+): Cells[] {
+  return rows.filter((row) => {
+    if (!values.some((candidate) => String(candidate) === String(row[column]))) return false;
+    const size = sizeOf(row, cohort.column);
+    return size > 0 && size < cohort.min;
+  });
 }

@@ -34,11 +34,23 @@ export interface DisclosureTable {
    * whose every size is 0 describes nobody and is shown (as zeros) rather than withheld.
    */
   readonly single?: boolean | undefined;
+  /** Rows are totals of the selection (per period), not groups of a breakdown. */
+  readonly totals?: boolean | undefined;
   /**
    * Figures about fewer people than their row (a cohort): their `columns` are withheld (null) wherever their
    * own people count is above 0 and under its minimum.
    */
-  readonly cohorts: readonly { readonly columns: readonly string[]; readonly people: Threshold }[];
+  readonly cohorts: readonly Cohort[];
+}
+
+/**
+ * Figures of a row about a cohort: withheld where its people are above 0 and under the minimum, or where a
+ * list-filter value contributes too few of them (`forced`).
+ */
+export interface Cohort {
+  readonly columns: readonly string[];
+  readonly people: Threshold;
+  readonly forced?: ((row: Cells) => boolean) | undefined;
 }
 
 /** What the privacy rules let an answer show of each table. */

@@ -1,9 +1,4 @@
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MarqueeError } from '../errors.js';
 
 /** A call refused by a rate limit: the message says when to retry. */
@@ -23,22 +18,64 @@ export interface RateLimitOptions {
   readonly redisUrl?: string | undefined;
   /** The window the budgets refill over (default 60 s). */
   readonly windowSeconds?: number;
+  /** The clock of the in-memory store (milliseconds); tests move it instead of sleeping. */
+  readonly now?: () => number;
+}
+
+/** Spends one point of `key`, or rejects with how long until its budget refills. */
+interface Budget {
+  consume(key: string): Promise<unknown>;
+}
+
+/** A budget spent until `msBeforeNext` from now. */
+class Spent {
+  constructor(readonly msBeforeNext: number) {}
+}
+
+/**
+ * In-memory fixed windows: each key has `points` per window of `duration` seconds, starting at its first call.
+ */
+class MemoryBudget implements Budget {
+  private readonly windows = new Map<string, { start: number; used: number }>();
+
+  constructor(
+    private readonly points: number,
+    private readonly duration: number,
+    private readonly now: () => number,
+  ) {}
+
+  async consume(key: string): Promise<void> {
+    const now = this.now();
+    const windowMs = this.duration * 1000;
+    let window = this.windows.get(key);
+    if (window === undefined || now - window.start >= windowMs) {
+      // Expired windows are dropped as new ones open, so keys of the past do not accumulate.
+      if (this.windows.size > 100_000)
+        for (const [other, open] of this.windows)
+          if (now - open.start >= windowMs) this.windows.delete(other);
+      window = { start: now, used: 0 };
+      this.windows.set(key, window);
+    }
+    if (window.used >= this.points) throw new Spent(window.start + windowMs - now);
+    window.used++;
+  }
 }
 
 /** Per-tenant and per-(tenant, tool) budgets; in memory, or shared by every replica through Redis. */
 export class RateLimits {
   private constructor(
-    private readonly tenant: RateLimiterAbstract,
-    private readonly tool: RateLimiterAbstract,
+    private readonly tenant: Budget,
+    private readonly tool: Budget,
     private readonly closeStore: () => Promise<void>,
   ) {}
 
   static async create(options: RateLimitOptions): Promise<RateLimits> {
     const duration = options.windowSeconds ?? 60;
     if (options.redisUrl === undefined) {
+      const now = options.now ?? Date.now;
       return new RateLimits(
-        new RateLimiterMemory({ keyPrefix: 'tenant', points: options.perTenant, duration }),
-        new RateLimiterMemory({ keyPrefix: 'tool', points: options.perTool, duration }),
+        new MemoryBudget(options.perTenant, duration, now),
+        new MemoryBudget(options.perTool, duration, now),
         async () => {},
       );
     }
@@ -76,7 +113,7 @@ export class RateLimits {
       try {
         await limiter.consume(key);
       } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) {
+        if (rejection instanceof RateLimiterRes || rejection instanceof Spent) {
           throw new RateLimitedError(scope, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
         }
         throw new MarqueeError(

@@ -211,10 +211,13 @@ export function suppress(
     for (const cohort of table.cohorts) cohorts.set(cohort.people.column, cohort.people);
   for (const [column, threshold] of cohorts) {
     const hidden = new Set(withheld);
-    const has = (cell: Cell) => cell.table.cohorts.some((cohort) => cohort.people.column === column);
+    const cohortOf = (cell: Cell) => cell.table.cohorts.find((cohort) => cohort.people.column === column);
+    const has = (cell: Cell) => cohortOf(cell) !== undefined;
     for (const cell of all) {
+      const cohort = cohortOf(cell);
+      if (cohort === undefined) continue;
       const size = sizeOf(cell.row, column);
-      if (has(cell) && size > 0 && size < threshold.min) hidden.add(cell.group);
+      if ((size > 0 && size < threshold.min) || cohort.forced?.(cell.row) === true) hidden.add(cell.group);
     }
     complement(
       splits.filter((split) => has(split.parent) && split.parts.every(has)),
@@ -235,7 +238,7 @@ export function suppress(
     for (const cell of tableCells) {
       if (withheld.has(cell.group)) {
         hidden.push(cell.row);
-        if (table.keys.length === 0) totalsWithheld = true;
+        if (table.totals === true) totalsWithheld = true;
         else withheldGroups.add(cell.group);
         continue;
       }

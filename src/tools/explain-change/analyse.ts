@@ -112,17 +112,15 @@ function firstStage(detail: ExplainPlan, results: Results) {
           totals,
         ),
       );
-  let top: ExplainChangeResult['top_contributor'] = null;
-  decompositions.forEach((decomposition, index) => {
+  // The contributor with the largest change across every dimension.
+  type Top = NonNullable<ExplainChangeResult['top_contributor']>;
+  const top = decompositions.reduce<Top | null>((best, decomposition, index) => {
     const first = decomposition.contributions[0];
     const dimension = plan.movers[index]?.dimension;
-    if (
-      first !== undefined &&
-      dimension !== undefined &&
-      (top === null || Math.abs(first.change) > Math.abs(top.change))
-    )
-      top = { dimension, segment: first.segment, change: first.change, share: first.share };
-  });
+    if (first === undefined || dimension === undefined) return best;
+    if (best !== null && Math.abs(first.change) <= Math.abs(best.change)) return best;
+    return { dimension, segment: first.segment, change: first.change, share: first.share };
+  }, null);
   const ratio = metric.aggregation === 'ratio';
   const current = withheld ? null : ratio ? ratioOf(totals.current) : totals.current.value;
   const baseline = withheld ? null : ratio ? ratioOf(totals.baseline) : totals.baseline.value;
@@ -136,15 +134,12 @@ function firstStage(detail: ExplainPlan, results: Results) {
         : undefined;
   const beyondNoise =
     band === undefined || change.absolute === null ? null : Math.abs(change.absolute) > band;
-  const drill =
-    top !== null && worthDrilling((top as { share: number }).share, beyondNoise) && plan.movers.length > 1
-      ? (top as NonNullable<ExplainChangeResult['top_contributor']>)
-      : null;
+  const drill = top !== null && worthDrilling(top.share, beyondNoise) && plan.movers.length > 1 ? top : null;
   return {
     withheld,
     totals,
     decompositions,
-    top: top as ExplainChangeResult['top_contributor'],
+    top,
     current,
     baseline,
     change,
@@ -171,11 +166,9 @@ export function analyseExplainChange(
 ): Analysis<ExplainChangeResult> {
   const { plan, metric } = detail;
   const stage = firstStage(detail, results);
-  const breakdowns = plan.movers
-    .map((mover, index) =>
-      breakdown(mover.dimension, stage.decompositions[index] as Decomposition, detail.top),
-    )
-    .filter((_, index) => stage.decompositions[index] !== undefined);
+  const breakdowns = stage.decompositions.map((decomposition, index) =>
+    breakdown(plan.movers[index]?.dimension ?? '', decomposition, detail.top),
+  );
   let drillDown: ExplainChangeResult['drill_down'] = null;
   const target = stage.drill;
   if (target !== null) {

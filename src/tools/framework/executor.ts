@@ -1,6 +1,6 @@
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { coarsen, FROM_COLUMN } from '../../guard/coarsen.js';
-import { smallContributions } from '../../guard/contributions.js';
+import { smallCohortContributions, smallContributions } from '../../guard/contributions.js';
 import {
   ALL_TIME,
   type Cells,
@@ -127,7 +127,7 @@ export class Executor {
     let prepared = Object.entries(queries).map(([name, planned]) =>
       this.prepare(name, dropFrom(planned, drops), caller.policy),
     );
-    const found = await this.smallValues(prepared, applied, caller);
+    const { found, cohorts } = await this.smallValues(prepared, applied, caller);
     const all = new Map([...drops].map(([group, values]) => [group, new Set(values)]));
     for (const [group, values] of found) all.set(group, new Set([...(all.get(group) ?? []), ...values]));
     if (found.size > 0) {
@@ -137,6 +137,8 @@ export class Executor {
         this.prepare(name, dropFrom(planned, all), caller.policy),
       );
     }
+    // A value contributing too few of a cohort (converted subscribers) withholds that group's cohort figures.
+    prepared = prepared.map((query) => withForcedCohorts(query, cohorts.get(query.name)));
     const effective = withoutDropped(filters, all);
     const rows = await Promise.all(prepared.map((query) => this.fetch(query.planned, caller)));
     const ran: Ran[] = [
@@ -378,6 +380,7 @@ export class Executor {
         span,
         coverage: hull,
         single: plan.dimensions.length === 0 && plan.byPeriod !== true && grain === undefined,
+        totals: plan.dimensions.length === 0 && grain === undefined,
         sizes,
         cohorts,
       },
@@ -447,31 +450,72 @@ export class Executor {
     return checks;
   }
 
-  /** List-filter values whose own contribution to some group is under a minimum, by group. */
+  /**
+   * List-filter values whose own contribution to some group is under a minimum (by filter group), and the
+   * groups (by query) where a value contributes too few of a cohort: their cohort figures are withheld.
+   */
   private async smallValues(
     prepared: readonly Prepared[],
     filters: readonly AppliedFilter[],
     caller: Caller,
-  ): Promise<Map<string, Set<string>>> {
+  ): Promise<{ found: Map<string, Set<string>>; cohorts: Map<string, Set<string>> }> {
     const checks = this.contributionChecks(prepared, filters);
     const rows = await Promise.all(checks.map((check) => this.fetch(check.planned, caller)));
     const found = new Map<string, Set<string>>();
     checks.forEach((check, index) => {
-      const small = smallContributions(
+      const { filter, prepared: query } = check;
+      for (const value of smallContributions(
         rows[index] ?? [],
-        check.filter.dimension,
-        check.filter.values,
-        check.prepared.table.sizes,
-        check.prepared.table.cohorts.map((cohort) => cohort.people),
-      );
-      for (const value of small) {
-        const group = found.get(key(check.filter.group, check.filter.dimension)) ?? new Set<string>();
+        filter.dimension,
+        filter.values,
+        query.table.sizes,
+      )) {
+        const group = found.get(key(filter.group, filter.dimension)) ?? new Set<string>();
         group.add(String(value));
-        found.set(key(check.filter.group, check.filter.dimension), group);
+        found.set(key(filter.group, filter.dimension), group);
       }
     });
-    return found;
+    // Values left out contribute nothing: only the kept values' small cohort contributions withhold figures.
+    const cohorts = new Map<string, Set<string>>();
+    checks.forEach((check, index) => {
+      const { filter, prepared: query } = check;
+      const dropped = found.get(key(filter.group, filter.dimension));
+      const kept = filter.values.filter((value) => dropped?.has(String(value)) !== true);
+      for (const cohort of query.table.cohorts) {
+        for (const row of smallCohortContributions(
+          rows[index] ?? [],
+          filter.dimension,
+          kept,
+          cohort.people,
+        )) {
+          const groups = cohorts.get(query.name) ?? new Set<string>();
+          groups.add(cohortGroup(query.table, cohort.people.column, row));
+          cohorts.set(query.name, groups);
+        }
+      }
+    });
+    return { found, cohorts };
   }
+}
+
+/** A group of a table for one cohort: its column, coordinates and time. */
+function cohortGroup(table: Prepared['table'], column: string, row: Cells): string {
+  return JSON.stringify([column, table.keys.map((name) => String(row[name] ?? '')), table.span(row)]);
+}
+
+/** A query whose cohort figures are withheld in `groups` (from list-filter contributions). */
+function withForcedCohorts(query: Prepared, groups: ReadonlySet<string> | undefined): Prepared {
+  if (groups === undefined || groups.size === 0) return query;
+  return {
+    ...query,
+    table: {
+      ...query.table,
+      cohorts: query.table.cohorts.map((cohort) => ({
+        ...cohort,
+        forced: (row: Cells) => groups.has(cohortGroup(query.table, cohort.people.column, row)),
+      })),
+    },
+  };
 }
 
 /** Whether `child`'s groups split `parent`'s: the same rows, more coordinates or finer time, within its time. */

@@ -2,26 +2,29 @@ import type { z } from 'zod';
 import { ArgumentError } from '../../errors.js';
 import { closest, quote } from '../../semantic/did-you-mean.js';
 
+interface SchemaNode {
+  readonly shape?: Record<string, unknown>;
+  readonly unwrap?: () => unknown;
+  readonly options?: readonly unknown[];
+}
+
+/** The object schema inside `node`: through optionals, and the object member of a union. */
+function objectOf(node: unknown): SchemaNode | undefined {
+  let inner = node as SchemaNode | undefined;
+  while (inner !== undefined && inner.shape === undefined && typeof inner.unwrap === 'function')
+    inner = inner.unwrap() as SchemaNode;
+  if (inner?.shape === undefined && inner?.options !== undefined)
+    inner = inner.options.find((option) => (option as SchemaNode).shape !== undefined) as
+      | SchemaNode
+      | undefined;
+  return inner?.shape === undefined ? undefined : inner;
+}
+
 /** The keys an object schema allows at `path` (for did-you-mean), or undefined when it is not an object. */
 function keysAt(schema: z.ZodObject, path: readonly PropertyKey[]): string[] | undefined {
-  let node: unknown = schema;
-  for (const step of path) {
-    let inner = node as { shape?: Record<string, unknown>; unwrap?: () => unknown; options?: unknown[] };
-    while (inner.shape === undefined && typeof inner.unwrap === 'function')
-      inner = inner.unwrap() as typeof inner;
-    if (inner.shape === undefined && Array.isArray(inner.options))
-      inner = (inner.options.find((option) => (option as typeof inner).shape !== undefined) ??
-        inner) as typeof inner;
-    node = inner.shape?.[String(step)];
-    if (node === undefined) return undefined;
-  }
-  let inner = node as { shape?: Record<string, unknown>; unwrap?: () => unknown; options?: unknown[] };
-  while (inner.shape === undefined && typeof inner.unwrap === 'function')
-    inner = inner.unwrap() as typeof inner;
-  if (inner.shape === undefined && Array.isArray(inner.options))
-    inner = (inner.options.find((option) => (option as typeof inner).shape !== undefined) ??
-      inner) as typeof inner;
-  return inner.shape === undefined ? undefined : Object.keys(inner.shape);
+  let node = objectOf(schema);
+  for (const step of path) node = objectOf(node?.shape?.[String(step)]);
+  return node?.shape === undefined ? undefined : Object.keys(node.shape);
 }
 
 /** One schema problem in Marquee's language: the argument, what is wrong, and what is allowed. */
@@ -33,9 +36,11 @@ function describe(schema: z.ZodObject, issue: z.core.$ZodIssue): { field: string
       const suggestion = closest(key, allowed);
       return `Unknown argument ${quote(where === '' ? key : `${where}.${key}`)}${suggestion === undefined ? '' : `: did you mean ${quote(suggestion)}?`}`;
     });
+    const list = `alid arguments${where === '' ? '' : ` of ${where}`}: ${allowed.join(', ')}`;
+    const joined = parts.join('; ');
     return {
       field: issue.keys[0] ?? where,
-      message: `${parts.join('; ')}. Valid arguments${where === '' ? '' : ` of ${where}`}: ${allowed.join(', ')}`,
+      message: joined.endsWith('?') ? `${joined} V${list}` : `${joined}; v${list}`,
     };
   }
   return {

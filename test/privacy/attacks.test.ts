@@ -1,0 +1,303 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLANTED_TITLES } from '../../fixtures/profiles.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import {
+  AURORA_ROLES,
+  type CompareCampaignsOutput,
+  callers,
+  callTool,
+  type ExplainChangeOutput,
+  type QueryEngagementOutput,
+  toolErrorText,
+} from '../helpers.js';
+
+/**
+ * The attacks of issue 9, each through a real MCP client: every one got a figure about fewer than 5 people
+ * (or a hidden title) out of the previous release, and must not now. Targets are found by hand-written SQL
+ * over the fixture, so each test says which small group it goes after.
+ */
+const K = 5;
+let warehouse: Warehouse;
+let vp: Client;
+let bi: Client;
+let mixed: Client;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  const setup = await callers({
+    ...AURORA_ROLES,
+    mixed: { tenant: 'aurora', roles: ['bi_service', 'latam_analyst'] },
+  });
+  ({ warehouse, close } = setup);
+  ({ vp, bi, mixed } = setup.clients);
+});
+
+afterAll(async () => {
+  await close?.();
+});
+
+const sql = (text: string) => warehouse.admin().query(text);
+const quoted = (values: readonly unknown[]) => values.map((value) => `'${String(value)}'`).join(', ');
+
+async function answer<T>(client: Client, tool: string, args: Record<string, unknown>): Promise<T> {
+  const result = await callTool(client, args, tool);
+  if (result.isError === true) throw new Error(`tool error: ${result.content[0]?.text}`);
+  return result.structuredContent as T;
+}
+
+/** Distinct viewers of the rows matching `where` whose `keys` take one of the `tuples`. */
+async function viewersOf(where: string, keys: readonly string[], tuples: readonly (readonly unknown[])[]) {
+  if (tuples.length === 0) return 0;
+  const list = tuples.map((tuple) => `(${quoted(tuple)})`).join(', ');
+  const [row] = await sql(`SELECT uniqExact(user_id) AS viewers FROM viewing_events
+    WHERE ${where} AND (${keys.map((key) => `toString(${key})`).join(', ')}) IN (${list})`);
+  return Number(row?.viewers);
+}
+
+/**
+ * The property that stops "totals minus rows": whatever groups an answer withholds under a total it shows,
+ * they describe at least K viewers together (or there are none), so subtracting gives no small group away.
+ */
+async function expectWithheldTogetherReachK(
+  where: string,
+  keys: readonly string[],
+  shown: readonly (readonly unknown[])[],
+): Promise<number> {
+  const groups = await sql(`SELECT ${keys.map((key) => `toString(${key}) AS k_${key}`).join(', ')},
+    uniqExact(user_id) AS viewers FROM viewing_events WHERE ${where} GROUP BY ${keys.map((key) => `k_${key}`).join(', ')}`);
+  const visible = new Set(shown.map((tuple) => JSON.stringify(tuple.map(String))));
+  const withheld = groups
+    .map((row) => keys.map((key) => String(row[`k_${key}`])))
+    .filter((tuple) => !visible.has(JSON.stringify(tuple)));
+  expect(
+    groups.some((row) => Number(row.viewers) < K),
+    'the breakdown has a small group',
+  ).toBe(true);
+  expect(withheld.length).toBeGreaterThan(0);
+  expect(await viewersOf(where, keys, withheld)).toBeGreaterThanOrEqual(K);
+  expect(shown.length, 'not everything is withheld').toBeGreaterThan(0);
+  return withheld.length;
+}
+
+describe('explain_change and the minimum group size', () => {
+  it('says nothing of a selection of one viewer a day', async () => {
+    // A title in a country watched by one or two people on a day and on the day before (its baseline).
+    const [target] =
+      await sql(`SELECT content_id, country_code, toString(event_date) AS day FROM viewing_events
+      WHERE tenant_id = 'aurora' GROUP BY content_id, country_code, event_date HAVING uniqExact(user_id) BETWEEN 1 AND 2
+        AND (content_id, country_code, event_date - 1) IN (SELECT content_id, country_code, event_date FROM viewing_events
+          WHERE tenant_id = 'aurora' GROUP BY content_id, country_code, event_date HAVING uniqExact(user_id) BETWEEN 1 AND 2)
+      ORDER BY content_id, country_code, day LIMIT 1`);
+    expect(target).toBeDefined();
+    const day = String(target?.day);
+    const out = await answer<ExplainChangeOutput>(vp, 'explain_change', {
+      metric: 'watch_minutes',
+      time_range: { from: day, to: day },
+      content_id: target?.content_id,
+      geo: target?.country_code,
+    });
+    expect(out.current_value).toBeNull();
+    expect(out.baseline_value).toBeNull();
+    expect(out.change).toEqual({ absolute: null, percent: null });
+    expect(out.breakdowns).toEqual([]);
+    expect(out.privacy.totals_suppressed).toBe(true);
+    expect(out.summary).toMatch(/too small to show/);
+  });
+
+  it('lists no contributor of fewer than 5 viewers, and what it withholds reaches 5 together', async () => {
+    const [target] = await sql(`SELECT country_code, toString(m) AS month FROM (
+        SELECT country_code, toStartOfMonth(event_date) AS m, device, uniqExact(user_id) AS v FROM viewing_events
+        WHERE tenant_id = 'aurora' AND event_date >= '2025-01-01' GROUP BY country_code, m, device)
+      GROUP BY country_code, month HAVING countIf(v < ${K}) = 1 AND countIf(v >= ${K}) >= 3 AND sumIf(v, v < ${K}) < ${K}
+      ORDER BY country_code, month LIMIT 1`);
+    const from = String(target?.month);
+    const out = await answer<ExplainChangeOutput>(vp, 'explain_change', {
+      metric: 'views',
+      time_range: from.slice(0, 7),
+      geo: target?.country_code,
+      dimensions: ['device'],
+      top: 20,
+    });
+    const devices = out.breakdowns[0]?.contributors ?? [];
+    const where = `tenant_id = 'aurora' AND country_code = '${target?.country_code}' AND event_date BETWEEN '${out.period.from}' AND '${out.period.to}'`;
+    const shown = devices.map((device) => [device.segment]);
+    for (const [device] of shown)
+      expect(await viewersOf(where, ['device'], [[device]])).toBeGreaterThanOrEqual(K);
+    await expectWithheldTogetherReachK(where, ['device'], shown);
+  });
+});
+
+describe('totals minus rows', () => {
+  /** A country and month whose breakdown by `keys` has one or two small groups (under K together) and 2+ large. */
+  async function target(keys: readonly string[]) {
+    const [row] = await sql(`SELECT country_code, toString(m) AS month FROM (
+        SELECT country_code, toStartOfMonth(event_date) AS m, ${keys.join(', ')}, uniqExact(user_id) AS v
+        FROM viewing_events WHERE tenant_id = 'aurora' GROUP BY country_code, m, ${keys.join(', ')})
+      GROUP BY country_code, month HAVING countIf(v < ${K}) BETWEEN 1 AND 2 AND countIf(v >= ${K}) >= 2
+        AND sumIf(v, v < ${K}) < ${K} ORDER BY country_code, month LIMIT 1`);
+    expect(row).toBeDefined();
+    return { country: String(row?.country_code), month: String(row?.month).slice(0, 7) };
+  }
+
+  it.each([
+    ['one dimension', ['device'], undefined],
+    ['two dimensions', ['device', 'plan'], undefined],
+    ['days', [], 'day'],
+  ] as const)('gives no withheld group away: %s', async (_, groupBy, grain) => {
+    const keys = grain === undefined ? [...groupBy] : ['event_date'];
+    const { country, month } = await target(keys);
+    const out = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      metrics: ['views', 'watch_minutes'],
+      time_range: month,
+      geo: country,
+      group_by: groupBy,
+      ...(grain === undefined ? {} : { grain }),
+      limit: 500,
+    });
+    expect(out.totals.views).not.toBeNull();
+    const shown = out.rows.map((row) => (grain === undefined ? groupBy.map((key) => row[key]) : [row.date]));
+    const where = `tenant_id = 'aurora' AND country_code = '${country}' AND event_date BETWEEN '${out.period.from}' AND '${out.period.to}'`;
+    const withheld = await expectWithheldTogetherReachK(where, keys, shown);
+    expect(out.privacy.suppressed_groups).toBe(withheld);
+  });
+});
+
+describe('differencing list filters', () => {
+  it('a country with too few viewers of its own does not change an engagement answer', async () => {
+    const [row] = await sql(`SELECT content_id, toString(toStartOfMonth(event_date)) AS month, country_code
+      FROM viewing_events WHERE tenant_id = 'aurora' AND country_code != 'US'
+        AND (content_id, toStartOfMonth(event_date)) IN (SELECT content_id, toStartOfMonth(event_date) FROM viewing_events
+          WHERE tenant_id = 'aurora' AND country_code = 'US' GROUP BY 1, 2 HAVING uniqExact(user_id) >= 10)
+      GROUP BY content_id, month, country_code HAVING uniqExact(user_id) BETWEEN 1 AND 2
+      ORDER BY content_id, month, country_code LIMIT 1`);
+    const base = { metrics: ['views', 'watch_minutes', 'unique_viewers'], content_id: row?.content_id };
+    const time_range = String(row?.month).slice(0, 7);
+    const both = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      ...base,
+      time_range,
+      geo: [row?.country_code, 'US'],
+    });
+    const alone = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      ...base,
+      time_range,
+      geo: 'US',
+    });
+    expect(both.totals).toEqual(alone.totals);
+    expect(both.privacy.left_out).toEqual([{ argument: 'geo', value: row?.country_code }]);
+    expect(both.filters.find((filter) => filter.argument === 'geo')).toEqual({
+      argument: 'geo',
+      dimension: 'country',
+      values: ['US'],
+    });
+    expect(both.summary).toContain(`Left out of the filters for privacy`);
+  });
+
+  it('a country with 3 converted subscribers does not change a campaign comparison', async () => {
+    const [row] = await sql(`SELECT country_code FROM campaign_exposures WHERE tenant_id = 'aurora'
+      AND campaign_id = 'aur-c-winter-25' AND exposure_group = 'treatment' AND country_code != 'BR'
+      GROUP BY country_code HAVING sum(converted) BETWEEN 1 AND 4 ORDER BY country_code LIMIT 1`);
+    const args = { campaign_a: 'aur-c-spring-26', campaign_b: 'aur-c-winter-25' };
+    const both = await answer<CompareCampaignsOutput>(vp, 'compare_campaigns', {
+      ...args,
+      country: [row?.country_code, 'BR'],
+    });
+    const alone = await answer<CompareCampaignsOutput>(vp, 'compare_campaigns', { ...args, country: 'BR' });
+    expect(both.campaigns).toEqual(alone.campaigns);
+    expect(both.tests).toEqual(alone.tests);
+    expect(both.privacy.left_out).toEqual([{ argument: 'country', value: row?.country_code }]);
+  });
+
+  it('a list whose every value is too small is refused, never answered unfiltered', async () => {
+    const tiny =
+      await sql(`SELECT country_code FROM viewing_events WHERE tenant_id = 'aurora' AND content_id = 'aur-0237'
+      AND event_date BETWEEN '2026-08-01' AND '2026-08-31' GROUP BY country_code HAVING uniqExact(user_id) < ${K}
+      ORDER BY country_code LIMIT 2`);
+    expect(tiny).toHaveLength(2);
+    const text = await toolErrorText(vp, {
+      content_id: 'aur-0237',
+      time_range: '2026-08',
+      geo: tiny.map((row) => row.country_code),
+    });
+    expect(text).toMatch(/^Every value of geo describes too few people in this selection/);
+  });
+});
+
+describe('the aligned table of compare_campaigns', () => {
+  it('shows no lift of a holdout too small to show', async () => {
+    const [row] =
+      await sql(`SELECT campaign_id, country_code FROM campaign_exposures WHERE tenant_id = 'aurora'
+      AND campaign_id IN ('aur-c-spring-26', 'aur-c-winter-25') AND exposure_group = 'holdout'
+      GROUP BY campaign_id, country_code HAVING count() BETWEEN 1 AND 4 ORDER BY campaign_id, country_code LIMIT 1`);
+    const out = await answer<CompareCampaignsOutput>(vp, 'compare_campaigns', {
+      campaign_a: row?.campaign_id,
+      campaign_b: row?.campaign_id === 'aur-c-spring-26' ? 'aur-c-winter-25' : 'aur-c-spring-26',
+      country: row?.country_code,
+      limit: 400,
+    });
+    expect(out.warnings.join('\n')).toMatch(/A \("[^"]+"\): its holdout is too small to show/);
+    expect(out.campaigns[0]?.holdout).toBeNull();
+    expect(out.campaigns[0]?.split).toBeNull();
+    expect(out.aligned.length).toBeGreaterThan(0);
+    for (const aligned of out.aligned) expect(aligned.a_lift).toBeNull();
+  });
+});
+
+describe('hidden dimensions', () => {
+  it('cannot be recovered through an attribute that singles out a title', async () => {
+    const out = await answer<QueryEngagementOutput>(bi, 'query_engagement', {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      group_by: ['release_date'],
+      limit: 500,
+    });
+    const titles =
+      await sql(`SELECT toString(c.release_date) AS release_date, uniqExact(v.content_id) AS titles
+      FROM viewing_events AS v INNER JOIN content AS c ON c.tenant_id = v.tenant_id AND c.content_id = v.content_id
+      WHERE v.tenant_id = 'aurora' AND v.event_date BETWEEN '2026-07-01' AND '2026-09-30' GROUP BY release_date`);
+    const spans = new Map(titles.map((row) => [String(row.release_date), Number(row.titles)]));
+    expect([...spans.values()].some((count) => count < K)).toBe(true);
+    for (const row of out.rows) expect(spans.get(String(row.release_date))).toBeGreaterThanOrEqual(K);
+    const single = [...spans.values()].filter((count) => count < K).length;
+    expect(out.privacy.suppressed_groups).toBeGreaterThanOrEqual(single);
+  });
+
+  it('are no lookup oracle: find_content is not offered to a policy hiding titles', async () => {
+    const { tools } = await bi.listTools();
+    expect(tools.map((tool) => tool.name)).not.toContain('find_content');
+    await expect(bi.callTool({ name: 'find_content', arguments: { query: 'Harbor' } })).rejects.toThrow(
+      /Unknown tool "find_content"/,
+    );
+  });
+});
+
+describe('warehouse text in structured content', () => {
+  it('is neutralised in every string, not only in the summary', async () => {
+    const result = await callTool(
+      vp,
+      {
+        metric: 'views',
+        time_range: { from: '2025-11-01', to: '2026-10-31' },
+        content_id: Object.keys(PLANTED_TITLES),
+        dimensions: ['title'],
+      },
+      'explain_change',
+    );
+    const everything = JSON.stringify(result);
+    expect((result.structuredContent as ExplainChangeOutput).breakdowns[0]?.contributors.length).toBe(3);
+    expect(everything).not.toMatch(/ignore all previous instructions/i);
+    expect(everything).not.toContain('makers@aurora-studios.example');
+  });
+});
+
+describe('several roles', () => {
+  it('get the most restrictive combination of their policies', async () => {
+    expect(await toolErrorText(mixed, { group_by: ['title'] })).toMatch(/Unknown dimension "title"/);
+    const out = await answer<QueryEngagementOutput>(mixed, 'query_engagement', {
+      metrics: ['views'],
+      time_range: '2026',
+      group_by: ['country'],
+    });
+    expect(out.rows.map((row) => row.country).sort()).toEqual(['AR', 'BR', 'CL', 'CO', 'MX', 'PE']);
+  });
+});

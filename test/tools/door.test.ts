@@ -1,0 +1,124 @@
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerDependencies } from '../../src/server/create-server.js';
+import type { HttpServer } from '../../src/server/serve-http.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import {
+  callTool,
+  connectHttp,
+  SEMANTIC_LAYER,
+  seededWarehouse,
+  startHttp,
+  tempDir,
+  testDependencies,
+  toolErrorText,
+} from '../helpers.js';
+
+/**
+ * Every request that gets an answer passes the door once: rate limited, then audited exactly once, whether
+ * it was answered, refused by the schema, named an unknown tool or resource, or came from a role without a
+ * policy.
+ */
+let warehouse: Warehouse;
+let remove: () => Promise<void>;
+let removeLayer: () => Promise<void>;
+const servers: (HttpServer & { dependencies: ServerDependencies })[] = [];
+let limited: Client;
+let intern: Client;
+let internWithDefault: Client;
+
+beforeAll(async () => {
+  ({ warehouse, remove } = await seededWarehouse());
+  // Three calls a minute per tool for the tenant `cascade`, on a clock that never moves.
+  const tight = await testDependencies(warehouse, SEMANTIC_LAYER, {
+    perTenant: 1_000,
+    perTool: 3,
+    now: () => 0,
+  });
+  servers.push(await startHttp(warehouse, 'cascade', SEMANTIC_LAYER, [], tight));
+  // The shipped layer without its default policy: a role it does not name is refused.
+  const layer = await tempDir('layer');
+  removeLayer = layer.remove;
+  await cp(SEMANTIC_LAYER, layer.path, { recursive: true });
+  const access = join(layer.path, 'access.yaml');
+  const text = await readFile(access, 'utf8');
+  await writeFile(access, text.replace(/\n {2}default:\n {4}description: [^\n]*\n/, '\n'));
+  servers.push(await startHttp(warehouse, 'aurora', layer.path, ['intern']));
+  servers.push(await startHttp(warehouse, 'borealis', SEMANTIC_LAYER, ['intern']));
+  const [first, second, third] = servers;
+  limited = await connectHttp(first?.url ?? '');
+  intern = await connectHttp(second?.url ?? '');
+  internWithDefault = await connectHttp(third?.url ?? '');
+});
+
+afterAll(async () => {
+  for (const client of [limited, intern, internWithDefault]) await client?.close();
+  for (const server of servers) await server.close();
+  await removeLayer?.();
+  await remove?.();
+});
+
+async function audited(tenant: string): Promise<Record<string, unknown>[]> {
+  for (const server of servers) await server.dependencies.audit.flush();
+  return warehouse
+    .admin()
+    .query(`SELECT tool, outcome, error_class FROM marquee_audit WHERE tenant = '${tenant}' ORDER BY time`);
+}
+
+describe('refused calls', () => {
+  it('are rate limited and audited once each, like answered ones', async () => {
+    const hostile = 'x'.repeat(201);
+    expect(await toolErrorText(limited, { tenant: 'aurora' })).toMatch(/Unknown argument "tenant"/);
+    expect(await toolErrorText(limited, { content_id: hostile })).toMatch(/^content_id: /);
+    expect(await toolErrorText(limited, { metrics: 'views' })).toMatch(/^metrics: /);
+    // The fourth call of the minute is refused even though it is valid: the three refusals counted.
+    expect(await toolErrorText(limited, { metrics: ['views'] })).toMatch(
+      /^Rate limit reached for query_engagement/,
+    );
+    await expect(limited.callTool({ name: 'explain_chnage', arguments: {} })).rejects.toThrow(
+      /Unknown tool "explain_chnage": did you mean "explain_change"\?/,
+    );
+    await expect(limited.readResource({ uri: 'marquee://campaign/no-such-campaign' })).rejects.toThrow(
+      /No campaign "no-such-campaign"/,
+    );
+    await expect(limited.readResource({ uri: 'marquee://bogus/1' })).rejects.toThrow(/No resource/);
+    const records = await audited('cascade');
+    expect(records.map((record) => [record.tool, record.outcome, record.error_class])).toEqual([
+      ['query_engagement', 'tool_error', 'invalid_argument'],
+      ['query_engagement', 'tool_error', 'invalid_argument'],
+      ['query_engagement', 'tool_error', 'invalid_argument'],
+      ['query_engagement', 'rate_limited', 'rate_limited'],
+      ['explain_chnage', 'tool_error', 'unknown_tool'],
+      ['resource:campaign', 'tool_error', 'not_found'],
+      ['resource:(unknown)', 'tool_error', 'not_found'],
+    ]);
+    // No argument is stored, even refused ones.
+    expect(JSON.stringify(records)).not.toContain(hostile);
+  });
+
+  it('speak Marquee’s language: a wrong argument name gets did-you-mean and the valid names', async () => {
+    const text = await toolErrorText(internWithDefault, { metrics: ['views'] }, 'explain_change');
+    expect(text).toMatch(
+      /^Unknown argument "metrics": did you mean "metric"\? Valid arguments: metric, time_range, compare_to, baseline, /,
+    );
+  });
+});
+
+describe('roles', () => {
+  it('a role no policy names is refused when the layer has no default policy, and audited', async () => {
+    expect((await intern.listTools()).tools).toEqual([]);
+    const text = await toolErrorText(intern, { time_range: '2026-Q3' });
+    expect(text).toMatch(/^Role "intern" has no access policy in the semantic layer/);
+    const records = await audited('aurora');
+    expect(records.map((record) => [record.tool, record.outcome, record.error_class])).toEqual([
+      ['query_engagement', 'tool_error', 'access_denied'],
+    ]);
+  });
+
+  it('gets the explicit default policy when the layer has one', async () => {
+    const result = await callTool(internWithDefault, { metrics: ['views'], time_range: '2026-Q3' });
+    expect(result.isError).toBeUndefined();
+  });
+});
