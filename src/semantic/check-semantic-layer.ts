@@ -1,4 +1,4 @@
-import { quote, unknownNameMessage } from './did-you-mean.js';
+import { closest, quote, unknownNameMessage } from './did-you-mean.js';
 import type { Origins, Problem, SourceFile } from './load-semantic-layer.js';
 import type {
   AccessDef,
@@ -180,11 +180,12 @@ export function checkSemanticLayer(
   for (const [name, tool] of Object.entries(defs.tools)) {
     const kind = catalogue.get(name);
     if (kind === undefined) {
+      const suggestion = closest(name, toolNames);
       report(
         'tools',
         name,
         [],
-        `${unknownNameMessage('tool', name, toolNames)}: Marquee serves no such tool`,
+        `Unknown tool ${quote(name)}${suggestion === undefined ? '' : `: did you mean ${quote(suggestion)}?`} Marquee serves ${toolNames.join(', ')}`,
       );
       continue;
     }

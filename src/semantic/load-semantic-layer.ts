@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Document, isMap, LineCounter, parseDocument } from 'yaml';
+import { type Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MarqueeError } from '../errors.js';
 import { checkSemanticLayer } from './check-semantic-layer.js';
@@ -54,16 +54,25 @@ export class SourceFile {
   /** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
   locate(path: readonly PropertyKey[]): { line: number; column: number } {
     for (let depth = path.length; depth >= 0; depth--) {
-      const node = this.document.getIn(path.slice(0, depth) as unknown[], true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      const offset = depth === 0 ? 0 : node?.range?.[0];
+      const node = this.document.getIn(path.slice(0, depth) as unknown[], true);
+      // A block of fields (a tool, a model) is found at its name, not at its first field.
+      const at = isCollection(node) ? (this.keyOf(path.slice(0, depth)) ?? node) : node;
+      const offset = depth === 0 ? 0 : (at as { range?: [number, number, number] } | undefined)?.range?.[0];
       if (offset !== undefined) {
         const position = this.lines.linePos(offset);
         return { line: position.line, column: position.col };
       }
     }
     return { line: 1, column: 1 };
+  }
+
+  /** The key node naming the value at `path` in its parent mapping. */
+  private keyOf(path: readonly PropertyKey[]): unknown {
+    const last = path[path.length - 1];
+    const parent =
+      path.length === 1 ? this.document.contents : this.document.getIn(path.slice(0, -1) as unknown[], true);
+    if (!isMap(parent) || last === undefined) return undefined;
+    return parent.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === String(last))?.key;
   }
 
   /** A problem at `path` in this file. */

@@ -175,7 +175,14 @@ export function planAnalytics(
   // Movers break the change down by what was grouped on and by the tool's usual suspects; a dimension
   // pinned to one value by a filter has nothing to break down.
   const pinned = new Set(
-    filters.filter((filter) => filter.values.length === 1).map((filter) => filter.dimension),
+    filters
+      .filter(
+        (filter) =>
+          filter.values.length === 1 &&
+          // A value OR'ed with another dimension's (a country or a region) does not pin its dimension.
+          filters.every((other) => other === filter || other.group !== filter.group),
+      )
+      .map((filter) => filter.dimension),
   );
   for (const name of request.breakdown ?? []) {
     if (!dimensionNames.includes(name)) {

@@ -106,6 +106,25 @@ describe('refused calls', () => {
   });
 });
 
+describe('the catalogue', () => {
+  it('generates the server instructions from the tools and entities a caller is offered', async () => {
+    const instructions = internWithDefault.getInstructions() ?? '';
+    const { tools } = await internWithDefault.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'compare_campaigns',
+      'explain_change',
+      'find_content',
+      'forecast_subs',
+      'list_campaigns',
+      'query_engagement',
+    ]);
+    for (const tool of tools) expect(instructions).toContain(`${tool.name}: `);
+    expect(instructions).toContain('marquee://campaign/{campaign_id}');
+    // A caller offered nothing is told why, not given a list of tools it cannot call.
+    expect(intern.getInstructions()).toMatch(/offers this caller no tool/);
+  });
+});
+
 describe('roles', () => {
   it('a role no policy names is refused when the layer has no default policy, and audited', async () => {
     expect((await intern.listTools()).tools).toEqual([]);

@@ -152,6 +152,15 @@ describe('numbers equal hand-written SQL', () => {
     expect(views).toEqual([...views].sort((a, b) => b - a));
   });
 
+  it('a list of a region and a country means either of them', async () => {
+    const out = await query(client, { metrics: ['views'], time_range: '2026-Q3', geo: ['LATAM', 'US'] });
+    const [hand] = await sql(`SELECT count() AS views FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30' AND (country_code = 'US'
+        OR country_code IN (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM'))`);
+    expect(out.totals.views).toBe(Number(hand?.views));
+    expect(Number(hand?.views)).toBeGreaterThan(1000);
+  });
+
   it('a year-ago comparison reads the same dates a year earlier', async () => {
     const out = await query(client, {
       metrics: ['views', 'watch_minutes'],

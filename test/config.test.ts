@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to the embedded warehouse on loopback', () => {
+    const config = loadConfig({});
+    expect(config.warehouse.kind).toBe('embedded');
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.auth).toBeUndefined();
+    expect(config.rateLimits).toMatchObject({ perTenant: 600, perTool: 120 });
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() =>
+      loadConfig({ CLICKHOUSE_URL: 'not a url', MARQUEE_HTTP_PORT: '70000', MARQUEE_READERS: '-1' }),
+    ).toThrow(/^Invalid environment: CLICKHOUSE_URL: .*; MARQUEE_HTTP_PORT: .*; MARQUEE_READERS: /);
+  });
+
+  it('says what token authentication still needs', () => {
+    expect(() => loadConfig({ MARQUEE_AUTH_ISSUER: 'https://idp.example' })).toThrow(
+      'Token authentication needs MARQUEE_AUTH_JWKS_URL, MARQUEE_AUTH_AUDIENCE or MARQUEE_PUBLIC_URL',
+    );
+  });
+
+  it('reads the local identity and a server URL', () => {
+    const config = loadConfig({
+      CLICKHOUSE_URL: 'http://clickhouse:8123',
+      MARQUEE_TENANT: 'aurora',
+      MARQUEE_ROLES: 'vp, latam_analyst',
+    });
+    expect(config.warehouse).toMatchObject({ kind: 'remote', url: 'http://clickhouse:8123' });
+    expect(config.localIdentity).toEqual({
+      tenant: 'aurora',
+      roles: ['vp', 'latam_analyst'],
+      scopes: undefined,
+    });
+  });
+});

@@ -1,0 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+/**
+ * Builds dist/ once before any test runs: the process-level tests (stdio, the CLI, shutdown) start the built
+ * `marquee`, and must never run a build older than the source under test.
+ */
+export default function setup(): void {
+  const root = resolve(import.meta.dirname, '..');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`building dist/ failed:\n${result.stdout}${result.stderr}`);
+}

@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import { coarsen, FROM_COLUMN, ORDER_COLUMN } from '../../src/guard/coarsen.js';
+import { smallCohortContributions, smallContributions } from '../../src/guard/contributions.js';
+import { ALL_TIME, type Cells, type DisclosureTable } from '../../src/guard/disclosure-table.js';
+import { suppress, unionsNeeded } from '../../src/guard/suppress.js';
+
+const K = 5;
+const people = [{ column: 'people', min: K }];
+
+/** A table of one universe covering all time. */
+function table(
+  name: string,
+  keys: string[],
+  rows: Cells[],
+  extra: Partial<DisclosureTable> = {},
+): DisclosureTable {
+  return {
+    name,
+    universe: 'u',
+    keys,
+    fixed: {},
+    rows,
+    span: () => ALL_TIME,
+    coverage: ALL_TIME,
+    sizes: people,
+    cohorts: [],
+    totals: keys.length === 0,
+    ...extra,
+  };
+}
+
+const shownKeys = (rows: readonly Cells[] | undefined, key: string) => (rows ?? []).map((row) => row[key]);
+
+describe('primary and complementary suppression', () => {
+  const countries = table(
+    'rows',
+    ['country'],
+    [
+      { country: 'AE', people: 2 },
+      { country: 'BR', people: 40 },
+      { country: 'US', people: 9 },
+      { country: 'MX', people: 7 },
+    ],
+  );
+  const total = table('totals', [], [{ people: 58 }]);
+
+  it('withholds the small group and, without a union count, the smallest other one', () => {
+    const result = suppress([total, countries]);
+    expect(shownKeys(result.rows.get('rows'), 'country')).toEqual(['BR', 'US']);
+    expect(result.withheldGroups).toBe(2);
+    expect(result.totalsWithheld).toBe(false);
+    expect(shownKeys(result.withheld.get('rows'), 'country')).toEqual(['AE', 'MX']);
+  });
+
+  it('withholds no more when the small groups together reach the minimum', () => {
+    expect(unionsNeeded([total, countries]).map((need) => [need.parent.name, need.child.name])).toEqual([
+      ['totals', 'rows'],
+    ]);
+    const enough = suppress([total, countries], () => ({ people: 5 }));
+    expect(shownKeys(enough.rows.get('rows'), 'country')).toEqual(['BR', 'US', 'MX']);
+    const tooFew = suppress([total, countries], () => ({ people: 4 }));
+    expect(shownKeys(tooFew.rows.get('rows'), 'country')).toEqual(['BR', 'US']);
+  });
+
+  it('needs nothing more when nothing is small, and withholds a small total', () => {
+    const big = table(
+      'rows',
+      ['country'],
+      [
+        { country: 'BR', people: 40 },
+        { country: 'US', people: 9 },
+      ],
+    );
+    expect(unionsNeeded([total, big])).toEqual([]);
+    expect(suppress([total, big]).withheldGroups).toBe(0);
+    const tiny = suppress([table('totals', [], [{ people: 3 }])]);
+    expect(tiny.totalsWithheld).toBe(true);
+    expect(tiny.rows.get('totals')).toEqual([]);
+  });
+
+  it('shows the zero row of an aggregate over nothing', () => {
+    const empty = table('rows', [], [{ people: 0, views: 0 }], { single: true });
+    expect(suppress([empty]).rows.get('rows')).toEqual([{ people: 0, views: 0 }]);
+  });
+
+  it('cascades through a two-way table until every shown row and column total is safe', () => {
+    // A 2x3 table with both margins shown: cell (a, x) is small.
+    const cells = table(
+      'cells',
+      ['r', 'c'],
+      [
+        { r: 'a', c: 'x', people: 1 },
+        { r: 'a', c: 'y', people: 10 },
+        { r: 'a', c: 'z', people: 20 },
+        { r: 'b', c: 'x', people: 11 },
+        { r: 'b', c: 'y', people: 12 },
+        { r: 'b', c: 'z', people: 30 },
+      ],
+    );
+    const rowsTotal = table(
+      'by_r',
+      ['r'],
+      [
+        { r: 'a', people: 31 },
+        { r: 'b', people: 53 },
+      ],
+    );
+    const columnsTotal = table(
+      'by_c',
+      ['c'],
+      [
+        { c: 'x', people: 12 },
+        { c: 'y', people: 22 },
+        { c: 'z', people: 50 },
+      ],
+    );
+    const result = suppress([table('totals', [], [{ people: 84 }]), rowsTotal, columnsTotal, cells]);
+    const hidden = (result.withheld.get('cells') ?? []).map((row) => `${row.r}${row.c}`).sort();
+    // (a,x) is small; row a then needs (a,y); column x needs (b,x); column y (b,y) then needs nothing more
+    // (a,y is large), and row b has two withheld large cells: every line holds a large withheld cell.
+    expect(hidden).toEqual(['ax', 'ay', 'bx']);
+    for (const [key, values] of [
+      ['r', ['a', 'b']],
+      ['c', ['x', 'y', 'z']],
+    ] as const) {
+      for (const value of values) {
+        const line = (result.withheld.get('cells') ?? []).filter((row) => row[key] === value);
+        expect(line.length === 0 || line.some((row) => Number(row.people) >= K), `${key}=${value}`).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it('withholds a group shown in two tables in both', () => {
+    const rows = table(
+      'rows',
+      ['country'],
+      [
+        { country: 'AE', people: 2 },
+        { country: 'BR', people: 40 },
+        { country: 'US', people: 9 },
+      ],
+    );
+    const movers = table('movers', ['country'], [...rows.rows]);
+    const result = suppress([table('totals', [], [{ people: 51 }]), rows, movers]);
+    expect(shownKeys(result.rows.get('rows'), 'country')).toEqual(
+      shownKeys(result.rows.get('movers'), 'country'),
+    );
+    expect(result.withheldGroups).toBe(2);
+  });
+
+  it('treats time spans as coordinates: days split a period, periods do not split each other', () => {
+    const day = (date: string, count: number) => ({ date, people: count });
+    const days = table('days', [], [day('2026-01-01', 2), day('2026-01-02', 9), day('2026-01-03', 8)], {
+      span: (row) => [String(row.date), String(row.date)],
+      coverage: ['2026-01-01', '2026-01-03'],
+      totals: false,
+    });
+    const periods = table('totals', [], [{ period: 0, people: 19 }], {
+      span: () => ['2026-01-01', '2026-01-03'],
+      coverage: ['2026-01-01', '2026-01-03'],
+    });
+    expect(shownKeys(suppress([periods, days]).rows.get('days'), 'date')).toEqual(['2026-01-02']);
+  });
+
+  it('withholds a cohort’s figures on their own, not the row', () => {
+    const arms = table(
+      'arms',
+      ['arm'],
+      [
+        { arm: 't', people: 100, cohort: 3, retained: 2 },
+        { arm: 'c', people: 10, cohort: 0, retained: 0 },
+      ],
+      { cohorts: [{ columns: ['cohort', 'retained'], people: { column: 'cohort', min: K } }] },
+    );
+    const result = suppress([arms]);
+    expect(result.rows.get('arms')).toEqual([
+      { arm: 't', people: 100, cohort: null, retained: null },
+      { arm: 'c', people: 10, cohort: 0, retained: 0 },
+    ]);
+  });
+});
+
+describe('merging days into runs', () => {
+  const spec = {
+    along: 'day',
+    series: ['arm'],
+    sums: ['people', 'conversions'],
+    people: { column: 'people', min: K },
+  };
+  const row = (arm: string, day: string, count: number, conversions = 0) => ({
+    arm,
+    day,
+    people: count,
+    conversions,
+  });
+
+  it('cuts every series at the same days, each run adding none or at least the minimum', () => {
+    const { rows, withheld } = coarsen(
+      [
+        row('t', '2026-01-01', 3),
+        row('t', '2026-01-02', 3, 1),
+        row('t', '2026-01-03', 6),
+        row('c', '2026-01-01', 5),
+        row('c', '2026-01-03', 5),
+      ],
+      spec,
+    );
+    expect(withheld).toEqual([]);
+    // Day 0: t adds 3 (too few); day 1: t 6, c 5 since the start: cut; day 2: t 6, c 5: cut.
+    expect(
+      rows.map((run) => [run.arm, run[ORDER_COLUMN], run[FROM_COLUMN], run.day, run.people, run.conversions]),
+    ).toEqual([
+      ['t', 1, '2026-01-01', '2026-01-02', 6, 1],
+      ['c', 1, '2026-01-01', '2026-01-01', 5, 0],
+      ['t', 2, '2026-01-03', '2026-01-03', 6, 0],
+      ['c', 2, '2026-01-03', '2026-01-03', 5, 0],
+    ]);
+  });
+
+  it('makes earlier cuts give way so the last run is large enough', () => {
+    const { rows } = coarsen(
+      [row('t', '2026-01-01', 5), row('t', '2026-01-02', 5), row('t', '2026-01-03', 2)],
+      spec,
+    );
+    expect(rows.map((run) => [run[ORDER_COLUMN], run.people])).toEqual([
+      [0, 5],
+      [2, 7],
+    ]);
+  });
+
+  it('withholds a series whose total is under the minimum, and counts days from each origin', () => {
+    const { rows, withheld } = coarsen(
+      [row('t', '2026-01-10', 6), row('c', '2026-01-10', 2), row('c', '2026-01-11', 2)],
+      { ...spec, origin: { column: 'arm', days: { t: '2026-01-08' } } },
+    );
+    expect(withheld.map((run) => run.arm)).toEqual(['c', 'c']);
+    expect(rows.map((run) => [run.arm, run[ORDER_COLUMN]])).toEqual([['t', 2]]);
+  });
+});
+
+describe('list-filter contributions', () => {
+  const split = [
+    { country: 'AE', people: 2, cohort: 0 },
+    { country: 'US', people: 40, cohort: 3 },
+    { country: 'BR', people: 9, cohort: 6 },
+  ];
+
+  it('name the values with too few people of their own', () => {
+    expect(smallContributions(split, 'country', ['AE', 'US', 'BR'], people)).toEqual(new Set(['AE']));
+    expect(smallContributions(split, 'country', ['US', 'BR'], people)).toEqual(new Set());
+  });
+
+  it('name the groups where a value adds too few of a cohort (none is fine)', () => {
+    const rows = smallCohortContributions(split, 'country', ['AE', 'US', 'BR'], { column: 'cohort', min: K });
+    expect(rows.map((row) => row.country)).toEqual(['US']);
+  });
+});
