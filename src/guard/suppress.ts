@@ -43,17 +43,20 @@ export type UnionSizes = (need: UnionNeed, parent: Cells) => Cells | undefined;
 
 const within = (inner: Span, outer: Span): boolean => inner[0] >= outer[0] && inner[1] <= outer[1];
 
+/** Separates the parts of a group's identity (no coordinate value contains it). */
+const SEPARATOR = '\u0001';
+
 function cellsOf(table: DisclosureTable, ids: Map<string, number>): Cell[] {
+  const names = [...namesOf(table)].sort();
+  const prefix = `${table.universe}${SEPARATOR}${names.join(SEPARATOR)}`;
   return table.rows.map((row) => {
     const coordinates = new Map<string, string>();
     for (const key of table.keys) coordinates.set(key, String(row[key] ?? ''));
     for (const [key, value] of Object.entries(table.fixed)) coordinates.set(key, value);
     const span = table.span(row);
-    const identity = JSON.stringify([
-      table.universe,
-      [...coordinates].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      span,
-    ]);
+    const identity = [prefix, span[0], span[1], ...names.map((name) => coordinates.get(name))].join(
+      SEPARATOR,
+    );
     let group = ids.get(identity);
     if (group === undefined) {
       group = ids.size;
@@ -63,22 +66,52 @@ function cellsOf(table: DisclosureTable, ids: Map<string, number>): Cell[] {
   });
 }
 
+/** The coordinates of a table's groups: its keys and its constant coordinates. */
+const namesOf = (table: DisclosureTable): Set<string> =>
+  new Set([...table.keys, ...Object.keys(table.fixed)]);
+
+/** Whether every name of `inner` is one of `outer`, and `outer` has more. */
+const narrower = (inner: ReadonlySet<string>, outer: ReadonlySet<string>): boolean =>
+  inner.size < outer.size && [...inner].every((name) => outer.has(name));
+
+/**
+ * Whether a third table stands between a parent and a child (its groups split the parent's and are split by
+ * the child's, over all the child's time): then the parent's split by the child follows from the two splits
+ * through it, and protecting those protects it.
+ */
+function implied(
+  parent: DisclosureTable,
+  child: DisclosureTable,
+  tables: readonly DisclosureTable[],
+): boolean {
+  const outer = namesOf(parent);
+  const inner = namesOf(child);
+  return tables.some((middle) => {
+    if (middle === parent || middle === child || middle.universe !== parent.universe) return false;
+    const names = namesOf(middle);
+    return narrower(outer, names) && narrower(names, inner) && within(child.coverage, middle.coverage);
+  });
+}
+
 /**
  * Every way a group of one table is split by the groups of another table of the same universe: the parts
- * carry the parent's coordinates (and more) and lie within its time span.
+ * carry the parent's coordinates (and more) and lie within its time span. Splits implied by two others (a
+ * total split by a table a breakdown already splits) are left out.
  */
 function splitsOf(tables: readonly DisclosureTable[], cells: ReadonlyMap<DisclosureTable, Cell[]>): Split[] {
   const splits: Split[] = [];
   for (const parent of tables) {
-    const names = [...parent.keys, ...Object.keys(parent.fixed)];
+    const names = [...namesOf(parent)];
     for (const child of tables) {
       if (child === parent || child.universe !== parent.universe) continue;
-      const childNames = new Set([...child.keys, ...Object.keys(child.fixed)]);
-      if (!names.every((name) => childNames.has(name))) continue;
+      const childNames = namesOf(child);
+      if (!names.every((name) => childNames.has(name)) || implied(parent, child, tables)) continue;
       const byProjection = new Map<string, Cell[]>();
       for (const cell of cells.get(child) ?? []) {
         const projection = JSON.stringify(names.map((name) => cell.coordinates.get(name)));
-        byProjection.set(projection, [...(byProjection.get(projection) ?? []), cell]);
+        const list = byProjection.get(projection);
+        if (list === undefined) byProjection.set(projection, [cell]);
+        else list.push(cell);
       }
       for (const cell of cells.get(parent) ?? []) {
         const projection = JSON.stringify(names.map((name) => cell.coordinates.get(name)));
@@ -160,19 +193,27 @@ function primary(tables: readonly DisclosureTable[]) {
     cell.table.single === true &&
     cell.table.sizes.every((threshold) => sizeOf(cell.row, threshold.column) === 0);
   for (const cell of all) if (!reaches(cell.row, cell.table.sizes) && !nobody(cell)) withheld.add(cell.group);
-  return { cells, splits, all, withheld };
+  return { tables, cells, splits, all, withheld };
 }
 
 /**
  * The pairs of tables where a shown group has withheld parts that are all small: only the people of their
  * union tell whether one more part must be withheld, so the caller counts it (`UnionSizes`) first.
  */
-export function unionsNeeded(tables: readonly DisclosureTable[]): UnionNeed[] {
-  const { splits, withheld } = primary(tables);
+function unionsNeeded({ splits, withheld }: ReturnType<typeof primary>): UnionNeed[] {
   const needs = new Map<string, UnionNeed>();
   for (const split of splits) {
     if (split.partial || withheld.has(split.parent.group)) continue;
-    if (!split.parts.some((part) => withheld.has(part.group))) continue;
+    const hidden = split.parts.filter((part) => withheld.has(part.group));
+    if (hidden.length === 0) continue;
+    const thresholds = split.child.sizes;
+    // Parts that do not reach a minimum even added up cannot reach it as a union: nothing to count.
+    const possible = thresholds.every(
+      (threshold) =>
+        hidden.reduce((sum, part) => sum + sizeOf(part.row, threshold.column), 0) >= threshold.min,
+    );
+    if (!possible || thresholds.every((threshold) => atLeast(split, withheld, threshold) >= threshold.min))
+      continue;
     needs.set(`${split.parent.table.name}\u0000${split.child.name}`, {
       parent: split.parent.table,
       child: split.child,
@@ -182,16 +223,31 @@ export function unionsNeeded(tables: readonly DisclosureTable[]): UnionNeed[] {
 }
 
 /**
+ * A lower bound of the people of the union of a split's withheld parts, from what is known already: the
+ * largest of them, and the parent's people less those of the shown parts (people of the parent in no shown
+ * part are in a withheld one). Exact when the parts never share people (a viewer's country).
+ */
+function atLeast(split: Split, withheld: ReadonlySet<number>, threshold: Threshold): number {
+  let largest = 0;
+  let shown = 0;
+  for (const part of split.parts) {
+    const size = sizeOf(part.row, threshold.column);
+    if (withheld.has(part.group)) largest = Math.max(largest, size);
+    else shown += size;
+  }
+  return Math.max(largest, sizeOf(split.parent.row, threshold.column) - shown);
+}
+
+/**
  * Applies the minimum group size to every figure of an answer: rows under a size are withheld (primary), then
  * more rows wherever a total minus the shown rows would give the withheld ones away (complementary), across
  * every table of the answer. Withheld small parts whose union (`unions`) reaches every minimum need no more.
  * Figures about a smaller cohort than their row are withheld on their own.
  */
-export function suppress(
-  tables: readonly DisclosureTable[],
-  unions: UnionSizes = () => undefined,
+function suppress(
+  { tables, cells, splits, all, withheld }: ReturnType<typeof primary>,
+  unions: UnionSizes,
 ): Disclosure {
-  const { cells, splits, all, withheld } = primary(tables);
   const sizeColumns = (cell: Cell) => cell.table.sizes.map((threshold) => threshold.column);
   complement(
     splits,
@@ -199,6 +255,8 @@ export function suppress(
     (cell) => reaches(cell.row, cell.table.sizes),
     (a, b) => bySize(sizeColumns(a))(a, b),
     (split) => {
+      if (split.child.sizes.every((threshold) => atLeast(split, withheld, threshold) >= threshold.min))
+        return true;
       const union = unions({ parent: split.parent.table, child: split.child }, split.parent.row);
       return union !== undefined && reaches(union, split.child.sizes);
     },
@@ -253,4 +311,16 @@ export function suppress(
     hiddenRows.set(table.name, hidden);
   }
   return { rows, withheld: hiddenRows, withheldGroups: withheldGroups.size, totalsWithheld };
+}
+
+/**
+ * The privacy rules over every table of one answer. `needs` are the splits whose withheld small parts must be
+ * counted as a union (by the caller, in the warehouse) before `suppress` decides; suppress once.
+ */
+export function disclose(tables: readonly DisclosureTable[]): {
+  readonly needs: readonly UnionNeed[];
+  suppress(unions?: UnionSizes): Disclosure;
+} {
+  const state = primary(tables);
+  return { needs: unionsNeeded(state), suppress: (unions = () => undefined) => suppress(state, unions) };
 }

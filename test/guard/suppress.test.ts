@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { coarsen, FROM_COLUMN, ORDER_COLUMN } from '../../src/guard/coarsen.js';
 import { smallCohortContributions, smallContributions } from '../../src/guard/contributions.js';
 import { ALL_TIME, type Cells, type DisclosureTable } from '../../src/guard/disclosure-table.js';
-import { suppress, unionsNeeded } from '../../src/guard/suppress.js';
+import { disclose } from '../../src/guard/suppress.js';
 
 const K = 5;
 const people = [{ column: 'people', min: K }];
@@ -32,34 +32,54 @@ function table(
 const shownKeys = (rows: readonly Cells[] | undefined, key: string) => (rows ?? []).map((row) => row[key]);
 
 describe('primary and complementary suppression', () => {
+  // AE and PL are small; some viewers are in two countries, so the total (56) is less than the sum (61).
   const countries = table(
     'rows',
     ['country'],
     [
       { country: 'AE', people: 2 },
+      { country: 'PL', people: 3 },
       { country: 'BR', people: 40 },
       { country: 'US', people: 9 },
       { country: 'MX', people: 7 },
     ],
   );
-  const total = table('totals', [], [{ people: 58 }]);
+  const total = table('totals', [], [{ people: 56 }]);
 
-  it('withholds the small group and, without a union count, the smallest other one', () => {
-    const result = suppress([total, countries]);
+  it('withholds the small groups and, without a union count, the smallest other one', () => {
+    const result = disclose([total, countries]).suppress();
     expect(shownKeys(result.rows.get('rows'), 'country')).toEqual(['BR', 'US']);
-    expect(result.withheldGroups).toBe(2);
+    expect(result.withheldGroups).toBe(3);
     expect(result.totalsWithheld).toBe(false);
-    expect(shownKeys(result.withheld.get('rows'), 'country')).toEqual(['AE', 'MX']);
+    expect(shownKeys(result.withheld.get('rows'), 'country')).toEqual(['AE', 'PL', 'MX']);
   });
 
-  it('withholds no more when the small groups together reach the minimum', () => {
-    expect(unionsNeeded([total, countries]).map((need) => [need.parent.name, need.child.name])).toEqual([
+  it('counts the union of the small groups when only that tells, and withholds no more when it is enough', () => {
+    expect(disclose([total, countries]).needs.map((need) => [need.parent.name, need.child.name])).toEqual([
       ['totals', 'rows'],
     ]);
-    const enough = suppress([total, countries], () => ({ people: 5 }));
+    const enough = disclose([total, countries]).suppress(() => ({ people: 5 }));
     expect(shownKeys(enough.rows.get('rows'), 'country')).toEqual(['BR', 'US', 'MX']);
-    const tooFew = suppress([total, countries], () => ({ people: 4 }));
+    const tooFew = disclose([total, countries]).suppress(() => ({ people: 4 }));
     expect(shownKeys(tooFew.rows.get('rows'), 'country')).toEqual(['BR', 'US']);
+  });
+
+  it('needs no count when the total less the shown groups already reaches the minimum, or the sum cannot', () => {
+    const disjoint = disclose([table('totals', [], [{ people: 61 }]), countries]);
+    expect(disjoint.needs).toEqual([]);
+    expect(shownKeys(disjoint.suppress().rows.get('rows'), 'country')).toEqual(['BR', 'US', 'MX']);
+    const one = table(
+      'rows',
+      ['country'],
+      [
+        { country: 'AE', people: 2 },
+        { country: 'BR', people: 40 },
+        { country: 'US', people: 9 },
+      ],
+    );
+    const lone = disclose([table('totals', [], [{ people: 50 }]), one]);
+    expect(lone.needs).toEqual([]);
+    expect(shownKeys(lone.suppress().rows.get('rows'), 'country')).toEqual(['BR']);
   });
 
   it('needs nothing more when nothing is small, and withholds a small total', () => {
@@ -71,16 +91,16 @@ describe('primary and complementary suppression', () => {
         { country: 'US', people: 9 },
       ],
     );
-    expect(unionsNeeded([total, big])).toEqual([]);
-    expect(suppress([total, big]).withheldGroups).toBe(0);
-    const tiny = suppress([table('totals', [], [{ people: 3 }])]);
+    expect(disclose([total, big]).needs).toEqual([]);
+    expect(disclose([total, big]).suppress().withheldGroups).toBe(0);
+    const tiny = disclose([table('totals', [], [{ people: 3 }])]).suppress();
     expect(tiny.totalsWithheld).toBe(true);
     expect(tiny.rows.get('totals')).toEqual([]);
   });
 
   it('shows the zero row of an aggregate over nothing', () => {
     const empty = table('rows', [], [{ people: 0, views: 0 }], { single: true });
-    expect(suppress([empty]).rows.get('rows')).toEqual([{ people: 0, views: 0 }]);
+    expect(disclose([empty]).suppress().rows.get('rows')).toEqual([{ people: 0, views: 0 }]);
   });
 
   it('cascades through a two-way table until every shown row and column total is safe', () => {
@@ -114,7 +134,12 @@ describe('primary and complementary suppression', () => {
         { c: 'z', people: 50 },
       ],
     );
-    const result = suppress([table('totals', [], [{ people: 84 }]), rowsTotal, columnsTotal, cells]);
+    const result = disclose([
+      table('totals', [], [{ people: 84 }]),
+      rowsTotal,
+      columnsTotal,
+      cells,
+    ]).suppress();
     const hidden = (result.withheld.get('cells') ?? []).map((row) => `${row.r}${row.c}`).sort();
     // (a,x) is small; row a then needs (a,y); column x needs (b,x); column y (b,y) then needs nothing more
     // (a,y is large), and row b has two withheld large cells: every line holds a large withheld cell.
@@ -143,7 +168,7 @@ describe('primary and complementary suppression', () => {
       ],
     );
     const movers = table('movers', ['country'], [...rows.rows]);
-    const result = suppress([table('totals', [], [{ people: 51 }]), rows, movers]);
+    const result = disclose([table('totals', [], [{ people: 51 }]), rows, movers]).suppress();
     expect(shownKeys(result.rows.get('rows'), 'country')).toEqual(
       shownKeys(result.rows.get('movers'), 'country'),
     );
@@ -161,7 +186,7 @@ describe('primary and complementary suppression', () => {
       span: () => ['2026-01-01', '2026-01-03'],
       coverage: ['2026-01-01', '2026-01-03'],
     });
-    expect(shownKeys(suppress([periods, days]).rows.get('days'), 'date')).toEqual(['2026-01-02']);
+    expect(shownKeys(disclose([periods, days]).suppress().rows.get('days'), 'date')).toEqual(['2026-01-02']);
   });
 
   it('withholds a cohort’s figures on their own, not the row', () => {
@@ -174,7 +199,7 @@ describe('primary and complementary suppression', () => {
       ],
       { cohorts: [{ columns: ['cohort', 'retained'], people: { column: 'cohort', min: K } }] },
     );
-    const result = suppress([arms]);
+    const result = disclose([arms]).suppress();
     expect(result.rows.get('arms')).toEqual([
       { arm: 't', people: 100, cohort: null, retained: null },
       { arm: 'c', people: 10, cohort: 0, retained: 0 },

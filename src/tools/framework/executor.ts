@@ -8,7 +8,7 @@ import {
   type Span,
   type Threshold,
 } from '../../guard/disclosure-table.js';
-import { suppress, type UnionSizes, unionsNeeded } from '../../guard/suppress.js';
+import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.js';
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { traitsOf } from '../../semantic/metric-traits.js';
@@ -182,7 +182,8 @@ export class Executor {
       }
       tables.push({ ...table, name, rows: shown, span });
     }
-    const disclosure = suppress(tables, await this.unions(tables, ran, caller));
+    const answer = disclose(tables);
+    const disclosure = answer.suppress(await this.unions(answer.needs, ran, caller));
     const clean = (rows: readonly Row[]): Row[] => rows.map(publishable);
     const shownRows = new Map<string, Row[]>();
     for (const [name, rows] of open) shownRows.set(name, clean(rows));
@@ -214,12 +215,13 @@ export class Executor {
    * only that tells whether one more group must be withheld (one query per such pair of tables).
    */
   private async unions(
-    tables: readonly DisclosureTable[],
+    needed: readonly UnionNeed[],
     ran: readonly Ran[],
     caller: Caller,
   ): Promise<UnionSizes> {
+    if (needed.length === 0) return () => undefined;
     const plans = new Map(ran.map(({ prepared }) => [prepared.name, prepared]));
-    const needs = unionsNeeded(tables).flatMap((need) => {
+    const needs = needed.flatMap((need) => {
       const parent = plans.get(need.parent.name)?.planned;
       const child = plans.get(need.child.name)?.planned;
       if (parent === undefined || child === undefined || !('query' in parent) || !('query' in child))
