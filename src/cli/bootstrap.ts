@@ -25,7 +25,7 @@ export async function bootstrap(config: Config): Promise<ServerDependencies> {
 }
 
 /** The key audit hashes are keyed with: derived from the server secret, so replicas agree on it. */
-export function auditKey(secret: string | Buffer): Buffer {
+function auditKey(secret: string | Buffer): Buffer {
   return createHmac('sha256', secret).update('marquee audit hashes v1').digest();
 }
 

@@ -1,6 +1,7 @@
 import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
+import { isAdditive } from './metric-traits.js';
 import {
   FIRST_DAY_COLUMN,
   type Grain,
@@ -90,7 +91,7 @@ export function metricExpression(layer: SemanticLayer, metric: Metric, only?: Fr
  * squares, scaled like the metric. Undefined for other aggregations.
  */
 export function varianceExpression(metric: Metric): Fragment | undefined {
-  if (metric.aggregation !== 'count' && metric.aggregation !== 'sum') return undefined;
+  if (!isAdditive(metric)) return undefined;
   const model = metric.model ?? metric.baseModel;
   const conditions = Object.entries(metric.where ?? {}).map(
     ([name, value]) => sql`${column(model, name)} = ${literal(value)}`,

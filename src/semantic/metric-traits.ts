@@ -24,9 +24,14 @@ export function emptyOf(metric: Metric): 0 | null {
   return COUNTS.has(metric.aggregation) && metric.multiply_by === undefined ? 0 : null;
 }
 
+/** Whether a group's value of `metric` is the sum of its parts' (a count or a sum). */
+export function isAdditive(metric: Pick<Metric, 'aggregation'>): boolean {
+  return metric.aggregation === 'count' || metric.aggregation === 'sum';
+}
+
 /** The traits of `metric` in `layer`. */
 export function traitsOf(layer: SemanticLayer, metric: Metric): MetricTraits {
-  const additive = metric.aggregation === 'count' || metric.aggregation === 'sum';
+  const additive = isAdditive(metric);
   const numerator = layer.metrics.get(metric.numerator ?? '');
   const denominator = layer.metrics.get(metric.denominator ?? '');
   const parts =

@@ -85,6 +85,7 @@ const schemas = new WeakMap<SemanticLayer, Map<string, { input: z.ZodObject; out
 export class Door {
   private readonly executor: Executor;
   private resolved: Caller | MarqueeError | undefined;
+  private offered: OfferedTool[] | undefined;
 
   constructor(
     private readonly deps: Dependencies,
@@ -113,6 +114,11 @@ export class Door {
 
   /** The tools this caller may see and call: bound in the layer, within its scopes, offered to its policy. */
   tools(): OfferedTool[] {
+    this.offered ??= this.offer();
+    return this.offered;
+  }
+
+  private offer(): OfferedTool[] {
     let caller: Caller;
     try {
       caller = this.caller();
@@ -176,11 +182,7 @@ export class Door {
       TOOL_ANSWER(name),
       async () => {
         this.caller();
-        if (offered === undefined)
-          throw new UnknownToolError(
-            name,
-            this.tools().map((tool) => tool.definition.name),
-          );
+        if (offered === undefined) throw this.unknown(name);
         return this.answer(offered, args);
       },
     );
@@ -189,26 +191,24 @@ export class Door {
   /** The plan a call would run (SQL and parameters of every query, privacy checks included), not run. */
   async explain(name: string, args: unknown): Promise<Record<string, unknown>> {
     const offered = this.tools().find((tool) => tool.definition.name === name);
-    if (offered === undefined)
-      throw new UnknownToolError(
-        name,
-        this.tools().map((tool) => tool.definition.name),
-      );
+    if (offered === undefined) throw this.unknown(name);
     const { call, caller } = this.prepare(offered, args);
     const plan = await offered.definition.plan(call);
     const queries: Record<string, CompiledQuery> = this.executor.explain(plan.queries, caller, plan.filters);
     return { tool: name, queries, ...(plan.followUp === undefined ? {} : { follow_up: plan.followUp }) };
   }
 
+  /** A tool this caller cannot call, with did-you-mean among those it can. */
+  private unknown(name: string): UnknownToolError {
+    return new UnknownToolError(
+      name,
+      this.tools().map((tool) => tool.definition.name),
+    );
+  }
+
   /** Reads an entity by URI; a URI naming nothing this caller may read throws NotFoundError (after audit). */
   read(uri: string): Promise<{ uri: string; mimeType: string; text: string }> {
-    const found = (() => {
-      try {
-        return entityOf(uri, this.entities());
-      } catch {
-        return undefined;
-      }
-    })();
+    const found = entityOf(uri, this.entities());
     const name = found === undefined ? 'resource:(unknown)' : `resource:${found.template.resource.name}`;
     return this.through(name, name, { uri }, RESOURCE_ANSWER, async () => {
       const caller = this.caller();
@@ -234,13 +234,7 @@ export class Door {
 
   /** Completes an entity key as a person types: keys starting with the text, else keys whose name matches it. */
   complete(uriTemplate: string, argument: string, value: string): Promise<string[]> {
-    const template = (() => {
-      try {
-        return this.entities().find((candidate) => candidate.uriTemplate === uriTemplate);
-      } catch {
-        return undefined;
-      }
-    })();
+    const template = this.entities().find((candidate) => candidate.uriTemplate === uriTemplate);
     const name =
       template === undefined ? 'resource:(unknown):complete' : `resource:${template.resource.name}:complete`;
     return this.through(name, name, { uriTemplate, argument, value }, COMPLETION_ANSWER, async () => {

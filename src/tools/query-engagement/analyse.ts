@@ -24,7 +24,7 @@ function withheldSegments(results: Results, name: string, dimension: string): Se
 }
 
 /** The movers of every breakdown, largest change first; withheld segments never move. */
-export function moversOf(plan: AnalyticsPlan, results: Results, metric: Metric | undefined): Mover[] {
+function moversOf(plan: AnalyticsPlan, results: Results, metric: Metric | undefined): Mover[] {
   if (metric === undefined) return [];
   const movers = plan.movers.flatMap((mover) => {
     const name = moversQuery(mover.dimension);

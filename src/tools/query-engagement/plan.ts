@@ -35,9 +35,9 @@ export async function planEngagement(
 }
 
 /** The queries of an analytic plan, by name. */
-export function engagementQueries(plan: AnalyticsPlan, rows = true): Record<string, PlannedQuery> {
+function engagementQueries(plan: AnalyticsPlan): Record<string, PlannedQuery> {
   return {
-    ...(rows ? { [ROWS]: { query: plan.rows } } : {}),
+    [ROWS]: { query: plan.rows },
     [TOTALS]: { query: plan.totals },
     ...Object.fromEntries(plan.movers.map((mover) => [moversQuery(mover.dimension), { query: mover.plan }])),
   };

@@ -5,7 +5,7 @@ import { describeFilters, formatChange, formatValue } from '../framework/format.
 import type { QueryEngagementResult } from './output.js';
 
 /** Which days of a period had data, as a summary says it. */
-export function coverageOf(plan: AnalyticsPlan, first: string | null, last: string | null): string {
+function coverageOf(plan: AnalyticsPlan, first: string | null, last: string | null): string {
   if (first === null) return 'no data in this period';
   return first === plan.period.from && last === plan.period.to
     ? 'data for every day'
@@ -13,7 +13,7 @@ export function coverageOf(plan: AnalyticsPlan, first: string | null, last: stri
 }
 
 /** The period as a summary names it: "2026-Q3 (2026-07-01 to 2026-09-30)". */
-export function periodLabel(plan: AnalyticsPlan): string {
+function periodLabel(plan: AnalyticsPlan): string {
   const dates = `${plan.period.from} to ${plan.period.to}`;
   return plan.period.label === dates ? plan.period.label : `${plan.period.label} (${dates})`;
 }
