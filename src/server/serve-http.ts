@@ -19,7 +19,7 @@ import type { Identity } from '../auth/identity.js';
 import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
 import type { AuthConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
-import { ALL_SCOPES, scopeOf } from '../tools/catalog.js';
+import { scopeOf, scopesOf } from '../tools/catalog.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -185,7 +185,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       return json(res, 200, {
         resource: auth.audience,
         authorization_servers: [auth.issuer],
-        scopes_supported: ALL_SCOPES,
+        scopes_supported: scopesOf(dependencies.service.layer),
         bearer_methods_supported: ['header'],
         resource_name: 'Marquee',
       });

@@ -1,4 +1,5 @@
 import type { ToolKind } from '../semantic/schema.js';
+import type { SemanticLayer } from '../semantic/semantic-layer.js';
 import { compareCampaigns } from './compare-campaigns/definition.js';
 import { explainChange } from './explain-change/definition.js';
 import { findContent } from './find-content/definition.js';
@@ -27,5 +28,14 @@ export function scopeOf(tool: string): string | undefined {
   return CATALOG.find((definition) => definition.name === tool)?.scope;
 }
 
-/** Every scope a tool needs: what a local identity gets, and what protected resource metadata lists. */
+/** Every scope a catalogued tool needs: what a local identity gets by default. */
 export const ALL_SCOPES: readonly string[] = [...new Set(CATALOG.map((definition) => definition.scope))];
+
+/** The scopes of the tools a semantic layer binds: what protected resource metadata advertises. */
+export function scopesOf(layer: SemanticLayer): string[] {
+  return [
+    ...new Set(
+      CATALOG.filter((definition) => layer.tools.has(definition.name)).map((definition) => definition.scope),
+    ),
+  ];
+}
