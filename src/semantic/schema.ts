@@ -41,6 +41,11 @@ const dimensionSchema = z.strictObject({
   type: z.enum(DIMENSION_TYPES).default('string'),
   description,
   enumerable: z.boolean().default(false),
+  /**
+   * Each value names one row of the dimension's model (a title of the catalogue): the privacy rules then know
+   * that it determines the model's other dimensions (a title's genre), as a join key does.
+   */
+  unique: z.boolean().default(false),
 });
 
 export const AGGREGATIONS = [

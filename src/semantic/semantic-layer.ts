@@ -117,6 +117,34 @@ export class SemanticLayer {
     return model === undefined ? [] : [baseModel, ...model.joins.map((join) => join.to)];
   }
 
+  /**
+   * Whether `known` dimensions determine `dimension` in a query on `baseModel`: every dimension of a joined
+   * model is determined by the base dimensions holding the join's columns, or by a dimension naming one row
+   * of that model (its joined key, or one declared `unique`). Groups by `known` then never split by it.
+   */
+  determines(baseModel: string, known: readonly string[], dimension: string): boolean {
+    if (known.includes(dimension)) return true;
+    const target = this.dimensions.get(dimension);
+    if (target === undefined) return false;
+    const identifies = (name: string, columns: readonly string[]): boolean => {
+      const candidate = this.dimensions.get(name);
+      return (
+        candidate?.model === target.model &&
+        (candidate.unique || (columns.length === 1 && candidate.column === columns[0]))
+      );
+    };
+    if (target.model === baseModel) return known.some((name) => identifies(name, []));
+    const join = this.models.get(baseModel)?.joins.find((candidate) => candidate.to === target.model);
+    if (join === undefined) return false;
+    if (known.some((name) => identifies(name, Object.values(join.on)))) return true;
+    return Object.keys(join.on).every((column) =>
+      known.some((name) => {
+        const candidate = this.dimensions.get(name);
+        return candidate?.model === baseModel && candidate.column === column;
+      }),
+    );
+  }
+
   /** Dimensions usable in a query on `baseModel`, in definition order. */
   dimensionsFor(baseModel: string): Dimension[] {
     const reachable = new Set(this.reachableModels(baseModel));

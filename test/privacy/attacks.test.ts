@@ -128,6 +128,60 @@ describe('explain_change and the minimum group size', () => {
   });
 });
 
+describe('a total and its parts in different tables of one answer', () => {
+  it('a region less its shown countries gives no withheld country away (explain_change by region and country)', async () => {
+    // A four-day window in which a LATAM country has one or two viewers.
+    const [target] = await sql(`SELECT toString(d) AS day FROM (
+        SELECT d, country_code, uniqExact(user_id) AS v FROM viewing_events
+          ARRAY JOIN [event_date, event_date - 1, event_date - 2, event_date - 3] AS d
+        WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-09-01' AND '2026-10-31' AND country_code IN
+          (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM')
+        GROUP BY d, country_code)
+      WHERE d BETWEEN '2026-09-05' AND '2026-10-28' GROUP BY d HAVING min(v) <= 2 ORDER BY d LIMIT 1`);
+    expect(target).toBeDefined();
+    const from = String(target?.day);
+    const to = String((await sql(`SELECT toString(toDate('${from}') + 3) AS d`))[0]?.d);
+    const baseline = (
+      await sql(`SELECT toString(toDate('${from}') - 4) AS f, toString(toDate('${from}') - 1) AS t`)
+    )[0];
+    const out = await answer<ExplainChangeOutput>(vp, 'explain_change', {
+      metric: 'unique_viewers',
+      time_range: { from, to },
+      baseline: { from: baseline?.f, to: baseline?.t },
+      dimensions: ['region', 'country'],
+      top: 20,
+    });
+    const regions = out.breakdowns.find((b) => b.dimension === 'region')?.contributors ?? [];
+    const shownCountries = new Set(
+      out.breakdowns.find((b) => b.dimension === 'country')?.contributors.map((c) => c.segment),
+    );
+    expect(regions.map((region) => region.segment)).toContain('LATAM');
+    for (const [periodFrom, periodTo] of [
+      [from, to],
+      [String(baseline?.f), String(baseline?.t)],
+    ]) {
+      for (const region of regions) {
+        const countries = await sql(
+          `SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = '${region.segment}'`,
+        );
+        const withheld = countries
+          .map((row) => String(row.country_code))
+          .filter((code) => !shownCountries.has(code));
+        const where = `tenant_id = 'aurora' AND event_date BETWEEN '${periodFrom}' AND '${periodTo}'`;
+        const people = await viewersOf(
+          where,
+          ['country_code'],
+          withheld.map((code) => [code]),
+        );
+        expect(
+          people === 0 || people >= K,
+          `${region.segment} ${periodFrom}: ${withheld.join(',')} have ${people}`,
+        ).toBe(true);
+      }
+    }
+  });
+});
+
 describe('totals minus rows', () => {
   /** A country and month whose breakdown by `keys` has one or two small groups (under K together) and 2+ large. */
   async function target(keys: readonly string[]) {

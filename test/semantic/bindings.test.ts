@@ -146,6 +146,19 @@ describe('whose rows and who sees them', () => {
   });
 });
 
+describe('functional dependencies', () => {
+  it('follow from joins and unique dimensions', async () => {
+    const layer = parseSemanticLayer(await shipped(), TOOL_KINDS);
+    expect(layer.determines('viewing', ['country'], 'region')).toBe(true);
+    expect(layer.determines('viewing', ['content_id'], 'genre')).toBe(true);
+    expect(layer.determines('viewing', ['title'], 'genre')).toBe(true);
+    expect(layer.determines('viewing', ['title'], 'release_date')).toBe(true);
+    expect(layer.determines('viewing', ['genre'], 'title')).toBe(false);
+    expect(layer.determines('viewing', ['device'], 'region')).toBe(false);
+    expect(layer.determines('viewing', ['country'], 'device')).toBe(false);
+  });
+});
+
 describe('access policies', () => {
   it('combine several roles into the most restrictive policy', async () => {
     const layer = parseSemanticLayer(await shipped(), TOOL_KINDS);

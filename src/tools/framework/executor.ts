@@ -42,6 +42,9 @@ export interface LeftOut {
 /** One query as it runs: its plan with the privacy measures, and how the privacy rules read its rows. */
 interface Prepared {
   readonly name: string;
+  /** The query as the tool planned it. */
+  readonly source: PlannedQuery;
+  /** The query as it runs: with the privacy measures, and its page cut after the rules. */
   readonly planned: PlannedQuery;
   readonly table: Omit<DisclosureTable, 'rows' | 'name'>;
   /** Privacy applies: the query's groups are checked against the minimums. */
@@ -124,8 +127,13 @@ export class Executor {
     previous?: Execution,
   ): Promise<Execution> {
     const applied = withoutDropped(filters, drops);
-    let prepared = Object.entries(queries).map(([name, planned]) =>
-      this.prepare(name, dropFrom(planned, drops), caller.policy),
+    const earlier = previous?.ran ?? [];
+    let prepared = this.withDetermined(
+      Object.entries(queries).map(([name, planned]) =>
+        this.prepare(name, dropFrom(planned, drops), caller.policy),
+      ),
+      earlier,
+      caller.policy,
     );
     const { found, cohorts } = await this.smallValues(prepared, applied, caller);
     const all = new Map([...drops].map(([group, values]) => [group, new Set(values)]));
@@ -133,8 +141,12 @@ export class Executor {
     if (found.size > 0) {
       if (previous !== undefined)
         return { ...previous, drops: all, restart: true, leftOut: leftOutOf(filters, all) };
-      prepared = Object.entries(queries).map(([name, planned]) =>
-        this.prepare(name, dropFrom(planned, all), caller.policy),
+      prepared = this.withDetermined(
+        Object.entries(queries).map(([name, planned]) =>
+          this.prepare(name, dropFrom(planned, all), caller.policy),
+        ),
+        earlier,
+        caller.policy,
       );
     }
     // A value contributing too few of a cohort (converted subscribers) withholds that group's cohort figures.
@@ -274,7 +286,7 @@ export class Executor {
   }
 
   /** A query with the measures its policy needs, and how the privacy rules read its rows. */
-  private prepare(name: string, planned: PlannedQuery, policy: AccessPolicy): Prepared {
+  private prepare(name: string, planned: PlannedQuery, policy: AccessPolicy, determined = 0): Prepared {
     const k = policy.minGroupSize;
     if ('outcome' in planned) {
       const plan = planned.outcome;
@@ -283,6 +295,7 @@ export class Executor {
         k !== undefined && this.counts(plan.model) ? [{ column: UNITS_COLUMN, min: k }] : [];
       return {
         name,
+        source: planned,
         planned,
         grained: false,
         protected: sizes.length > 0,
@@ -363,6 +376,7 @@ export class Executor {
         : undefined;
     return {
       name,
+      source: planned,
       planned: {
         ...planned,
         query: { ...plan, measures, ...(page === undefined ? {} : { limit: undefined, offset: undefined }) },
@@ -381,12 +395,44 @@ export class Executor {
         fixed: fixedOf(plan.filters),
         span,
         coverage: hull,
-        single: plan.dimensions.length === 0 && plan.byPeriod !== true && grain === undefined,
-        totals: plan.dimensions.length === 0 && grain === undefined,
+        // Dimensions added only because the keys determine them do not make totals a breakdown.
+        single: plan.dimensions.length === determined && plan.byPeriod !== true && grain === undefined,
+        totals: plan.dimensions.length === determined && grain === undefined,
         sizes,
         cohorts,
       },
     };
+  }
+
+  /**
+   * Each protected query grouped also by the dimensions its keys determine (a country's region, a title's
+   * genre) that another table of its universe groups by: the groups do not change, but the privacy rules now
+   * see that the region's groups are split by the countries', and protect the one by the other.
+   */
+  private withDetermined(
+    prepared: readonly Prepared[],
+    earlier: readonly Ran[],
+    policy: AccessPolicy,
+  ): Prepared[] {
+    const keys = new Map<string, Set<string>>();
+    for (const query of [...earlier.map((ran) => ran.prepared), ...prepared]) {
+      const set = keys.get(query.table.universe) ?? new Set<string>();
+      for (const key of query.table.keys) set.add(key);
+      keys.set(query.table.universe, set);
+    }
+    return prepared.map((query) => {
+      const source = query.source;
+      if (!query.protected || !('query' in source) || source.coarsen !== undefined) return query;
+      const plan = source.query;
+      const known = [...plan.dimensions, ...Object.keys(query.table.fixed)];
+      const extra = [...(keys.get(query.table.universe) ?? [])].filter(
+        (dimension) =>
+          !plan.dimensions.includes(dimension) && this.layer.determines(plan.model, known, dimension),
+      );
+      if (extra.length === 0) return query;
+      const grouped = { ...source, query: { ...plan, dimensions: [...plan.dimensions, ...extra] } };
+      return this.prepare(query.name, grouped, policy, extra.length);
+    });
   }
 
   /** Whether a model's rows are about people (its `people` metric names them). */
