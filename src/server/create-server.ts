@@ -20,6 +20,39 @@ const SCHEMA_TARGET = 'draft-2020-12';
 /** What every MCP server instance shares across requests; instances themselves are never shared. */
 export type ServerDependencies = Dependencies;
 
+/** The requests the door answers: each is audited once, even when the protocol refuses its parameters. */
+const DOOR_METHODS = new Set(['tools/call', 'resources/read', 'completion/complete']);
+
+/**
+ * A Server whose door requests refused by the protocol's own validation (a numeric tool name, arguments that
+ * are not an object), before any handler of ours runs, still pass the door: rate limited and audited once.
+ */
+class DoorServer extends Server {
+  private readonly reached = new WeakSet<object>();
+  door: Door | undefined;
+
+  /** Marks a request as answered by the door (which audits it itself). */
+  reach(ctx: object): void {
+    this.reached.add(ctx);
+  }
+
+  protected override _wrapHandler(
+    method: string,
+    handler: Parameters<Server['_wrapHandler']>[1],
+  ): ReturnType<Server['_wrapHandler']> {
+    const wrapped = super._wrapHandler(method, handler);
+    if (!DOOR_METHODS.has(method)) return wrapped;
+    return async (request, ctx) => {
+      try {
+        return await wrapped(request, ctx);
+      } catch (error) {
+        if (!this.reached.has(ctx)) await this.door?.refused(method, request.params);
+        throw error;
+      }
+    };
+  }
+}
+
 /** A zod schema as MCP lists it: JSON Schema with an object root. */
 function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): ListedTool['inputSchema'] {
   const standard = schema['~standard'] as unknown as {
@@ -48,15 +81,17 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     outputSchema: jsonSchemaOf(tool.output, 'output'),
     annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   }));
-  const server = new Server(
+  const server = new DoorServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
       capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, completions: {} },
       instructions: instructionsFor(tools, entities),
     },
   );
+  server.door = door;
   server.setRequestHandler('tools/list', () => ({ tools: listed }));
-  server.setRequestHandler('tools/call', async (request) => {
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    server.reach(ctx);
     const { name, arguments: args } = request.params;
     try {
       const response = await door.call(name, args ?? {});
@@ -82,7 +117,8 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
       mimeType: 'application/json',
     })),
   }));
-  server.setRequestHandler('resources/read', async (request) => {
+  server.setRequestHandler('resources/read', async (request, ctx) => {
+    server.reach(ctx);
     try {
       return { contents: [await door.read(request.params.uri)] };
     } catch (error) {
@@ -90,11 +126,13 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
       throw error;
     }
   });
-  server.setRequestHandler('completion/complete', async (request) => {
+  server.setRequestHandler('completion/complete', async (request, ctx) => {
+    server.reach(ctx);
     const { ref, argument } = request.params;
-    if (ref.type !== 'ref/resource') return { completion: { values: [], hasMore: false } };
     try {
-      const values = await door.complete(ref.uri, argument.name, argument.value);
+      // Marquee has no prompts yet: a prompt's completion is an unknown reference, audited as one.
+      const target = ref.type === 'ref/resource' ? ref.uri : `prompt:${ref.name}`;
+      const values = await door.complete(target, argument.name, argument.value);
       return { completion: { values, total: values.length, hasMore: false } };
     } catch (error) {
       if (error instanceof NotFoundError)

@@ -98,6 +98,38 @@ describe('refused calls', () => {
     expect(JSON.stringify(records)).not.toContain(hostile);
   });
 
+  it('are audited even when the protocol refuses them before the door sees them', async () => {
+    const url = servers[2]?.url ?? '';
+    const malformed = [
+      { method: 'tools/call', params: { name: 5 } },
+      { method: 'tools/call', params: { name: 'query_engagement', arguments: [1] } },
+      { method: 'resources/read', params: {} },
+      {
+        method: 'completion/complete',
+        params: { ref: { type: 'ref/prompt', name: 'weekly' }, argument: { name: 'x', value: '' } },
+      },
+    ];
+    for (const [id, message] of malformed.entries()) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id, ...message }),
+      });
+      expect(await response.text()).toMatch(/"error":\{"code":-326/);
+    }
+    const records = (await audited('borealis')).filter((record) => record.error_class !== '');
+    expect(records.map((record) => [record.tool, record.error_class])).toEqual([
+      ['tools/call', 'invalid_request'],
+      ['query_engagement', 'invalid_request'],
+      ['resources/read', 'invalid_request'],
+      ['resource:(unknown):complete', 'not_found'],
+    ]);
+  });
+
   it('speak Marquee’s language: a wrong argument name gets did-you-mean and the valid names', async () => {
     const text = await toolErrorText(internWithDefault, { metrics: ['views'] }, 'explain_change');
     expect(text).toMatch(

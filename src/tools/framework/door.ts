@@ -198,6 +198,19 @@ export class Door {
     return { tool: name, queries, ...(plan.followUp === undefined ? {} : { follow_up: plan.followUp }) };
   }
 
+  /**
+   * Audits a request the protocol refused before the door saw it (malformed parameters), and counts it against
+   * the rate limits: no request goes unrecorded.
+   */
+  async refused(method: string, params: unknown): Promise<void> {
+    const named = (params as { name?: unknown } | undefined)?.name;
+    const name =
+      method === 'tools/call' && typeof named === 'string' ? named.slice(0, MAX_AUDITED_NAME) : method;
+    await this.through(name, '(invalid request)', params ?? null, REFUSED, async () => {
+      throw new MarqueeError('invalid_request', `The ${method} request is malformed`);
+    }).catch(() => undefined);
+  }
+
   /** A tool this caller cannot call, with did-you-mean among those it can. */
   private unknown(name: string): UnknownToolError {
     return new UnknownToolError(
@@ -434,6 +447,15 @@ const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
 
 const RESOURCE_ANSWER: AnswerKind<{ uri: string; mimeType: string; text: string }> = {
   redact: (result) => redactDeep(result),
+  hash: (result) => result,
+  failure: (error) => {
+    throw error;
+  },
+};
+
+/** A request the protocol refused: only its audit record is kept. */
+const REFUSED: AnswerKind<null> = {
+  redact: (result) => ({ value: result, count: 0 }),
   hash: (result) => result,
   failure: (error) => {
     throw error;
