@@ -1,6 +1,6 @@
 import { neutralise } from '../guard/untrusted-text.js';
 import { emptyOf } from '../semantic/metric-traits.js';
-import { FIRST_DAY_COLUMN, LAST_DAY_COLUMN, PERIOD_COLUMN } from '../semantic/query-plan.js';
+import { PERIOD_COLUMN } from '../semantic/query-plan.js';
 import type { Metric } from '../semantic/semantic-layer.js';
 
 /** A warehouse cell as JSON carries it: 64-bit integers as strings, floats as numbers, NaN/NULL as null. */
@@ -23,14 +23,12 @@ export function roundMetric(metric: Metric, value: number | null): number | null
 
 export type MetricValues = Record<string, number | null>;
 
-/** Totals of one period, with the first and last day that had data. */
+/** Totals of one period. */
 export interface PeriodTotals {
   /** Rounded to each metric's decimals, for display. */
   readonly values: MetricValues;
   /** As computed, for changes (rounding first would hide small moves in rates). */
   readonly raw: MetricValues;
-  readonly firstDay: string | null;
-  readonly lastDay: string | null;
 }
 
 /** Splits a totals result (grouped by `_period`) into the asked-for period (index 0) and its comparison (1). */
@@ -46,9 +44,7 @@ export function periodTotals(
       raw[metric.name] = row === undefined ? emptyOf(metric) : toNumber(row[metric.name]);
       values[metric.name] = roundMetric(metric, raw[metric.name] ?? null);
     }
-    const day = (key: string): string | null =>
-      row === undefined || typeof row[key] !== 'string' ? null : (row[key] as string);
-    return { values, raw, firstDay: day(FIRST_DAY_COLUMN), lastDay: day(LAST_DAY_COLUMN) };
+    return { values, raw };
   };
   return [byIndex(0), byIndex(1)];
 }

@@ -21,6 +21,11 @@ export interface CoarsenSpec {
   readonly sums: readonly string[];
   /** The people each merged run of each series must add: none, or at least the minimum. */
   readonly people: Threshold;
+  /**
+   * Finer series the cuts must respect too, never shown: the same rows split by a list-filter dimension
+   * (`series`), so that each value's share of each run is none or at least the minimum as well.
+   */
+  readonly constraints?: readonly { readonly rows: readonly Cells[]; readonly series: string }[] | undefined;
 }
 
 /** Days since `origin` (0 on the day itself). */
@@ -45,10 +50,8 @@ export function coarsen(rows: readonly Cells[], spec: CoarsenSpec): { rows: Cell
     if (given !== undefined) origins.set(key, given);
     else if (first === undefined || day(row) < first) origins.set(key, day(row));
   }
-  const positioned = rows.map((row) => ({
-    row,
-    order: since(origins.get(originKey(row)) ?? day(row), day(row)),
-  }));
+  const position = (row: Cells) => since(origins.get(originKey(row)) ?? day(row), day(row));
+  const positioned = rows.map((row) => ({ row, order: position(row) }));
 
   const totals = new Map<string, number>();
   for (const { row } of positioned)
@@ -58,12 +61,21 @@ export function coarsen(rows: readonly Cells[], spec: CoarsenSpec): { rows: Cell
   const kept = positioned.filter(({ row }) => shown(row));
   const series = [...new Set(kept.map(({ row }) => seriesOf(row)))];
 
-  // People added per position, per series.
+  // People added per position, per series, and per finer series of the shown ones (a constraint's value).
   const added = new Map<number, Map<string, number>>();
-  for (const { row, order } of kept) {
+  const add = (name: string, row: Cells, order: number) => {
     const at = added.get(order) ?? new Map<string, number>();
-    at.set(seriesOf(row), (at.get(seriesOf(row)) ?? 0) + sizeOf(row, spec.people.column));
+    at.set(name, (at.get(name) ?? 0) + sizeOf(row, spec.people.column));
     added.set(order, at);
+  };
+  for (const { row, order } of kept) add(seriesOf(row), row, order);
+  for (const [index, constraint] of (spec.constraints ?? []).entries()) {
+    for (const row of constraint.rows) {
+      if (!shown(row)) continue;
+      const finer = `${index}|${seriesOf(row)}|${String(row[constraint.series] ?? '')}`;
+      if (!series.includes(finer)) series.push(finer);
+      add(finer, row, position(row));
+    }
   }
   const positions = [...added.keys()].sort((a, b) => a - b);
   const cumulative = new Map(series.map((name) => [name, 0]));

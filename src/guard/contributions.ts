@@ -19,20 +19,3 @@ export function smallContributions(
   }
   return small;
 }
-
-/**
- * The rows (a group and a filter value each) where a value's contribution to a cohort (e.g. converted
- * subscribers) is above 0 but under its minimum: that group's cohort figures must be withheld instead.
- */
-export function smallCohortContributions(
-  rows: readonly Cells[],
-  column: string,
-  values: readonly (string | number)[],
-  cohort: Threshold,
-): Cells[] {
-  return rows.filter((row) => {
-    if (!values.some((candidate) => String(candidate) === String(row[column]))) return false;
-    const size = sizeOf(row, cohort.column);
-    return size > 0 && size < cohort.min;
-  });
-}

@@ -37,20 +37,22 @@ export interface DisclosureTable {
   /** Rows are totals of the selection (per period), not groups of a breakdown. */
   readonly totals?: boolean | undefined;
   /**
+   * The table is another table's groups split further by one list-filter dimension (each value's share), never
+   * shown: each row stands for the group it splits, so a value adding too few people to a group withholds the
+   * group, and what each value adds to the withheld groups must reach the minimum too.
+   */
+  readonly shadow?: string | undefined;
+  /**
    * Figures about fewer people than their row (a cohort): their `columns` are withheld (null) wherever their
    * own people count is above 0 and under its minimum.
    */
   readonly cohorts: readonly Cohort[];
 }
 
-/**
- * Figures of a row about a cohort: withheld where its people are above 0 and under the minimum, or where a
- * list-filter value contributes too few of them (`forced`).
- */
+/** Figures of a row about a cohort: withheld where its people are above 0 and under the minimum. */
 export interface Cohort {
   readonly columns: readonly string[];
   readonly people: Threshold;
-  readonly forced?: ((row: Cells) => boolean) | undefined;
 }
 
 /** What the privacy rules let an answer show of each table. */

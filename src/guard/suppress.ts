@@ -47,7 +47,8 @@ const within = (inner: Span, outer: Span): boolean => inner[0] >= outer[0] && in
 const SEPARATOR = '\u0001';
 
 function cellsOf(table: DisclosureTable, ids: Map<string, number>): Cell[] {
-  const names = [...namesOf(table)].sort();
+  // A shadow's rows are the groups they split: their identity leaves out the splitting dimension.
+  const names = [...namesOf(table)].filter((name) => name !== table.shadow).sort();
   const prefix = `${table.universe}${SEPARATOR}${names.join(SEPARATOR)}`;
   return table.rows.map((row) => {
     const coordinates = new Map<string, string>();
@@ -275,7 +276,7 @@ function suppress(
       const cohort = cohortOf(cell);
       if (cohort === undefined) continue;
       const size = sizeOf(cell.row, column);
-      if ((size > 0 && size < threshold.min) || cohort.forced?.(cell.row) === true) hidden.add(cell.group);
+      if (size > 0 && size < threshold.min) hidden.add(cell.group);
     }
     complement(
       splits.filter((split) => has(split.parent) && split.parts.every(has)),
@@ -293,6 +294,7 @@ function suppress(
   for (const [table, tableCells] of cells) {
     const shown: Cells[] = [];
     const hidden: Cells[] = [];
+    if (table.shadow !== undefined) continue;
     for (const cell of tableCells) {
       if (withheld.has(cell.group)) {
         hidden.push(cell.row);

@@ -169,7 +169,6 @@ export function planAnalytics(
     dimensions: [],
     periods,
     byPeriod: true,
-    coverage: true,
     order: [],
   };
   // Movers break the change down by what was grouped on and by the tool's usual suspects; a dimension

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { coarsen, FROM_COLUMN, ORDER_COLUMN } from '../../src/guard/coarsen.js';
-import { smallCohortContributions, smallContributions } from '../../src/guard/contributions.js';
+import { smallContributions } from '../../src/guard/contributions.js';
 import { ALL_TIME, type Cells, type DisclosureTable } from '../../src/guard/disclosure-table.js';
 import { disclose } from '../../src/guard/suppress.js';
 
@@ -276,9 +276,48 @@ describe('list-filter contributions', () => {
     expect(smallContributions(split, 'country', ['AE', 'US', 'BR'], people)).toEqual(new Set(['AE']));
     expect(smallContributions(split, 'country', ['US', 'BR'], people)).toEqual(new Set());
   });
+});
 
-  it('name the groups where a value adds too few of a cohort (none is fine)', () => {
-    const rows = smallCohortContributions(split, 'country', ['AE', 'US', 'BR'], { column: 'cohort', min: K });
-    expect(rows.map((row) => row.country)).toEqual(['US']);
+describe('shadows: each list value’s share of each group', () => {
+  it('withhold a group a value adds too few people to, and one more so its share of the rest is safe', () => {
+    // Rows by device of a geo list [AE, US]: AE adds 1 viewer to Web and 9 to TV, 12 to Android.
+    const devices = table(
+      'rows',
+      ['device'],
+      [
+        { device: 'Web', people: 40 },
+        { device: 'TV', people: 50 },
+        { device: 'Android', people: 60 },
+      ],
+    );
+    const shares = table(
+      'rows|country',
+      ['device', 'country'],
+      [
+        { device: 'Web', country: 'AE', people: 1 },
+        { device: 'Web', country: 'US', people: 39 },
+        { device: 'TV', country: 'AE', people: 9 },
+        { device: 'TV', country: 'US', people: 41 },
+        { device: 'Android', country: 'AE', people: 12 },
+        { device: 'Android', country: 'US', people: 48 },
+      ],
+      { shadow: 'country', totals: false },
+    );
+    const total = table('totals', [], [{ people: 150 }]);
+    const byCountry = table(
+      'totals|country',
+      ['country'],
+      [
+        { country: 'AE', people: 22 },
+        { country: 'US', people: 128 },
+      ],
+      { shadow: 'country', totals: false },
+    );
+    const result = disclose([total, devices, byCountry, shares]).suppress();
+    // Web goes (AE adds 1); AE's share of the withheld then is 1 < 5, so TV (AE's smallest other share) too.
+    expect(shownKeys(result.rows.get('rows'), 'device')).toEqual(['Android']);
+    expect(result.withheldGroups).toBe(2);
+    expect(result.rows.has('rows|country')).toBe(false);
+    expect(result.totalsWithheld).toBe(false);
   });
 });

@@ -262,6 +262,70 @@ describe('differencing list filters', () => {
     expect(both.privacy.left_out).toEqual([{ argument: 'country', value: row?.country_code }]);
   });
 
+  it('a value kept in a list adds none or at least 5 viewers to every row shown', async () => {
+    // A country of 5+ viewers over the last 28 days of data, of whom only one to four watched on some device.
+    const [row] = await sql(`SELECT country_code FROM viewing_events WHERE tenant_id = 'aurora'
+      AND event_date BETWEEN '2026-10-04' AND '2026-10-31' AND country_code != 'US'
+      GROUP BY country_code HAVING uniqExact(user_id) >= 10
+        AND country_code IN (SELECT country_code FROM viewing_events WHERE tenant_id = 'aurora'
+          AND event_date BETWEEN '2026-10-04' AND '2026-10-31' GROUP BY country_code, device
+          HAVING uniqExact(user_id) BETWEEN 1 AND 4)
+      ORDER BY country_code LIMIT 1`);
+    const args = { metrics: ['unique_viewers', 'views'], group_by: ['device'], time_range: 'last_28_days' };
+    const both = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      ...args,
+      geo: [row?.country_code, 'US'],
+    });
+    const alone = await answer<QueryEngagementOutput>(vp, 'query_engagement', { ...args, geo: 'US' });
+    expect(both.privacy.left_out).toEqual([]);
+    const other = new Map(alone.rows.map((shown) => [shown.device, shown]));
+    let compared = 0;
+    for (const shown of both.rows) {
+      const without = other.get(shown.device);
+      if (without === undefined) continue;
+      compared++;
+      const added = Number(shown.unique_viewers) - Number(without.unique_viewers);
+      expect(added === 0 || added >= K, `${row?.country_code} adds ${added} viewers on ${shown.device}`).toBe(
+        true,
+      );
+    }
+    expect(compared).toBeGreaterThan(0);
+    expect(both.privacy.suppressed_groups).toBeGreaterThan(0);
+  });
+
+  it('a value kept in a list adds none or at least 5 people to every run of the aligned table', async () => {
+    // Countries that add one to four people to the launch day of Spring Binge's treatment arm.
+    const countries = await sql(`SELECT e.country_code AS country_code FROM campaign_exposures AS e
+      INNER JOIN campaigns AS c ON c.tenant_id = e.tenant_id AND c.campaign_id = e.campaign_id
+      WHERE e.tenant_id = 'aurora' AND e.campaign_id = 'aur-c-spring-26' AND e.exposure_group = 'treatment'
+        AND e.exposure_date = c.start_date AND e.country_code != 'US'
+      GROUP BY country_code HAVING count() BETWEEN 1 AND 4 ORDER BY country_code LIMIT 6`);
+    expect(countries.length).toBeGreaterThan(2);
+    const args = { campaign_a: 'aur-c-spring-26', campaign_b: 'aur-c-winter-25', limit: 400 };
+    const alone = await answer<CompareCampaignsOutput>(vp, 'compare_campaigns', { ...args, country: 'US' });
+    const without = new Map(alone.aligned.map((aligned) => [aligned.days_since_launch, aligned]));
+    for (const { country_code: country } of countries) {
+      const both = await answer<CompareCampaignsOutput>(vp, 'compare_campaigns', {
+        ...args,
+        country: [country, 'US'],
+      });
+      for (const column of ['a_reach', 'b_reach'] as const) {
+        let previous = 0;
+        for (const aligned of both.aligned) {
+          const other = without.get(aligned.days_since_launch);
+          if (other === undefined || aligned[column] === null || other[column] === null) continue;
+          const added = Number(aligned[column]) - Number(other[column]);
+          const step = added - previous;
+          expect(
+            step === 0 || step >= K,
+            `${country} ${column} day ${aligned.days_since_launch}: ${step}`,
+          ).toBe(true);
+          previous = added;
+        }
+      }
+    }
+  });
+
   it('a list whose every value is too small is refused, never answered unfiltered', async () => {
     const tiny =
       await sql(`SELECT country_code FROM viewing_events WHERE tenant_id = 'aurora' AND content_id = 'aur-0237'
@@ -322,6 +386,25 @@ describe('hidden dimensions', () => {
     await expect(bi.callTool({ name: 'find_content', arguments: { query: 'Harbor' } })).rejects.toThrow(
       /Unknown tool "find_content"/,
     );
+  });
+});
+
+describe('dates of single views', () => {
+  it('an answer dates what the data covers, not a small selection’s first and last view', async () => {
+    // A title watched in a country by 5 to 9 people in 2026, the first of them after New Year's Day.
+    const [row] = await sql(`SELECT content_id, country_code, toString(min(event_date)) AS first
+      FROM viewing_events WHERE tenant_id = 'aurora' AND event_date >= '2026-01-01'
+      GROUP BY content_id, country_code HAVING uniqExact(user_id) BETWEEN 5 AND 9 AND min(event_date) > '2026-01-15'
+      ORDER BY content_id, country_code LIMIT 1`);
+    const out = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      time_range: '2026',
+      content_id: row?.content_id,
+      geo: row?.country_code,
+    });
+    expect(out.totals.unique_viewers).not.toBeNull();
+    expect(out.period.first_day_with_data).toBe('2026-01-01');
+    expect(out.period.last_day_with_data).toBe('2026-10-31');
+    expect(JSON.stringify(out)).not.toContain(String(row?.first));
   });
 });
 

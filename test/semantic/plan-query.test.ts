@@ -37,7 +37,7 @@ describe('the analytic planner', () => {
     );
     expect(plan.period).toMatchObject({ from: '2026-07-01', to: '2026-09-30' });
     expect(plan.comparison).toMatchObject({ from: '2026-04-01', to: '2026-06-30' });
-    expect(plan.totals).toMatchObject({ byPeriod: true, coverage: true, dimensions: [] });
+    expect(plan.totals).toMatchObject({ byPeriod: true, dimensions: [] });
     expect(plan.totals.periods.map((period) => period.from)).toEqual(['2026-07-01', '2026-04-01']);
     expect(plan.movers.map((mover) => mover.dimension)).toEqual(['device', 'country']);
     // Pages are cut after the privacy rules: the rows query reads every group.

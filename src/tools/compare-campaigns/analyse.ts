@@ -17,13 +17,7 @@ import {
 } from '../../analysis/verdict.js';
 import { ORDER_COLUMN } from '../../guard/coarsen.js';
 import { quote } from '../../semantic/did-you-mean.js';
-import {
-  FIRST_DAY_COLUMN,
-  LAST_DAY_COLUMN,
-  MEAN_COLUMN,
-  UNITS_COLUMN,
-  VARIANCE_COLUMN,
-} from '../../semantic/query-plan.js';
+import { MEAN_COLUMN, UNITS_COLUMN, VARIANCE_COLUMN } from '../../semantic/query-plan.js';
 import type { ExperimentDef } from '../../semantic/schema.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import { filtersOutput } from '../framework/common-args.js';
@@ -32,11 +26,9 @@ import { formatCount } from '../framework/format.js';
 import type { CampaignResult, CompareCampaignsResult, proportionTestSchema, welchSchema } from './output.js';
 import { ARMS, CAMPAIGNS, type ComparePlan, DAYS, OUTCOMES } from './plan.js';
 
-/** One arm of one campaign as the answer may show it: its figures, and its first and last day. */
+/** One arm of one campaign as the answer may show it: its figures. */
 interface ArmFacts {
   readonly values: Readonly<Record<string, number | null>>;
-  readonly first: string | null;
-  readonly last: string | null;
 }
 
 /** What the warehouse showed of one campaign: arms are null when absent or withheld. */
@@ -62,11 +54,7 @@ function campaignFacts(id: string, detail: ComparePlan, results: Results): Campa
   const facts = (row: Row | undefined): ArmFacts | null =>
     row === undefined
       ? null
-      : {
-          values: Object.fromEntries(Object.keys(row).map((column) => [column, toNumber(row[column])])),
-          first: day(row[FIRST_DAY_COLUMN]),
-          last: day(row[LAST_DAY_COLUMN]),
-        };
+      : { values: Object.fromEntries(Object.keys(row).map((column) => [column, toNumber(row[column])])) };
   const info = results.rows(CAMPAIGNS).find((row) => row[experiment.subject] === id);
   const outcome = results.rows(OUTCOMES).find((row) => row[experiment.subject] === id);
   const name = String(info?.[experiment.subject_name] ?? detail.names.get(id) ?? '');
@@ -210,8 +198,6 @@ function campaignResult(
     name: facts.name,
     launch: facts.launch,
     end: facts.end,
-    first_exposure: treatment?.first ?? null,
-    last_exposure: treatment?.last ?? null,
     funnel,
     conversion_rate: shown && units > 0 ? roundTo(conversions / units, 6) : null,
     spend: facts.spend,

@@ -25,8 +25,6 @@ const campaignSchema = z.object({
   name: z.string().nullable(),
   launch: z.string().nullable(),
   end: z.string().nullable(),
-  first_exposure: z.string().nullable(),
-  last_exposure: z.string().nullable(),
   /** The treatment arm's funnel, metric by metric (null when too few people to show). */
   funnel: z.record(z.string(), z.number().nullable()),
   conversion_rate: z.number().nullable(),

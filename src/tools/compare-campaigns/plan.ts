@@ -69,7 +69,7 @@ export async function planCompareCampaigns(call: Call): Promise<ToolPlan<Compare
       launches[String(row[experiment.subject])] = launch;
   }
   const queries: Record<string, PlannedQuery> = {
-    [ARMS]: { query: { ...base, metrics, dimensions: [experiment.subject, experiment.arm], coverage: true } },
+    [ARMS]: { query: { ...base, metrics, dimensions: [experiment.subject, experiment.arm] } },
     [DAYS]: {
       query: {
         ...base,

@@ -61,7 +61,7 @@ export function summariseCompareCampaigns(
       continue;
     }
     const parts: string[] = [];
-    const dates = c.launch === null ? '' : `, ${c.launch} to ${c.end ?? c.last_exposure ?? '?'}`;
+    const dates = c.launch === null ? '' : `, ${c.launch} to ${c.end ?? '?'}`;
     parts.push(
       `${experiment.funnel.map((metric) => `${metric} ${formatCount(c.funnel[metric] ?? 0)}`).join(', ')} (conversion ${percent(c.conversion_rate)})`,
     );

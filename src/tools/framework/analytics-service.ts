@@ -5,6 +5,7 @@ import { compileQuery, compileUnitOutcome } from '../../semantic/compile-query.j
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import {
   type DimensionFilter,
+  FIRST_DAY_COLUMN,
   LAST_DAY_COLUMN,
   type QueryPlan,
   type UnitOutcomePlan,
@@ -74,12 +75,12 @@ export class AnalyticsService {
   }
 
   /**
-   * The last complete day of data for the tool's model: the latest day present, or the day before it when
-   * that day is today (still filling). Relative periods end here, not at the wall clock.
+   * The first and last day of data of the tool's model that the caller may see (its tenant, its row filters):
+   * what an answer says it covered. Never narrowed by a call's filters, so it says nothing of anyone's views.
    */
-  async anchor(caller: Caller, tool: Tool, today = formatDate(new Date())): Promise<string> {
-    return this.cached(`anchor|${this.scopeKey(caller)}|${tool.name}`, async () => {
-      const rows = await this.run(
+  async dataDays(caller: Caller, tool: Tool): Promise<{ first: string | null; last: string | null }> {
+    const rows = await this.cached(`days|${this.scopeKey(caller)}|${tool.name}`, () =>
+      this.run(
         {
           model: tool.model,
           metrics: [],
@@ -91,11 +92,19 @@ export class AnalyticsService {
           order: [],
         },
         caller,
-      );
-      const last = rows[0]?.[LAST_DAY_COLUMN];
-      const day = typeof last === 'string' && last > '1970-01-01' ? last : addDays(today, -1);
-      return day >= today ? addDays(today, -1) : day;
-    });
+      ),
+    );
+    const day = (value: unknown) => (typeof value === 'string' && value > '1970-01-01' ? value : null);
+    return { first: day(rows[0]?.[FIRST_DAY_COLUMN]), last: day(rows[0]?.[LAST_DAY_COLUMN]) };
+  }
+
+  /**
+   * The last complete day of data for the tool's model: the latest day present, or the day before it when
+   * that day is today (still filling). Relative periods end here, not at the wall clock.
+   */
+  async anchor(caller: Caller, tool: Tool, today = formatDate(new Date())): Promise<string> {
+    const day = (await this.dataDays(caller, tool)).last ?? addDays(today, -1);
+    return day >= today ? addDays(today, -1) : day;
   }
 
   /** Distinct values of an enumerable dimension visible to the caller, sorted. */

@@ -1,6 +1,6 @@
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { coarsen, FROM_COLUMN } from '../../guard/coarsen.js';
-import { smallCohortContributions, smallContributions } from '../../guard/contributions.js';
+import { smallContributions } from '../../guard/contributions.js';
 import {
   ALL_TIME,
   type Cells,
@@ -72,6 +72,14 @@ export interface Execution {
   /** Whether this stage had to leave out a value earlier stages used: the call must start again. */
   readonly restart: boolean;
   readonly ran: readonly Ran[];
+  readonly shadows: readonly Shadow[];
+}
+
+/** A query's groups split by one list-filter dimension: each kept value's share of each group. */
+interface Shadow {
+  readonly query: string;
+  readonly filter: AppliedFilter;
+  readonly rows: readonly Row[];
 }
 
 /** The earlier and the later of two ISO dates. */
@@ -135,7 +143,7 @@ export class Executor {
       earlier,
       caller.policy,
     );
-    const { found, cohorts } = await this.smallValues(prepared, applied, caller);
+    const { found, splits } = await this.contributions(prepared, applied, caller);
     const all = new Map([...drops].map(([group, values]) => [group, new Set(values)]));
     for (const [group, values] of found) all.set(group, new Set([...(all.get(group) ?? []), ...values]));
     if (found.size > 0) {
@@ -149,20 +157,28 @@ export class Executor {
         caller.policy,
       );
     }
-    // A value contributing too few of a cohort (converted subscribers) withholds that group's cohort figures.
-    prepared = prepared.map((query) => withForcedCohorts(query, cohorts.get(query.name)));
     const effective = withoutDropped(filters, all);
     const rows = await Promise.all(prepared.map((query) => this.fetch(query.planned, caller)));
     const ran: Ran[] = [
       ...(previous?.ran ?? []),
       ...prepared.map((query, index) => ({ prepared: query, rows: rows[index] ?? [] })),
     ];
-    return this.protect(ran, effective, all, leftOutOf(filters, all), caller);
+    // Each value's share of each group, for the values kept: what asking without one would reveal.
+    const kept = splits.map((split) => {
+      const dropped = all.get(key(split.filter.group, split.filter.dimension));
+      return {
+        ...split,
+        rows: split.rows.filter((row) => dropped?.has(String(row[split.filter.dimension])) !== true),
+      };
+    });
+    const shadows = [...(previous?.shadows ?? []), ...kept];
+    return this.protect(ran, shadows, effective, all, leftOutOf(filters, all), caller);
   }
 
   /** The rows every stage so far may show, under the privacy rules applied to all of them together. */
   private async protect(
     ran: readonly Ran[],
+    shadows: readonly Shadow[],
     filters: readonly AppliedFilter[],
     drops: Drops,
     leftOut: readonly LeftOut[],
@@ -179,6 +195,7 @@ export class Executor {
       }
       let shown: readonly Row[] = rows;
       let span = table.span;
+      const splitBy = shadows.filter((shadow) => shadow.query === name);
       if ('query' in planned && planned.coarsen !== undefined) {
         const people = table.sizes[0];
         if (people === undefined) throw new Error(`Query ${name} merges days but has no people count`);
@@ -186,6 +203,8 @@ export class Executor {
           ...planned.coarsen,
           sums: [...planned.query.metrics, ...table.sizes.map((threshold) => threshold.column)],
           people,
+          // Each list value's share of each series is cut at the same places, so no run reveals a small share.
+          constraints: splitBy.map((shadow) => ({ rows: shadow.rows, series: shadow.filter.dimension })),
         });
         shown = runs.rows;
         withheldRows.set(name, runs.withheld);
@@ -193,6 +212,19 @@ export class Executor {
         span = (row) => [String(row[FROM_COLUMN] ?? ''), String(row[along] ?? '')];
       }
       tables.push({ ...table, name, rows: shown, span });
+      if ('query' in planned && planned.coarsen !== undefined) continue;
+      for (const shadow of splitBy) {
+        const dimension = shadow.filter.dimension;
+        tables.push({
+          ...table,
+          name: `${name}|${dimension}`,
+          keys: [...table.keys, dimension],
+          rows: shadow.rows,
+          shadow: dimension,
+          single: false,
+          totals: false,
+        });
+      }
     }
     const answer = disclose(tables);
     const disclosure = answer.suppress(await this.unions(answer.needs, ran, caller));
@@ -219,6 +251,7 @@ export class Executor {
       totalsWithheld: disclosure.totalsWithheld,
       restart: false,
       ran,
+      shadows,
     };
   }
 
@@ -466,13 +499,20 @@ export class Executor {
   private contributionChecks(prepared: readonly Prepared[], filters: readonly AppliedFilter[]) {
     const groups = new Map<string, AppliedFilter[]>();
     for (const filter of filters) groups.set(filter.group, [...(groups.get(filter.group) ?? []), filter]);
-    const checks: { query: string; filter: AppliedFilter; planned: PlannedQuery; prepared: Prepared }[] = [];
+    const checks: {
+      query: string;
+      filter: AppliedFilter;
+      planned: PlannedQuery;
+      prepared: Prepared;
+      /** A query of the selection as a whole: a value too small here is left out of the answer. */
+      top: boolean;
+    }[] = [];
     for (const group of groups.values()) {
       if (group.reduce((count, filter) => count + filter.values.length, 0) < 2) continue;
       for (const filter of group) {
         for (const query of prepared) {
           if (!query.protected || query.table.keys.includes(filter.dimension)) continue;
-          if (prepared.some((parent) => splits(parent, query))) continue;
+          const top = !prepared.some((parent) => splits(parent, query));
           const planned: PlannedQuery =
             'outcome' in query.planned
               ? {
@@ -491,7 +531,7 @@ export class Executor {
                     order: [],
                   },
                 };
-          checks.push({ query: query.name, filter, planned, prepared: query });
+          checks.push({ query: query.name, filter, planned, prepared: query, top });
         }
       }
     }
@@ -499,18 +539,19 @@ export class Executor {
   }
 
   /**
-   * List-filter values whose own contribution to some group is under a minimum (by filter group), and the
-   * groups (by query) where a value contributes too few of a cohort: their cohort figures are withheld.
+   * Each value's share of every protected query's groups (for list filters), and the values whose share of
+   * the selection as a whole is under a minimum: those are left out of the answer.
    */
-  private async smallValues(
+  private async contributions(
     prepared: readonly Prepared[],
     filters: readonly AppliedFilter[],
     caller: Caller,
-  ): Promise<{ found: Map<string, Set<string>>; cohorts: Map<string, Set<string>> }> {
+  ): Promise<{ found: Map<string, Set<string>>; splits: Shadow[] }> {
     const checks = this.contributionChecks(prepared, filters);
     const rows = await Promise.all(checks.map((check) => this.fetch(check.planned, caller)));
     const found = new Map<string, Set<string>>();
     checks.forEach((check, index) => {
+      if (!check.top) return;
       const { filter, prepared: query } = check;
       for (const value of smallContributions(
         rows[index] ?? [],
@@ -523,47 +564,15 @@ export class Executor {
         found.set(key(filter.group, filter.dimension), group);
       }
     });
-    // Values left out contribute nothing: only the kept values' small cohort contributions withhold figures.
-    const cohorts = new Map<string, Set<string>>();
-    checks.forEach((check, index) => {
-      const { filter, prepared: query } = check;
-      const dropped = found.get(key(filter.group, filter.dimension));
-      const kept = filter.values.filter((value) => dropped?.has(String(value)) !== true);
-      for (const cohort of query.table.cohorts) {
-        for (const row of smallCohortContributions(
-          rows[index] ?? [],
-          filter.dimension,
-          kept,
-          cohort.people,
-        )) {
-          const groups = cohorts.get(query.name) ?? new Set<string>();
-          groups.add(cohortGroup(query.table, cohort.people.column, row));
-          cohorts.set(query.name, groups);
-        }
-      }
-    });
-    return { found, cohorts };
-  }
-}
-
-/** A group of a table for one cohort: its column, coordinates and time. */
-function cohortGroup(table: Prepared['table'], column: string, row: Cells): string {
-  return JSON.stringify([column, table.keys.map((name) => String(row[name] ?? '')), table.span(row)]);
-}
-
-/** A query whose cohort figures are withheld in `groups` (from list-filter contributions). */
-function withForcedCohorts(query: Prepared, groups: ReadonlySet<string> | undefined): Prepared {
-  if (groups === undefined || groups.size === 0) return query;
-  return {
-    ...query,
-    table: {
-      ...query.table,
-      cohorts: query.table.cohorts.map((cohort) => ({
-        ...cohort,
-        forced: (row: Cells) => groups.has(cohortGroup(query.table, cohort.people.column, row)),
+    return {
+      found,
+      splits: checks.map((check, index) => ({
+        query: check.query,
+        filter: check.filter,
+        rows: rows[index] ?? [],
       })),
-    },
-  };
+    };
+  }
 }
 
 /** Whether `child`'s groups split `parent`'s: the same rows, more coordinates or finer time, within its time. */

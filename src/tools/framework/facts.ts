@@ -14,6 +14,8 @@ import { filterValues } from './common-args.js';
 export interface Facts {
   /** The last complete day of the tool's data: relative periods end there. */
   anchor(binding: Tool): Promise<string>;
+  /** The first and last day of the tool's data the caller may see (not narrowed by any call's filters). */
+  dataDays(binding: Tool): Promise<{ first: string | null; last: string | null }>;
   /** Distinct combinations of dimensions the caller may see (names, ids: for resolving and did-you-mean). */
   distinct(binding: Pick<Tool, 'name' | 'model'>, dimensions: readonly string[]): Promise<Row[]>;
   /** The anchor and the known values of the dimensions a request filters on. */
@@ -34,6 +36,7 @@ export function factsFor(service: AnalyticsService, caller: Caller): Facts {
   };
   return {
     anchor: (binding) => service.anchor(caller, binding),
+    dataDays: (binding) => service.dataDays(caller, binding),
     distinct: (binding, dimensions) => service.distinct(caller, binding, dimensions),
     planning,
     async filters(binding, args) {

@@ -14,7 +14,7 @@ import type { Row } from '../../warehouse/warehouse.js';
 import { filtersOutput } from '../framework/common-args.js';
 import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.js';
 import type { QueryEngagementResult } from './output.js';
-import { moversQuery, ROWS, TOTALS } from './plan.js';
+import { type EngagementPlan, moversQuery, ROWS, TOTALS } from './plan.js';
 
 const TOP_MOVERS = 5;
 
@@ -35,13 +35,33 @@ function moversOf(plan: AnalyticsPlan, results: Results, metric: Metric | undefi
   return movers.sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0));
 }
 
+/**
+ * The days of the period the answer covered: the days the caller's data spans within it, when the selection
+ * has any data. Not the selection's own first and last day, which could date one person's view.
+ */
+function covered(
+  plan: EngagementPlan,
+  results: Results,
+): { first_day_with_data: string | null; last_day_with_data: string | null } {
+  const rows = [...results.rows(TOTALS), ...results.withheld(TOTALS)];
+  const first =
+    plan.dataDays.first === null || plan.dataDays.first < plan.period.from
+      ? plan.period.from
+      : plan.dataDays.first;
+  const last =
+    plan.dataDays.last === null || plan.dataDays.last > plan.period.to ? plan.period.to : plan.dataDays.last;
+  const any =
+    rows.some((row) => String(row[PERIOD_COLUMN]) === '0') && plan.dataDays.last !== null && first <= last;
+  return { first_day_with_data: any ? first : null, last_day_with_data: any ? last : null };
+}
+
 function nulls(metrics: readonly Metric[]): Record<string, number | null> {
   return Object.fromEntries(metrics.map((metric) => [metric.name, null]));
 }
 
 /** Totals, changes, movers and one page of rows, from what the privacy rules let the answer show. */
 export function analyseQueryEngagement(
-  { detail: plan, anchor }: ToolPlan<AnalyticsPlan>,
+  { detail: plan, anchor }: ToolPlan<EngagementPlan>,
   results: Results,
   call: Call,
 ): Analysis<QueryEngagementResult> {
@@ -80,8 +100,7 @@ export function analyseQueryEngagement(
       label: plan.period.label,
       from: plan.period.from,
       to: plan.period.to,
-      first_day_with_data: current?.firstDay ?? null,
-      last_day_with_data: current?.lastDay ?? null,
+      ...covered(plan, results),
     },
     comparison: plan.comparison === undefined ? null : { ...plan.comparison },
     filters: filtersOutput(results.filters),

@@ -1,13 +1,12 @@
-import type { AnalyticsPlan } from '../../semantic/plan-query.js';
 import type { ToolDefinition } from '../framework/definition.js';
 import { analyseQueryEngagement } from './analyse.js';
 import { queryEngagementInput } from './input.js';
 import { type QueryEngagementResult, queryEngagementOutput } from './output.js';
-import { planQueryEngagement } from './plan.js';
+import { type EngagementPlan, planQueryEngagement } from './plan.js';
 import { summariseQueryEngagement } from './summary.js';
 
 /** Engagement numbers: totals, breakdowns, trends and the change against a comparison period. */
-export const queryEngagement: ToolDefinition<AnalyticsPlan, QueryEngagementResult> = {
+export const queryEngagement: ToolDefinition<EngagementPlan, QueryEngagementResult> = {
   name: 'query_engagement',
   kind: 'analytic',
   scope: 'analytics:engagement',

@@ -24,14 +24,21 @@ export function engagementRequest(call: Call, overrides: Partial<AnalyticsReques
   };
 }
 
+/** An analytic plan with the anchor it was resolved against and the days the caller's data spans. */
+export type EngagementPlan = AnalyticsPlan & {
+  readonly anchor: string;
+  readonly dataDays: { readonly first: string | null; readonly last: string | null };
+};
+
 /** Plans an analytic request: its periods resolved against the call's anchor (a cursor's, or the data's). */
-export async function planEngagement(
-  call: Call,
-  request: AnalyticsRequest,
-): Promise<AnalyticsPlan & { anchor: string }> {
-  const facts = await call.facts.planning(call.binding, request);
+export async function planEngagement(call: Call, request: AnalyticsRequest): Promise<EngagementPlan> {
+  const [facts, dataDays] = await Promise.all([
+    call.facts.planning(call.binding, request),
+    call.facts.dataDays(call.binding),
+  ]);
   const anchor = call.anchor ?? facts.anchor;
-  return { ...planAnalytics(call.layer, call.binding, request, { ...facts, anchor }, call.policy), anchor };
+  const plan = planAnalytics(call.layer, call.binding, request, { ...facts, anchor }, call.policy);
+  return { ...plan, anchor, dataDays };
 }
 
 /** The queries of an analytic plan, by name. */
@@ -44,7 +51,7 @@ function engagementQueries(plan: AnalyticsPlan): Record<string, PlannedQuery> {
 }
 
 /** query_engagement's plan: the page's rows, the totals, and the movers behind a change. */
-export async function planQueryEngagement(call: Call): Promise<ToolPlan<AnalyticsPlan>> {
+export async function planQueryEngagement(call: Call): Promise<ToolPlan<EngagementPlan>> {
   const plan = await planEngagement(call, engagementRequest(call));
   return { queries: engagementQueries(plan), filters: plan.filters, anchor: plan.anchor, detail: plan };
 }
