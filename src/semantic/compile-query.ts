@@ -8,6 +8,7 @@ import {
   LAST_DAY_COLUMN,
   MEAN_COLUMN,
   type Measure,
+  ONLY_COLUMN,
   PERIOD_COLUMN,
   type QueryPlan,
   SCORE_COLUMN,
@@ -293,12 +294,15 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
   const small = inSmallGroups(layer, base, tenant, plan, filters, time);
+  const split =
+    plan.marginal === undefined ? undefined : mustGet(layer.dimensions, plan.marginal.dimension, 'dimension');
   let query = filteredSource(layer, base, tenant, {
     dimensions: [
       ...dimensions,
       ...(searched === undefined ? [] : [searched]),
       ...measuredDimensions(layer, plan.measures ?? []),
       ...(small?.dimensions ?? []),
+      ...(split === undefined ? [] : [split]),
     ],
     filters,
     where: inPeriods,
@@ -324,6 +328,30 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   for (const dimension of dimensions) {
     selections.push(dimensionExpression(dimension).as(dimension.name));
     groupKeys.push(dimension.name);
+  }
+  if (split !== undefined && plan.marginal !== undefined) {
+    // Per unit (a viewer) in each group: its values of the split dimension; then, per group and value, the
+    // units with that value only.
+    const unit = mustGet(layer.metrics, plan.marginal.unit, 'metric');
+    const value = dimensionExpression(split);
+    const units = query
+      .select([
+        ...selections,
+        column(unit.model ?? unit.baseModel, unit.column ?? '').as('_unit'),
+        sql`any(${value})`.as('_value'),
+        sql`uniqExact(${value})`.as('_values'),
+      ])
+      .groupBy([...groupKeys.map((key) => sql`${sql.id(key)}`), sql`${sql.id('_unit')}`]);
+    const only = compilerDb
+      .selectFrom(units.as('units'))
+      .select([
+        ...groupKeys.map((key) => sql`${sql.id(key)}`.as(key)),
+        sql`${sql.id('_value')}`.as(split.name),
+        sql`count()`.as(ONLY_COLUMN),
+      ])
+      .where(sql<SqlBool>`${sql.id('_values')} = ${typed(1, 'Int64')}`)
+      .groupBy([...groupKeys.map((key) => sql`${sql.id(key)}`), sql`${sql.id('_value')}`]);
+    return toClickHouse(only.compile());
   }
   if (plan.distinct !== true) {
     for (const metric of metrics) selections.push(metricExpression(layer, metric).as(metric.name));

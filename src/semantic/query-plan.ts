@@ -24,6 +24,8 @@ export const PERIOD_COLUMN = '_period';
 export const FIRST_DAY_COLUMN = '_first_day';
 export const LAST_DAY_COLUMN = '_last_day';
 export const PEOPLE_COLUMN = '_people';
+/** Units (people) in a group with one value only of a split dimension. */
+export const ONLY_COLUMN = '_only';
 export const SCORE_COLUMN = '_score';
 export const varianceColumn = (metric: string): string => `_var_${metric}`;
 export const UNITS_COLUMN = '_units';
@@ -71,6 +73,11 @@ export interface QueryPlan {
    * under a minimum: the union of those small groups, whose people the privacy rules count as a whole.
    */
   readonly within?: SmallGroups | undefined;
+  /**
+   * Instead of figures, per group and value of `dimension`: how many distinct units (the `unit` metric's
+   * column, e.g. viewers) have that value only (`_only`). What a list loses, in people, without the value.
+   */
+  readonly marginal?: { readonly dimension: string; readonly unit: string } | undefined;
   /**
    * Fuzzy text search on a string dimension: rows whose value contains `text` or shares at least `minScore`
    * of its trigrams (case-insensitive), best matches first, with the score as `_score`.

@@ -326,6 +326,29 @@ describe('differencing list filters', () => {
     }
   });
 
+  it('a title whose viewers mostly watched another listed title does not change the viewer count', async () => {
+    // Title A has 5 to 9 viewers, of whom only one to four did not also watch title B.
+    const [pair] = await sql(`WITH v AS (SELECT DISTINCT content_id, user_id FROM viewing_events
+        WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-10-04' AND '2026-10-31')
+      SELECT a.content_id AS a, b.content_id AS b FROM
+        (SELECT content_id, groupArray(user_id) AS users FROM v GROUP BY content_id HAVING length(users) BETWEEN 5 AND 9) AS a
+        CROSS JOIN (SELECT content_id, groupArray(user_id) AS users FROM v GROUP BY content_id HAVING length(users) >= 10) AS b
+      WHERE length(arrayFilter((user) -> NOT has(b.users, user), a.users)) BETWEEN 1 AND 4
+      ORDER BY a, b LIMIT 1`);
+    expect(pair).toBeDefined();
+    const args = { metrics: ['unique_viewers'], time_range: 'last_28_days' };
+    const both = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      ...args,
+      content_id: [pair?.a, pair?.b],
+    });
+    const alone = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      ...args,
+      content_id: pair?.b,
+    });
+    expect(both.totals).toEqual(alone.totals);
+    expect(both.privacy.left_out).toEqual([{ argument: 'content_id', value: pair?.a }]);
+  });
+
   it('a list whose every value is too small is refused, never answered unfiltered', async () => {
     const tiny =
       await sql(`SELECT country_code FROM viewing_events WHERE tenant_id = 'aurora' AND content_id = 'aur-0237'

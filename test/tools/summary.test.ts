@@ -112,7 +112,7 @@ describe('the privacy note', () => {
         true,
       ),
     ).toEqual([
-      'Left out of the filters for privacy, as each has fewer than 5 unique_viewers (or too few members of what your policy hides) in this selection on its own: geo "AE".',
+      'Left out of the filters for privacy, as each adds fewer than 5 unique_viewers (or too few members of what your policy hides) to this selection: geo "AE".',
       'Totals are withheld where they describe fewer than 5 unique_viewers (or too few members of what your policy hides).',
       '3 group(s) are withheld for privacy: those with fewer than 5 unique_viewers (or too few members of what your policy hides), and as few others as it takes so that they cannot be worked out from the totals.',
     ]);

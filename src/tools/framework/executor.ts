@@ -17,6 +17,7 @@ import {
   type DimensionFilter,
   distinctColumn,
   type Measure,
+  ONLY_COLUMN,
   PEOPLE_COLUMN,
   PERIOD_COLUMN,
   peopleColumn,
@@ -468,6 +469,16 @@ export class Executor {
     });
   }
 
+  /** The people metric of a query's model when it counts distinct people (values can share them). */
+  private distinctPeople(planned: PlannedQuery): string | undefined {
+    if (!('query' in planned)) return undefined;
+    const people = this.layer.models.get(planned.query.model)?.people;
+    const metric = typeof people === 'string' ? this.layer.metrics.get(people) : undefined;
+    const distinct =
+      metric?.aggregation === 'count_distinct' || metric?.aggregation === 'approx_count_distinct';
+    return distinct && metric?.where === undefined && metric.column !== undefined ? metric.name : undefined;
+  }
+
   /** Whether a model's rows are about people (its `people` metric names them). */
   private counts(model: string): boolean {
     return typeof this.layer.models.get(model)?.people === 'string';
@@ -548,21 +559,57 @@ export class Executor {
     caller: Caller,
   ): Promise<{ found: Map<string, Set<string>>; splits: Shadow[] }> {
     const checks = this.contributionChecks(prepared, filters);
-    const rows = await Promise.all(checks.map((check) => this.fetch(check.planned, caller)));
+    // Where people are a distinct count, values can share people: what a list loses without a value is the
+    // people who have that value only, which must be none or at least the minimum too.
+    const marginals = checks.flatMap((check) => {
+      const unit = check.top ? this.distinctPeople(check.prepared.planned) : undefined;
+      const plan = check.prepared.planned;
+      if (unit === undefined || !('query' in plan)) return [];
+      const marginal: PlannedQuery = {
+        query: {
+          ...plan.query,
+          metrics: [],
+          measures: undefined,
+          variances: undefined,
+          coverage: false,
+          order: [],
+          marginal: { dimension: check.filter.dimension, unit },
+        },
+      };
+      return [{ check, planned: marginal }];
+    });
+    const [rows, only] = await Promise.all([
+      Promise.all(checks.map((check) => this.fetch(check.planned, caller))),
+      Promise.all(marginals.map((marginal) => this.fetch(marginal.planned, caller))),
+    ]);
     const found = new Map<string, Set<string>>();
-    checks.forEach((check, index) => {
-      if (!check.top) return;
-      const { filter, prepared: query } = check;
-      for (const value of smallContributions(
-        rows[index] ?? [],
-        filter.dimension,
-        filter.values,
-        query.table.sizes,
-      )) {
+    const leaveOut = (filter: AppliedFilter, values: Iterable<string | number>) => {
+      for (const value of values) {
         const group = found.get(key(filter.group, filter.dimension)) ?? new Set<string>();
         group.add(String(value));
         found.set(key(filter.group, filter.dimension), group);
       }
+    };
+    checks.forEach((check, index) => {
+      if (!check.top) return;
+      const { filter, prepared: query } = check;
+      leaveOut(
+        filter,
+        smallContributions(rows[index] ?? [], filter.dimension, filter.values, query.table.sizes),
+      );
+    });
+    marginals.forEach(({ check }, index) => {
+      const min =
+        check.prepared.table.sizes.find((threshold) => threshold.column === PEOPLE_COLUMN)?.min ?? 0;
+      const small = (only[index] ?? []).filter((row) => {
+        const count = Number(row[ONLY_COLUMN] ?? 0);
+        return count > 0 && count < min;
+      });
+      const { filter } = check;
+      leaveOut(
+        filter,
+        filter.values.filter((value) => small.some((row) => String(row[filter.dimension]) === String(value))),
+      );
     });
     return {
       found,

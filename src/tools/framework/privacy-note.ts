@@ -25,7 +25,7 @@ export function describePrivacy(privacy: Privacy, distinctMembers: boolean): str
   if (privacy.left_out.length > 0) {
     const values = privacy.left_out.map((entry) => `${entry.argument} ${quoteData(String(entry.value))}`);
     lines.push(
-      `Left out of the filters for privacy, as each has ${floor} in this selection on its own: ${values.join(', ')}.`,
+      `Left out of the filters for privacy, as each adds ${floor} to this selection: ${values.join(', ')}.`,
     );
   }
   if (privacy.totals_suppressed) lines.push(`Totals are withheld where they describe ${floor}.`);
