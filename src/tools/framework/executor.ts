@@ -1,66 +1,25 @@
-import { ArgumentError, MarqueeError } from '../../errors.js';
 import { coarsen, FROM_COLUMN } from '../../guard/coarsen.js';
 import { smallContributions } from '../../guard/contributions.js';
-import {
-  ALL_TIME,
-  type Cells,
-  type DisclosureTable,
-  type Span,
-  type Threshold,
-} from '../../guard/disclosure-table.js';
+import type { Cells, DisclosureTable } from '../../guard/disclosure-table.js';
 import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.js';
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
-import { traitsOf } from '../../semantic/metric-traits.js';
 import type { AppliedFilter } from '../../semantic/plan-query.js';
-import {
-  type DimensionFilter,
-  distinctColumn,
-  type Measure,
-  ONLY_COLUMN,
-  PEOPLE_COLUMN,
-  PERIOD_COLUMN,
-  peopleColumn,
-  type QueryPlan,
-  UNITS_COLUMN,
-  varianceColumn,
-} from '../../semantic/query-plan.js';
-import type { AccessPolicy, SemanticLayer } from '../../semantic/semantic-layer.js';
-import { bucketEnd } from '../../semantic/time-range.js';
+import { ONLY_COLUMN, PEOPLE_COLUMN, type QueryPlan } from '../../semantic/query-plan.js';
+import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import type { AnalyticsService, Caller } from './analytics-service.js';
 import type { PlannedQuery, Results } from './definition.js';
-
-/** Values of list filters left out of an answer, by filter group and dimension. */
-export type Drops = ReadonlyMap<string, ReadonlySet<string>>;
-
-/** A filter value left out because its own contribution was under the minimum group size. */
-export interface LeftOut {
-  readonly argument: string;
-  readonly value: string | number;
-}
-
-/** One query as it runs: its plan with the privacy measures, and how the privacy rules read its rows. */
-interface Prepared {
-  readonly name: string;
-  /** The query as the tool planned it. */
-  readonly source: PlannedQuery;
-  /** The query as it runs: with the privacy measures, and its page cut after the rules. */
-  readonly planned: PlannedQuery;
-  readonly table: Omit<DisclosureTable, 'rows' | 'name'>;
-  /** Privacy applies: the query's groups are checked against the minimums. */
-  readonly protected: boolean;
-  /** Rows are time buckets (finer than the periods). */
-  readonly grained: boolean;
-  /** A page the plan asked for in SQL, cut after the privacy rules instead. */
-  readonly page?: { readonly offset: number; readonly limit: number | undefined } | undefined;
-}
-
-/** What a stage ran, kept so that later stages are protected together with it. */
-interface Ran {
-  readonly prepared: Prepared;
-  readonly rows: readonly Row[];
-}
+import {
+  contributionChecks,
+  type Drops,
+  dropFrom,
+  dropKey,
+  type LeftOut,
+  leftOutOf,
+  withoutDropped,
+} from './list-filters.js';
+import { distinctPeople, type Prepared, prepareQuery, type Ran, withDetermined } from './prepared-query.js';
 
 /** The state of a call after a stage: what the tool may see, and what the next stage must respect. */
 export interface Execution {
@@ -82,12 +41,6 @@ interface Shadow {
   readonly filter: AppliedFilter;
   readonly rows: readonly Row[];
 }
-
-/** The earlier and the later of two ISO dates. */
-const earlier = (a: string, b: string): string => (a <= b ? a : b);
-const later = (a: string, b: string): string => (a >= b ? a : b);
-
-const key = (group: string, dimension: string) => `${group}\u0000${dimension}`;
 
 /** Privacy columns never leave the executor. */
 const PRIVATE_COLUMN = /^_(people|distinct)(_|$)/;
@@ -111,11 +64,11 @@ export class Executor {
     filters: readonly AppliedFilter[],
   ): Record<string, CompiledQuery> {
     const prepared = Object.entries(queries).map(([name, planned]) =>
-      this.prepare(name, planned, caller.policy),
+      prepareQuery(this.layer, name, planned, caller.policy),
     );
     const compiled: Record<string, CompiledQuery> = {};
     for (const query of prepared) compiled[query.name] = this.compile(query.planned, caller);
-    for (const check of this.contributionChecks(prepared, filters))
+    for (const check of contributionChecks(prepared, filters))
       compiled[`privacy_check_${check.query}_${check.filter.dimension}`] = this.compile(
         check.planned,
         caller,
@@ -137,9 +90,10 @@ export class Executor {
   ): Promise<Execution> {
     const applied = withoutDropped(filters, drops);
     const earlier = previous?.ran ?? [];
-    let prepared = this.withDetermined(
+    let prepared = withDetermined(
+      this.layer,
       Object.entries(queries).map(([name, planned]) =>
-        this.prepare(name, dropFrom(planned, drops), caller.policy),
+        prepareQuery(this.layer, name, dropFrom(planned, drops), caller.policy),
       ),
       earlier,
       caller.policy,
@@ -150,9 +104,10 @@ export class Executor {
     if (found.size > 0) {
       if (previous !== undefined)
         return { ...previous, drops: all, restart: true, leftOut: leftOutOf(filters, all) };
-      prepared = this.withDetermined(
+      prepared = withDetermined(
+        this.layer,
         Object.entries(queries).map(([name, planned]) =>
-          this.prepare(name, dropFrom(planned, all), caller.policy),
+          prepareQuery(this.layer, name, dropFrom(planned, all), caller.policy),
         ),
         earlier,
         caller.policy,
@@ -166,7 +121,7 @@ export class Executor {
     ];
     // Each value's share of each group, for the values kept: what asking without one would reveal.
     const kept = splits.map((split) => {
-      const dropped = all.get(key(split.filter.group, split.filter.dimension));
+      const dropped = all.get(dropKey(split.filter.group, split.filter.dimension));
       return {
         ...split,
         rows: split.rows.filter((row) => dropped?.has(String(row[split.filter.dimension])) !== true),
@@ -319,236 +274,6 @@ export class Executor {
       : this.service.compile(planned.query, caller);
   }
 
-  /** A query with the measures its policy needs, and how the privacy rules read its rows. */
-  private prepare(name: string, planned: PlannedQuery, policy: AccessPolicy, determined = 0): Prepared {
-    const k = policy.minGroupSize;
-    if ('outcome' in planned) {
-      const plan = planned.outcome;
-      this.refuseDistinct(plan.model, policy);
-      const sizes: Threshold[] =
-        k !== undefined && this.counts(plan.model) ? [{ column: UNITS_COLUMN, min: k }] : [];
-      return {
-        name,
-        source: planned,
-        planned,
-        grained: false,
-        protected: sizes.length > 0,
-        table: {
-          universe: JSON.stringify({
-            outcome: { ...plan, groupBy: [], filters: [] },
-            ...universeOf(plan.filters),
-          }),
-          keys: plan.groupBy,
-          fixed: fixedOf(plan.filters),
-          span: () => ALL_TIME,
-          coverage: ALL_TIME,
-          sizes,
-          cohorts: [],
-        },
-      };
-    }
-    const plan = planned.query;
-    const measures: Measure[] = [];
-    const sizes: Threshold[] = [];
-    const cohorts: { columns: string[]; people: Threshold }[] = [];
-    const people = this.layer.models.get(plan.model)?.people;
-    if (k !== undefined && typeof people === 'string') {
-      measures.push({ column: PEOPLE_COLUMN, metric: people });
-      sizes.push({ column: PEOPLE_COLUMN, min: k });
-      const byCohort = new Map<string, string[]>();
-      for (const name of plan.metrics) {
-        const cohort = this.cohortOf(name);
-        if (cohort === undefined || cohort === people) continue;
-        byCohort.set(cohort, [...(byCohort.get(cohort) ?? []), name, varianceColumn(name)]);
-      }
-      for (const [cohort, columns] of byCohort) {
-        measures.push({ column: peopleColumn(cohort), metric: cohort });
-        cohorts.push({ columns, people: { column: peopleColumn(cohort), min: k } });
-      }
-    }
-    const reachable = new Set(this.layer.reachableModels(plan.model));
-    for (const [dimension, count] of policy.minDistinct) {
-      const model = this.layer.dimensions.get(dimension)?.model;
-      if (model === undefined || !reachable.has(model)) continue;
-      measures.push({ column: distinctColumn(dimension), distinct: dimension });
-      sizes.push({ column: distinctColumn(dimension), min: count });
-    }
-    const guarded = sizes.length > 0;
-    if ('coarsen' in planned && planned.coarsen !== undefined) {
-      const summed = [...plan.metrics].map((metric) => this.layer.metrics.get(metric));
-      if (
-        summed.some((metric) => metric === undefined || !traitsOf(this.layer, metric).additive) ||
-        cohorts.length > 0
-      )
-        throw new Error(`Query ${name} merges days, which only additive metrics of one population allow`);
-      if (sizes.some((threshold) => threshold.column !== PEOPLE_COLUMN))
-        throw new Error(`Query ${name} merges days, which distinct counts do not allow`);
-    }
-    const periods = plan.periods;
-    const hull: Span =
-      periods.length === 0
-        ? ALL_TIME
-        : [
-            periods.map((period) => period.from).reduce(earlier),
-            periods.map((period) => period.to).reduce(later),
-          ];
-    const grain = plan.grain;
-    const span = (row: Cells): Span => {
-      if (plan.byPeriod === true) {
-        const period = periods[Number(row[PERIOD_COLUMN])];
-        return period === undefined ? hull : [period.from, period.to];
-      }
-      if (grain === undefined) return hull;
-      const start = String(row[plan.timeDimension] ?? '');
-      const end = bucketEnd(start, grain);
-      return [later(start, hull[0]), earlier(end, hull[1])];
-    };
-    // Under the privacy rules a page is cut after them (they need every group), never in SQL.
-    const page =
-      guarded && (plan.limit !== undefined || (plan.offset ?? 0) > 0)
-        ? { offset: plan.offset ?? 0, limit: plan.limit }
-        : undefined;
-    return {
-      name,
-      source: planned,
-      planned: {
-        ...planned,
-        query: { ...plan, measures, ...(page === undefined ? {} : { limit: undefined, offset: undefined }) },
-      },
-      page,
-      grained: grain !== undefined,
-      protected: guarded,
-      table: {
-        universe: JSON.stringify({
-          model: plan.model,
-          search: plan.search ?? null,
-          distinct: plan.distinct === true,
-          ...universeOf(plan.filters),
-        }),
-        keys: plan.dimensions,
-        fixed: fixedOf(plan.filters),
-        span,
-        coverage: hull,
-        // Dimensions added only because the keys determine them do not make totals a breakdown.
-        single: plan.dimensions.length === determined && plan.byPeriod !== true && grain === undefined,
-        totals: plan.dimensions.length === determined && grain === undefined,
-        sizes,
-        cohorts,
-      },
-    };
-  }
-
-  /**
-   * Each protected query grouped also by the dimensions its keys determine (a country's region, a title's
-   * genre) that another table of its universe groups by: the groups do not change, but the privacy rules now
-   * see that the region's groups are split by the countries', and protect the one by the other.
-   */
-  private withDetermined(
-    prepared: readonly Prepared[],
-    earlier: readonly Ran[],
-    policy: AccessPolicy,
-  ): Prepared[] {
-    const keys = new Map<string, Set<string>>();
-    for (const query of [...earlier.map((ran) => ran.prepared), ...prepared]) {
-      const set = keys.get(query.table.universe) ?? new Set<string>();
-      for (const key of query.table.keys) set.add(key);
-      keys.set(query.table.universe, set);
-    }
-    return prepared.map((query) => {
-      const source = query.source;
-      if (!query.protected || !('query' in source) || source.coarsen !== undefined) return query;
-      const plan = source.query;
-      const known = [...plan.dimensions, ...Object.keys(query.table.fixed)];
-      const extra = [...(keys.get(query.table.universe) ?? [])].filter(
-        (dimension) =>
-          !plan.dimensions.includes(dimension) && this.layer.determines(plan.model, known, dimension),
-      );
-      if (extra.length === 0) return query;
-      const grouped = { ...source, query: { ...plan, dimensions: [...plan.dimensions, ...extra] } };
-      return this.prepare(query.name, grouped, policy, extra.length);
-    });
-  }
-
-  /** The people metric of a query's model when it counts distinct people (values can share them). */
-  private distinctPeople(planned: PlannedQuery): string | undefined {
-    if (!('query' in planned)) return undefined;
-    const people = this.layer.models.get(planned.query.model)?.people;
-    const metric = typeof people === 'string' ? this.layer.metrics.get(people) : undefined;
-    const distinct =
-      metric?.aggregation === 'count_distinct' || metric?.aggregation === 'approx_count_distinct';
-    return distinct && metric?.where === undefined && metric.column !== undefined ? metric.name : undefined;
-  }
-
-  /** Whether a model's rows are about people (its `people` metric names them). */
-  private counts(model: string): boolean {
-    return typeof this.layer.models.get(model)?.people === 'string';
-  }
-
-  /** The cohort a metric describes: its own `people`, or its ratio parts'. */
-  private cohortOf(name: string): string | undefined {
-    const metric = this.layer.metrics.get(name);
-    if (metric === undefined) return undefined;
-    if (metric.people !== undefined) return metric.people;
-    const parts = traitsOf(this.layer, metric).parts;
-    return parts?.numerator.people ?? parts?.denominator.people;
-  }
-
-  /** Per-unit outcomes cannot count distinct members: a policy that needs it is refused, never ignored. */
-  private refuseDistinct(model: string, policy: AccessPolicy): void {
-    const reachable = new Set(this.layer.reachableModels(model));
-    for (const dimension of policy.minDistinct.keys()) {
-      if (reachable.has(this.layer.dimensions.get(dimension)?.model ?? ''))
-        throw new MarqueeError('access_denied', `Your access policy cannot be applied to ${model} outcomes`);
-    }
-  }
-
-  /**
-   * For every list filter (an argument with several values) and every protected query of the selection as a
-   * whole (one no other query of the stage splits further) not already split by the filtered dimension: the
-   * same query split by it, sizes only, to see each value's own contribution to the selection.
-   */
-  private contributionChecks(prepared: readonly Prepared[], filters: readonly AppliedFilter[]) {
-    const groups = new Map<string, AppliedFilter[]>();
-    for (const filter of filters) groups.set(filter.group, [...(groups.get(filter.group) ?? []), filter]);
-    const checks: {
-      query: string;
-      filter: AppliedFilter;
-      planned: PlannedQuery;
-      prepared: Prepared;
-      /** A query of the selection as a whole: a value too small here is left out of the answer. */
-      top: boolean;
-    }[] = [];
-    for (const group of groups.values()) {
-      if (group.reduce((count, filter) => count + filter.values.length, 0) < 2) continue;
-      for (const filter of group) {
-        for (const query of prepared) {
-          if (!query.protected || query.table.keys.includes(filter.dimension)) continue;
-          const top = !prepared.some((parent) => splits(parent, query));
-          const planned: PlannedQuery =
-            'outcome' in query.planned
-              ? {
-                  outcome: {
-                    ...query.planned.outcome,
-                    groupBy: [...query.planned.outcome.groupBy, filter.dimension],
-                  },
-                }
-              : {
-                  query: {
-                    ...query.planned.query,
-                    dimensions: [...query.planned.query.dimensions, filter.dimension],
-                    metrics: [],
-                    variances: undefined,
-                    coverage: false,
-                    order: [],
-                  },
-                };
-          checks.push({ query: query.name, filter, planned, prepared: query, top });
-        }
-      }
-    }
-    return checks;
-  }
-
   /**
    * Each value's share of every protected query's groups (for list filters), and the values whose share of
    * the selection as a whole is under a minimum: those are left out of the answer.
@@ -558,11 +283,11 @@ export class Executor {
     filters: readonly AppliedFilter[],
     caller: Caller,
   ): Promise<{ found: Map<string, Set<string>>; splits: Shadow[] }> {
-    const checks = this.contributionChecks(prepared, filters);
+    const checks = contributionChecks(prepared, filters);
     // Where people are a distinct count, values can share people: what a list loses without a value is the
     // people who have that value only, which must be none or at least the minimum too.
     const marginals = checks.flatMap((check) => {
-      const unit = check.top ? this.distinctPeople(check.prepared.planned) : undefined;
+      const unit = check.top ? distinctPeople(this.layer, check.prepared.planned) : undefined;
       const plan = check.prepared.planned;
       if (unit === undefined || !('query' in plan)) return [];
       const marginal: PlannedQuery = {
@@ -585,9 +310,9 @@ export class Executor {
     const found = new Map<string, Set<string>>();
     const leaveOut = (filter: AppliedFilter, values: Iterable<string | number>) => {
       for (const value of values) {
-        const group = found.get(key(filter.group, filter.dimension)) ?? new Set<string>();
+        const group = found.get(dropKey(filter.group, filter.dimension)) ?? new Set<string>();
         group.add(String(value));
-        found.set(key(filter.group, filter.dimension), group);
+        found.set(dropKey(filter.group, filter.dimension), group);
       }
     };
     checks.forEach((check, index) => {
@@ -620,82 +345,6 @@ export class Executor {
       })),
     };
   }
-}
-
-/** Whether `child`'s groups split `parent`'s: the same rows, more coordinates or finer time, within its time. */
-function splits(parent: Prepared, child: Prepared): boolean {
-  if (parent === child || parent.table.universe !== child.table.universe) return false;
-  const names = (query: Prepared) => new Set([...query.table.keys, ...Object.keys(query.table.fixed)]);
-  const outer = names(parent);
-  const inner = names(child);
-  if (![...outer].every((name) => inner.has(name))) return false;
-  const finer = inner.size > outer.size || (child.grained && !parent.grained);
-  const [from, to] = child.table.coverage;
-  return finer && from >= parent.table.coverage[0] && to <= parent.table.coverage[1];
-}
-
-/** The filters a tool's answer must not be told apart by: list filters (several values or alternatives). */
-function universeOf(filters: readonly DimensionFilter[]) {
-  const listed = filters
-    .filter((filter) => fixedFilter(filter, filters) === undefined)
-    .map((filter) => [filter.group ?? '', filter.dimension, [...filter.values].map(String).sort()])
-    .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  return { filters: listed };
-}
-
-/** A filter that pins its dimension to one value (alone in its group): a coordinate of every row. */
-function fixedFilter(filter: DimensionFilter, all: readonly DimensionFilter[]): string | undefined {
-  if (filter.values.length !== 1) return undefined;
-  if (filter.group !== undefined && all.some((other) => other !== filter && other.group === filter.group))
-    return undefined;
-  return String(filter.values[0]);
-}
-
-function fixedOf(filters: readonly DimensionFilter[]): Record<string, string> {
-  const fixed: Record<string, string> = {};
-  for (const filter of filters) {
-    const value = fixedFilter(filter, filters);
-    if (value !== undefined) fixed[filter.dimension] = value;
-  }
-  return fixed;
-}
-
-/** Filters without the dropped values; a list filter left with no value refuses the call. */
-function withoutDropped<F extends DimensionFilter>(filters: readonly F[], drops: Drops): F[] {
-  const kept: F[] = [];
-  const groups = new Set<string>();
-  for (const filter of filters) {
-    const dropped = filter.group === undefined ? undefined : drops.get(key(filter.group, filter.dimension));
-    const values = filter.values.filter((value) => dropped?.has(String(value)) !== true);
-    if (filter.group !== undefined) groups.add(filter.group);
-    if (values.length > 0) kept.push({ ...filter, values });
-  }
-  for (const group of groups) {
-    if (kept.some((filter) => filter.group === group)) continue;
-    const argument = (filters.find((filter) => filter.group === group) as { argument?: string } | undefined)
-      ?.argument;
-    throw new ArgumentError(
-      argument ?? group,
-      `Every value of ${argument ?? group} describes too few people in this selection to be shown on its own: choose larger groups or a wider time range`,
-    );
-  }
-  return kept;
-}
-
-function dropFrom(planned: PlannedQuery, drops: Drops): PlannedQuery {
-  if (drops.size === 0) return planned;
-  return 'outcome' in planned
-    ? { outcome: { ...planned.outcome, filters: withoutDropped(planned.outcome.filters, drops) } }
-    : { ...planned, query: { ...planned.query, filters: withoutDropped(planned.query.filters, drops) } };
-}
-
-function leftOutOf(filters: readonly AppliedFilter[], drops: Drops): LeftOut[] {
-  return filters.flatMap((filter) => {
-    const dropped = drops.get(key(filter.group, filter.dimension));
-    return filter.values
-      .filter((value) => dropped?.has(String(value)) === true)
-      .map((value) => ({ argument: filter.argument, value }));
-  });
 }
 
 /** A row as a tool may see it: no privacy columns, warehouse text neutralised. */
