@@ -1,3 +1,4 @@
+import { Derivation, type Relation } from './derivation.js';
 import {
   type Cells,
   type Disclosure,
@@ -183,6 +184,138 @@ function complement(
   }
 }
 
+/** The splits that are exact sums (a part's figures add up to the whole's): those give groups away by arithmetic. */
+const exact = (splits: readonly Split[]): Split[] =>
+  splits.filter(
+    (split) => !split.partial && split.parent.table.shadow === undefined && split.child.shadow === undefined,
+  );
+
+/**
+ * Withheld groups too small to be shown that the shown figures still give away: each on its own or, where none
+ * is, two of one table whose sizes add up to under a minimum, that a chain of totals and parts works out.
+ */
+function exposed(
+  relations: readonly Relation[],
+  cells: ReadonlyMap<number, Cell>,
+  withheld: ReadonlySet<number>,
+  thresholds: (cell: Cell) => readonly Threshold[],
+): number[][] {
+  const small = [...withheld].filter((group) => {
+    const cell = cells.get(group);
+    if (cell === undefined) return false;
+    const sizes = thresholds(cell).map((threshold) => sizeOf(cell.row, threshold.column));
+    return sizes.some((size) => size > 0) && !reaches(cell.row, thresholds(cell));
+  });
+  if (small.length === 0) return [];
+  const derivation = new Derivation(relations, withheld);
+  const singles = small.filter((group) => derivation.determines([group])).map((group) => [group]);
+  // Pairs are checked where few enough to try each: the sums a margin-by-margin attack reaches first.
+  if (singles.length > 0 || small.length > PAIRS_CHECKED) return singles;
+  for (const [index, a] of small.entries()) {
+    const first = cells.get(a);
+    if (first === undefined) continue;
+    for (const b of small.slice(index + 1)) {
+      const second = cells.get(b);
+      if (second?.table !== first.table) continue;
+      const under = thresholds(first).some(
+        (threshold) =>
+          sizeOf(first.row, threshold.column) + sizeOf(second.row, threshold.column) < threshold.min,
+      );
+      if (under && derivation.determines([a, b])) return [[a, b]];
+    }
+  }
+  return [];
+}
+
+/** Withheld small groups beyond which pairs of them are not tried (the single groups always are). */
+const PAIRS_CHECKED = 200;
+
+/** Shown groups tried, smallest first, for one that hides an exposed group. */
+const COVERS_TRIED = 12;
+
+/**
+ * The relations a derivation of `groups` can use (those linked to them through withheld groups: equations
+ * meet only in withheld groups), the withheld groups among them, and the shown groups they also hold.
+ */
+function reach(
+  groups: readonly number[],
+  relations: readonly Relation[],
+  around: ReadonlyMap<number, readonly number[]>,
+  withheld: ReadonlySet<number>,
+): { relations: Relation[]; inside: Set<number>; boundary: Set<number> } {
+  const inside = new Set(groups);
+  const boundary = new Set<number>();
+  const used = new Set<number>();
+  const queue = [...groups];
+  for (let group = queue.pop(); group !== undefined; group = queue.pop()) {
+    for (const index of around.get(group) ?? []) {
+      if (used.has(index)) continue;
+      used.add(index);
+      const relation = relations[index];
+      if (relation === undefined) continue;
+      for (const member of [relation.whole, ...relation.parts]) {
+        if (!withheld.has(member)) boundary.add(member);
+        else if (!inside.has(member)) {
+          inside.add(member);
+          queue.push(member);
+        }
+      }
+    }
+  }
+  return { relations: [...used].flatMap((index) => relations[index] ?? []), inside, boundary };
+}
+
+/**
+ * Complementary suppression until nothing small can be worked out: `complement`'s rule for each total and its
+ * parts; then, across all of them at once, each small withheld group the shown figures still determine has a
+ * shown group its derivation uses withheld too (a breakdown's before a total's, the smallest that stops it
+ * first), and so on to a fixed point.
+ */
+function withholdEnough(
+  splits: readonly Split[],
+  withheld: Set<number>,
+  thresholds: (cell: Cell) => readonly Threshold[],
+  enough?: (split: Split) => boolean,
+): void {
+  const large = (cell: Cell) => reaches(cell.row, thresholds(cell));
+  const order = (a: Cell, b: Cell) => bySize(thresholds(a).map((threshold) => threshold.column))(a, b);
+  const sums = exact(splits);
+  const relations = sums.map((split) => ({
+    whole: split.parent.group,
+    parts: split.parts.map((part) => part.group),
+  }));
+  const cells = new Map<number, Cell>();
+  const around = new Map<number, number[]>();
+  sums.forEach((split, index) => {
+    for (const cell of [split.parent, ...split.parts]) {
+      cells.set(cell.group, cell);
+      around.set(cell.group, [...(around.get(cell.group) ?? []), index]);
+    }
+  });
+  const rank = (a: Cell, b: Cell) =>
+    Number(a.table.totals === true) - Number(b.table.totals === true) || order(a, b);
+  for (;;) {
+    complement(splits, withheld, large, order, enough);
+    const covered = new Set<number>();
+    for (const groups of exposed(relations, cells, withheld, thresholds)) {
+      if (groups.some((group) => covered.has(group))) continue;
+      const local = reach(groups, relations, around, withheld);
+      const candidates = [...local.boundary].flatMap((group) => cells.get(group) ?? []).sort(rank);
+      const next =
+        candidates
+          .slice(0, COVERS_TRIED)
+          .find(
+            (cell) =>
+              !new Derivation(local.relations, new Set([...local.inside, cell.group])).determines(groups),
+          ) ?? candidates[0];
+      if (next === undefined) continue;
+      withheld.add(next.group);
+      for (const group of local.inside) covered.add(group);
+    }
+    if (covered.size === 0) return;
+  }
+}
+
 /** The groups of every table, how they split each other, and those under a minimum on their own. */
 function primary(tables: readonly DisclosureTable[]) {
   const ids = new Map<string, number>();
@@ -249,12 +382,10 @@ function suppress(
   { tables, cells, splits, all, withheld }: ReturnType<typeof primary>,
   unions: UnionSizes,
 ): Disclosure {
-  const sizeColumns = (cell: Cell) => cell.table.sizes.map((threshold) => threshold.column);
-  complement(
+  withholdEnough(
     splits,
     withheld,
-    (cell) => reaches(cell.row, cell.table.sizes),
-    (a, b) => bySize(sizeColumns(a))(a, b),
+    (cell) => cell.table.sizes,
     (split) => {
       if (split.child.sizes.every((threshold) => atLeast(split, withheld, threshold) >= threshold.min))
         return true;
@@ -278,11 +409,10 @@ function suppress(
       const size = sizeOf(cell.row, column);
       if (size > 0 && size < threshold.min) hidden.add(cell.group);
     }
-    complement(
+    withholdEnough(
       splits.filter((split) => has(split.parent) && split.parts.every(has)),
       hidden,
-      (cell) => sizeOf(cell.row, column) >= threshold.min,
-      bySize([column]),
+      () => [threshold],
     );
     cohortWithheld.set(column, hidden);
   }

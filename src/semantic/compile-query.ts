@@ -215,18 +215,22 @@ function periodIndex(time: Dimension, periods: readonly Period[]): Fragment {
   return sql`multiIf(${sql.join(branches)}, ${typed('', 'String')})`;
 }
 
-/** The expression of a privacy measure: a metric counting people, or distinct values of a dimension. */
+/** The expression of a privacy measure: a metric counting people, distinct values or an extreme value. */
 function measureExpression(layer: SemanticLayer, measure: Measure): Fragment {
-  return 'metric' in measure
-    ? metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'))
-    : call('uniqExact', dimensionExpression(mustGet(layer.dimensions, measure.distinct, 'dimension')));
+  if ('metric' in measure) return metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'));
+  if ('distinct' in measure)
+    return call('uniqExact', dimensionExpression(mustGet(layer.dimensions, measure.distinct, 'dimension')));
+  const value = dimensionExpression(mustGet(layer.dimensions, measure.of, 'dimension'));
+  return call(measure.extreme, sql`ifNull(toString(${value}), ${typed('', 'String')})`);
 }
 
 /** Dimensions a measure reads (to join their models). */
 function measuredDimensions(layer: SemanticLayer, measures: readonly Measure[]): Dimension[] {
-  return measures.flatMap((measure) =>
-    'distinct' in measure ? [mustGet(layer.dimensions, measure.distinct, 'dimension')] : [],
-  );
+  return measures.flatMap((measure) => {
+    if ('distinct' in measure) return [mustGet(layer.dimensions, measure.distinct, 'dimension')];
+    if ('of' in measure) return [mustGet(layer.dimensions, measure.of, 'dimension')];
+    return [];
+  });
 }
 
 /**

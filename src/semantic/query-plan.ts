@@ -36,13 +36,19 @@ export const peopleColumn = (metric: string): string => `_people_${metric}`;
 /** The column of a measure counting the distinct values of a dimension in a group: `_distinct_content_id`. */
 export const distinctColumn = (dimension: string): string => `_distinct_${dimension}`;
 
+/** The columns of the least and greatest value of a dimension in a group, as text: `_nest_min_region`. */
+export const extremeColumns = (dimension: string) =>
+  ({ min: `_nest_min_${dimension}`, max: `_nest_max_${dimension}` }) as const;
+
 /**
- * A size of each group, for the privacy rules: a metric counting people, or the number of distinct values of
- * a dimension. Added to a query under `column`, never shown.
+ * What the privacy rules need of each group, added to a query under `column` and never shown: a size (a
+ * metric counting people, or the number of distinct values of a dimension), or the least or greatest value
+ * of a dimension as text (equal when the group lies within one value: it nests in that value's group).
  */
 export type Measure =
   | { readonly column: string; readonly metric: string }
-  | { readonly column: string; readonly distinct: string };
+  | { readonly column: string; readonly distinct: string }
+  | { readonly column: string; readonly extreme: 'min' | 'max'; readonly of: string };
 
 /**
  * A query validated against the semantic layer, every name known: the one input of the compiler.

@@ -129,55 +129,140 @@ describe('explain_change and the minimum group size', () => {
 });
 
 describe('a total and its parts in different tables of one answer', () => {
-  it('a region less its shown countries gives no withheld country away (explain_change by region and country)', async () => {
-    // A four-day window in which a LATAM country has one or two viewers.
-    const [target] = await sql(`SELECT toString(d) AS day FROM (
+  it.each([
+    ['country', 'country_code'],
+    ['country_name', 'country_name'],
+  ])(
+    'a region less its shown countries gives no withheld country away (explain_change by region and %s)',
+    async (dimension, column) => {
+      // A four-day window in which a LATAM country has one or two viewers.
+      const [target] = await sql(`SELECT toString(d) AS day FROM (
         SELECT d, country_code, uniqExact(user_id) AS v FROM viewing_events
           ARRAY JOIN [event_date, event_date - 1, event_date - 2, event_date - 3] AS d
         WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-09-01' AND '2026-10-31' AND country_code IN
           (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM')
         GROUP BY d, country_code)
       WHERE d BETWEEN '2026-09-05' AND '2026-10-28' GROUP BY d HAVING min(v) <= 2 ORDER BY d LIMIT 1`);
-    expect(target).toBeDefined();
-    const from = String(target?.day);
-    const to = String((await sql(`SELECT toString(toDate('${from}') + 3) AS d`))[0]?.d);
-    const baseline = (
-      await sql(`SELECT toString(toDate('${from}') - 4) AS f, toString(toDate('${from}') - 1) AS t`)
-    )[0];
-    const out = await answer<ExplainChangeOutput>(vp, 'explain_change', {
-      metric: 'unique_viewers',
-      time_range: { from, to },
-      baseline: { from: baseline?.f, to: baseline?.t },
-      dimensions: ['region', 'country'],
-      top: 20,
-    });
-    const regions = out.breakdowns.find((b) => b.dimension === 'region')?.contributors ?? [];
-    const shownCountries = new Set(
-      out.breakdowns.find((b) => b.dimension === 'country')?.contributors.map((c) => c.segment),
-    );
-    expect(regions.map((region) => region.segment)).toContain('LATAM');
-    for (const [periodFrom, periodTo] of [
-      [from, to],
-      [String(baseline?.f), String(baseline?.t)],
-    ]) {
-      for (const region of regions) {
-        const countries = await sql(
-          `SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = '${region.segment}'`,
-        );
-        const withheld = countries
-          .map((row) => String(row.country_code))
-          .filter((code) => !shownCountries.has(code));
-        const where = `tenant_id = 'aurora' AND event_date BETWEEN '${periodFrom}' AND '${periodTo}'`;
-        const people = await viewersOf(
-          where,
-          ['country_code'],
-          withheld.map((code) => [code]),
-        );
-        expect(
-          people === 0 || people >= K,
-          `${region.segment} ${periodFrom}: ${withheld.join(',')} have ${people}`,
-        ).toBe(true);
+      expect(target).toBeDefined();
+      const from = String(target?.day);
+      const to = String((await sql(`SELECT toString(toDate('${from}') + 3) AS d`))[0]?.d);
+      const baseline = (
+        await sql(`SELECT toString(toDate('${from}') - 4) AS f, toString(toDate('${from}') - 1) AS t`)
+      )[0];
+      const out = await answer<ExplainChangeOutput>(vp, 'explain_change', {
+        metric: 'unique_viewers',
+        time_range: { from, to },
+        baseline: { from: baseline?.f, to: baseline?.t },
+        dimensions: ['region', dimension],
+        top: 20,
+      });
+      const regions = out.breakdowns.find((b) => b.dimension === 'region')?.contributors ?? [];
+      const shownCountries = new Set(
+        out.breakdowns.find((b) => b.dimension === dimension)?.contributors.map((c) => c.segment),
+      );
+      expect(regions.map((region) => region.segment)).toContain('LATAM');
+      for (const [periodFrom, periodTo] of [
+        [from, to],
+        [String(baseline?.f), String(baseline?.t)],
+      ]) {
+        for (const region of regions) {
+          const countries = await sql(
+            `SELECT country_code, ${column} AS shown_as FROM markets WHERE tenant_id = 'aurora' AND region = '${region.segment}'`,
+          );
+          const withheld = countries
+            .filter((row) => !shownCountries.has(String(row.shown_as)))
+            .map((row) => String(row.country_code));
+          const where = `tenant_id = 'aurora' AND event_date BETWEEN '${periodFrom}' AND '${periodTo}'`;
+          const people = await viewersOf(
+            where,
+            ['country_code'],
+            withheld.map((code) => [code]),
+          );
+          expect(
+            people === 0 || people >= K,
+            `${region.segment} ${periodFrom}: ${withheld.join(',')} have ${people}`,
+          ).toBe(true);
+        }
       }
+    },
+  );
+});
+
+describe('a breakdown by two dimensions and its margins', () => {
+  /**
+   * The attacker's arithmetic: a margin (a mover's current value, or the total) less its known cells gives
+   * its one unknown cell, which then counts as known for the other margins, until nothing more follows.
+   */
+  function peel(
+    cells: readonly { key: string; x: string; y: string }[],
+    shown: ReadonlyMap<string, number>,
+    margins: readonly { x?: string; y?: string; value: number }[],
+  ): Map<string, number> {
+    const known = new Map(shown);
+    const derived = new Map<string, number>();
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const margin of margins) {
+        const members = cells.filter(
+          (cell) =>
+            (margin.x === undefined || cell.x === margin.x) &&
+            (margin.y === undefined || cell.y === margin.y),
+        );
+        const unknown = members.filter((cell) => !known.has(cell.key));
+        if (unknown.length !== 1 || unknown[0] === undefined) continue;
+        const rest = members.reduce((sum, cell) => sum + (known.get(cell.key) ?? 0), 0);
+        known.set(unknown[0].key, margin.value - rest);
+        derived.set(unknown[0].key, margin.value - rest);
+        progress = true;
+      }
+    }
+    return derived;
+  }
+
+  it.each([
+    [{ geo: 'MX', device: 'TV', time_range: '2026-09' }, "country_code = 'MX' AND device = 'TV'"],
+    [{ geo: 'CA', device: 'Web', time_range: '2026-09' }, "country_code = 'CA' AND device = 'Web'"],
+  ])('no withheld cell follows from the rows, the movers and the totals (%j)', async (selection, where) => {
+    const out = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      ...selection,
+      group_by: ['plan', 'content_type'],
+      compare_to: 'previous_period',
+      metrics: ['views', 'watch_minutes'],
+      limit: 500,
+    });
+    const cells = (
+      await sql(`SELECT toString(v.plan) AS x, toString(c.content_type) AS y, count() AS views,
+          uniqExact(v.user_id) AS people
+        FROM viewing_events AS v INNER JOIN content AS c ON c.tenant_id = v.tenant_id AND c.content_id = v.content_id
+        WHERE v.tenant_id = 'aurora' AND ${where.replaceAll(/(country_code|device)/g, 'v.$1')}
+          AND v.event_date BETWEEN '${out.period.from}' AND '${out.period.to}'
+        GROUP BY x, y`)
+    ).map((row) => ({
+      key: `${row.x}|${row.y}`,
+      x: String(row.x),
+      y: String(row.y),
+      people: Number(row.people),
+    }));
+    expect(
+      cells.some((cell) => cell.people < K),
+      'the table has a small cell',
+    ).toBe(true);
+    const shown = new Map(out.rows.map((row) => [`${row.plan}|${row.content_type}`, Number(row.views)]));
+    const margins = [
+      ...out.top_movers
+        .filter((mover) => mover.metric === 'views' && mover.current !== null)
+        .map((mover) => ({
+          ...(mover.dimension === 'plan' ? { x: mover.value } : { y: mover.value }),
+          value: Number(mover.current),
+        })),
+      ...(out.totals.views === null || out.totals.views === undefined ? [] : [{ value: out.totals.views }]),
+    ];
+    expect(margins.length, 'the answer shows margins').toBeGreaterThan(2);
+    expect(shown.size, 'not everything is withheld').toBeGreaterThan(0);
+    for (const [key, views] of peel(cells, shown, margins)) {
+      const people = cells.find((cell) => cell.key === key)?.people ?? 0;
+      expect(people, `${key} worked out as ${views} views`).toBeGreaterThanOrEqual(K);
     }
   });
 });
@@ -325,6 +410,44 @@ describe('differencing list filters', () => {
       }
     }
   });
+
+  it.each([
+    ['device', ['iOS', 'TV'], 'country', 'country_code'],
+    ['content_id', ['aur-0263', 'aur-0313'], 'device', 'device'],
+  ])(
+    'a %s kept in a list adds none or at least 5 viewers to every group shown, in distinct counts (%j)',
+    async (argument, values, groupBy, column) => {
+      const dimension = argument === 'device' ? 'device' : 'content_id';
+      // Some group where one to four viewers of the list have the first value only: the target.
+      const [target] = await sql(`SELECT ${column} AS g FROM (
+        SELECT ${column}, user_id, groupUniqArray(${dimension}) AS had FROM viewing_events
+        WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-10-04' AND '2026-10-31'
+          AND ${dimension} IN (${quoted(values)})
+        GROUP BY ${column}, user_id)
+      GROUP BY g HAVING countIf(had = ['${values[0]}']) BETWEEN 1 AND 4 ORDER BY g LIMIT 1`);
+      expect(target, 'a group with a small marginal').toBeDefined();
+      const args = { metrics: ['unique_viewers'], group_by: [groupBy], time_range: 'last_28_days' };
+      const both = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+        ...args,
+        [argument]: values,
+      });
+      const alone = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+        ...args,
+        [argument]: values.slice(1),
+      });
+      const other = new Map(alone.rows.map((row) => [row[groupBy], Number(row.unique_viewers)]));
+      for (const row of both.rows) {
+        const without = other.get(row[groupBy]);
+        if (without === undefined) continue;
+        const added = Number(row.unique_viewers) - without;
+        expect(added === 0 || added >= K, `${values[0]} adds ${added} viewers to ${row[groupBy]}`).toBe(true);
+      }
+      // The value stays in the answer (its own viewers are enough); the groups it would give away are withheld.
+      expect(both.privacy.left_out).toEqual([]);
+      const shown = (out: QueryEngagementOutput) => out.rows.some((row) => row[groupBy] === target?.g);
+      expect(shown(both) && shown(alone), `${target?.g} is withheld in one of the answers`).toBe(false);
+    },
+  );
 
   it('a title whose viewers mostly watched another listed title does not change the viewer count', async () => {
     // Title A has 5 to 9 viewers, of whom only one to four did not also watch title B.

@@ -1,11 +1,17 @@
 import { coarsen, FROM_COLUMN } from '../../guard/coarsen.js';
 import { smallContributions } from '../../guard/contributions.js';
-import type { Cells, DisclosureTable } from '../../guard/disclosure-table.js';
+import {
+  type Cells,
+  type DisclosureTable,
+  reaches,
+  sizeOf,
+  type Threshold,
+} from '../../guard/disclosure-table.js';
 import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.js';
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import type { AppliedFilter } from '../../semantic/plan-query.js';
-import { ONLY_COLUMN, PEOPLE_COLUMN, type QueryPlan } from '../../semantic/query-plan.js';
+import { extremeColumns, ONLY_COLUMN, PEOPLE_COLUMN, type QueryPlan } from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import type { AnalyticsService, Caller } from './analytics-service.js';
@@ -40,10 +46,18 @@ interface Shadow {
   readonly query: string;
   readonly filter: AppliedFilter;
   readonly rows: readonly Row[];
+  /** What each row must reach: the query's own sizes (a value's share), or the people a value alone brings. */
+  readonly sizes: readonly Threshold[];
+}
+
+/** Dimensions a table's groups each lie within one value of, and its rows (or its shadows') with that value. */
+interface Nest {
+  readonly dimensions: readonly string[];
+  readonly within: (row: Row) => Row;
 }
 
 /** Privacy columns never leave the executor. */
-const PRIVATE_COLUMN = /^_(people|distinct)(_|$)/;
+const PRIVATE_COLUMN = /^_(people|distinct|nest)(_|$)/;
 
 /**
  * Runs plans for a caller: the seam where every query passes (and where caching, rollups and tracing plug
@@ -88,23 +102,10 @@ export class Executor {
     drops: Drops = new Map(),
     previous?: Execution,
   ): Promise<Execution> {
-    const applied = withoutDropped(filters, drops);
     const earlier = previous?.ran ?? [];
-    let prepared = withDetermined(
-      this.layer,
-      Object.entries(queries).map(([name, planned]) =>
-        prepareQuery(this.layer, name, dropFrom(planned, drops), caller.policy),
-      ),
-      earlier,
-      caller.policy,
-    );
-    const { found, splits } = await this.contributions(prepared, applied, caller);
     const all = new Map([...drops].map(([group, values]) => [group, new Set(values)]));
-    for (const [group, values] of found) all.set(group, new Set([...(all.get(group) ?? []), ...values]));
-    if (found.size > 0) {
-      if (previous !== undefined)
-        return { ...previous, drops: all, restart: true, leftOut: leftOutOf(filters, all) };
-      prepared = withDetermined(
+    const prepare = () =>
+      withDetermined(
         this.layer,
         Object.entries(queries).map(([name, planned]) =>
           prepareQuery(this.layer, name, dropFrom(planned, all), caller.policy),
@@ -112,6 +113,16 @@ export class Executor {
         earlier,
         caller.policy,
       );
+    let prepared = prepare();
+    let checked = await this.contributions(prepared, withoutDropped(filters, all), caller);
+    // Leaving a value out changes what the others alone bring: check again until no value is too small.
+    while (checked.found.size > 0) {
+      for (const [group, values] of checked.found)
+        all.set(group, new Set([...(all.get(group) ?? []), ...values]));
+      if (previous !== undefined)
+        return { ...previous, drops: all, restart: true, leftOut: leftOutOf(filters, all) };
+      prepared = prepare();
+      checked = await this.contributions(prepared, withoutDropped(filters, all), caller);
     }
     const effective = withoutDropped(filters, all);
     const rows = await Promise.all(prepared.map((query) => this.fetch(query.planned, caller)));
@@ -119,15 +130,7 @@ export class Executor {
       ...(previous?.ran ?? []),
       ...prepared.map((query, index) => ({ prepared: query, rows: rows[index] ?? [] })),
     ];
-    // Each value's share of each group, for the values kept: what asking without one would reveal.
-    const kept = splits.map((split) => {
-      const dropped = all.get(dropKey(split.filter.group, split.filter.dimension));
-      return {
-        ...split,
-        rows: split.rows.filter((row) => dropped?.has(String(row[split.filter.dimension])) !== true),
-      };
-    });
-    const shadows = [...(previous?.shadows ?? []), ...kept];
+    const shadows = [...(previous?.shadows ?? []), ...checked.shadows];
     return this.protect(ran, shadows, effective, all, leftOutOf(filters, all), caller);
   }
 
@@ -143,12 +146,20 @@ export class Executor {
     const tables: DisclosureTable[] = [];
     const open = new Map<string, readonly Row[]>();
     const withheldRows = new Map<string, Row[]>();
-    for (const { prepared, rows } of ran) {
-      const { planned, table, name } = prepared;
+    const nests = await this.nestings(ran, caller);
+    for (const { prepared, rows: fetched } of ran) {
+      const { planned, name } = prepared;
       if (!prepared.protected) {
-        open.set(name, rows);
+        open.set(name, fetched);
         continue;
       }
+      // Groups that lie within one group of another table's dimension carry it as a coordinate too.
+      const nest = nests.get(name);
+      const table =
+        nest === undefined
+          ? prepared.table
+          : { ...prepared.table, keys: [...prepared.table.keys, ...nest.dimensions] };
+      const rows = nest === undefined ? fetched : fetched.map(nest.within);
       let shown: readonly Row[] = rows;
       let span = table.span;
       const splitBy = shadows.filter((shadow) => shadow.query === name);
@@ -169,22 +180,25 @@ export class Executor {
       }
       tables.push({ ...table, name, rows: shown, span });
       if ('query' in planned && planned.coarsen !== undefined) continue;
-      for (const shadow of splitBy) {
+      splitBy.forEach((shadow, index) => {
         const dimension = shadow.filter.dimension;
         tables.push({
           ...table,
-          name: `${name}|${dimension}`,
+          name: `${name}|${dimension}|${index}`,
           keys: [...table.keys, dimension],
-          rows: shadow.rows,
+          rows: nest === undefined ? shadow.rows : shadow.rows.map(nest.within),
+          sizes: shadow.sizes,
+          cohorts: [],
           shadow: dimension,
           single: false,
           totals: false,
         });
-      }
+      });
     }
     const answer = disclose(tables);
     const disclosure = answer.suppress(await this.unions(answer.needs, ran, caller));
-    const clean = (rows: readonly Row[]): Row[] => rows.map(publishable);
+    const clean = (rows: readonly Row[], added: readonly string[] = []): Row[] =>
+      rows.map((row) => publishable(row, added));
     const shownRows = new Map<string, Row[]>();
     for (const [name, rows] of open) shownRows.set(name, clean(rows));
     for (const [name, rows] of disclosure.rows) {
@@ -193,7 +207,7 @@ export class Executor {
         page === undefined
           ? rows
           : rows.slice(page.offset, page.limit === undefined ? undefined : page.offset + page.limit);
-      shownRows.set(name, clean(cut));
+      shownRows.set(name, clean(cut, nests.get(name)?.dimensions));
     }
     return {
       results: {
@@ -253,8 +267,11 @@ export class Executor {
       return [{ need, plan }];
     });
     const rows = await Promise.all(needs.map(({ plan }) => this.service.run(plan, caller)));
-    const coordinates = (table: DisclosureTable, row: Cells) =>
-      JSON.stringify([...table.keys.map((key) => String(row[key] ?? '')), table.span(row)]);
+    // Coordinates as the queries group (a nested table's added coordinates are not in the union's rows).
+    const coordinates = (table: DisclosureTable, row: Cells) => {
+      const keys = plans.get(table.name)?.table.keys ?? table.keys;
+      return JSON.stringify([...keys.map((key) => String(row[key] ?? '')), table.span(row)]);
+    };
     const sizes = new Map<string, Map<string, Cells>>();
     needs.forEach(({ need }, index) => {
       const byParent = new Map((rows[index] ?? []).map((row) => [coordinates(need.parent, row), row]));
@@ -262,6 +279,81 @@ export class Executor {
     });
     return (need, parent) =>
       sizes.get(`${need.parent.name}\u0000${need.child.name}`)?.get(coordinates(need.parent, parent));
+  }
+
+  /**
+   * Where a protected table has groups under a minimum, whether its groups each lie within one value of a
+   * dimension another table of its universe groups by (every country within one region, though no declaration
+   * says so): one query of its groups' least and greatest value of each such dimension. Where they all do,
+   * the table's groups split the other's, and the privacy rules protect the one by the other.
+   */
+  private async nestings(ran: readonly Ran[], caller: Caller): Promise<Map<string, Nest>> {
+    const merged = (prepared: Prepared) =>
+      'query' in prepared.planned && prepared.planned.coarsen !== undefined;
+    const probes = ran.flatMap(({ prepared, rows }) => {
+      const { table, planned } = prepared;
+      if (!prepared.protected || merged(prepared) || !('query' in planned)) return [];
+      const small = rows.some(
+        (row) => !reaches(row, table.sizes) && table.sizes.some((size) => sizeOf(row, size.column) > 0),
+      );
+      if (!small) return [];
+      const names = new Set([...table.keys, ...Object.keys(table.fixed)]);
+      const dimensions = [
+        ...new Set(
+          ran.flatMap(({ prepared: other }) =>
+            other.protected && other.table.universe === table.universe && !merged(other)
+              ? other.table.keys
+              : [],
+          ),
+        ),
+      ].filter((dimension) => !names.has(dimension));
+      if (dimensions.length === 0) return [];
+      const probe: PlannedQuery = {
+        query: {
+          ...planned.query,
+          metrics: [],
+          variances: undefined,
+          coverage: false,
+          order: [],
+          limit: undefined,
+          offset: undefined,
+          measures: dimensions.flatMap((dimension) => [
+            { column: extremeColumns(dimension).min, extreme: 'min' as const, of: dimension },
+            { column: extremeColumns(dimension).max, extreme: 'max' as const, of: dimension },
+          ]),
+        },
+      };
+      return [{ prepared, rows, dimensions, probe }];
+    });
+    const answers = await Promise.all(probes.map(({ probe }) => this.fetch(probe, caller)));
+    const nests = new Map<string, Nest>();
+    probes.forEach(({ prepared, rows, dimensions }, index) => {
+      const { table } = prepared;
+      const at = (row: Cells) =>
+        JSON.stringify([...table.keys.map((key) => String(row[key] ?? '')), table.span(row)]);
+      const byGroup = new Map((answers[index] ?? []).map((row) => [at(row), row]));
+      const nested = dimensions.filter((dimension) => {
+        const { min, max } = extremeColumns(dimension);
+        return rows.every((row) => {
+          const probe = byGroup.get(at(row));
+          return probe !== undefined && probe[min] === probe[max];
+        });
+      });
+      if (nested.length === 0) return;
+      nests.set(prepared.name, {
+        dimensions: nested,
+        within: (row) => {
+          const probe = byGroup.get(at(row));
+          return {
+            ...row,
+            ...Object.fromEntries(
+              nested.map((dimension) => [dimension, probe?.[extremeColumns(dimension).min]]),
+            ),
+          };
+        },
+      });
+    });
+    return nests;
   }
 
   private fetch(planned: PlannedQuery, caller: Caller): Promise<Row[]> {
@@ -275,21 +367,23 @@ export class Executor {
   }
 
   /**
-   * Each value's share of every protected query's groups (for list filters), and the values whose share of
-   * the selection as a whole is under a minimum: those are left out of the answer.
+   * For list filters: each value's share of every protected query's groups and, where people are a distinct
+   * count, the people each value alone brings to each group (values can share people: what a list loses
+   * without a value is those who have that value only). Values too small for the selection as a whole are
+   * `found` (to be left out); the rest become shadows, which withhold the groups they are too small for.
    */
   private async contributions(
     prepared: readonly Prepared[],
     filters: readonly AppliedFilter[],
     caller: Caller,
-  ): Promise<{ found: Map<string, Set<string>>; splits: Shadow[] }> {
+  ): Promise<{ found: Map<string, Set<string>>; shadows: Shadow[] }> {
     const checks = contributionChecks(prepared, filters);
-    // Where people are a distinct count, values can share people: what a list loses without a value is the
-    // people who have that value only, which must be none or at least the minimum too.
     const marginals = checks.flatMap((check) => {
-      const unit = check.top ? distinctPeople(this.layer, check.prepared.planned) : undefined;
       const plan = check.prepared.planned;
+      const unit = distinctPeople(this.layer, plan);
       if (unit === undefined || !('query' in plan)) return [];
+      // Merged days are cut at each value's share; what a value alone brings to a run is not counted.
+      if (!check.top && plan.coarsen !== undefined) return [];
       const marginal: PlannedQuery = {
         query: {
           ...plan.query,
@@ -298,60 +392,59 @@ export class Executor {
           variances: undefined,
           coverage: false,
           order: [],
+          limit: undefined,
+          offset: undefined,
           marginal: { dimension: check.filter.dimension, unit },
         },
       };
-      return [{ check, planned: marginal }];
+      return [{ check, planned: marginal, merged: plan.coarsen !== undefined }];
     });
-    const [rows, only] = await Promise.all([
+    const [shares, only] = await Promise.all([
       Promise.all(checks.map((check) => this.fetch(check.planned, caller))),
       Promise.all(marginals.map((marginal) => this.fetch(marginal.planned, caller))),
     ]);
     const found = new Map<string, Set<string>>();
     const leaveOut = (filter: AppliedFilter, values: Iterable<string | number>) => {
       for (const value of values) {
-        const group = found.get(dropKey(filter.group, filter.dimension)) ?? new Set<string>();
-        group.add(String(value));
-        found.set(dropKey(filter.group, filter.dimension), group);
+        const key = dropKey(filter.group, filter.dimension);
+        found.set(key, new Set([...(found.get(key) ?? []), String(value)]));
       }
     };
+    const shadows: Shadow[] = [];
     checks.forEach((check, index) => {
-      if (!check.top) return;
       const { filter, prepared: query } = check;
-      leaveOut(
-        filter,
-        smallContributions(rows[index] ?? [], filter.dimension, filter.values, query.table.sizes),
-      );
+      const rows = shares[index] ?? [];
+      if (check.top)
+        leaveOut(filter, smallContributions(rows, filter.dimension, filter.values, query.table.sizes));
+      shadows.push({ query: check.query, filter, rows, sizes: query.table.sizes });
     });
-    marginals.forEach(({ check }, index) => {
-      const min =
-        check.prepared.table.sizes.find((threshold) => threshold.column === PEOPLE_COLUMN)?.min ?? 0;
-      const small = (only[index] ?? []).filter((row) => {
-        const count = Number(row[ONLY_COLUMN] ?? 0);
-        return count > 0 && count < min;
-      });
+    marginals.forEach(({ check, merged }, index) => {
       const { filter } = check;
-      leaveOut(
-        filter,
-        filter.values.filter((value) => small.some((row) => String(row[filter.dimension]) === String(value))),
-      );
+      const min = check.prepared.table.sizes.find((size) => size.column === PEOPLE_COLUMN)?.min ?? 0;
+      const rows = only[index] ?? [];
+      if (check.top) {
+        const small = rows.filter((row) => {
+          const count = Number(row[ONLY_COLUMN] ?? 0);
+          return count > 0 && count < min;
+        });
+        leaveOut(
+          filter,
+          filter.values.filter((value) =>
+            small.some((row) => String(row[filter.dimension]) === String(value)),
+          ),
+        );
+      }
+      if (!merged) shadows.push({ query: check.query, filter, rows, sizes: [{ column: ONLY_COLUMN, min }] });
     });
-    return {
-      found,
-      splits: checks.map((check, index) => ({
-        query: check.query,
-        filter: check.filter,
-        rows: rows[index] ?? [],
-      })),
-    };
+    return { found, shadows };
   }
 }
 
-/** A row as a tool may see it: no privacy columns, warehouse text neutralised. */
-function publishable(row: Row): Row {
+/** A row as a tool may see it: no privacy columns (nor coordinates the rules `added`), text neutralised. */
+function publishable(row: Row, added: readonly string[]): Row {
   const out: Row = {};
   for (const [column, value] of Object.entries(row)) {
-    if (PRIVATE_COLUMN.test(column)) continue;
+    if (PRIVATE_COLUMN.test(column) || added.includes(column)) continue;
     out[column] = typeof value === 'string' ? neutralise(value) : value;
   }
   return out;
