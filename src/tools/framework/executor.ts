@@ -11,7 +11,13 @@ import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import type { AppliedFilter } from '../../semantic/plan-query.js';
-import { extremeColumns, ONLY_COLUMN, PEOPLE_COLUMN, type QueryPlan } from '../../semantic/query-plan.js';
+import {
+  extremeColumns,
+  type Measure,
+  ONLY_COLUMN,
+  PEOPLE_COLUMN,
+  type QueryPlan,
+} from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import type { AnalyticsService, Caller } from './analytics-service.js';
@@ -39,6 +45,8 @@ export interface Execution {
   readonly restart: boolean;
   readonly ran: readonly Ran[];
   readonly shadows: readonly Shadow[];
+  /** Nesting probes already run, by query and dimensions (a later stage protects earlier tables again). */
+  readonly probes: ReadonlyMap<string, readonly Row[]>;
 }
 
 /** A query's groups split by one list-filter dimension: each kept value's share of each group. */
@@ -51,6 +59,12 @@ interface Shadow {
 }
 
 /** Dimensions a table's groups each lie within one value of, and its rows (or its shadows') with that value. */
+/** Measures of the least and greatest value of a dimension in each group, as text. */
+const extremesOf = (dimension: string): Measure[] => [
+  { column: extremeColumns(dimension).min, extreme: 'min', of: dimension },
+  { column: extremeColumns(dimension).max, extreme: 'max', of: dimension },
+];
+
 interface Nest {
   readonly dimensions: readonly string[];
   readonly within: (row: Row) => Row;
@@ -131,7 +145,8 @@ export class Executor {
       ...prepared.map((query, index) => ({ prepared: query, rows: rows[index] ?? [] })),
     ];
     const shadows = [...(previous?.shadows ?? []), ...checked.shadows];
-    return this.protect(ran, shadows, effective, all, leftOutOf(filters, all), caller);
+    const probes = new Map(previous?.probes ?? []);
+    return this.protect(ran, shadows, effective, all, leftOutOf(filters, all), caller, probes);
   }
 
   /** The rows every stage so far may show, under the privacy rules applied to all of them together. */
@@ -142,11 +157,12 @@ export class Executor {
     drops: Drops,
     leftOut: readonly LeftOut[],
     caller: Caller,
+    probes: Map<string, readonly Row[]>,
   ): Promise<Execution> {
     const tables: DisclosureTable[] = [];
     const open = new Map<string, readonly Row[]>();
     const withheldRows = new Map<string, Row[]>();
-    const nests = await this.nestings(ran, caller);
+    const nests = await this.nestings(ran, caller, probes);
     for (const { prepared, rows: fetched } of ran) {
       const { planned, name } = prepared;
       if (!prepared.protected) {
@@ -222,6 +238,7 @@ export class Executor {
       restart: false,
       ran,
       shadows,
+      probes,
     };
   }
 
@@ -282,15 +299,19 @@ export class Executor {
   }
 
   /**
-   * Where a protected table has groups under a minimum, whether its groups each lie within one value of a
-   * dimension another table of its universe groups by (every country within one region, though no declaration
-   * says so): one query of its groups' least and greatest value of each such dimension. Where they all do,
-   * the table's groups split the other's, and the privacy rules protect the one by the other.
+   * Where a protected table has groups under a minimum, the dimensions of other tables of its universe each of
+   * its groups lies within one value of, in the data (every country within one region, though no declaration
+   * says so): its groups then split the other table's, and the privacy rules protect the one by the other.
+   * One more query per such table reads each group's least and greatest value of those dimensions.
    */
-  private async nestings(ran: readonly Ran[], caller: Caller): Promise<Map<string, Nest>> {
+  private async nestings(
+    ran: readonly Ran[],
+    caller: Caller,
+    probes: Map<string, readonly Row[]>,
+  ): Promise<Map<string, Nest>> {
     const merged = (prepared: Prepared) =>
       'query' in prepared.planned && prepared.planned.coarsen !== undefined;
-    const probes = ran.flatMap(({ prepared, rows }) => {
+    const candidates = ran.flatMap(({ prepared, rows }) => {
       const { table, planned } = prepared;
       if (!prepared.protected || merged(prepared) || !('query' in planned)) return [];
       const small = rows.some(
@@ -317,41 +338,44 @@ export class Executor {
           order: [],
           limit: undefined,
           offset: undefined,
-          measures: dimensions.flatMap((dimension) => [
-            { column: extremeColumns(dimension).min, extreme: 'min' as const, of: dimension },
-            { column: extremeColumns(dimension).max, extreme: 'max' as const, of: dimension },
-          ]),
+          measures: dimensions.flatMap(extremesOf),
         },
       };
       return [{ prepared, rows, dimensions, probe }];
     });
-    const answers = await Promise.all(probes.map(({ probe }) => this.fetch(probe, caller)));
+    const probed = await Promise.all(
+      candidates.map(async ({ prepared, dimensions, probe }) => {
+        const key = JSON.stringify([prepared.name, dimensions]);
+        const known = probes.get(key);
+        if (known !== undefined) return known;
+        const rows = await this.fetch(probe, caller);
+        probes.set(key, rows);
+        return rows;
+      }),
+    );
     const nests = new Map<string, Nest>();
-    probes.forEach(({ prepared, rows, dimensions }, index) => {
+    candidates.forEach(({ prepared, rows, dimensions }, index) => {
       const { table } = prepared;
       const at = (row: Cells) =>
         JSON.stringify([...table.keys.map((key) => String(row[key] ?? '')), table.span(row)]);
-      const byGroup = new Map((answers[index] ?? []).map((row) => [at(row), row]));
+      const byGroup = new Map((probed[index] ?? []).map((row) => [at(row), row]));
       const nested = dimensions.filter((dimension) => {
         const { min, max } = extremeColumns(dimension);
         return rows.every((row) => {
-          const probe = byGroup.get(at(row));
-          return probe !== undefined && probe[min] === probe[max];
+          const measures = byGroup.get(at(row));
+          return measures?.[min] !== undefined && measures[min] === measures[max];
         });
       });
       if (nested.length === 0) return;
-      nests.set(prepared.name, {
-        dimensions: nested,
-        within: (row) => {
-          const probe = byGroup.get(at(row));
-          return {
-            ...row,
-            ...Object.fromEntries(
-              nested.map((dimension) => [dimension, probe?.[extremeColumns(dimension).min]]),
-            ),
-          };
-        },
-      });
+      // Each group's values, for its rows and for its shadows' (which split it by a list value).
+      const values = new Map(
+        rows.map((row) => {
+          const measures = byGroup.get(at(row));
+          const pairs = nested.map((dimension) => [dimension, measures?.[extremeColumns(dimension).min]]);
+          return [at(row), Object.fromEntries(pairs)];
+        }),
+      );
+      nests.set(prepared.name, { dimensions: nested, within: (row) => ({ ...row, ...values.get(at(row)) }) });
     });
     return nests;
   }
