@@ -11,13 +11,7 @@ import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import type { AppliedFilter } from '../../semantic/plan-query.js';
-import {
-  extremeColumns,
-  type Measure,
-  ONLY_COLUMN,
-  PEOPLE_COLUMN,
-  type QueryPlan,
-} from '../../semantic/query-plan.js';
+import { extremeColumns, type Measure, ONLY_COLUMN, PEOPLE_COLUMN } from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import type { AnalyticsService, Caller } from './analytics-service.js';
@@ -31,7 +25,14 @@ import {
   leftOutOf,
   withoutDropped,
 } from './list-filters.js';
-import { distinctPeople, type Prepared, prepareQuery, type Ran, withDetermined } from './prepared-query.js';
+import {
+  distinctPeople,
+  type Prepared,
+  prepareQuery,
+  type Ran,
+  withDetermined,
+  withoutFigures,
+} from './prepared-query.js';
 
 /** The state of a call after a stage: what the tool may see, and what the next stage must respect. */
 export interface Execution {
@@ -264,14 +265,7 @@ export class Executor {
         const measure = measures.find((candidate) => candidate.column === threshold.column);
         return measure === undefined ? [] : [{ ...measure, min: threshold.min }];
       });
-      const plan: QueryPlan = {
-        ...parent.query,
-        metrics: [],
-        variances: undefined,
-        coverage: false,
-        order: [],
-        limit: undefined,
-        offset: undefined,
+      const plan = withoutFigures(parent.query, {
         measures: below.map(({ min: _min, ...measure }) => measure),
         within: {
           dimensions: child.query.dimensions,
@@ -280,7 +274,7 @@ export class Executor {
           byPeriod: child.query.byPeriod,
           below,
         },
-      };
+      });
       return [{ need, plan }];
     });
     const rows = await Promise.all(needs.map(({ plan }) => this.service.run(plan, caller)));
@@ -330,16 +324,7 @@ export class Executor {
       ].filter((dimension) => !names.has(dimension));
       if (dimensions.length === 0) return [];
       const probe: PlannedQuery = {
-        query: {
-          ...planned.query,
-          metrics: [],
-          variances: undefined,
-          coverage: false,
-          order: [],
-          limit: undefined,
-          offset: undefined,
-          measures: dimensions.flatMap(extremesOf),
-        },
+        query: withoutFigures(planned.query, { measures: dimensions.flatMap(extremesOf) }),
       };
       return [{ prepared, rows, dimensions, probe }];
     });
@@ -409,17 +394,10 @@ export class Executor {
       // Merged days are cut at each value's share; what a value alone brings to a run is not counted.
       if (!check.top && plan.coarsen !== undefined) return [];
       const marginal: PlannedQuery = {
-        query: {
-          ...plan.query,
-          metrics: [],
+        query: withoutFigures(plan.query, {
           measures: undefined,
-          variances: undefined,
-          coverage: false,
-          order: [],
-          limit: undefined,
-          offset: undefined,
           marginal: { dimension: check.filter.dimension, unit },
-        },
+        }),
       };
       return [{ check, planned: marginal, merged: plan.coarsen !== undefined }];
     });

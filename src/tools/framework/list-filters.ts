@@ -2,7 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import type { AppliedFilter } from '../../semantic/plan-query.js';
 import type { DimensionFilter } from '../../semantic/query-plan.js';
 import type { PlannedQuery } from './definition.js';
-import { type Prepared, splits } from './prepared-query.js';
+import { type Prepared, splits, withoutFigures } from './prepared-query.js';
 
 /** Values of list filters left out of an answer, by filter group and dimension. */
 export type Drops = ReadonlyMap<string, ReadonlySet<string>>;
@@ -53,14 +53,9 @@ export function contributionChecks(
                 },
               }
             : {
-                query: {
-                  ...query.planned.query,
+                query: withoutFigures(query.planned.query, {
                   dimensions: [...query.planned.query.dimensions, filter.dimension],
-                  metrics: [],
-                  variances: undefined,
-                  coverage: false,
-                  order: [],
-                },
+                }),
               };
         checks.push({ query: query.name, filter, planned, prepared: query, top });
       }

@@ -14,6 +14,7 @@ import {
   PEOPLE_COLUMN,
   PERIOD_COLUMN,
   peopleColumn,
+  type QueryPlan,
   UNITS_COLUMN,
   varianceColumn,
 } from '../../semantic/query-plan.js';
@@ -202,6 +203,23 @@ export function withDetermined(
     const grouped = { ...source, query: { ...plan, dimensions: [...plan.dimensions, ...extra] } };
     return prepareQuery(layer, query.name, grouped, policy, extra.length);
   });
+}
+
+/**
+ * A query of the same rows and groups with no figures (nor their order and page): the shape of the privacy
+ * rules' own queries (sizes, shares, extreme values), whose `measures` and other `changes` are given.
+ */
+export function withoutFigures(plan: QueryPlan, changes: Partial<QueryPlan>): QueryPlan {
+  return {
+    ...plan,
+    metrics: [],
+    variances: undefined,
+    coverage: false,
+    order: [],
+    limit: undefined,
+    offset: undefined,
+    ...changes,
+  };
 }
 
 /** The people metric of a query's model when it counts distinct people (values can share them). */
