@@ -289,7 +289,9 @@ function withholdEnough(
   sums.forEach((split, index) => {
     for (const cell of [split.parent, ...split.parts]) {
       cells.set(cell.group, cell);
-      around.set(cell.group, [...(around.get(cell.group) ?? []), index]);
+      const indices = around.get(cell.group);
+      if (indices === undefined) around.set(cell.group, [index]);
+      else indices.push(index);
     }
   });
   const rank = (a: Cell, b: Cell) =>
