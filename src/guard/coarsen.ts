@@ -22,10 +22,12 @@ export interface CoarsenSpec {
   /** The people each merged run of each series must add: none, or at least the minimum. */
   readonly people: Threshold;
   /**
-   * Finer series the cuts must respect too, never shown: the same rows split by a list-filter dimension
+   * Finer series the cuts must respect too, never shown: the same rows split by list-filter dimensions
    * (`series`), so that each value's share of each run is none or at least the minimum as well.
    */
-  readonly constraints?: readonly { readonly rows: readonly Cells[]; readonly series: string }[] | undefined;
+  readonly constraints?:
+    | readonly { readonly rows: readonly Cells[]; readonly series: readonly string[] }[]
+    | undefined;
 }
 
 /** Days since `origin` (0 on the day itself). */
@@ -72,7 +74,7 @@ export function coarsen(rows: readonly Cells[], spec: CoarsenSpec): { rows: Cell
   for (const [index, constraint] of (spec.constraints ?? []).entries()) {
     for (const row of constraint.rows) {
       if (!shown(row)) continue;
-      const finer = `${index}|${seriesOf(row)}|${String(row[constraint.series] ?? '')}`;
+      const finer = `${index}|${seriesOf(row)}|${JSON.stringify(constraint.series.map((column) => row[column] ?? null))}`;
       if (!series.includes(finer)) series.push(finer);
       add(finer, row, position(row));
     }

@@ -1,21 +1,42 @@
 import { type Cells, sizeOf, type Threshold } from './disclosure-table.js';
 
+/** One list filter as the contribution checks see it: its column in the rows, and its values. */
+export interface ListColumn {
+  readonly column: string;
+  readonly values: readonly (string | number)[];
+}
+
 /**
- * The values of a list filter whose own contribution to some group of an answer is under a minimum. `rows` are
- * the answer's groups split further by the filtered `column`: a row per group and value. A value with a small
- * contribution would be given away by asking again without it, so it is left out of the answer instead.
+ * The list-filter values to leave out of an answer because their own contribution to the selection is under a
+ * minimum. `rows` are the selection split by the lists' columns: a row per value (one list) or per pair of
+ * values (two lists). A small value, or a small pair, would be given away by asking again without it; of a
+ * small pair, the value that brings less to the selection (its rows' first size added up) is left out.
  */
 export function smallContributions(
   rows: readonly Cells[],
-  column: string,
-  values: readonly (string | number)[],
+  lists: readonly ListColumn[],
   thresholds: readonly Threshold[],
-): Set<string | number> {
-  const small = new Set<string | number>();
+): { readonly column: string; readonly value: string | number }[] {
+  const valueIn = (list: ListColumn, row: Cells) =>
+    list.values.find((candidate) => String(candidate) === String(row[list.column]));
+  const first = thresholds[0]?.column;
+  const brings = (list: ListColumn, value: string | number) =>
+    first === undefined
+      ? 0
+      : rows.reduce((sum, row) => sum + (valueIn(list, row) === value ? sizeOf(row, first) : 0), 0);
+  const out = new Map<string, { column: string; value: string | number }>();
   for (const row of rows) {
-    const value = values.find((candidate) => String(candidate) === String(row[column]));
-    if (value === undefined || small.has(value)) continue;
-    if (thresholds.some((threshold) => sizeOf(row, threshold.column) < threshold.min)) small.add(value);
+    if (thresholds.every((threshold) => sizeOf(row, threshold.column) >= threshold.min)) continue;
+    const candidates = lists.flatMap((list) => {
+      const value = valueIn(list, row);
+      return value === undefined ? [] : [{ column: list.column, value, brings: brings(list, value) }];
+    });
+    if (candidates.length < lists.length) continue;
+    const known = candidates.find((candidate) => out.has(`${candidate.column}\u0000${candidate.value}`));
+    if (known !== undefined) continue;
+    const [least] = candidates.sort((a, b) => a.brings - b.brings);
+    if (least !== undefined)
+      out.set(`${least.column}\u0000${least.value}`, { column: least.column, value: least.value });
   }
-  return small;
+  return [...out.values()];
 }

@@ -5,7 +5,7 @@ export interface Relation {
 }
 
 /** Coefficients of one equation, by group. */
-type Equation = Map<number, number>;
+export type Equation = Map<number, number>;
 
 const EPSILON = 1e-9;
 
@@ -47,6 +47,26 @@ export class Derivation {
     for (const group of groups) vector.set(group, (vector.get(group) ?? 0) + 1);
     this.reduce(vector);
     return vector.size === 0;
+  }
+
+  /** The withheld groups whose figures follow on their own from what is shown. */
+  singles(): Set<number> {
+    const found = new Set<number>();
+    for (const [group, row] of this.pivots) if (row.size === 1) found.add(group);
+    return found;
+  }
+
+  /**
+   * Groups taken together (a sum of their figures) follow from what is shown exactly when their projections
+   * add up to zero: a group's coefficients on the groups the equations leave free (its own, for a free group).
+   * Sums of many groups are found by adding projections, without eliminating again.
+   */
+  projection(group: number): Equation {
+    const row = this.pivots.get(group);
+    if (row === undefined) return new Map([[group, 1]]);
+    const free: Equation = new Map();
+    for (const [other, coefficient] of row) if (other !== group) free.set(other, -coefficient);
+    return free;
   }
 
   private reduce(equation: Equation): void {

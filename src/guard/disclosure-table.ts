@@ -37,11 +37,12 @@ export interface DisclosureTable {
   /** Rows are totals of the selection (per period), not groups of a breakdown. */
   readonly totals?: boolean | undefined;
   /**
-   * The table is another table's groups split further by one list-filter dimension (each value's share), never
-   * shown: each row stands for the group it splits, so a value adding too few people to a group withholds the
-   * group, and what each value adds to the withheld groups must reach the minimum too.
+   * The table is another table's groups split further by list-filter dimensions (each value's share, or each
+   * pair of values' of two lists), never shown: each row stands for the group it splits, so a value adding too
+   * few people to a group withholds the group, and what each value adds to the withheld groups must reach the
+   * minimum too.
    */
-  readonly shadow?: string | undefined;
+  readonly shadow?: readonly string[] | undefined;
   /**
    * Figures about fewer people than their row (a cohort): their `columns` are withheld (null) wherever their
    * own people count is above 0 and under its minimum.

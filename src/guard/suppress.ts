@@ -1,4 +1,4 @@
-import { Derivation, type Relation } from './derivation.js';
+import { Derivation, type Equation, type Relation } from './derivation.js';
 import {
   type Cells,
   type Disclosure,
@@ -49,7 +49,7 @@ const SEPARATOR = '\u0001';
 
 function cellsOf(table: DisclosureTable, ids: Map<string, number>): Cell[] {
   // A shadow's rows are the groups they split: their identity leaves out the splitting dimension.
-  const names = [...namesOf(table)].filter((name) => name !== table.shadow).sort();
+  const names = [...namesOf(table)].filter((name) => table.shadow?.includes(name) !== true).sort();
   const prefix = `${table.universe}${SEPARATOR}${names.join(SEPARATOR)}`;
   return table.rows.map((row) => {
     const coordinates = new Map<string, string>();
@@ -157,26 +157,32 @@ function bySize(columns: readonly string[]) {
  * withheld, the withheld parts together must describe at least the minimum (so subtracting the shown parts
  * from the group recovers no small part). As the withheld parts may share people, that is only certain when
  * one of them reaches every minimum on its own; when none does, the smallest shown part is withheld too
- * (usually one more group, never the total).
+ * (usually one more group; the total only when no part is left). A withheld group the shown figures
+ * determine anyway (`determined`) counts as shown: it covers nothing.
  */
 function complement(
   splits: readonly Split[],
   withheld: Set<number>,
   large: (cell: Cell) => boolean,
   order: (a: Cell, b: Cell) => number,
-  enough: (split: Split) => boolean = () => false,
+  enough: (split: Split, hidden: (group: number) => boolean) => boolean = () => false,
+  determined: ReadonlySet<number> = new Set(),
 ): void {
+  const hidden = (group: number) => withheld.has(group) && !determined.has(group);
   let changed = true;
   while (changed) {
     changed = false;
     for (const split of splits) {
       const { parent, parts, partial } = split;
-      if (withheld.has(parent.group)) continue;
-      const hidden = parts.filter((part) => withheld.has(part.group));
+      if (hidden(parent.group)) continue;
+      const unknown = parts.filter((part) => hidden(part.group));
       // The remainder of a partial split holds rows no table shows: it too must be covered by a large part.
-      if ((hidden.length === 0 && !partial) || hidden.some(large)) continue;
-      if (!partial && enough(split)) continue;
-      const [smallest] = parts.filter((part) => !withheld.has(part.group)).sort(order);
+      if ((unknown.length === 0 && !partial) || unknown.some(large)) continue;
+      if (!partial && enough(split, hidden)) continue;
+      // No part left to withhold (the others follow from elsewhere): the total itself, if it is shown.
+      const [smallest = withheld.has(parent.group) ? undefined : parent] = parts
+        .filter((part) => !withheld.has(part.group))
+        .sort(order);
       if (smallest === undefined) continue;
       withheld.add(smallest.group);
       changed = true;
@@ -190,45 +196,98 @@ const exact = (splits: readonly Split[]): Split[] =>
     (split) => !split.partial && split.parent.table.shadow === undefined && split.child.shadow === undefined,
   );
 
+/** The figures of `groups` taken together, as sorted ids: one key per set. */
+const keyOf = (groups: readonly number[]): string => [...groups].sort((a, b) => a - b).join(',');
+
 /**
- * Withheld groups too small to be shown that the shown figures still give away: each on its own or, where none
- * is, two of one table whose sizes add up to under a minimum, that a chain of totals and parts works out.
+ * Sets of up to `most` of the `candidates` whose projections add up to zero: sums the shown figures determine.
+ * Depth-first from each candidate as the set's least id, each step adding only a larger id that cancels a
+ * coordinate the sum so far leaves non-zero; at most `SEARCH_STEPS` steps in all.
+ */
+function zeroSums(
+  candidates: readonly number[],
+  projection: (group: number) => Equation,
+  most: number,
+): number[][] {
+  const vectors = new Map(candidates.map((group) => [group, projection(group)]));
+  const touching = new Map<number, number[]>();
+  for (const [group, vector] of vectors)
+    for (const coordinate of vector.keys()) {
+      const groups = touching.get(coordinate);
+      if (groups === undefined) touching.set(coordinate, [group]);
+      else groups.push(group);
+    }
+  const found: number[][] = [];
+  let steps = 0;
+  const extend = (chosen: readonly number[], sum: Equation): void => {
+    steps++;
+    if (sum.size === 0) {
+      found.push([...chosen]);
+      return;
+    }
+    const first = chosen[0] ?? 0;
+    if (chosen.length >= most || steps > SEARCH_STEPS) return;
+    const [coordinate, value] = sum.entries().next().value as [number, number];
+    for (const group of touching.get(coordinate) ?? []) {
+      const vector = vectors.get(group);
+      const entry = vector?.get(coordinate) ?? 0;
+      if (group <= first || chosen.includes(group) || vector === undefined) continue;
+      if (Math.sign(entry) === Math.sign(value)) continue;
+      const next = new Map(sum);
+      for (const [at, coefficient] of vector) {
+        const total = (next.get(at) ?? 0) + coefficient;
+        if (Math.abs(total) < 1e-9) next.delete(at);
+        else next.set(at, total);
+      }
+      extend([...chosen, group], next);
+    }
+  };
+  for (const group of candidates) extend([group], new Map(vectors.get(group)));
+  return found;
+}
+
+/** Steps the search for small sums may take (enough for the tables of one answer; the bound keeps it fast). */
+const SEARCH_STEPS = 200_000;
+
+/**
+ * Withheld groups too small to be shown whose figures the shown ones still give away: each on its own, and
+ * sums of up to `SUMS_OF` small groups (their union may be smaller than their sizes add up to, as groups share
+ * people), unless the sum is what a shown total leaves of its parts, whose people `complement` counted. Also
+ * the withheld groups that follow on their own, which cover nothing.
  */
 function exposed(
   relations: readonly Relation[],
+  sums: readonly Split[],
   cells: ReadonlyMap<number, Cell>,
   withheld: ReadonlySet<number>,
   thresholds: (cell: Cell) => readonly Threshold[],
-): number[][] {
+  enough: (split: Split, hidden: (group: number) => boolean) => boolean,
+): { exposures: number[][]; determined: Set<number> } {
+  const derivation = new Derivation(relations, withheld);
+  const determined = derivation.singles();
   const small = [...withheld].filter((group) => {
     const cell = cells.get(group);
     if (cell === undefined) return false;
     const sizes = thresholds(cell).map((threshold) => sizeOf(cell.row, threshold.column));
     return sizes.some((size) => size > 0) && !reaches(cell.row, thresholds(cell));
   });
-  if (small.length === 0) return [];
-  const derivation = new Derivation(relations, withheld);
-  const singles = small.filter((group) => derivation.determines([group])).map((group) => [group]);
-  // Pairs are checked where few enough to try each: the sums a margin-by-margin attack reaches first.
-  if (singles.length > 0 || small.length > PAIRS_CHECKED) return singles;
-  for (const [index, a] of small.entries()) {
-    const first = cells.get(a);
-    if (first === undefined) continue;
-    for (const b of small.slice(index + 1)) {
-      const second = cells.get(b);
-      if (second?.table !== first.table) continue;
-      const under = thresholds(first).some(
-        (threshold) =>
-          sizeOf(first.row, threshold.column) + sizeOf(second.row, threshold.column) < threshold.min,
-      );
-      if (under && derivation.determines([a, b])) return [[a, b]];
-    }
-  }
-  return [];
+  const singles = small.filter((group) => determined.has(group)).map((group) => [group]);
+  if (singles.length > 0) return { exposures: singles, determined };
+  // What a shown total leaves of its parts, where their union's people were counted (or bounded) enough.
+  const hidden = (group: number) => withheld.has(group) && !determined.has(group);
+  const remainders = new Set(
+    sums
+      .filter((split) => !hidden(split.parent.group) && enough(split, hidden))
+      .map((split) => keyOf(split.parts.filter((part) => hidden(part.group)).map((part) => part.group))),
+  );
+  const exposures = zeroSums(small, (group) => derivation.projection(group), SUMS_OF).filter(
+    (set) => !remainders.has(keyOf(set)),
+  );
+  return { exposures, determined };
 }
 
-/** Withheld small groups beyond which pairs of them are not tried (the single groups always are). */
-const PAIRS_CHECKED = 200;
+/** The most small withheld groups a sum is looked for among (sums of more are not checked). */
+const SUMS_OF = 6;
 
 /** Shown groups tried, smallest first, for one that hides an exposed group. */
 const COVERS_TRIED = 12;
@@ -267,15 +326,16 @@ function reach(
 
 /**
  * Complementary suppression until nothing small can be worked out: `complement`'s rule for each total and its
- * parts; then, across all of them at once, each small withheld group the shown figures still determine has a
- * shown group its derivation uses withheld too (a breakdown's before a total's, the smallest that stops it
- * first), and so on to a fixed point.
+ * parts, with the withheld groups the shown figures determine counted as shown; then, across all of them at
+ * once, each small withheld group (or small sum of them) the shown figures still determine has a shown group
+ * its derivation uses withheld too (a breakdown's before a total's, the smallest that stops it first), and so
+ * on to a fixed point.
  */
 function withholdEnough(
   splits: readonly Split[],
   withheld: Set<number>,
   thresholds: (cell: Cell) => readonly Threshold[],
-  enough?: (split: Split) => boolean,
+  enough: (split: Split, hidden: (group: number) => boolean) => boolean = () => false,
 ): void {
   const large = (cell: Cell) => reaches(cell.row, thresholds(cell));
   const order = (a: Cell, b: Cell) => bySize(thresholds(a).map((threshold) => threshold.column))(a, b);
@@ -296,10 +356,12 @@ function withholdEnough(
   });
   const rank = (a: Cell, b: Cell) =>
     Number(a.table.totals === true) - Number(b.table.totals === true) || order(a, b);
+  let determined = new Set<number>();
   for (;;) {
-    complement(splits, withheld, large, order, enough);
+    complement(splits, withheld, large, order, enough, determined);
+    const found = exposed(relations, sums, cells, withheld, thresholds, enough);
     const covered = new Set<number>();
-    for (const groups of exposed(relations, cells, withheld, thresholds)) {
+    for (const groups of found.exposures) {
       if (groups.some((group) => covered.has(group))) continue;
       const local = reach(groups, relations, around, withheld);
       const candidates = [...local.boundary].flatMap((group) => cells.get(group) ?? []).sort(rank);
@@ -314,7 +376,10 @@ function withholdEnough(
       withheld.add(next.group);
       for (const group of local.inside) covered.add(group);
     }
-    if (covered.size === 0) return;
+    // Withheld groups that turned out determined cover nothing: the rule for totals and parts runs again.
+    const moreDetermined = [...found.determined].some((group) => !determined.has(group));
+    determined = found.determined;
+    if (covered.size === 0 && !moreDetermined) return;
   }
 }
 
@@ -348,7 +413,12 @@ function unionsNeeded({ splits, withheld }: ReturnType<typeof primary>): UnionNe
       (threshold) =>
         hidden.reduce((sum, part) => sum + sizeOf(part.row, threshold.column), 0) >= threshold.min,
     );
-    if (!possible || thresholds.every((threshold) => atLeast(split, withheld, threshold) >= threshold.min))
+    if (
+      !possible ||
+      thresholds.every(
+        (threshold) => atLeast(split, (group) => withheld.has(group), threshold) >= threshold.min,
+      )
+    )
       continue;
     needs.set(`${split.parent.table.name}\u0000${split.child.name}`, {
       parent: split.parent.table,
@@ -363,12 +433,12 @@ function unionsNeeded({ splits, withheld }: ReturnType<typeof primary>): UnionNe
  * largest of them, and the parent's people less those of the shown parts (people of the parent in no shown
  * part are in a withheld one). Exact when the parts never share people (a viewer's country).
  */
-function atLeast(split: Split, withheld: ReadonlySet<number>, threshold: Threshold): number {
+function atLeast(split: Split, hidden: (group: number) => boolean, threshold: Threshold): number {
   let largest = 0;
   let shown = 0;
   for (const part of split.parts) {
     const size = sizeOf(part.row, threshold.column);
-    if (withheld.has(part.group)) largest = Math.max(largest, size);
+    if (hidden(part.group)) largest = Math.max(largest, size);
     else shown += size;
   }
   return Math.max(largest, sizeOf(split.parent.row, threshold.column) - shown);
@@ -388,8 +458,8 @@ function suppress(
     splits,
     withheld,
     (cell) => cell.table.sizes,
-    (split) => {
-      if (split.child.sizes.every((threshold) => atLeast(split, withheld, threshold) >= threshold.min))
+    (split, hidden) => {
+      if (split.child.sizes.every((threshold) => atLeast(split, hidden, threshold) >= threshold.min))
         return true;
       const union = unions({ parent: split.parent.table, child: split.child }, split.parent.row);
       return union !== undefined && reaches(union, split.child.sizes);

@@ -313,8 +313,26 @@ describe('list-filter contributions', () => {
   ];
 
   it('name the values with too few people of their own', () => {
-    expect(smallContributions(split, 'country', ['AE', 'US', 'BR'], people)).toEqual(new Set(['AE']));
-    expect(smallContributions(split, 'country', ['US', 'BR'], people)).toEqual(new Set());
+    const country = (values: string[]) => [{ column: 'country', values }];
+    expect(smallContributions(split, country(['AE', 'US', 'BR']), people)).toEqual([
+      { column: 'country', value: 'AE' },
+    ]);
+    expect(smallContributions(split, country(['US', 'BR']), people)).toEqual([]);
+  });
+
+  it('of a small pair of two lists, name the value that brings less', () => {
+    // geo [AR, US] x device [Fire TV, TV]: AR on Fire TV is one viewer; AR brings 17, Fire TV 200.
+    const pairs = [
+      { country: 'AR', device: 'Fire TV', people: 1 },
+      { country: 'AR', device: 'TV', people: 16 },
+      { country: 'US', device: 'Fire TV', people: 199 },
+      { country: 'US', device: 'TV', people: 300 },
+    ];
+    const lists = [
+      { column: 'country', values: ['AR', 'US'] },
+      { column: 'device', values: ['Fire TV', 'TV'] },
+    ];
+    expect(smallContributions(pairs, lists, people)).toEqual([{ column: 'country', value: 'AR' }]);
   });
 });
 
@@ -341,7 +359,7 @@ describe('shadows: each list value’s share of each group', () => {
         { device: 'Android', country: 'AE', people: 12 },
         { device: 'Android', country: 'US', people: 48 },
       ],
-      { shadow: 'country', totals: false },
+      { shadow: ['country'], totals: false },
     );
     const total = table('totals', [], [{ people: 150 }]);
     const byCountry = table(
@@ -351,7 +369,7 @@ describe('shadows: each list value’s share of each group', () => {
         { country: 'AE', people: 22 },
         { country: 'US', people: 128 },
       ],
-      { shadow: 'country', totals: false },
+      { shadow: ['country'], totals: false },
     );
     const result = disclose([total, devices, byCountry, shares]).suppress();
     // Web goes (AE adds 1); AE's share of the withheld then is 1 < 5, so TV (AE's smallest other share) too.

@@ -189,82 +189,118 @@ describe('a total and its parts in different tables of one answer', () => {
 });
 
 describe('a breakdown by two dimensions and its margins', () => {
-  /**
-   * The attacker's arithmetic: a margin (a mover's current value, or the total) less its known cells gives
-   * its one unknown cell, which then counts as known for the other margins, until nothing more follows.
-   */
-  function peel(
-    cells: readonly { key: string; x: string; y: string }[],
-    shown: ReadonlyMap<string, number>,
-    margins: readonly { x?: string; y?: string; value: number }[],
-  ): Map<string, number> {
-    const known = new Map(shown);
-    const derived = new Map<string, number>();
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const margin of margins) {
-        const members = cells.filter(
-          (cell) =>
-            (margin.x === undefined || cell.x === margin.x) &&
-            (margin.y === undefined || cell.y === margin.y),
-        );
-        const unknown = members.filter((cell) => !known.has(cell.key));
-        if (unknown.length !== 1 || unknown[0] === undefined) continue;
-        const rest = members.reduce((sum, cell) => sum + (known.get(cell.key) ?? 0), 0);
-        known.set(unknown[0].key, margin.value - rest);
-        derived.set(unknown[0].key, margin.value - rest);
-        progress = true;
-      }
-    }
-    return derived;
+  const COLUMNS: Readonly<Record<string, string>> = {
+    plan: 'v.plan',
+    device: 'v.device',
+    content_type: 'c.content_type',
+  };
+  interface Cell {
+    readonly key: string;
+    readonly x: string;
+    readonly y: string;
+    readonly viewers: ReadonlySet<string>;
   }
 
-  it.each([
-    [{ geo: 'MX', device: 'TV', time_range: '2026-09' }, "country_code = 'MX' AND device = 'TV'"],
-    [{ geo: 'CA', device: 'Web', time_range: '2026-09' }, "country_code = 'CA' AND device = 'Web'"],
-  ])('no withheld cell follows from the rows, the movers and the totals (%j)', async (selection, where) => {
+  /**
+   * The attacker's arithmetic on one answer: a margin (a mover's current value, or the total) less its known
+   * cells gives its one unknown cell, which then counts as known for the other margins, until nothing more
+   * follows. Then what each margin leaves of its unknown cells is a figure about their viewers together. The
+   * oracle: every cell worked out, and every such remainder, describes at least K viewers (hand-written SQL).
+   */
+  async function expectNothingSmallFollows(
+    selection: Record<string, unknown>,
+    where: string,
+    x: string,
+    y: string,
+  ): Promise<{ small: boolean }> {
     const out = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
       ...selection,
-      group_by: ['plan', 'content_type'],
+      group_by: [x, y],
       compare_to: 'previous_period',
       metrics: ['views', 'watch_minutes'],
       limit: 500,
     });
-    const cells = (
-      await sql(`SELECT toString(v.plan) AS x, toString(c.content_type) AS y, count() AS views,
-          uniqExact(v.user_id) AS people
-        FROM viewing_events AS v INNER JOIN content AS c ON c.tenant_id = v.tenant_id AND c.content_id = v.content_id
-        WHERE v.tenant_id = 'aurora' AND ${where.replaceAll(/(country_code|device)/g, 'v.$1')}
-          AND v.event_date BETWEEN '${out.period.from}' AND '${out.period.to}'
-        GROUP BY x, y`)
-    ).map((row) => ({
+    const members = await sql(`SELECT toString(${COLUMNS[x]}) AS x, toString(${COLUMNS[y]}) AS y,
+        groupUniqArray(toString(v.user_id)) AS viewers
+      FROM viewing_events AS v INNER JOIN content AS c ON c.tenant_id = v.tenant_id AND c.content_id = v.content_id
+      WHERE v.tenant_id = 'aurora' AND ${where} AND v.event_date BETWEEN '${out.period.from}' AND '${out.period.to}'
+      GROUP BY x, y`);
+    const cells: Cell[] = members.map((row) => ({
       key: `${row.x}|${row.y}`,
       x: String(row.x),
       y: String(row.y),
-      people: Number(row.people),
+      viewers: new Set(row.viewers as string[]),
     }));
-    expect(
-      cells.some((cell) => cell.people < K),
-      'the table has a small cell',
-    ).toBe(true);
-    const shown = new Map(out.rows.map((row) => [`${row.plan}|${row.content_type}`, Number(row.views)]));
+    const known = new Map(out.rows.map((row) => [`${row[x]}|${row[y]}`, Number(row.views)]));
     const margins = [
       ...out.top_movers
         .filter((mover) => mover.metric === 'views' && mover.current !== null)
         .map((mover) => ({
-          ...(mover.dimension === 'plan' ? { x: mover.value } : { y: mover.value }),
+          ...(mover.dimension === x ? { x: mover.value } : { y: mover.value }),
           value: Number(mover.current),
         })),
       ...(out.totals.views === null || out.totals.views === undefined ? [] : [{ value: out.totals.views }]),
     ];
-    expect(margins.length, 'the answer shows margins').toBeGreaterThan(2);
-    expect(shown.size, 'not everything is withheld').toBeGreaterThan(0);
-    for (const [key, views] of peel(cells, shown, margins)) {
-      const people = cells.find((cell) => cell.key === key)?.people ?? 0;
-      expect(people, `${key} worked out as ${views} views`).toBeGreaterThanOrEqual(K);
+    const line = (margin: { readonly x?: string; readonly y?: string; readonly value: number }) =>
+      cells.filter(
+        (cell) =>
+          (margin.x === undefined || cell.x === margin.x) && (margin.y === undefined || cell.y === margin.y),
+      );
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const margin of margins) {
+        const unknown = line(margin).filter((cell) => !known.has(cell.key));
+        const [only] = unknown;
+        if (unknown.length !== 1 || only === undefined) continue;
+        const value = margin.value - line(margin).reduce((sum, cell) => sum + (known.get(cell.key) ?? 0), 0);
+        expect(
+          only.viewers.size,
+          `${JSON.stringify(selection)}: ${only.key} worked out as ${value} views`,
+        ).toBeGreaterThanOrEqual(K);
+        known.set(only.key, value);
+        progress = true;
+      }
     }
+    for (const margin of margins) {
+      const unknown = line(margin).filter((cell) => !known.has(cell.key));
+      if (unknown.length === 0) continue;
+      const viewers = new Set(unknown.flatMap((cell) => [...cell.viewers]));
+      expect(
+        viewers.size,
+        `${JSON.stringify(selection)}: ${JSON.stringify(margin)} leaves ${unknown.map((cell) => cell.key)}`,
+      ).toBeGreaterThanOrEqual(K);
+    }
+    return { small: cells.some((cell) => cell.viewers.size < K) };
+  }
+
+  it.each([
+    [{ geo: 'MX', device: 'TV', time_range: '2026-09' }, "v.country_code = 'MX' AND v.device = 'TV'"],
+    [{ geo: 'CA', device: 'Web', time_range: '2026-09' }, "v.country_code = 'CA' AND v.device = 'Web'"],
+  ])('no withheld cell follows from the rows, the movers and the totals (%j)', async (selection, where) => {
+    const { small } = await expectNothingSmallFollows(selection, where, 'plan', 'content_type');
+    expect(small, 'the table has a small cell').toBe(true);
   });
+
+  it.each([
+    ['plan', 'device'],
+    ['content_type', 'device'],
+  ])(
+    'no sum of withheld cells under 5 viewers follows either: %s by %s, across markets and months',
+    async (x, y) => {
+      let small = 0;
+      for (const geo of ['ES', 'JP', 'CO', 'AU', 'CL', 'SE'])
+        for (const month of ['2026-01', '2026-09', '2026-10']) {
+          const found = await expectNothingSmallFollows(
+            { geo, time_range: month },
+            `v.country_code = '${geo}'`,
+            x,
+            y,
+          );
+          if (found.small) small++;
+        }
+      expect(small, 'breakdowns with small cells').toBeGreaterThan(3);
+    },
+  );
 });
 
 describe('totals minus rows', () => {
@@ -448,6 +484,37 @@ describe('differencing list filters', () => {
       expect(shown(both) && shown(alone), `${target?.g} is withheld in one of the answers`).toBe(false);
     },
   );
+
+  it('two lists do not give away the pair of values they cross in (four answers, inclusion-exclusion)', async () => {
+    // A country and a device whose crossing has one to four viewers, each large on its own in the lists.
+    const [pair] = await sql(`WITH cells AS (SELECT country_code AS c, device AS d, uniqExact(user_id) AS v
+        FROM viewing_events WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-10-01' AND '2026-10-31'
+        GROUP BY c, d)
+      SELECT a.c AS country, a.d AS device FROM cells AS a
+        INNER JOIN cells AS tv ON tv.c = a.c AND tv.d = 'TV'
+        INNER JOIN cells AS us ON us.c = 'US' AND us.d = a.d
+      WHERE a.v BETWEEN 1 AND 4 AND a.c != 'US' AND a.d != 'TV' AND tv.v >= 10 AND us.v >= 10
+      ORDER BY a.c, a.d LIMIT 1`);
+    expect(pair, 'a small crossing').toBeDefined();
+    const country = String(pair?.country);
+    const device = String(pair?.device);
+    const ask = (geo: string[], devices: string[]) =>
+      answer<QueryEngagementOutput>(vp, 'query_engagement', {
+        metrics: ['views', 'watch_minutes'],
+        time_range: '2026-10',
+        geo,
+        device: devices,
+      });
+    const both = await ask([country, 'US'], [device, 'TV']);
+    const withoutCountry = await ask(['US'], [device, 'TV']);
+    const withoutDevice = await ask([country, 'US'], ['TV']);
+    // One of the pair is left out, and the answer is exactly the one without it.
+    expect(both.privacy.left_out.length).toBe(1);
+    const [left] = both.privacy.left_out;
+    const same = left?.argument === 'geo' ? withoutCountry : withoutDevice;
+    expect(left?.value).toBe(left?.argument === 'geo' ? country : device);
+    expect(both.totals).toEqual(same.totals);
+  });
 
   it('a title whose viewers mostly watched another listed title does not change the viewer count', async () => {
     // Title A has 5 to 9 viewers, of whom only one to four did not also watch title B.

@@ -53,7 +53,8 @@ export interface Execution {
 /** A query's groups split by one list-filter dimension: each kept value's share of each group. */
 interface Shadow {
   readonly query: string;
-  readonly filter: AppliedFilter;
+  /** The list-filter dimensions splitting the query's groups. */
+  readonly dimensions: readonly string[];
   readonly rows: readonly Row[];
   /** What each row must reach: the query's own sizes (a value's share), or the people a value alone brings. */
   readonly sizes: readonly Threshold[];
@@ -98,10 +99,8 @@ export class Executor {
     const compiled: Record<string, CompiledQuery> = {};
     for (const query of prepared) compiled[query.name] = this.compile(query.planned, caller);
     for (const check of contributionChecks(prepared, filters))
-      compiled[`privacy_check_${check.query}_${check.filter.dimension}`] = this.compile(
-        check.planned,
-        caller,
-      );
+      compiled[`privacy_check_${check.query}_${check.filters.map((filter) => filter.dimension).join('_')}`] =
+        this.compile(check.planned, caller);
     return compiled;
   }
 
@@ -188,7 +187,7 @@ export class Executor {
           sums: [...planned.query.metrics, ...table.sizes.map((threshold) => threshold.column)],
           people,
           // Each list value's share of each series is cut at the same places, so no run reveals a small share.
-          constraints: splitBy.map((shadow) => ({ rows: shadow.rows, series: shadow.filter.dimension })),
+          constraints: splitBy.map((shadow) => ({ rows: shadow.rows, series: shadow.dimensions })),
         });
         shown = runs.rows;
         withheldRows.set(name, runs.withheld);
@@ -198,15 +197,14 @@ export class Executor {
       tables.push({ ...table, name, rows: shown, span });
       if ('query' in planned && planned.coarsen !== undefined) continue;
       splitBy.forEach((shadow, index) => {
-        const dimension = shadow.filter.dimension;
         tables.push({
           ...table,
-          name: `${name}|${dimension}|${index}`,
-          keys: [...table.keys, dimension],
+          name: `${name}|${shadow.dimensions.join('|')}|${index}`,
+          keys: [...table.keys, ...shadow.dimensions],
           rows: nest === undefined ? shadow.rows : shadow.rows.map(nest.within),
           sizes: shadow.sizes,
           cohorts: [],
-          shadow: dimension,
+          shadow: shadow.dimensions,
           single: false,
           totals: false,
         });
@@ -390,16 +388,17 @@ export class Executor {
     const marginals = checks.flatMap((check) => {
       const plan = check.prepared.planned;
       const unit = distinctPeople(this.layer, plan);
-      if (unit === undefined || !('query' in plan)) return [];
+      const [filter, second] = check.filters;
+      if (unit === undefined || !('query' in plan) || filter === undefined || second !== undefined) return [];
       // Merged days are cut at each value's share; what a value alone brings to a run is not counted.
       if (!check.top && plan.coarsen !== undefined) return [];
       const marginal: PlannedQuery = {
         query: withoutFigures(plan.query, {
           measures: undefined,
-          marginal: { dimension: check.filter.dimension, unit },
+          marginal: { dimension: filter.dimension, unit },
         }),
       };
-      return [{ check, planned: marginal, merged: plan.coarsen !== undefined }];
+      return [{ check, filter, planned: marginal, merged: plan.coarsen !== undefined }];
     });
     const [shares, only] = await Promise.all([
       Promise.all(checks.map((check) => this.fetch(check.planned, caller))),
@@ -414,14 +413,19 @@ export class Executor {
     };
     const shadows: Shadow[] = [];
     checks.forEach((check, index) => {
-      const { filter, prepared: query } = check;
+      const { filters: by, prepared: query } = check;
       const rows = shares[index] ?? [];
-      if (check.top)
-        leaveOut(filter, smallContributions(rows, filter.dimension, filter.values, query.table.sizes));
-      shadows.push({ query: check.query, filter, rows, sizes: query.table.sizes });
+      if (check.top) {
+        const lists = by.map((filter) => ({ column: filter.dimension, values: filter.values }));
+        for (const { column, value } of smallContributions(rows, lists, query.table.sizes)) {
+          const filter = by.find((candidate) => candidate.dimension === column);
+          if (filter !== undefined) leaveOut(filter, [value]);
+        }
+      }
+      const dimensions = by.map((filter) => filter.dimension);
+      shadows.push({ query: check.query, dimensions, rows, sizes: query.table.sizes });
     });
-    marginals.forEach(({ check, merged }, index) => {
-      const { filter } = check;
+    marginals.forEach(({ check, filter, merged }, index) => {
       const min = check.prepared.table.sizes.find((size) => size.column === PEOPLE_COLUMN)?.min ?? 0;
       const rows = only[index] ?? [];
       if (check.top) {
@@ -436,7 +440,9 @@ export class Executor {
           ),
         );
       }
-      if (!merged) shadows.push({ query: check.query, filter, rows, sizes: [{ column: ONLY_COLUMN, min }] });
+      const dimensions = [filter.dimension];
+      if (!merged)
+        shadows.push({ query: check.query, dimensions, rows, sizes: [{ column: ONLY_COLUMN, min }] });
     });
     return { found, shadows };
   }

@@ -16,10 +16,14 @@ export interface LeftOut {
 /** The key of a list filter's dropped values: its group and its dimension. */
 export const dropKey = (group: string, dimension: string) => `${group}\u0000${dimension}`;
 
-/** One protected query split by one list filter's dimension, to see each value's share of its groups. */
+/**
+ * One protected query split by one list filter's dimension, to see each value's share of its groups, or by
+ * two lists' dimensions, to see each pair of values' share (asking with and without a value of each, four
+ * answers give the pair's figures away).
+ */
 export interface ContributionCheck {
   readonly query: string;
-  readonly filter: AppliedFilter;
+  readonly filters: readonly AppliedFilter[];
   readonly planned: PlannedQuery;
   readonly prepared: Prepared;
   /** A query of the selection as a whole: a value too small here is left out of the answer. */
@@ -27,9 +31,10 @@ export interface ContributionCheck {
 }
 
 /**
- * For every list filter (an argument with several values) and every protected query of the selection as a
- * whole (one no other query of the stage splits further) not already split by the filtered dimension: the
- * same query split by it, sizes only, to see each value's own contribution to the selection.
+ * For every list filter (an argument with several values) and every pair of list filters of different
+ * arguments, and every protected query not already split by their dimensions: the same query split by them,
+ * sizes only, to see each value's (or pair's) own contribution. `top` marks the queries of the selection as a
+ * whole (no other query of the stage splits them further).
  */
 export function contributionChecks(
   prepared: readonly Prepared[],
@@ -37,28 +42,35 @@ export function contributionChecks(
 ): ContributionCheck[] {
   const groups = new Map<string, AppliedFilter[]>();
   for (const filter of filters) groups.set(filter.group, [...(groups.get(filter.group) ?? []), filter]);
+  const lists = [...groups.values()].filter(
+    (group) => group.reduce((count, filter) => count + filter.values.length, 0) >= 2,
+  );
+  const splitBy: AppliedFilter[][] = lists.flatMap((group, index) => [
+    ...group.map((filter) => [filter]),
+    ...lists
+      .slice(index + 1)
+      .flatMap((other) => group.flatMap((filter) => other.map((second) => [filter, second]))),
+  ]);
   const checks: ContributionCheck[] = [];
-  for (const group of groups.values()) {
-    if (group.reduce((count, filter) => count + filter.values.length, 0) < 2) continue;
-    for (const filter of group) {
-      for (const query of prepared) {
-        if (!query.protected || query.table.keys.includes(filter.dimension)) continue;
-        const top = !prepared.some((parent) => splits(parent, query));
-        const planned: PlannedQuery =
-          'outcome' in query.planned
-            ? {
-                outcome: {
-                  ...query.planned.outcome,
-                  groupBy: [...query.planned.outcome.groupBy, filter.dimension],
-                },
-              }
-            : {
-                query: withoutFigures(query.planned.query, {
-                  dimensions: [...query.planned.query.dimensions, filter.dimension],
-                }),
-              };
-        checks.push({ query: query.name, filter, planned, prepared: query, top });
-      }
+  for (const by of splitBy) {
+    const dimensions = by.map((filter) => filter.dimension);
+    for (const query of prepared) {
+      if (!query.protected || dimensions.some((dimension) => query.table.keys.includes(dimension))) continue;
+      const top = !prepared.some((parent) => splits(parent, query));
+      const planned: PlannedQuery =
+        'outcome' in query.planned
+          ? {
+              outcome: {
+                ...query.planned.outcome,
+                groupBy: [...query.planned.outcome.groupBy, ...dimensions],
+              },
+            }
+          : {
+              query: withoutFigures(query.planned.query, {
+                dimensions: [...query.planned.query.dimensions, ...dimensions],
+              }),
+            };
+      checks.push({ query: query.name, filters: by, planned, prepared: query, top });
     }
   }
   return checks;
