@@ -8,9 +8,10 @@ export interface ListColumn {
 
 /**
  * The list-filter values to leave out of an answer because their own contribution to the selection is under a
- * minimum. `rows` are the selection split by the lists' columns: a row per value (one list) or per pair of
- * values (two lists). A small value, or a small pair, would be given away by asking again without it; of a
- * small pair, the value that brings less to the selection (its rows' first size added up) is left out.
+ * minimum. `rows` are the selection split by the lists' columns: a row per value (one list) or per crossing
+ * of values (several lists). A small value, or a small crossing, would be given away by asking again without
+ * it; of a small crossing, the value that brings least to the selection (its rows' first size added up) is
+ * left out.
  */
 export function smallContributions(
   rows: readonly Cells[],

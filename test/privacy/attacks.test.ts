@@ -516,6 +516,42 @@ describe('differencing list filters', () => {
     expect(both.totals).toEqual(same.totals);
   });
 
+  it('three lists do not give away the crossing of their values (inclusion-exclusion)', async () => {
+    // A country, device and plan whose crossing has one to four viewers, while each pair of them (over the
+    // other list's two values) has five or more: no single list, nor any pair of lists, sees it.
+    const [cell] =
+      await sql(`WITH cells AS (SELECT country_code AS c, device AS d, plan AS p, uniqExact(user_id) AS v,
+          groupUniqArray(user_id) AS who
+        FROM viewing_events WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30'
+        GROUP BY c, d, p)
+      SELECT a.c AS country, a.d AS device, a.p AS plan FROM cells AS a
+        INNER JOIN cells AS b ON b.c = a.c AND b.d = a.d AND b.p = 'standard'
+        INNER JOIN cells AS e ON e.c = a.c AND e.d = 'Android' AND e.p = a.p
+        INNER JOIN cells AS f ON f.c = 'US' AND f.d = a.d AND f.p = a.p
+      WHERE a.v BETWEEN 1 AND 4 AND a.c != 'US' AND a.d != 'Android' AND a.p != 'standard'
+        AND b.v >= 5 AND e.v >= 5 AND f.v >= 5
+      ORDER BY a.c, a.d, a.p LIMIT 1`);
+    expect(cell, 'a small crossing of three lists').toBeDefined();
+    const lists = {
+      geo: [String(cell?.country), 'US'],
+      device: [String(cell?.device), 'Android'],
+      plan: [String(cell?.plan), 'standard'],
+    };
+    const ask = (args: Record<string, string[]>) =>
+      answer<QueryEngagementOutput>(vp, 'query_engagement', {
+        metrics: ['views', 'watch_minutes'],
+        time_range: '2026-Q3',
+        ...args,
+      });
+    const all = await ask(lists);
+    expect(all.privacy.left_out.length).toBe(1);
+    const [left] = all.privacy.left_out;
+    const argument = String(left?.argument) as keyof typeof lists;
+    expect(left?.value).toBe(lists[argument][0]);
+    const without = await ask({ ...lists, [argument]: lists[argument].slice(1) });
+    expect(all.totals).toEqual(without.totals);
+  });
+
   it('a title whose viewers mostly watched another listed title does not change the viewer count', async () => {
     // Title A has 5 to 9 viewers, of whom only one to four did not also watch title B.
     const [pair] = await sql(`WITH v AS (SELECT DISTINCT content_id, user_id FROM viewing_events

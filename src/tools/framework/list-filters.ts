@@ -18,8 +18,8 @@ export const dropKey = (group: string, dimension: string) => `${group}\u0000${di
 
 /**
  * One protected query split by one list filter's dimension, to see each value's share of its groups, or by
- * two lists' dimensions, to see each pair of values' share (asking with and without a value of each, four
- * answers give the pair's figures away).
+ * the dimensions of every list together, to see each crossing of their values' share (asking with and without
+ * a value of each list, a few answers give a crossing's figures away).
  */
 export interface ContributionCheck {
   readonly query: string;
@@ -31,9 +31,9 @@ export interface ContributionCheck {
 }
 
 /**
- * For every list filter (an argument with several values) and every pair of list filters of different
- * arguments, and every protected query not already split by their dimensions: the same query split by them,
- * sizes only, to see each value's (or pair's) own contribution. `top` marks the queries of the selection as a
+ * For every list filter (an argument with several values), for the lists of all arguments together, and for
+ * every protected query not already split by their dimensions: the same query split by them, sizes only, to
+ * see each value's (or crossing's) own contribution. `top` marks the queries of the selection as a
  * whole (no other query of the stage splits them further).
  */
 export function contributionChecks(
@@ -45,12 +45,12 @@ export function contributionChecks(
   const lists = [...groups.values()].filter(
     (group) => group.reduce((count, filter) => count + filter.values.length, 0) >= 2,
   );
-  const splitBy: AppliedFilter[][] = lists.flatMap((group, index) => [
-    ...group.map((filter) => [filter]),
-    ...lists
-      .slice(index + 1)
-      .flatMap((other) => group.flatMap((filter) => other.map((second) => [filter, second]))),
-  ]);
+  // Each list alone, and every list together: a crossing's figures are sums of the full crossing's cells.
+  const crossings = lists.reduce<AppliedFilter[][]>(
+    (partial, group) => partial.flatMap((chosen) => group.map((filter) => [...chosen, filter])),
+    [[]],
+  );
+  const splitBy = [...lists.flat().map((filter) => [filter]), ...(lists.length > 1 ? crossings : [])];
   const checks: ContributionCheck[] = [];
   for (const by of splitBy) {
     const dimensions = by.map((filter) => filter.dimension);
