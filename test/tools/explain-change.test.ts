@@ -122,6 +122,12 @@ describe('policies', () => {
       await toolErrorText(bi, { time_range: '2026-Q3', dimensions: ['title'] }, 'explain_change'),
     ).toMatch(/Unknown dimension "title"/);
   });
+
+  it('says so when every segment of a breakdown is withheld (a release date is one title)', async () => {
+    const out = await explain(bi, { time_range: '2026-09', dimensions: ['release_date'], top: 20 });
+    expect(out.breakdowns[0]?.contributors).toEqual([]);
+    expect(out.summary).toContain('By release_date: every segment is withheld for privacy.');
+  });
 });
 
 describe('arguments models get wrong', () => {

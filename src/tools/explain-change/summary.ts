@@ -77,9 +77,11 @@ export function summariseExplainChange(
       b.significant_share === null || !shares
         ? ''
         : `; ${percentOf(b.significant_share)} of the change is in segments beyond noise`;
-    lines.push(
-      `By ${b.dimension}: ${b.contributors.map((c) => describeContributor(metric, c, shares)).join('; ')}${noise}.`,
-    );
+    const parts =
+      b.contributors.length === 0
+        ? 'every segment is withheld for privacy'
+        : b.contributors.map((c) => describeContributor(metric, c, shares)).join('; ');
+    lines.push(`By ${b.dimension}: ${parts}${noise}.`);
   }
   return lines.join('\n');
 }
