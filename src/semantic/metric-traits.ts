@@ -38,7 +38,7 @@ export function traitsOf(layer: SemanticLayer, metric: Metric): MetricTraits {
     metric.aggregation === 'ratio' && numerator !== undefined && denominator !== undefined
       ? { numerator, denominator }
       : undefined;
-  const additiveDenominator = denominator?.aggregation === 'count' || denominator?.aggregation === 'sum';
+  const additiveDenominator = denominator !== undefined && isAdditive(denominator);
   const proportion = numerator?.aggregation === 'count' && denominator?.aggregation === 'count';
   return {
     additive,

@@ -340,15 +340,12 @@ export class Door {
       break;
     }
     const analysis = definition.analyse(plan, execution.results, call);
+    const people = this.layer.models.get(offered.binding.model)?.people;
     const privacy: Privacy = {
       min_group_size:
-        caller.policy.minGroupSize === undefined ||
-        typeof this.layer.models.get(offered.binding.model)?.people !== 'string'
+        caller.policy.minGroupSize === undefined || typeof people !== 'string'
           ? null
-          : {
-              k: caller.policy.minGroupSize,
-              people: String(this.layer.models.get(offered.binding.model)?.people),
-            },
+          : { k: caller.policy.minGroupSize, people },
       suppressed_groups: execution.withheldGroups,
       totals_suppressed: execution.totalsWithheld,
       left_out: [...execution.leftOut],
@@ -428,6 +425,11 @@ export class Door {
   }
 }
 
+/** A failure that stays one: a protocol error, after its audit record. */
+const rethrow = (error: unknown): never => {
+  throw error;
+};
+
 /** Tool answers: redaction counted once, on the structured answer when there is one (the text repeats it). */
 const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
   redact: (response) => {
@@ -448,24 +450,18 @@ const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
 const RESOURCE_ANSWER: AnswerKind<{ uri: string; mimeType: string; text: string }> = {
   redact: (result) => redactDeep(result),
   hash: (result) => result,
-  failure: (error) => {
-    throw error;
-  },
+  failure: rethrow,
 };
 
 /** A request the protocol refused: only its audit record is kept. */
 const REFUSED: AnswerKind<null> = {
   redact: (result) => ({ value: result, count: 0 }),
   hash: (result) => result,
-  failure: (error) => {
-    throw error;
-  },
+  failure: rethrow,
 };
 
 const COMPLETION_ANSWER: AnswerKind<string[]> = {
   redact: (result) => redactDeep(result),
   hash: (result) => result,
-  failure: (error) => {
-    throw error;
-  },
+  failure: rethrow,
 };
