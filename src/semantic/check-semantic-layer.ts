@@ -1,4 +1,4 @@
-import { closest, quote, unknownNameMessage } from './did-you-mean.js';
+import { quote, unknownNameMessage } from './did-you-mean.js';
 import type { Origins, Problem, SourceFile } from './load-semantic-layer.js';
 import type {
   AccessDef,
@@ -180,13 +180,7 @@ export function checkSemanticLayer(
   for (const [name, tool] of Object.entries(defs.tools)) {
     const kind = catalogue.get(name);
     if (kind === undefined) {
-      const suggestion = closest(name, toolNames);
-      report(
-        'tools',
-        name,
-        [],
-        `Unknown tool ${quote(name)}${suggestion === undefined ? '' : `: did you mean ${quote(suggestion)}?`} Marquee serves ${toolNames.join(', ')}`,
-      );
+      report('tools', name, [], unknownNameMessage('tool', name, toolNames));
       continue;
     }
     if (tool.kind !== kind) {
