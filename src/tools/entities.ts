@@ -15,6 +15,8 @@ export interface EntityTemplate {
   readonly uriTemplate: string;
   /** Output name → dimension, the columns the caller's policy lets it see. */
   readonly columns: readonly (readonly [string, string])[];
+  /** The entity's metrics the caller's policy lets it see. */
+  readonly metrics: readonly string[];
 }
 
 /**
@@ -37,6 +39,7 @@ export function offeredEntities(
       resource,
       uriTemplate: `${RESOURCE_SCHEME}://${resource.name}/{${resource.key}}`,
       columns,
+      metrics: resource.metrics.filter((metric) => !policy.hiddenMetrics.has(metric)),
     });
   }
   return offered;
@@ -61,9 +64,8 @@ export function entityOf(
 }
 
 /** The query reading one entity by key. */
-export function entityPlan(template: EntityTemplate, key: string, policy: AccessPolicy): QueryPlan {
-  const { resource } = template;
-  const metrics = resource.metrics.filter((metric) => !policy.hiddenMetrics.has(metric));
+export function entityPlan(template: EntityTemplate, key: string): QueryPlan {
+  const { resource, metrics } = template;
   return {
     model: resource.model,
     metrics,
@@ -81,10 +83,8 @@ export function entityFields(
   layer: SemanticLayer,
   template: EntityTemplate,
   row: Row,
-  policy: AccessPolicy,
 ): Record<string, string | number | null> {
-  const metrics = template.resource.metrics.filter((metric) => !policy.hiddenMetrics.has(metric));
-  return shapeRow(layer, row, template.columns, metrics);
+  return shapeRow(layer, row, template.columns, template.metrics);
 }
 
 /** The query finding keys of entities whose searched name resembles what was typed. */

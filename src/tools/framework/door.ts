@@ -228,15 +228,11 @@ export class Door {
       if (found === undefined)
         throw new NotFoundError(uri, `No resource ${JSON.stringify(uri.slice(0, 200))}`);
       const { template, key } = found;
-      const execution = await this.executor.run(
-        { entity: { query: entityPlan(template, key, caller.policy) } },
-        caller,
-        [],
-      );
+      const execution = await this.executor.run({ entity: { query: entityPlan(template, key) } }, caller, []);
       const row = execution.results.rows('entity')[0];
       if (row === undefined)
         throw new NotFoundError(uri, `No ${template.resource.name} ${JSON.stringify(key.slice(0, 200))}`);
-      const fields = entityFields(this.layer, template, row, caller.policy);
+      const fields = entityFields(this.layer, template, row);
       return {
         result: { uri, mimeType: 'application/json', text: JSON.stringify(fields) },
         rows: 1,
