@@ -15,7 +15,12 @@ const environmentSchema = z.object({
   CLICKHOUSE_URL: optionalText.pipe(z.url().optional()),
   CLICKHOUSE_USER: optionalText,
   CLICKHOUSE_PASSWORD: optionalText,
-  CLICKHOUSE_DATABASE: optionalText,
+  CLICKHOUSE_DATABASE: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain database name')
+      .optional(),
+  ),
   MARQUEE_DATA_DIR: z.string().default('.marquee/warehouse'),
   MARQUEE_SEMANTIC_LAYER: z.string().default('semantic-layer'),
   MARQUEE_HTTP_HOST: z.string().default('127.0.0.1'),
@@ -32,10 +37,15 @@ const environmentSchema = z.object({
   MARQUEE_AUTH_ROLES_CLAIM: z.string().default('roles'),
   MARQUEE_AUTH_SCOPE_CLAIM: z.string().default('scope'),
   MARQUEE_IDP_PORT: z.coerce.number().int().min(0).max(65535).default(9400),
+  MARQUEE_STATE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain database name')
+    .default('marquee'),
   MARQUEE_AUDIT_TABLE: z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-    .default('marquee_audit'),
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain table name')
+    .default('audit'),
+  MARQUEE_STATE_DIR: z.string().default('.marquee/state'),
   MARQUEE_RATE_TENANT_PER_MINUTE: positiveInt(600),
   MARQUEE_RATE_TOOL_PER_MINUTE: positiveInt(120),
   MARQUEE_REDIS_URL: optionalText,
@@ -59,6 +69,8 @@ export type WarehouseConfig =
   | {
       readonly kind: 'embedded';
       readonly dataDir: string;
+      /** The database unqualified tables are read from (default: the engine's `default`). */
+      readonly database?: string | undefined;
       readonly readers: number;
       readonly limits: QueryLimits;
     }
@@ -93,7 +105,12 @@ export interface Config {
     readonly scopes: readonly string[] | undefined;
   };
   readonly auth: AuthConfig | undefined;
+  /** The warehouse database Marquee's own tables (the audit log) go in, created when first needed. */
+  readonly stateDatabase: string;
+  /** The audit table's name, in the state database. */
   readonly auditTable: string;
+  /** The directory of Marquee's own files (the cursor key), created when first needed. */
+  readonly stateDir: string;
   readonly idpPort: number;
   readonly rateLimits: {
     readonly perTenant: number;
@@ -120,7 +137,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auth = authConfig(e);
   const warehouse: WarehouseConfig =
     e.CLICKHOUSE_URL === undefined
-      ? { kind: 'embedded', dataDir: resolve(e.MARQUEE_DATA_DIR), readers: e.MARQUEE_READERS, limits }
+      ? {
+          kind: 'embedded',
+          dataDir: resolve(e.MARQUEE_DATA_DIR),
+          database: e.CLICKHOUSE_DATABASE,
+          readers: e.MARQUEE_READERS,
+          limits,
+        }
       : {
           kind: 'remote',
           url: e.CLICKHOUSE_URL,
@@ -140,7 +163,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scopes: e.MARQUEE_SCOPES === undefined ? undefined : list(e.MARQUEE_SCOPES),
     },
     auth,
+    stateDatabase: e.MARQUEE_STATE_DATABASE,
     auditTable: e.MARQUEE_AUDIT_TABLE,
+    stateDir: resolve(e.MARQUEE_STATE_DIR),
     idpPort: e.MARQUEE_IDP_PORT,
     rateLimits: {
       perTenant: e.MARQUEE_RATE_TENANT_PER_MINUTE,

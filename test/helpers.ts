@@ -53,7 +53,7 @@ export async function tempWarehouse(
 ): Promise<{ warehouse: Warehouse; dataDir: string; remove: () => Promise<void> }> {
   const dir = await tempDir(prefix);
   const dataDir = join(dir.path, 'warehouse');
-  const warehouse = createWarehouse({ kind: 'embedded', dataDir, readers: 2, limits });
+  const warehouse = createWarehouse({ kind: 'embedded', dataDir, readers: 2, limits }, { create: true });
   return {
     warehouse,
     dataDir,
@@ -218,14 +218,14 @@ export async function startAuthHttp(
 }
 
 /** `marquee serve --http` in its own process, on a free port; resolves once it serves. */
-export async function spawnHttpServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--http'], {
+export async function spawnHttpServer(env: Record<string, string>, command = ['serve', '--http']) {
+  const child = spawn(process.execPath, [CLI, ...command], {
     env: { ...process.env, MARQUEE_HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let seen = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
     child.stderr.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       const match = /serving MCP at (\S+)/.exec(seen);
@@ -233,7 +233,14 @@ export async function spawnHttpServer(env: Record<string, string>) {
     });
     void exited.then(() => reject(new Error(`the server exited: ${seen}`)));
   });
-  return { url, exited, stop: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal) };
+  return {
+    url,
+    exited,
+    pid: child.pid,
+    /** What the server has written to stderr so far (its log). */
+    log: () => seen,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal),
+  };
 }
 
 /** One seeded warehouse and an HTTP server + SDK client per caller (tenant and roles); `close` ends them all. */

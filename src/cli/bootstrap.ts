@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { RateLimits } from '../guard/rate-limits.js';
 import { AuditLog } from '../observe/audit-log.js';
@@ -11,15 +11,26 @@ import { AnalyticsService } from '../tools/framework/analytics-service.js';
 import { CursorCodec } from '../tools/framework/cursor.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 
-/** Loads the semantic layer and wires the warehouse, service, cursor key, audit log and rate limits. */
-export async function bootstrap(config: Config): Promise<ServerDependencies> {
+/**
+ * Loads the semantic layer and wires the warehouse, service, cursor key, audit log and rate limits. Without
+ * `writes`, nothing is created on disk (a command that only reads).
+ */
+export async function bootstrap(
+  config: Config,
+  options: { writes?: boolean } = {},
+): Promise<ServerDependencies> {
   const layer = await loadSemanticLayer(config.semanticLayerDir, TOOL_KINDS);
   const warehouse = createWarehouse(config.warehouse);
-  const secret = await cursorKey(config);
+  const secret = await cursorKey(config, options.writes ?? true);
   return {
     service: new AnalyticsService(layer, warehouse),
     cursors: new CursorCodec(secret),
-    audit: new AuditLog({ sink: warehouse.admin(), table: config.auditTable, key: auditKey(secret) }),
+    audit: new AuditLog({
+      sink: warehouse.admin(),
+      database: config.stateDatabase,
+      table: config.auditTable,
+      key: auditKey(secret),
+    }),
     limits: await RateLimits.create(config.rateLimits),
   };
 }
@@ -31,21 +42,26 @@ function auditKey(secret: string | Buffer): Buffer {
 
 /**
  * The key cursors are signed with (the server secret). Replicas must share it (MARQUEE_CURSOR_SECRET); a single embedded
- * deployment keeps a generated one beside its warehouse so cursors survive restarts.
+ * deployment keeps a generated one in Marquee's state directory (never the warehouse's) so cursors survive restarts.
  */
-async function cursorKey(config: Config): Promise<string | Buffer> {
+async function cursorKey(config: Config, writes: boolean): Promise<string | Buffer> {
   if (config.cursorSecret !== undefined) return config.cursorSecret;
   if (config.warehouse.kind === 'remote') {
     process.stderr.write('[marquee] MARQUEE_CURSOR_SECRET is not set: cursors work only on this process\n');
     return randomBytes(32);
   }
-  const file = join(dirname(config.warehouse.dataDir), 'cursor.key');
+  const file = join(config.stateDir, 'cursor.key');
   try {
     return await readFile(file);
   } catch {
-    const key = randomBytes(32);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, key, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    // A command that only reads (explain) leaves no state behind.
+    if (!writes) return randomBytes(32);
+    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+    const created = await writeFile(file, randomBytes(32), { mode: 0o600, flag: 'wx' }).then(
+      () => true,
+      () => false,
+    );
+    if (created) process.stderr.write(`[marquee] created the cursor key ${file} (MARQUEE_STATE_DIR)\n`);
     return readFile(file);
   }
 }

@@ -2,16 +2,27 @@
 import './threadpool.js';
 import { parseArgs } from 'node:util';
 import { DEMO_TENANT } from '../../fixtures/profiles.js';
-import { DEFAULT_SCALE, isSeeded, seedFixtures } from '../../fixtures/seed-fixtures.js';
+import { DEFAULT_SCALE, isSeeded, isSeedTable, seedFixtures } from '../../fixtures/seed-fixtures.js';
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
-import { formatProblem, loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
-import { serveHttp } from '../server/serve-http.js';
+import { fitWarehouse, tableOfModel } from '../semantic/fit-warehouse.js';
+import {
+  formatProblem,
+  loadSemanticLayer,
+  type Problem,
+  SemanticLayerError,
+} from '../semantic/load-semantic-layer.js';
+import { isDay } from '../semantic/schema.js';
+import type { SemanticLayer } from '../semantic/semantic-layer.js';
+import { checkBind, serveHttp } from '../server/serve-http.js';
 import { serveStdio } from '../server/serve-stdio.js';
 import { ALL_SCOPES, TOOL_KINDS } from '../tools/catalog.js';
+import type { AnalyticsService } from '../tools/framework/analytics-service.js';
 import { Door } from '../tools/framework/door.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
+import { describeWarehouse } from '../warehouse/describe-warehouse.js';
+import type { AdminConnection } from '../warehouse/warehouse.js';
 import { bootstrap } from './bootstrap.js';
 
 const USAGE = `Usage: marquee <command>
@@ -20,7 +31,8 @@ const USAGE = `Usage: marquee <command>
   start                      seed the embedded warehouse if it is empty, then serve HTTP
   seed [--scale N] [--remote] (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
                              --remote is required to seed the server at CLICKHOUSE_URL
-  validate [DIR]             check a semantic layer (default MARQUEE_SEMANTIC_LAYER); exit 1 on problems
+  validate [DIR] [--warehouse] check a semantic layer (default MARQUEE_SEMANTIC_LAYER); with --warehouse, also
+                             against the warehouse's tables and column types; exit 1 on problems
   explain TOOL JSON          print the SQL and parameters a tool call would run, without running it
   idp                        run a local OpenID provider with demo accounts (development only, loopback)
 
@@ -44,6 +56,8 @@ function identityFrom(config: Config, fallbackTenant?: string) {
 
 /** Why the warehouse would not open, with the usual cause of an embedded one spelled out. */
 function cannotOpen(config: Config, error: unknown): MarqueeError {
+  // A missing or locked directory, or a missing database, already says its cause and its fix.
+  if (error instanceof MarqueeError && error.code !== 'warehouse_unavailable') return error;
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const hint =
     config.warehouse.kind === 'embedded'
@@ -53,38 +67,133 @@ function cannotOpen(config: Config, error: unknown): MarqueeError {
   return new MarqueeError('warehouse_unavailable', `Cannot open the warehouse: ${reason}${hint}`);
 }
 
+/** Prints problems one per line (`file:line:column path: message`) and a count; the exit code of a failure. */
+function printProblems(problems: readonly Problem[]): number {
+  process.stdout.write(`${problems.map(formatProblem).join('\n')}\n${problems.length} problem(s)\n`);
+  return 1;
+}
+
+/** Checks `layer` against the configured warehouse's tables and column types; prints what each model reads. */
+async function validateWarehouse(config: Config, layer: SemanticLayer): Promise<number> {
+  const warehouse = createWarehouse(config.warehouse);
+  try {
+    const schema = await describeWarehouse(warehouse).catch((error: unknown) => {
+      throw cannotOpen(config, error);
+    });
+    const problems = fitWarehouse(layer, schema);
+    const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+    if (problems.length > 0) {
+      process.stdout.write(`warehouse ${where} (database ${schema.currentDatabase}) does not match:\n`);
+      return printProblems(problems);
+    }
+    process.stdout.write(`warehouse ${where} (database ${schema.currentDatabase}): matches\n`);
+    for (const model of layer.models.values()) {
+      const { database, table } = tableOfModel(model, schema.currentDatabase);
+      const scope =
+        model.tenant_column === undefined ? 'shared by every tenant' : `tenant column ${model.tenant_column}`;
+      const time = [...layer.dimensions.values()].filter(
+        (dimension) => dimension.model === model.name && isDay(dimension.type),
+      );
+      const days = time.map(
+        (dimension) =>
+          `${dimension.name} (${schema.tables.get(database)?.get(table)?.get(dimension.column)})`,
+      );
+      process.stdout.write(
+        `  ${model.name}: ${database}.${table}, ${scope}${days.length === 0 ? '' : `, days: ${days.join(', ')}`}\n`,
+      );
+    }
+    process.stdout.write(`  days are calendar days in ${layer.timeZone}\n`);
+    return 0;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/**
+ * Logs every way the layer and the warehouse disagree, before serving: until they agree, /readyz says not
+ * ready and calls are refused with the reason.
+ */
+async function reportFit(config: Config, service: AnalyticsService): Promise<void> {
+  const problems = await service.fit();
+  if (problems.length === 0) return;
+  for (const problem of problems) log(formatProblem(problem));
+  const schema = await describeWarehouse(service.warehouse);
+  const empty = [...schema.tables.values()].every((tables) => tables.size === 0);
+  const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+  log(
+    `the semantic layer ${config.semanticLayerDir} does not match the warehouse (${problems.length} problem(s) above): /readyz says not ready and calls are refused until they agree; "marquee validate --warehouse" checks again` +
+      (empty
+        ? `. The warehouse at ${where} has no tables: run "marquee seed" for the demo warehouse, or point MARQUEE_DATA_DIR (or CLICKHOUSE_URL) at yours`
+        : ''),
+  );
+}
+
+/**
+ * Seeds the demo warehouse. With `onlyIfEmpty` (npm start), only a warehouse that is empty or that the seed
+ * created: one holding anyone else's tables is served as it is. Says what it did; returns whether the
+ * warehouse is the demo. A seed never replaces a table it did not create (seedFixtures refuses).
+ */
 async function seed(
   config: Config,
   scale: number,
   options: { onlyIfEmpty: boolean; remote?: boolean },
-): Promise<void> {
-  if (config.warehouse.kind !== 'embedded' && options.remote !== true) {
-    if (options.onlyIfEmpty) return;
+): Promise<boolean> {
+  if (config.warehouse.kind !== 'embedded' && options.remote !== true && !options.onlyIfEmpty) {
     throw new MarqueeError(
       'seed_refused',
-      'CLICKHOUSE_URL is set: seeding replaces the fixture tables on that server; pass --remote if that is what you want',
+      'CLICKHOUSE_URL is set: seeding writes the fixture tables on that server; pass --remote if that is what you want',
     );
   }
-  const warehouse = createWarehouse(config.warehouse);
+  const warehouse = createWarehouse(config.warehouse, { create: true });
   const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   try {
-    const seeded = await isSeeded(warehouse.admin()).catch((error: unknown) => {
+    const admin = warehouse.admin();
+    const seeded = await isSeeded(admin).catch((error: unknown) => {
       throw cannotOpen(config, error);
     });
-    if (options.onlyIfEmpty && seeded) return;
+    if (options.onlyIfEmpty) {
+      if (seeded) return true;
+      const theirs = await foreignTables(admin, config.stateDatabase);
+      if (theirs.length > 0 || config.warehouse.kind !== 'embedded') {
+        if (theirs.length > 0)
+          log(
+            `the warehouse at ${target} holds tables Marquee did not create (${theirs.slice(0, 8).join(', ')}${theirs.length > 8 ? ', …' : ''}): serving it as it is, without seeding the demo`,
+          );
+        return false;
+      }
+    }
+    const database = config.warehouse.kind === 'embedded' ? config.warehouse.database : undefined;
+    if (database !== undefined) {
+      await admin.command(`CREATE DATABASE IF NOT EXISTS ${database}`);
+      await admin.command(`USE ${database}`);
+    }
     log(
-      `seeding fixtures at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}`,
+      `seeding the demo warehouse at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}${database === undefined ? '' : `, database ${database}`}`,
     );
-    await seedFixtures(warehouse.admin(), { scale, onProgress: (message) => log(`seed: ${message}`) });
+    await seedFixtures(admin, { scale, onProgress: (message) => log(`seed: ${message}`) });
+    return true;
   } finally {
     await warehouse.close();
   }
+}
+
+/** Tables of the warehouse that neither the seed nor Marquee's own state created: a user's data. */
+async function foreignTables(admin: AdminConnection, stateDatabase: string): Promise<string[]> {
+  const rows = await admin.query(
+    `SELECT database, name, comment FROM system.tables
+     WHERE database NOT IN {skip:Array(String)} AND NOT is_temporary ORDER BY database, name`,
+    { skip: ['system', 'INFORMATION_SCHEMA', 'information_schema', stateDatabase] },
+  );
+  return rows
+    .filter((row) => !isSeedTable(String(row.comment)))
+    .map((row) => `${String(row.database)}.${String(row.name)}`);
 }
 
 async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: string): Promise<void> {
   // Over HTTP with token authentication every request brings its own identity.
   const identity =
     mode === 'http' && config.auth !== undefined ? undefined : identityFrom(config, fallbackTenant);
+  if (mode === 'http') checkBind({ host: config.http.host, auth: config.auth });
   const dependencies = await bootstrap(config);
   // Audit records are flushed before the warehouse closes, so a clean stop loses none.
   const shutdown = async (): Promise<void> => {
@@ -93,6 +202,9 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
     await dependencies.service.warehouse.close().catch(() => undefined);
   };
   if (mode === 'stdio') {
+    await reportFit(config, dependencies.service).catch((error: unknown) => {
+      log(cannotOpen(config, error).message);
+    });
     await serveStdio(dependencies, identityFrom(config, fallbackTenant));
     await shutdown();
     return;
@@ -103,6 +215,7 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
     await shutdown();
     throw cannotOpen(config, error);
   });
+  await reportFit(config, dependencies.service);
   const http = await serveHttp(dependencies, {
     host: config.http.host,
     port: config.http.port,
@@ -138,10 +251,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       const config = loadConfig();
-      await seed(config, DEFAULT_SCALE, { onlyIfEmpty: true });
-      if (config.localIdentity.tenant === undefined)
+      const demo = await seed(config, DEFAULT_SCALE, { onlyIfEmpty: true });
+      if (config.localIdentity.tenant === undefined && config.auth === undefined) {
+        // The demo tenant is a name of the demo's data; on anyone else's warehouse it would be a guess.
+        if (!demo)
+          throw new MarqueeError(
+            'identity_missing',
+            "This warehouse is not the demo, and MARQUEE_TENANT is not set: set MARQUEE_TENANT to the tenant this local server answers for (e.g. MARQUEE_TENANT=acme npm start), or configure token authentication (MARQUEE_AUTH_ISSUER, MARQUEE_AUTH_JWKS_URL) so that each caller's token names its tenant",
+          );
         log(`MARQUEE_TENANT is not set: answering as the demo tenant ${DEMO_TENANT}`);
-      await serve(config, 'http', DEMO_TENANT);
+      }
+      await serve(config, 'http', demo ? DEMO_TENANT : undefined);
       return -1;
     }
     case 'seed': {
@@ -160,20 +280,23 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'validate': {
-      const directory = rest[0] ?? loadConfig().semanticLayerDir;
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { warehouse: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      const directory = positionals[0] ?? loadConfig().semanticLayerDir;
+      let layer: SemanticLayer;
       try {
-        const layer = await loadSemanticLayer(directory, TOOL_KINDS);
-        process.stdout.write(
-          `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools, ${layer.resources.size} resources)\n`,
-        );
-        return 0;
+        layer = await loadSemanticLayer(directory, TOOL_KINDS);
       } catch (error) {
         if (!(error instanceof SemanticLayerError)) throw error;
-        process.stdout.write(
-          `${error.problems.map(formatProblem).join('\n')}\n${error.problems.length} problem(s)\n`,
-        );
-        return 1;
+        return printProblems(error.problems);
       }
+      process.stdout.write(
+        `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools, ${layer.resources.size} resources)\n`,
+      );
+      return values.warehouse === true ? validateWarehouse(loadConfig(), layer) : 0;
     }
     case 'explain': {
       const [tool, json] = rest;
@@ -186,7 +309,7 @@ async function main(argv: string[]): Promise<number> {
         throw new MarqueeError('usage', 'The arguments are not valid JSON');
       }
       const config = loadConfig();
-      const dependencies = await bootstrap(config);
+      const dependencies = await bootstrap(config, { writes: false });
       try {
         const plan = await new Door(dependencies, identityFrom(config)).explain(tool, args);
         process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);

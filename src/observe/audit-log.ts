@@ -41,6 +41,9 @@ function timestamp(date: Date): string {
 export interface AuditOptions {
   /** Where rows go; without one, records are only logged. */
   readonly sink?: AdminConnection | undefined;
+  /** Marquee's own database in the warehouse (default `marquee`), never the user's: created when needed. */
+  readonly database?: string;
+  /** The table in it (default `audit`). */
   readonly table?: string;
   readonly logger?: Logger;
   readonly flushIntervalMs?: number;
@@ -63,7 +66,9 @@ export class AuditLog {
   private flushing: Promise<void> = Promise.resolve();
   private ready: Promise<void> | undefined;
   private dropped = 0;
+  /** The audit table, qualified by Marquee's own database. */
   readonly table: string;
+  private readonly database: string;
   private readonly logger: Logger;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
@@ -71,9 +76,12 @@ export class AuditLog {
 
   constructor(private readonly options: AuditOptions = {}) {
     this.key = options.key ?? randomBytes(32);
-    this.table = options.table ?? 'marquee_audit';
-    if (!IDENTIFIER.test(this.table))
-      throw new Error(`Invalid audit table name ${JSON.stringify(this.table)}`);
+    const database = options.database ?? 'marquee';
+    const table = options.table ?? 'audit';
+    if (!IDENTIFIER.test(database) || !IDENTIFIER.test(table))
+      throw new Error(`Invalid audit table name ${JSON.stringify(`${database}.${table}`)}`);
+    this.database = database;
+    this.table = `${database}.${table}`;
     this.logger = options.logger ?? createLogger();
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.maxBuffered = options.maxBuffered ?? 100_000;
@@ -118,18 +126,27 @@ export class AuditLog {
       this.logger.error({ unwritten: this.buffer.length }, 'audit records not written');
   }
 
+  /** Creates Marquee's database and the audit table when missing, and says so once. */
+  private async create(sink: AdminConnection): Promise<void> {
+    const found = await sink.query(`EXISTS TABLE ${this.table}`);
+    if (Number(found[0]?.result) === 1) return;
+    await sink.command(`CREATE DATABASE IF NOT EXISTS ${this.database}`);
+    await sink.command(
+      `CREATE TABLE IF NOT EXISTS ${this.table} (time DateTime64(3, 'UTC'), tenant LowCardinality(String), subject String,
+        tool LowCardinality(String), argument_hash String, result_hash String, rows UInt32, latency_ms Float64,
+        cache_hit Bool, redactions UInt32, suppressed_groups UInt32, outcome LowCardinality(String),
+        error_class LowCardinality(String)) ENGINE = MergeTree ORDER BY (tenant, time)`,
+    );
+    this.logger.info({ table: this.table }, `created the audit table ${this.table}`);
+  }
+
   private async write(): Promise<void> {
     const sink = this.options.sink;
     if (sink === undefined || this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
     try {
-      this.ready ??= sink.command(
-        `CREATE TABLE IF NOT EXISTS ${this.table} (time DateTime64(3, 'UTC'), tenant LowCardinality(String), subject String,
-          tool LowCardinality(String), argument_hash String, result_hash String, rows UInt32, latency_ms Float64,
-          cache_hit Bool, redactions UInt32, suppressed_groups UInt32, outcome LowCardinality(String),
-          error_class LowCardinality(String)) ENGINE = MergeTree ORDER BY (tenant, time)`,
-      );
+      this.ready ??= this.create(sink);
       await this.ready;
       await sink.insert(
         this.table,

@@ -10,6 +10,7 @@ import type {
   ToolDef,
   ToolKind,
 } from './schema.js';
+import { isDay } from './schema.js';
 import {
   type Dimension,
   type EntityResource,
@@ -38,6 +39,16 @@ const KIND_FIELDS: Record<ToolKind, { needs: (keyof ToolDef)[]; only: (keyof Too
   lookup: { needs: ['search', 'columns'], only: ['search', 'columns'] },
 };
 
+/** Whether `zone` is an IANA time zone this runtime (and so the engine's tz database) knows. */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone !== '' && !zone.includes("'");
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a binding field is set (lists and maps must be non-empty). */
 function present(value: unknown): boolean {
   if (value === undefined) return false;
@@ -55,8 +66,16 @@ export function checkSemanticLayer(
   origins: Origins,
   catalogue: ReadonlyMap<string, ToolKind>,
   access?: { definition: AccessDef; source: SourceFile },
+  timeZone?: { zone: string; source: SourceFile },
 ): { layer: SemanticLayer; problems: Problem[] } {
   const problems: Problem[] = [];
+  if (timeZone !== undefined && !isTimeZone(timeZone.zone))
+    problems.push(
+      timeZone.source.problem(
+        ['time_zone'],
+        `Unknown time zone ${quote(timeZone.zone)}: use an IANA name such as "UTC", "Europe/Berlin" or "America/Sao_Paulo"`,
+      ),
+    );
   const report = (section: keyof Definitions, name: string, path: PropertyKey[], message: string): void => {
     const source = origins.get(section)?.get(name);
     if (source !== undefined) problems.push(source.problem([section, name, ...path], message));
@@ -94,6 +113,24 @@ export function checkSemanticLayer(
     };
 
   for (const [name, model] of Object.entries(defs.models)) {
+    if (model.tenant_column === undefined && model.shared !== true)
+      report(
+        'models',
+        name,
+        [],
+        "Say whose rows these are: tenant_column: <the column holding each row's tenant>, or shared: true for a reference table every tenant shares",
+      );
+    if (model.tenant_column !== undefined && model.shared === true)
+      report('models', name, ['shared'], 'A shared table has no tenant column: remove one of the two');
+    if (model.shared === true && typeof model.people === 'string')
+      report(
+        'models',
+        name,
+        ['shared'],
+        `A table every tenant shares cannot hold people's rows (people: ${quote(model.people)}); give it a tenant_column`,
+      );
+    if (model.database !== undefined && model.table.includes('.'))
+      report('models', name, ['database'], `The table ${quote(model.table)} already names its database`);
     model.joins.forEach((join, index) => {
       if (!(join.to in defs.models))
         report('models', name, ['joins', index, 'to'], unknownNameMessage('model', join.to, modelNames));
@@ -211,14 +248,16 @@ export function checkSemanticLayer(
       continue;
     }
     const checkDimension = dimensionCheck('tools', name, tool.model);
-    checkDimension(tool.time_dimension, ['time_dimension']);
-    const time = defs.dimensions[tool.time_dimension];
-    if (time !== undefined && time.type !== 'date')
+    if (tool.time_dimension === undefined && tool.kind !== 'lookup')
+      report('tools', name, [], `A ${tool.kind} tool needs time_dimension: the day its periods filter on`);
+    if (tool.time_dimension !== undefined) checkDimension(tool.time_dimension, ['time_dimension']);
+    const time = defs.dimensions[tool.time_dimension ?? ''];
+    if (time !== undefined && !isDay(time.type))
       report(
         'tools',
         name,
         ['time_dimension'],
-        `The time dimension must have type "date", not ${quote(time.type)}`,
+        `The time dimension must have type "date" or "timestamp", not ${quote(time.type)}`,
       );
     if (time !== undefined && time.model !== tool.model)
       report(
@@ -244,8 +283,13 @@ export function checkSemanticLayer(
       if (experiment.end !== undefined) checkDimension(experiment.end, at('end'));
       for (const field of ['launch', 'end'] as const) {
         const dimension = defs.dimensions[experiment[field] ?? ''];
-        if (dimension !== undefined && dimension.type !== 'date')
-          report('tools', name, at(field), `${quote(experiment[field])} must be a date dimension`);
+        if (dimension !== undefined && !isDay(dimension.type))
+          report(
+            'tools',
+            name,
+            at(field),
+            `${quote(experiment[field])} must be a date or timestamp dimension`,
+          );
       }
       checkMetric(experiment.units, at('units'));
       checkMetric(experiment.conversions, at('conversions'));
@@ -414,6 +458,13 @@ export function checkSemanticLayer(
 
   const layer = new SemanticLayer({
     access: access?.definition ?? { policies: {} },
+    ...(timeZone === undefined ? {} : { timeZone: timeZone.zone }),
+    locate: (section, name, path, message) => {
+      const source = origins.get(section)?.get(name);
+      return source === undefined
+        ? { file: '(semantic layer)', line: 1, column: 1, path: [section, name, ...path].join('.'), message }
+        : source.problem([section, name, ...path], message);
+    },
     models: new Map(
       Object.entries(defs.models).map(([name, def]): [string, Model] => [name, { ...def, name }]),
     ),

@@ -19,7 +19,7 @@ import {
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
-import type { Period } from './time-range.js';
+import { addDays, type DateRange, type Period } from './time-range.js';
 
 type Fragment = RawBuilder<unknown>;
 
@@ -43,6 +43,7 @@ const GRAIN_FUNCTIONS: Record<Exclude<Grain, 'day'>, string> = {
 const PARAMETER_TYPES: Record<DimensionType, 'String' | 'Date' | 'Int64' | 'Float64'> = {
   string: 'String',
   date: 'Date',
+  timestamp: 'Date',
   integer: 'Int64',
   number: 'Float64',
 };
@@ -117,19 +118,56 @@ function scaled(metric: Metric, expression: Fragment): Fragment {
   return result;
 }
 
-function dimensionExpression(dimension: Dimension, grain?: Grain): Fragment {
-  const expression = column(dimension.model, dimension.column);
-  return grain === undefined || grain === 'day' ? expression : call(GRAIN_FUNCTIONS[grain], expression);
+/** The layer's time zone, as a parameter (it comes from YAML, and still never enters SQL text). */
+function zoneOf(layer: SemanticLayer): Fragment {
+  return sql`${typed(layer.timeZone, 'String')}`;
 }
 
-/** One table, filtered to the tenant (and, for the base model, to the periods) before any join. */
+/**
+ * A dimension's value: its column, a timestamp read as its calendar day in the layer's zone, and with a grain
+ * the first day of its bucket (weeks start on Monday) in that zone.
+ */
+function dimensionExpression(layer: SemanticLayer, dimension: Dimension, grain?: Grain): Fragment {
+  const expression = column(dimension.model, dimension.column);
+  const zone = dimension.type === 'timestamp' ? [zoneOf(layer)] : [];
+  if (grain !== undefined && grain !== 'day') return call(GRAIN_FUNCTIONS[grain], expression, ...zone);
+  return dimension.type === 'timestamp' ? call('toDate', expression, ...zone) : expression;
+}
+
+/** A table of the warehouse, qualified by its database when the layer names one. */
+function tableOf(model: Model): string {
+  return model.database === undefined ? model.table : `${model.database}.${model.table}`;
+}
+
+/**
+ * One table, filtered to the tenant (and, for the base model, to the periods) before any join. A table the
+ * layer declares shared by every tenant (a catalogue) has no tenant column and is read whole.
+ */
 function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) {
-  let query = compilerDb
-    .selectFrom(model.table)
-    .selectAll()
-    .where(sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`);
+  let query = compilerDb.selectFrom(tableOf(model)).selectAll();
+  if (model.tenant_column !== undefined)
+    query = query.where(sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`);
+  else if (model.shared !== true)
+    throw new Error(`Model ${model.name} has neither a tenant column nor shared`);
   if (extra !== undefined) query = query.where(extra);
   return query.as(model.name);
+}
+
+/**
+ * Whether `target` (the column of a day dimension) falls in `period`: a date column between the two days, a
+ * timestamp from the first day's midnight in the layer's zone up to (not including) the next midnight after
+ * the last day. Both compare the column itself, so its sorting key still prunes.
+ */
+function inPeriod(
+  layer: SemanticLayer,
+  time: Dimension,
+  target: Fragment,
+  period: DateRange,
+): RawBuilder<SqlBool> {
+  if (time.type !== 'timestamp')
+    return sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`;
+  const midnight = (day: string) => call('toDateTime', sql`${typed(day, 'Date')}`, zoneOf(layer));
+  return sql<SqlBool>`(${target} >= ${midnight(period.from)} AND ${target} < ${midnight(addDays(period.to, 1))})`;
 }
 
 /** The periods as a condition on the base table's own time column (inside its subquery, so the key is used). */
@@ -139,9 +177,7 @@ function periodCondition(
 ): Expression<SqlBool> {
   const dimension = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
   const target = sql`${sql.ref(dimension.column)}`;
-  const ranges = plan.periods.map(
-    (period) => sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
-  );
+  const ranges = plan.periods.map((period) => inPeriod(layer, dimension, target, period));
   return ranges.length === 1
     ? (ranges[0] as RawBuilder<SqlBool>)
     : sql<SqlBool>`(${sql.join(ranges, sql` OR `)})`;
@@ -192,7 +228,7 @@ function filteredSource(
   needs.filters.forEach((filter, index) => {
     const type = PARAMETER_TYPES[filter.dimension.type];
     const values = filter.values.map((value) => typed(value, type));
-    const condition = sql<SqlBool>`${dimensionExpression(filter.dimension)} IN (${sql.join(values)})`;
+    const condition = sql<SqlBool>`${dimensionExpression(layer, filter.dimension)} IN (${sql.join(values)})`;
     const key = filter.group === undefined ? `#${index}` : `=${filter.group}`;
     groups.set(key, [...(groups.get(key) ?? []), condition]);
   });
@@ -207,9 +243,9 @@ function filteredSource(
 }
 
 /** The index (as a string) of the period a row falls in, "" for none. */
-function periodIndex(time: Dimension, periods: readonly Period[]): Fragment {
+function periodIndex(layer: SemanticLayer, time: Dimension, periods: readonly Period[]): Fragment {
   const branches = periods.flatMap((period, index) => [
-    sql`${column(time.model, time.column)} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`,
+    inPeriod(layer, time, column(time.model, time.column), period),
     sql`${typed(String(index), 'String')}`,
   ]);
   return sql`multiIf(${sql.join(branches)}, ${typed('', 'String')})`;
@@ -219,9 +255,20 @@ function periodIndex(time: Dimension, periods: readonly Period[]): Fragment {
 function measureExpression(layer: SemanticLayer, measure: Measure): Fragment {
   if ('metric' in measure) return metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'));
   if ('distinct' in measure)
-    return call('uniqExact', dimensionExpression(mustGet(layer.dimensions, measure.distinct, 'dimension')));
-  const value = dimensionExpression(mustGet(layer.dimensions, measure.of, 'dimension'));
+    return call(
+      'uniqExact',
+      dimensionExpression(layer, mustGet(layer.dimensions, measure.distinct, 'dimension')),
+    );
+  const value = dimensionExpression(layer, mustGet(layer.dimensions, measure.of, 'dimension'));
   return call(measure.extreme, sql`ifNull(toString(${value}), ${typed('', 'String')})`);
+}
+
+/** A model's column as a day: a timestamp (a dimension of that type declares it) read in the layer's zone. */
+function dayOfColumn(layer: SemanticLayer, model: string, name: string): Fragment {
+  const timestamp = [...layer.dimensions.values()].find(
+    (dimension) => dimension.model === model && dimension.column === name && dimension.type === 'timestamp',
+  );
+  return timestamp === undefined ? column(model, name) : dimensionExpression(layer, timestamp);
 }
 
 /** Dimensions a measure reads (to join their models). */
@@ -249,9 +296,10 @@ function inSmallGroups(
   if (shape === undefined) return undefined;
   const dimensions = shape.dimensions.map((name) => mustGet(layer.dimensions, name, 'dimension'));
   const keys: Fragment[] = [];
-  if (time !== undefined && shape.grain !== undefined) keys.push(dimensionExpression(time, shape.grain));
-  if (time !== undefined && shape.byPeriod === true) keys.push(periodIndex(time, shape.periods));
-  for (const dimension of dimensions) keys.push(dimensionExpression(dimension));
+  if (time !== undefined && shape.grain !== undefined)
+    keys.push(dimensionExpression(layer, time, shape.grain));
+  if (time !== undefined && shape.byPeriod === true) keys.push(periodIndex(layer, time, shape.periods));
+  for (const dimension of dimensions) keys.push(dimensionExpression(layer, dimension));
   const groups = filteredSource(layer, base, tenant, {
     dimensions: [...dimensions, ...measuredDimensions(layer, shape.below)],
     filters,
@@ -318,26 +366,26 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   let score: Fragment | undefined;
   if (searched !== undefined && plan.search !== undefined) {
     const needle = typed(plan.search.text, 'String');
-    const haystack = dimensionExpression(searched);
+    const haystack = dimensionExpression(layer, searched);
     score = sql`greatest(if(positionCaseInsensitiveUTF8(${haystack}, ${needle}) > 0, 1, 0), ngramSearchCaseInsensitiveUTF8(${haystack}, ${needle}))`;
   }
   if (time !== undefined && plan.grain !== undefined) {
-    selections.push(dimensionExpression(time, plan.grain).as(time.name));
+    selections.push(dimensionExpression(layer, time, plan.grain).as(time.name));
     groupKeys.push(time.name);
   }
   if (time !== undefined && plan.byPeriod === true && plan.periods.length > 0) {
-    selections.push(periodIndex(time, plan.periods).as(PERIOD_COLUMN));
+    selections.push(periodIndex(layer, time, plan.periods).as(PERIOD_COLUMN));
     groupKeys.push(PERIOD_COLUMN);
   }
   for (const dimension of dimensions) {
-    selections.push(dimensionExpression(dimension).as(dimension.name));
+    selections.push(dimensionExpression(layer, dimension).as(dimension.name));
     groupKeys.push(dimension.name);
   }
   if (split !== undefined && plan.marginal !== undefined) {
     // Per unit (a viewer) in each group: its values of the split dimension; then, per group and value, the
     // units with that value only.
     const unit = mustGet(layer.metrics, plan.marginal.unit, 'metric');
-    const value = dimensionExpression(split);
+    const value = dimensionExpression(layer, split);
     const units = query
       .select([
         ...selections,
@@ -365,8 +413,14 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     if (variance !== undefined) selections.push(variance.as(varianceColumn(name)));
   }
   if (time !== undefined && plan.coverage === true) {
-    const day = column(time.model, time.column);
-    selections.push(sql`min(${day})`.as(FIRST_DAY_COLUMN), sql`max(${day})`.as(LAST_DAY_COLUMN));
+    // The extremes of the column, then their days (the same days, without reading each row as a day).
+    const value = column(time.model, time.column);
+    const day = (extreme: Fragment) =>
+      time.type === 'timestamp' ? call('toDate', extreme, zoneOf(layer)) : extreme;
+    selections.push(
+      day(call('min', value)).as(FIRST_DAY_COLUMN),
+      day(call('max', value)).as(LAST_DAY_COLUMN),
+    );
   }
 
   let select = query.select(selections);
@@ -412,7 +466,7 @@ export function compileUnitOutcome(
     ...filter,
     dimension: mustGet(layer.dimensions, filter.dimension, 'dimension'),
   }));
-  const since = column(base.name, plan.since);
+  const since = dayOfColumn(layer, base.name, plan.since);
   const units = () =>
     filteredSource(layer, base, tenant, { dimensions: groups, filters }).where(
       sql<SqlBool>`${since} IS NOT NULL`,
@@ -421,13 +475,8 @@ export function compileUnitOutcome(
   // Only the rows of the units' own keys are read from the metric's (large) table.
   const unitKeys = units().select(keys.map(([local], index) => column(base.name, local).as(`_k${index}`)));
   const targetKeys = sql`(${sql.join(keys.map(([, remote]) => sql.ref(remote)))})`;
-  const targetRows = compilerDb
-    .selectFrom(target.table)
-    .selectAll()
-    .where(sql<SqlBool>`${sql.ref(target.tenant_column)} = ${typed(tenant, 'String')}`)
-    .where(sql<SqlBool>`${targetKeys} IN (${unitKeys})`)
-    .as(target.name);
-  const day = column(target.name, target.time_column);
+  const targetRows = scopedTable(target, tenant, sql<SqlBool>`${targetKeys} IN (${unitKeys})`);
+  const day = dayOfColumn(layer, target.name, target.time_column);
   const window = sql`${day} >= ${since} AND ${day} < ${since} + ${typed(plan.days, 'Int64')}`;
   const perUnit = units()
     .leftJoin(targetRows, (on) => {
@@ -437,7 +486,7 @@ export function compileUnitOutcome(
       return condition;
     })
     .select([
-      ...groups.map((group) => dimensionExpression(group).as(group.name)),
+      ...groups.map((group) => dimensionExpression(layer, group).as(group.name)),
       metricExpression(layer, metric, window).as('_value'),
     ])
     .groupBy([

@@ -102,6 +102,7 @@ export function parseSemanticLayer(
   };
   const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
   let access: { definition: AccessDef; source: SourceFile } | undefined;
+  let timeZone: { zone: string; source: SourceFile } | undefined;
   if (files.length === 0) {
     problems.push({
       file: '(semantic layer)',
@@ -146,6 +147,16 @@ export function parseSemanticLayer(
         access = { definition: parsed.data.access, source };
       }
     }
+    if (parsed.data.time_zone !== undefined) {
+      if (timeZone !== undefined && timeZone.zone !== parsed.data.time_zone)
+        problems.push(
+          source.problem(
+            ['time_zone'],
+            `time_zone ${quote(parsed.data.time_zone)} differs from ${quote(timeZone.zone)} in ${timeZone.source.name}: the layer speaks in one zone`,
+          ),
+        );
+      else timeZone = { zone: parsed.data.time_zone, source };
+    }
     for (const section of SECTIONS) {
       for (const [key, value] of Object.entries(parsed.data[section] ?? {})) {
         const previous = origins.get(section)?.get(key);
@@ -164,7 +175,7 @@ export function parseSemanticLayer(
     }
   }
   if (problems.length > 0) throw new SemanticLayerError(problems);
-  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins, catalogue, access);
+  const { layer, problems: crossProblems } = checkSemanticLayer(merged, origins, catalogue, access, timeZone);
   if (crossProblems.length > 0) throw new SemanticLayerError(crossProblems);
   return layer;
 }

@@ -115,12 +115,13 @@ export function planAnalytics(
     .dimensionsFor(tool.model)
     .map((dimension) => dimension.name)
     .filter((name) => !policy.hiddenDimensions.has(name));
+  const time = layer.timeDimensionOf(tool);
   let grain = request.grain;
   const groupBy: string[] = [];
   for (const name of request.groupBy ?? []) {
     if (!dimensionNames.includes(name))
       throw new ArgumentError('group_by', unknownNameMessage('dimension', name, dimensionNames));
-    if (name === tool.time_dimension) grain ??= 'day';
+    if (name === time) grain ??= 'day';
     else if (!groupBy.includes(name)) groupBy.push(name);
   }
   if ((request.groupBy ?? []).length > MAX_GROUP_BY) {
@@ -156,11 +157,11 @@ export function planAnalytics(
   const base = {
     model: tool.model,
     metrics: metrics.map((metric) => metric.name),
-    timeDimension: tool.time_dimension,
+    timeDimension: time,
     filters,
   };
   const primary = metrics[0]?.name ?? '';
-  const order: OrderKey[] = grain !== undefined ? [{ key: tool.time_dimension, direction: 'asc' }] : [];
+  const order: OrderKey[] = grain !== undefined ? [{ key: time, direction: 'asc' }] : [];
   if (groupBy.length > 0) order.push({ key: primary, direction: 'desc' });
   const rows: QueryPlan = { ...base, dimensions: groupBy, grain, periods: [period], order };
   const periods = comparison === undefined ? [period] : [period, comparison];

@@ -20,10 +20,21 @@ const joinSchema = z.strictObject({
   description: description.optional(),
 });
 
+/** A table name, alone or qualified by its database (`analytics.plays`). */
+export const TABLE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+
 const modelSchema = z.strictObject({
-  table: identifier,
+  table: z.string().regex(TABLE, 'must be a plain name, or database.name'),
+  /** The table's database, when the table name does not say it (default: the connection's database). */
+  database: identifier.optional(),
   description,
-  tenant_column: identifier,
+  /** The column holding each row's tenant: every query keeps only the caller's rows. */
+  tenant_column: identifier.optional(),
+  /**
+   * `true` for a reference table every tenant shares (a product catalogue): it has no tenant column and is
+   * read only as the catalogue it is, joined to tenant rows or looked up; never inferred from a missing column.
+   */
+  shared: z.literal(true).optional(),
   time_column: identifier.optional(),
   joins: z.array(joinSchema).default([]),
   /**
@@ -33,7 +44,11 @@ const modelSchema = z.strictObject({
   people: z.union([identifier, z.literal(false)]).optional(),
 });
 
-export const DIMENSION_TYPES = ['string', 'date', 'integer', 'number'] as const;
+/**
+ * `date`: a Date or Date32 column. `timestamp`: a DateTime or DateTime64 column, read as its calendar day in
+ * the layer's time zone (grouped, filtered and shown as that day).
+ */
+export const DIMENSION_TYPES = ['string', 'date', 'timestamp', 'integer', 'number'] as const;
 
 const dimensionSchema = z.strictObject({
   model: identifier,
@@ -150,7 +165,8 @@ export type ToolKind = (typeof TOOL_KINDS)[number];
 const toolSchema = z.strictObject({
   kind: z.enum(TOOL_KINDS),
   model: identifier,
-  time_dimension: identifier,
+  /** The day dimension periods filter on: every kind but lookup needs one. */
+  time_dimension: identifier.optional(),
   default_metrics: z.array(identifier).default([]),
   /** For lookup tools: the string dimension searched by the query argument. */
   search: identifier.optional(),
@@ -207,6 +223,8 @@ const accessSchema = z.strictObject({
 
 /** One YAML file of the semantic layer: every section optional, sections merge across files. */
 export const semanticFileSchema = z.strictObject({
+  /** The IANA time zone whose calendar days the layer speaks in (default UTC); one file says it. */
+  time_zone: z.string().min(1).optional(),
   models: z.record(name, modelSchema).optional(),
   dimensions: z.record(name, dimensionSchema).optional(),
   metrics: z.record(name, metricSchema).optional(),
@@ -237,6 +255,11 @@ export type ModelDef = z.infer<typeof modelSchema>;
 export type JoinDef = z.infer<typeof joinSchema>;
 export type DimensionDef = z.infer<typeof dimensionSchema>;
 export type DimensionType = (typeof DIMENSION_TYPES)[number];
+
+/** Whether dimensions of `type` are calendar days (a date, or a timestamp read as its day). */
+export function isDay(type: DimensionType): boolean {
+  return type === 'date' || type === 'timestamp';
+}
 export type MetricDef = z.infer<typeof metricSchema>;
 export type ToolDef = z.infer<typeof toolSchema>;
 export type ExperimentDef = z.infer<typeof experimentSchema>;

@@ -1,5 +1,6 @@
 import { MarqueeError } from '../errors.js';
 import { quote } from './did-you-mean.js';
+import type { Problem } from './load-semantic-layer.js';
 import type {
   AccessDef,
   DimensionDef,
@@ -7,6 +8,7 @@ import type {
   ModelDef,
   PolicyDef,
   ResourceDef,
+  Section,
   ToolDef,
 } from './schema.js';
 
@@ -34,6 +36,17 @@ export interface AccessPolicy {
   readonly minDistinct: ReadonlyMap<string, number>;
 }
 
+/** Where a definition of the layer is written, for problems found after loading (e.g. against the warehouse). */
+export type Locate = (
+  section: Section,
+  name: string,
+  path: readonly PropertyKey[],
+  message: string,
+) => Problem;
+
+/** The zone of a layer that names none. */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
 /** The name of the policy for callers none of whose roles a policy names. */
 export const DEFAULT_POLICY = 'default';
 
@@ -45,6 +58,10 @@ export class SemanticLayer {
   readonly tools: ReadonlyMap<string, Tool>;
   readonly resources: ReadonlyMap<string, EntityResource>;
   readonly access: AccessDef;
+  /** The IANA zone whose calendar days periods, grains and dates of timestamps are in. */
+  readonly timeZone: string;
+  /** Where each definition is written (file, line, column). */
+  readonly locate: Locate;
   private readonly policies = new Map<string, AccessPolicy>();
 
   constructor(parts: {
@@ -54,6 +71,8 @@ export class SemanticLayer {
     metrics: Map<string, Metric>;
     tools: Map<string, Tool>;
     resources?: Map<string, EntityResource>;
+    timeZone?: string;
+    locate?: Locate;
   }) {
     this.models = parts.models;
     this.dimensions = parts.dimensions;
@@ -61,6 +80,22 @@ export class SemanticLayer {
     this.tools = parts.tools;
     this.resources = parts.resources ?? new Map();
     this.access = parts.access;
+    this.timeZone = parts.timeZone ?? DEFAULT_TIME_ZONE;
+    this.locate =
+      parts.locate ??
+      ((section, name, path, message) => ({
+        file: '(semantic layer)',
+        line: 1,
+        column: 1,
+        path: [section, name, ...path].map(String).join('.'),
+        message,
+      }));
+  }
+
+  /** The day dimension of a tool that filters by periods (every kind but lookup has one, checked at load). */
+  timeDimensionOf(tool: Pick<Tool, 'name' | 'time_dimension'>): string {
+    if (tool.time_dimension === undefined) throw new Error(`Tool ${tool.name} has no time dimension`);
+    return tool.time_dimension;
   }
 
   /**

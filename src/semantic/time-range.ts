@@ -37,6 +37,18 @@ export function formatDate(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** The calendar day `instant` falls on in the IANA zone `zone`, as an ISO date. */
+export function dayIn(zone: string, instant: Date): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(instant);
+  const part = (type: string) => parts.find((candidate) => candidate.type === type)?.value ?? '';
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
 export function addDays(day: string, days: number): string {
   return formatDate(new Date(mustParse(day).getTime() + days * DAY_MS));
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
 import {
   hostHeaderValidation,
   localhostHostValidation,
@@ -19,6 +20,7 @@ import type { Identity } from '../auth/identity.js';
 import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
 import type { AuthConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
+import { formatProblem } from '../semantic/load-semantic-layer.js';
 import { scopeOf, scopesOf } from '../tools/catalog.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
@@ -70,15 +72,20 @@ async function messagesOf(
   }
 }
 
-/** Serves MCP (stateless streamable HTTP) at /mcp, with /healthz, /readyz and protected resource metadata. */
-export async function serveHttp(dependencies: ServerDependencies, options: HttpOptions): Promise<HttpServer> {
-  const { auth, identity } = options;
-  if (auth === undefined && !LOOPBACK.has(options.host)) {
+/** Refuses a bind that would serve beyond loopback without token authentication (checked before any I/O). */
+export function checkBind(options: { readonly host: string; readonly auth?: AuthConfig | undefined }): void {
+  if (options.auth === undefined && !LOOPBACK.has(options.host)) {
     throw new MarqueeError(
       'bind_refused',
       `Refusing to listen on ${options.host}: without token authentication (MARQUEE_AUTH_ISSUER, MARQUEE_AUTH_JWKS_URL) Marquee serves only loopback (127.0.0.1, ::1, localhost)`,
     );
   }
+}
+
+/** Serves MCP (stateless streamable HTTP) at /mcp, with /healthz, /readyz and protected resource metadata. */
+export async function serveHttp(dependencies: ServerDependencies, options: HttpOptions): Promise<HttpServer> {
+  const { auth, identity } = options;
+  checkBind(options);
   if (auth === undefined && identity === undefined) {
     throw new MarqueeError(
       'identity_missing',
@@ -174,10 +181,24 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      dependencies.service.warehouse.ping().then(
-        () => json(res, 200, { status: 'ready', warehouse: dependencies.service.warehouse.kind }),
-        (error: unknown) => json(res, 503, { status: 'not ready', reason: (error as Error).message }),
-      );
+      // Ready when the warehouse answers and the layer matches it; otherwise the reason, problem by problem.
+      const { service } = dependencies;
+      service.warehouse
+        .ping()
+        .then(() => service.fit())
+        .then(
+          (problems) =>
+            problems.length === 0
+              ? json(res, 200, { status: 'ready', warehouse: service.warehouse.kind })
+              : json(res, 503, {
+                  status: 'not ready',
+                  reason: `The semantic layer does not match the warehouse (${problems.length} problem(s))`,
+                  problems: problems.map((problem) =>
+                    formatProblem({ ...problem, file: basename(problem.file) }),
+                  ),
+                }),
+          (error: unknown) => json(res, 503, { status: 'not ready', reason: (error as Error).message }),
+        );
       return;
     }
     if (auth !== undefined && METADATA_PATHS.has(path)) {

@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
@@ -6,6 +8,7 @@ import {
   createClient,
 } from '@clickhouse/client';
 import type { QueryLimits, WarehouseConfig } from '../config.js';
+import { MarqueeError } from '../errors.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
 import { ReaderPool } from './reader-pool.js';
 import { translateError } from './translate-error.js';
@@ -49,26 +52,40 @@ function adminConnection(client: ClickHouseClient): AdminConnection {
   };
 }
 
-/** Builds the warehouse from configuration: embedded chDB by default, a ClickHouse server with a URL. */
-export function createWarehouse(config: WarehouseConfig): Warehouse {
-  return config.kind === 'embedded' ? embeddedWarehouse(config) : remoteWarehouse(config);
+/**
+ * Builds the warehouse from configuration: embedded chDB by default, a ClickHouse server with a URL. An
+ * embedded directory must exist unless `create` says to make it (seeding does; serving never does).
+ */
+export function createWarehouse(config: WarehouseConfig, options: { create?: boolean } = {}): Warehouse {
+  return config.kind === 'embedded'
+    ? embeddedWarehouse(config, options.create === true)
+    : remoteWarehouse(config);
 }
 
-function embeddedWarehouse(config: Extract<WarehouseConfig, { kind: 'embedded' }>): Warehouse {
+function embeddedWarehouse(
+  config: Extract<WarehouseConfig, { kind: 'embedded' }>,
+  create: boolean,
+): Warehouse {
   let connect: Promise<() => ClickHouseClient> | undefined;
   // Loaded lazily: a server deployment never loads the engine library.
   const connector = (): Promise<() => ClickHouseClient> => {
     connect ??= (async () => {
-      await mkdir(config.dataDir, { recursive: true });
+      if (create) await mkdir(config.dataDir, { recursive: true });
+      else await mustExist(config.dataDir);
       const { createChdbConnection } = await import('chdb/connection');
-      return () =>
-        createClient({
-          log: QUIET,
-          // chdb's types target the deprecated client-common package; at run time it is the same interface.
-          connection: createChdbConnection({ path: config.dataDir }) as unknown as NonNullable<
-            ClickHouseClientConfigOptions['connection']
-          >,
-        });
+      return () => {
+        try {
+          return createClient({
+            log: QUIET,
+            // chdb's types target the deprecated client-common package; at run time it is the same interface.
+            connection: createChdbConnection({ path: config.dataDir }) as unknown as NonNullable<
+              ClickHouseClientConfigOptions['connection']
+            >,
+          });
+        } catch (error) {
+          throw lockedBy(config.dataDir) ?? error;
+        }
+      };
     })().catch((error: unknown) => {
       connect = undefined;
       throw error;
@@ -79,6 +96,7 @@ function embeddedWarehouse(config: Extract<WarehouseConfig, { kind: 'embedded' }
   // configured once: limits first, then readonly=1, after which no setting may change.
   const readers = new ReaderPool(config.readers, async () => {
     const client = (await connector())();
+    if (config.database !== undefined) await useDatabase(client, config.database);
     for (const [name, value] of Object.entries(readSettings(config.limits))) {
       await client.command({ query: `SET ${name} = ${/^\d+$/.test(value) ? value : `'${value}'`}` });
     }
@@ -87,7 +105,13 @@ function embeddedWarehouse(config: Extract<WarehouseConfig, { kind: 'embedded' }
   });
   let admin: ClickHouseClient | undefined;
   const adminClient = async (): Promise<ClickHouseClient> => {
-    admin ??= (await connector())();
+    if (admin === undefined) {
+      const client = (await connector())();
+      // Seeding creates the database first (and then uses it); until then the admin works in the default one.
+      if (config.database !== undefined && (await databaseExists(client, config.database)))
+        await useDatabase(client, config.database);
+      admin = client;
+    }
     return admin;
   };
   return {
@@ -119,6 +143,57 @@ function embeddedWarehouse(config: Extract<WarehouseConfig, { kind: 'embedded' }
       await Promise.all([...readers.drain().map((client) => client.close()), admin?.close()]);
     },
   };
+}
+
+/** The directory of an embedded warehouse, which serving never creates: a typo must not become an empty one. */
+async function mustExist(dataDir: string): Promise<void> {
+  const found = await stat(dataDir).catch(() => undefined);
+  if (found?.isDirectory() !== true)
+    throw new MarqueeError(
+      'warehouse_missing',
+      `There is no warehouse at ${dataDir} (MARQUEE_DATA_DIR): run "marquee seed" to build the demo warehouse there, or point MARQUEE_DATA_DIR at your chDB data directory`,
+    );
+}
+
+/**
+ * Why a directory would not open when another process holds it: the engine's status file names a live
+ * process. Retrying does not help, so this is not "temporarily unavailable".
+ */
+function lockedBy(dataDir: string): MarqueeError | undefined {
+  let pid: number;
+  try {
+    pid = Number(/PID:\s*(\d+)/.exec(readFileSync(join(dataDir, 'status'), 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return new MarqueeError(
+    'warehouse_locked',
+    `Cannot open the warehouse at ${dataDir}: it is open in another process (pid ${pid}), and an embedded warehouse serves one process at a time; retrying will not help: stop that process (another marquee?), or set MARQUEE_DATA_DIR to another directory`,
+  );
+}
+
+async function databaseExists(client: ClickHouseClient, database: string): Promise<boolean> {
+  const found = await rows(client, 'SELECT count() AS n FROM system.databases WHERE name = {name:String}', {
+    name: database,
+  });
+  return Number(found[0]?.n) > 0;
+}
+
+/** Makes `database` the connection's default (CLICKHOUSE_DATABASE); a missing one is named, not retried. */
+async function useDatabase(client: ClickHouseClient, database: string): Promise<void> {
+  if (!(await databaseExists(client, database)))
+    throw new MarqueeError(
+      'database_missing',
+      `The database ${JSON.stringify(database)} (CLICKHOUSE_DATABASE) does not exist in the warehouse: create it, or unset CLICKHOUSE_DATABASE`,
+    );
+  // The name is checked against IDENTIFIER when configuration is read.
+  await client.command({ query: `USE ${database}` });
 }
 
 function remoteWarehouse(config: Extract<WarehouseConfig, { kind: 'remote' }>): Warehouse {

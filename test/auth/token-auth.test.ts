@@ -213,7 +213,7 @@ describe('refusals are audited', () => {
     const rows = await warehouse
       .admin()
       .query(
-        `SELECT tenant, subject, tool, outcome, error_class FROM marquee_audit WHERE outcome IN ('forbidden', 'unauthenticated')`,
+        `SELECT tenant, subject, tool, outcome, error_class FROM marquee.audit WHERE outcome IN ('forbidden', 'unauthenticated')`,
       );
     expect(rows).toEqual(
       expect.arrayContaining([
@@ -233,7 +233,7 @@ describe('refusals are audited', () => {
         },
       ]),
     );
-    const everything = JSON.stringify(await warehouse.admin().query('SELECT * FROM marquee_audit'));
+    const everything = JSON.stringify(await warehouse.admin().query('SELECT * FROM marquee.audit'));
     expect(everything).not.toContain(token.split('.')[1]);
   });
 });

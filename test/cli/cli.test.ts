@@ -130,7 +130,11 @@ describe('marquee serve', () => {
     try {
       const second = run(['start'], { MARQUEE_DATA_DIR: dataDir, MARQUEE_HTTP_PORT: '0' });
       expect(second.status).toBe(1);
-      expect(second.stderr).toMatch(/Cannot open the warehouse: .*serves one process at a time/);
+      expect(second.stderr).toMatch(
+        new RegExp(
+          `Cannot open the warehouse at ${dataDir}: it is open in another process \\(pid ${holder.pid}\\).*serves one process at a time; retrying will not help`,
+        ),
+      );
       expect(second.stderr).not.toMatch(/\n\s+at /);
     } finally {
       holder.stop();

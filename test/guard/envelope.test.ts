@@ -54,7 +54,7 @@ afterAll(async () => {
 async function auditRows(where: string): Promise<Record<string, unknown>[]> {
   await open.dependencies.audit.flush();
   await limited.dependencies.audit.flush();
-  return warehouse.admin().query(`SELECT * FROM marquee_audit WHERE ${where} ORDER BY time`);
+  return warehouse.admin().query(`SELECT * FROM marquee.audit WHERE ${where} ORDER BY time`);
 }
 
 describe('text from the warehouse', () => {

@@ -41,7 +41,7 @@ describe('audit records', () => {
       const rows = await warehouse
         .admin()
         .query(
-          `SELECT outcome, count() AS n FROM marquee_audit WHERE tenant = 'borealis' GROUP BY outcome ORDER BY outcome`,
+          `SELECT outcome, count() AS n FROM marquee.audit WHERE tenant = 'borealis' GROUP BY outcome ORDER BY outcome`,
         );
       expect(rows.map((row) => [row.outcome, Number(row.n)])).toEqual([
         ['ok', 3],

@@ -174,7 +174,9 @@ tools:
     const messages = problems.map((p) => `${p.path}: ${p.message}`);
     expect(messages).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/tools\.compare_campaigns\.experiment\.launch: .*must be a date dimension/),
+        expect.stringMatching(
+          /tools\.compare_campaigns\.experiment\.launch: .*must be a date or timestamp dimension/,
+        ),
         expect.stringMatching(
           /tools\.compare_campaigns\.experiment\.conversions: Unknown metric "convs": did you mean "conv"/,
         ),

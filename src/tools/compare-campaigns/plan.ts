@@ -57,7 +57,7 @@ export async function planCompareCampaigns(call: Call): Promise<ToolPlan<Compare
   ].filter(visible);
   const base = {
     model: binding.model,
-    timeDimension: binding.time_dimension,
+    timeDimension: call.layer.timeDimensionOf(binding),
     periods: [],
     filters: [onCampaigns, ...filters],
     order: [],
@@ -78,7 +78,7 @@ export async function planCompareCampaigns(call: Call): Promise<ToolPlan<Compare
         grain: 'day',
       },
       coarsen: {
-        along: binding.time_dimension,
+        along: call.layer.timeDimensionOf(binding),
         series: [experiment.subject, experiment.arm],
         origin: { column: experiment.subject, days: launches },
       },
@@ -133,7 +133,7 @@ export async function planCompareCampaigns(call: Call): Promise<ToolPlan<Compare
       confidence: (args.confidence as number | undefined) ?? DEFAULT_CONFIDENCE,
       limit: (args.limit as number | undefined) ?? DEFAULT_LIMIT,
       offset: call.offset,
-      timeDimension: binding.time_dimension,
+      timeDimension: call.layer.timeDimensionOf(binding),
       warnings,
     },
   };

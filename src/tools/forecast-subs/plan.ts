@@ -42,7 +42,7 @@ export async function planForecastSubs(call: Call): Promise<ToolPlan<ForecastPla
           model: binding.model,
           metrics: [forecast.stock, forecast.inflow, forecast.outflow],
           dimensions: [],
-          timeDimension: binding.time_dimension,
+          timeDimension: call.layer.timeDimensionOf(binding),
           grain: 'day',
           periods: [{ from: historyFrom, to: anchor, label: 'history' }],
           filters,
@@ -52,6 +52,11 @@ export async function planForecastSubs(call: Call): Promise<ToolPlan<ForecastPla
     },
     filters,
     anchor,
-    detail: { binding: forecast, horizonDays, historyFrom, timeDimension: binding.time_dimension },
+    detail: {
+      binding: forecast,
+      horizonDays,
+      historyFrom,
+      timeDimension: call.layer.timeDimensionOf(binding),
+    },
   };
 }

@@ -3,6 +3,8 @@ import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
 import { compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
+import { fitWarehouse } from '../../semantic/fit-warehouse.js';
+import type { Problem } from '../../semantic/load-semantic-layer.js';
 import {
   type DimensionFilter,
   FIRST_DAY_COLUMN,
@@ -11,10 +13,14 @@ import {
   type UnitOutcomePlan,
 } from '../../semantic/query-plan.js';
 import type { AccessPolicy, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
-import { addDays, formatDate } from '../../semantic/time-range.js';
+import { addDays, dayIn } from '../../semantic/time-range.js';
+import { describeWarehouse } from '../../warehouse/describe-warehouse.js';
 import type { Row, Warehouse } from '../../warehouse/warehouse.js';
 
 const FACT_TTL_MS = 60_000;
+/** How long a check of the layer against the warehouse holds: long when they agree, short while they differ. */
+const FIT_TTL_MS = 60_000;
+const MISFIT_TTL_MS = 5_000;
 const MAX_DIMENSION_VALUES = 1_000;
 
 /** Who is asking, with the access policy their roles give them (resolved once per request). */
@@ -37,6 +43,7 @@ export function rowFiltersApply(layer: SemanticLayer, policy: AccessPolicy, mode
  */
 export class AnalyticsService {
   private readonly facts = new LRUCache<string, string | Row[]>({ max: 5_000, ttl: FACT_TTL_MS });
+  private checked: { until: number; problems: Promise<readonly Problem[]> } | undefined;
 
   constructor(
     readonly layer: SemanticLayer,
@@ -58,9 +65,50 @@ export class AnalyticsService {
     return compileUnitOutcome(this.layer, this.withRowFilters(plan, caller), caller.identity.tenant);
   }
 
-  /** Runs a plan for a caller. */
+  /** Runs a plan for a caller: refused, with the reason, while the layer does not match the warehouse. */
   async run(plan: QueryPlan, caller: Caller): Promise<Row[]> {
-    return this.warehouse.query(this.compile(plan, caller));
+    const compiled = this.compile(plan, caller);
+    await this.mustFit();
+    return this.warehouse.query(compiled);
+  }
+
+  /** Runs a compiled query once the layer is known to match the warehouse. */
+  async runCompiled(query: CompiledQuery): Promise<Row[]> {
+    await this.mustFit();
+    return this.warehouse.query(query);
+  }
+
+  /**
+   * Every way the layer and the warehouse disagree (none: they match). Checked again after a minute, or after
+   * a few seconds while they disagree, so fixing the warehouse or the layer is noticed without a restart.
+   */
+  async fit(now = Date.now()): Promise<readonly Problem[]> {
+    if (this.checked === undefined || now >= this.checked.until) {
+      const problems = describeWarehouse(this.warehouse).then((schema) => fitWarehouse(this.layer, schema));
+      this.checked = { until: Number.POSITIVE_INFINITY, problems };
+      problems.then(
+        (found) => {
+          if (this.checked?.problems === problems)
+            this.checked = { until: now + (found.length === 0 ? FIT_TTL_MS : MISFIT_TTL_MS), problems };
+        },
+        () => {
+          // An unreachable warehouse says nothing about the layer: ask again next time.
+          if (this.checked?.problems === problems) this.checked = undefined;
+        },
+      );
+    }
+    return this.checked.problems;
+  }
+
+  /** Refuses to run while the layer does not match the warehouse: retrying would not help, an operator must. */
+  private async mustFit(): Promise<void> {
+    const problems = await this.fit();
+    const [first] = problems;
+    if (first === undefined) return;
+    throw new MarqueeError(
+      'layer_mismatch',
+      `The semantic layer does not match the warehouse (${problems.length} problem${problems.length === 1 ? '' : 's'}, first ${first.path}: ${first.message}); retrying will not help: an operator must fix the layer or the warehouse (marquee validate --warehouse lists every problem)`,
+    );
   }
 
   /** A plan with the caller's row filters added; a row filter that cannot be applied refuses the query. */
@@ -85,7 +133,7 @@ export class AnalyticsService {
           model: tool.model,
           metrics: [],
           dimensions: [],
-          timeDimension: tool.time_dimension,
+          timeDimension: this.layer.timeDimensionOf(tool),
           periods: [],
           coverage: true,
           filters: [],
@@ -102,7 +150,7 @@ export class AnalyticsService {
    * The last complete day of data for the tool's model: the latest day present, or the day before it when
    * that day is today (still filling). Relative periods end here, not at the wall clock.
    */
-  async anchor(caller: Caller, tool: Tool, today = formatDate(new Date())): Promise<string> {
+  async anchor(caller: Caller, tool: Tool, today = dayIn(this.layer.timeZone, new Date())): Promise<string> {
     const day = (await this.dataDays(caller, tool)).last ?? addDays(today, -1);
     return day >= today ? addDays(today, -1) : day;
   }

@@ -364,7 +364,7 @@ export class Executor {
   }
 
   private fetch(planned: PlannedQuery, caller: Caller): Promise<Row[]> {
-    return this.service.warehouse.query(this.compile(planned, caller));
+    return this.service.runCompiled(this.compile(planned, caller));
   }
 
   private compile(planned: PlannedQuery, caller: Caller): CompiledQuery {

@@ -77,7 +77,7 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
         query: spec.queryRequired
           ? query.describe(`Required. ${query.description}`).optional()
           : query.optional(),
-        ...(spec.withPeriod
+        ...(spec.withPeriod && binding.time_dimension !== undefined
           ? {
               time_range: timeRange
                 .optional()
@@ -118,16 +118,19 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
         query === undefined || query === '' || binding.search === undefined
           ? undefined
           : { dimension: binding.search, text: query, minScore: MIN_SCORE };
+      const time = binding.time_dimension;
+      // Newest first when the catalogue is dated, else by the identifying column (which ends every order).
+      const order: QueryPlan['order'] = time === undefined ? [] : [{ key: time, direction: 'desc' }];
       const plan: QueryPlan = {
         model: binding.model,
         metrics,
         dimensions: columns.map(([, dimension]) => dimension),
-        timeDimension: binding.time_dimension,
+        timeDimension: time ?? '',
         periods: period === undefined ? [] : [period],
         distinct: metrics.length === 0,
         search,
         filters: [],
-        order: [{ key: binding.time_dimension, direction: 'desc' }],
+        order,
         limit: limit + 1,
         offset: call.offset,
       };

@@ -82,7 +82,7 @@ export function analyseQueryEngagement(
     };
   }
 
-  const timeColumn = plan.grain === undefined ? [] : [plan.tool.time_dimension];
+  const timeColumn = plan.grain === undefined ? [] : [plan.rows.timeDimension];
   const columns = [...timeColumn, ...plan.groupBy, ...plan.metrics.map((metric) => metric.name)];
   const all = results.rows(ROWS);
   const page = all.slice(plan.offset, plan.offset + plan.limit);

@@ -1,0 +1,31 @@
+import type { WarehouseSchema } from '../semantic/fit-warehouse.js';
+import type { Warehouse } from './warehouse.js';
+
+/** The engine's own databases: never a warehouse's data. */
+const SYSTEM_DATABASES = ['system', 'INFORMATION_SCHEMA', 'information_schema'];
+
+/** Reads the warehouse's databases, tables, columns and column types (read-only, through the readers). */
+export async function describeWarehouse(warehouse: Warehouse): Promise<WarehouseSchema> {
+  const skip = { skip: SYSTEM_DATABASES };
+  const [current, databases, columns] = await Promise.all([
+    warehouse.query({ sql: 'SELECT currentDatabase() AS name', parameters: {} }),
+    warehouse.query({
+      sql: 'SELECT name FROM system.databases WHERE name NOT IN {skip:Array(String)}',
+      parameters: skip,
+    }),
+    warehouse.query({
+      sql: 'SELECT database, table, name, type FROM system.columns WHERE database NOT IN {skip:Array(String)} ORDER BY database, table, position',
+      parameters: skip,
+    }),
+  ]);
+  const tables = new Map<string, Map<string, Map<string, string>>>();
+  for (const row of databases) tables.set(String(row.name), new Map());
+  for (const row of columns) {
+    const database = tables.get(String(row.database)) ?? new Map<string, Map<string, string>>();
+    tables.set(String(row.database), database);
+    const table = database.get(String(row.table)) ?? new Map<string, string>();
+    database.set(String(row.table), table);
+    table.set(String(row.name), String(row.type));
+  }
+  return { currentDatabase: String(current[0]?.name ?? 'default'), tables };
+}

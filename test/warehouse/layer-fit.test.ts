@@ -1,0 +1,137 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitWarehouse } from '../../src/semantic/fit-warehouse.js';
+import { parseSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
+import { TOOL_KINDS } from '../../src/tools/catalog.js';
+import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
+import { describeWarehouse } from '../../src/warehouse/describe-warehouse.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { seedPodcast } from '../fixtures/podcast-warehouse.js';
+import { callTool, connectHttp, LIMITS, ROOT, startHttp, tempWarehouse } from '../helpers.js';
+
+const LAYER_FILE = join(ROOT, 'test/fixtures/podcast-layer/podcast.yaml');
+let warehouse: Warehouse;
+let dataDir: string;
+let remove: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ warehouse, dataDir, remove } = await tempWarehouse('fit'));
+  await seedPodcast(warehouse.admin());
+});
+afterAll(async () => {
+  await remove?.();
+});
+
+describe('the layer checked against the warehouse while serving', () => {
+  let server: Awaited<ReturnType<typeof startHttp>>;
+  let client: Client;
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+  });
+
+  it('refuses calls and is not ready while a table is missing, and recovers once it exists', async () => {
+    await warehouse.admin().command('RENAME TABLE audio.members_daily TO audio.members_later');
+    server = await startHttp(warehouse, 'echo', join(ROOT, 'test/fixtures/podcast-layer'));
+    client = await connectHttp(server.url);
+    const refused = await callTool(client, { time_range: '2025-03' });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]?.text).toMatch(
+      /^The semantic layer does not match the warehouse \(1 problem, first models\.members\.table: Table "audio\.members_daily" does not exist in the warehouse.*retrying will not help: an operator must fix the layer or the warehouse/,
+    );
+    const readyz = new URL('/readyz', server.url);
+    const notReady = await fetch(readyz);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { problems: string[] }).problems).toEqual([
+      expect.stringMatching(
+        /^podcast\.yaml:\d+:\d+ models\.members\.table: Table "audio\.members_daily" does not exist/,
+      ),
+    ]);
+
+    await warehouse.admin().command('RENAME TABLE audio.members_later TO audio.members_daily');
+    // The check is repeated a few seconds after a failed one: ask as if they had passed.
+    expect(await server.dependencies.service.fit(Date.now() + 10_000)).toEqual([]);
+    expect((await fetch(readyz)).status).toBe(200);
+    const answered = await callTool(client, { time_range: '2025-03' });
+    expect(answered.isError, answered.content[0]?.text).not.toBe(true);
+  });
+});
+
+describe('databases', () => {
+  it('reads unqualified tables from CLICKHOUSE_DATABASE on the embedded engine too', async () => {
+    const text = (await readFile(LAYER_FILE, 'utf8')).replace(
+      'table: audio.members_daily',
+      'table: members_daily',
+    );
+    const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
+    // The default database does not hold it; a connection whose default is `audio` does.
+    expect(fitWarehouse(layer, await describeWarehouse(warehouse)).map((problem) => problem.message)).toEqual(
+      [expect.stringMatching(/^Table "default\.members_daily" does not exist in the warehouse/)],
+    );
+    const audio = createWarehouse({
+      kind: 'embedded',
+      dataDir,
+      database: 'audio',
+      readers: 1,
+      limits: LIMITS,
+    });
+    const dir = join(dataDir, '..', 'unqualified-layer');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'podcast.yaml'), text);
+    const server = await startHttp(audio, 'echo', dir);
+    const client = await connectHttp(server.url);
+    try {
+      expect(fitWarehouse(layer, await describeWarehouse(audio))).toEqual([]);
+      const result = await callTool(client, { horizon: 2, unit: 'weeks' }, 'forecast_subs');
+      expect(result.isError, result.content[0]?.text).not.toBe(true);
+      const [last] = await warehouse
+        .admin()
+        .query(`SELECT members FROM audio.members_daily WHERE org = 'echo' ORDER BY day DESC LIMIT 1`);
+      expect((result.structuredContent as { current: { value: number } }).current.value).toBe(
+        Number(last?.members),
+      );
+    } finally {
+      await client.close();
+      await server.close();
+      await audio.close();
+    }
+  });
+
+  it('names a missing CLICKHOUSE_DATABASE instead of calling it temporarily unavailable', async () => {
+    const missing = createWarehouse({
+      kind: 'embedded',
+      dataDir,
+      database: 'audoi',
+      readers: 1,
+      limits: LIMITS,
+    });
+    try {
+      await expect(missing.query({ sql: 'SELECT 1', parameters: {} })).rejects.toThrow(
+        /The database "audoi" \(CLICKHOUSE_DATABASE\) does not exist in the warehouse/,
+      );
+    } finally {
+      await missing.close();
+    }
+  });
+});
+
+describe('column types', () => {
+  it('a tenant column must compare as text', async () => {
+    const text = (await readFile(LAYER_FILE, 'utf8')).replace(
+      'table: audio.members_daily\n    description: Paying members of an organisation per day, with those who joined and left that day.\n    tenant_column: org',
+      'table: audio.members_daily\n    description: Paying members of an organisation per day, with those who joined and left that day.\n    tenant_column: members',
+    );
+    const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
+    expect(
+      fitWarehouse(layer, await describeWarehouse(warehouse)).map(
+        (problem) => `${problem.path}: ${problem.message}`,
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^models\.members\.tenant_column: The tenant column "members" is UInt32; tenants are compared as text/,
+      ),
+    ]);
+  });
+});
