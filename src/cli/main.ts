@@ -6,7 +6,7 @@ import { DEFAULT_SCALE, isSeeded, isSeedTable, seedFixtures } from '../../fixtur
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
-import { fitWarehouse, tableOfModel } from '../semantic/fit-warehouse.js';
+import { databasesOf, fitWarehouse, tableOfModel } from '../semantic/fit-warehouse.js';
 import {
   formatProblem,
   loadSemanticLayer,
@@ -77,7 +77,7 @@ function printProblems(problems: readonly Problem[]): number {
 async function validateWarehouse(config: Config, layer: SemanticLayer): Promise<number> {
   const warehouse = createWarehouse(config.warehouse);
   try {
-    const schema = await describeWarehouse(warehouse).catch((error: unknown) => {
+    const schema = await describeWarehouse(warehouse, databasesOf(layer)).catch((error: unknown) => {
       throw cannotOpen(config, error);
     });
     const problems = fitWarehouse(layer, schema);
@@ -117,13 +117,13 @@ async function reportFit(config: Config, service: AnalyticsService): Promise<voi
   const problems = await service.fit();
   if (problems.length === 0) return;
   for (const problem of problems) log(formatProblem(problem));
-  const schema = await describeWarehouse(service.warehouse);
+  const schema = await describeWarehouse(service.warehouse, databasesOf(service.layer));
   const empty = [...schema.tables.values()].every((tables) => tables.size === 0);
   const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   log(
     `the semantic layer ${config.semanticLayerDir} does not match the warehouse (${problems.length} problem(s) above): /readyz says not ready and calls are refused until they agree; "marquee validate --warehouse" checks again` +
       (empty
-        ? `. The warehouse at ${where} has no tables: run "marquee seed" for the demo warehouse, or point MARQUEE_DATA_DIR (or CLICKHOUSE_URL) at yours`
+        ? `. The warehouse at ${where} has no tables in the databases the layer reads: run "marquee seed" for the demo warehouse, or point MARQUEE_DATA_DIR (or CLICKHOUSE_URL) at yours`
         : ''),
   );
 }

@@ -16,6 +16,12 @@ export function tableOfModel(model: Model, currentDatabase: string): { database:
   return { database: model.database ?? currentDatabase, table: model.table };
 }
 
+/** The databases a layer names explicitly (its other tables are in the connection's database). */
+export function databasesOf(layer: SemanticLayer): string[] {
+  const named = [...layer.models.values()].map((model) => tableOfModel(model, '').database);
+  return [...new Set(named.filter((database) => database !== ''))];
+}
+
 /** `LowCardinality(Nullable(String))` → `String`: the type a value of the column has. */
 export function baseType(type: string): string {
   const wrapped = /^(?:LowCardinality|Nullable)\((.*)\)$/.exec(type);

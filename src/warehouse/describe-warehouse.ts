@@ -4,8 +4,14 @@ import type { Warehouse } from './warehouse.js';
 /** The engine's own databases: never a warehouse's data. */
 const SYSTEM_DATABASES = ['system', 'INFORMATION_SCHEMA', 'information_schema'];
 
-/** Reads the warehouse's databases, tables, columns and column types (read-only, through the readers). */
-export async function describeWarehouse(warehouse: Warehouse): Promise<WarehouseSchema> {
+/**
+ * Reads the warehouse's databases, and the tables, columns and column types of the `named` ones and of the
+ * connection's own database (read-only, through the readers; a large cluster's other databases are not read).
+ */
+export async function describeWarehouse(
+  warehouse: Warehouse,
+  named: readonly string[] = [],
+): Promise<WarehouseSchema> {
   const skip = { skip: SYSTEM_DATABASES };
   const [current, databases, columns] = await Promise.all([
     warehouse.query({ sql: 'SELECT currentDatabase() AS name', parameters: {} }),
@@ -14,8 +20,10 @@ export async function describeWarehouse(warehouse: Warehouse): Promise<Warehouse
       parameters: skip,
     }),
     warehouse.query({
-      sql: 'SELECT database, table, name, type FROM system.columns WHERE database NOT IN {skip:Array(String)} ORDER BY database, table, position',
-      parameters: skip,
+      sql: `SELECT database, table, name, type FROM system.columns
+        WHERE (database IN {named:Array(String)} OR database = currentDatabase()) AND database NOT IN {skip:Array(String)}
+        ORDER BY database, table, position`,
+      parameters: { ...skip, named: [...named] },
     }),
   ]);
   const tables = new Map<string, Map<string, Map<string, string>>>();

@@ -174,7 +174,9 @@ describe('errors that point the right way', () => {
     });
     const server = await spawnHttpServer({ MARQUEE_DATA_DIR: empty, MARQUEE_TENANT: 'acme' });
     try {
-      expect(server.log()).toMatch(/has no tables: run "marquee seed" for the demo warehouse/);
+      expect(server.log()).toMatch(
+        /has no tables in the databases the layer reads: run "marquee seed" for the demo warehouse/,
+      );
       const ready = await fetch(new URL('/readyz', server.url));
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { reason: string; problems: string[] };

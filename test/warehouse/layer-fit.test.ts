@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fitWarehouse } from '../../src/semantic/fit-warehouse.js';
+import { databasesOf, fitWarehouse } from '../../src/semantic/fit-warehouse.js';
 import { parseSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import { TOOL_KINDS } from '../../src/tools/catalog.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
@@ -67,9 +67,11 @@ describe('databases', () => {
     );
     const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
     // The default database does not hold it; a connection whose default is `audio` does.
-    expect(fitWarehouse(layer, await describeWarehouse(warehouse)).map((problem) => problem.message)).toEqual(
-      [expect.stringMatching(/^Table "default\.members_daily" does not exist in the warehouse/)],
-    );
+    expect(
+      fitWarehouse(layer, await describeWarehouse(warehouse, databasesOf(layer))).map(
+        (problem) => problem.message,
+      ),
+    ).toEqual([expect.stringMatching(/^Table "default\.members_daily" does not exist in the warehouse/)]);
     const audio = createWarehouse({
       kind: 'embedded',
       dataDir,
@@ -83,7 +85,7 @@ describe('databases', () => {
     const server = await startHttp(audio, 'echo', dir);
     const client = await connectHttp(server.url);
     try {
-      expect(fitWarehouse(layer, await describeWarehouse(audio))).toEqual([]);
+      expect(fitWarehouse(layer, await describeWarehouse(audio, databasesOf(layer)))).toEqual([]);
       const result = await callTool(client, { horizon: 2, unit: 'weeks' }, 'forecast_subs');
       expect(result.isError, result.content[0]?.text).not.toBe(true);
       const [last] = await warehouse
@@ -125,7 +127,7 @@ describe('column types', () => {
     );
     const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
     expect(
-      fitWarehouse(layer, await describeWarehouse(warehouse)).map(
+      fitWarehouse(layer, await describeWarehouse(warehouse, databasesOf(layer))).map(
         (problem) => `${problem.path}: ${problem.message}`,
       ),
     ).toEqual([

@@ -3,7 +3,7 @@ import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
 import { compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
-import { fitWarehouse } from '../../semantic/fit-warehouse.js';
+import { databasesOf, fitWarehouse } from '../../semantic/fit-warehouse.js';
 import type { Problem } from '../../semantic/load-semantic-layer.js';
 import {
   type DimensionFilter,
@@ -84,7 +84,9 @@ export class AnalyticsService {
    */
   async fit(now = Date.now()): Promise<readonly Problem[]> {
     if (this.checked === undefined || now >= this.checked.until) {
-      const problems = describeWarehouse(this.warehouse).then((schema) => fitWarehouse(this.layer, schema));
+      const problems = describeWarehouse(this.warehouse, databasesOf(this.layer)).then((schema) =>
+        fitWarehouse(this.layer, schema),
+      );
       this.checked = { until: Number.POSITIVE_INFINITY, problems };
       problems.then(
         (found) => {
