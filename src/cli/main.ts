@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import './threadpool.js';
+import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_TENANT } from '../../fixtures/profiles.js';
 import { DEFAULT_SCALE, isSeeded, isSeedTable, seedFixtures } from '../../fixtures/seed-fixtures.js';
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
-import { databasesOf, fitWarehouse, tableOfModel } from '../semantic/fit-warehouse.js';
+import { fitWarehouse, readsOf, tableOfModel } from '../semantic/fit-warehouse.js';
 import {
   formatProblem,
   loadSemanticLayer,
@@ -18,7 +21,7 @@ import type { SemanticLayer } from '../semantic/semantic-layer.js';
 import { checkBind, serveHttp } from '../server/serve-http.js';
 import { serveStdio } from '../server/serve-stdio.js';
 import { ALL_SCOPES, TOOL_KINDS } from '../tools/catalog.js';
-import type { AnalyticsService } from '../tools/framework/analytics-service.js';
+import { AnalyticsService } from '../tools/framework/analytics-service.js';
 import { Door } from '../tools/framework/door.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { describeWarehouse } from '../warehouse/describe-warehouse.js';
@@ -77,10 +80,12 @@ function printProblems(problems: readonly Problem[]): number {
 async function validateWarehouse(config: Config, layer: SemanticLayer): Promise<number> {
   const warehouse = createWarehouse(config.warehouse);
   try {
-    const schema = await describeWarehouse(warehouse, databasesOf(layer)).catch((error: unknown) => {
+    const schema = await describeWarehouse(warehouse, readsOf(layer)).catch((error: unknown) => {
       throw cannotOpen(config, error);
     });
-    const problems = fitWarehouse(layer, schema);
+    const fit = fitWarehouse(layer, schema);
+    // Data that would make figures wrong, once the tables are known to be there.
+    const problems = fit.length > 0 ? fit : await new AnalyticsService(layer, warehouse).duplicateJoinKeys();
     const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
     if (problems.length > 0) {
       process.stdout.write(`warehouse ${where} (database ${schema.currentDatabase}) does not match:\n`);
@@ -115,9 +120,12 @@ async function validateWarehouse(config: Config, layer: SemanticLayer): Promise<
  */
 async function reportFit(config: Config, service: AnalyticsService): Promise<void> {
   const problems = await service.fit();
-  if (problems.length === 0) return;
+  if (problems.length === 0) {
+    for (const problem of await service.duplicateJoinKeys()) log(formatProblem(problem));
+    return;
+  }
   for (const problem of problems) log(formatProblem(problem));
-  const schema = await describeWarehouse(service.warehouse, databasesOf(service.layer));
+  const schema = await describeWarehouse(service.warehouse, readsOf(service.layer));
   const empty = [...schema.tables.values()].every((tables) => tables.size === 0);
   const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   log(
@@ -128,50 +136,92 @@ async function reportFit(config: Config, service: AnalyticsService): Promise<voi
   );
 }
 
+/** The shipped demo layer: `start` seeds the demo warehouse only for it (any other layer has other tables). */
+const DEMO_LAYER = resolve(import.meta.dirname, '../../../semantic-layer');
+
+/** What `start` found: whether it serves the demo (seeded now or before) and why not when it does not. */
+interface StartWarehouse {
+  readonly demo: boolean;
+  readonly why?: string;
+}
+
 /**
- * Seeds the demo warehouse. With `onlyIfEmpty` (npm start), only a warehouse that is empty or that the seed
- * created: one holding anyone else's tables is served as it is. Says what it did; returns whether the
- * warehouse is the demo. A seed never replaces a table it did not create (seedFixtures refuses).
+ * Prepares `npm start`'s warehouse: seeds the demo only into a missing or empty embedded warehouse, and only
+ * for the shipped layer. A warehouse holding anyone else's tables is served as it is (and is not the demo,
+ * even beside demo tables), so no demo tenant is assumed for it.
  */
-async function seed(
-  config: Config,
-  scale: number,
-  options: { onlyIfEmpty: boolean; remote?: boolean },
-): Promise<boolean> {
-  if (config.warehouse.kind !== 'embedded' && options.remote !== true && !options.onlyIfEmpty) {
+async function prepareStart(config: Config): Promise<StartWarehouse> {
+  const real = (path: string) => realpath(path).catch(() => path);
+  const demoLayer = (await real(config.semanticLayerDir)) === (await real(DEMO_LAYER));
+  if (config.warehouse.kind === 'embedded' && !demoLayer && !existsSync(config.warehouse.dataDir))
     throw new MarqueeError(
-      'seed_refused',
-      'CLICKHOUSE_URL is set: seeding writes the fixture tables on that server; pass --remote if that is what you want',
+      'warehouse_missing',
+      `There is no warehouse at ${config.warehouse.dataDir} (MARQUEE_DATA_DIR); "marquee start" seeds the demo warehouse only for the shipped semantic layer, not for ${config.semanticLayerDir}: point MARQUEE_DATA_DIR at your warehouse`,
     );
-  }
-  const warehouse = createWarehouse(config.warehouse, { create: true });
+  const warehouse = createWarehouse(config.warehouse, { create: demoLayer });
   const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   try {
     const admin = warehouse.admin();
     const seeded = await isSeeded(admin).catch((error: unknown) => {
       throw cannotOpen(config, error);
     });
-    if (options.onlyIfEmpty) {
-      if (seeded) return true;
-      const theirs = await foreignTables(admin, config.stateDatabase);
-      if (theirs.length > 0 || config.warehouse.kind !== 'embedded') {
-        if (theirs.length > 0)
-          log(
-            `the warehouse at ${target} holds tables Marquee did not create (${theirs.slice(0, 8).join(', ')}${theirs.length > 8 ? ', …' : ''}): serving it as it is, without seeding the demo`,
-          );
-        return false;
-      }
-    }
+    const theirs = await foreignTables(admin, config.stateDatabase);
+    if (theirs.length > 0)
+      return {
+        demo: false,
+        why: `the warehouse at ${target} holds tables Marquee did not create (${listed(theirs)}): serving it as it is, without seeding the demo`,
+      };
+    if (seeded) return { demo: true };
+    if (config.warehouse.kind !== 'embedded' || !demoLayer)
+      return {
+        demo: false,
+        why: `the warehouse at ${target} is not the demo, and start seeds only an embedded one for the shipped layer`,
+      };
+  } finally {
+    await warehouse.close();
+  }
+  await seed(config, DEFAULT_SCALE, {});
+  return { demo: true };
+}
+
+/** Up to eight names, then an ellipsis. */
+function listed(names: readonly string[]): string {
+  return `${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''}`;
+}
+
+/**
+ * Seeds the demo warehouse into the configured one (creating an embedded directory), replacing only tables an
+ * earlier seed created; says where, and what else the warehouse holds (left as it is).
+ */
+async function seed(config: Config, scale: number, options: { remote?: boolean }): Promise<void> {
+  if (config.warehouse.kind !== 'embedded' && options.remote !== true) {
+    throw new MarqueeError(
+      'seed_refused',
+      'CLICKHOUSE_URL is set: seeding writes the fixture tables on that server; pass --remote if that is what you want',
+    );
+  }
+  if (config.warehouse.kind === 'embedded' && !existsSync(config.warehouse.dataDir))
+    log(`creating the embedded warehouse directory ${config.warehouse.dataDir} (MARQUEE_DATA_DIR)`);
+  const warehouse = createWarehouse(config.warehouse, { create: true });
+  const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+  try {
+    const admin = warehouse.admin();
+    const theirs = await foreignTables(admin, config.stateDatabase).catch((error: unknown) => {
+      throw cannotOpen(config, error);
+    });
     const database = config.warehouse.kind === 'embedded' ? config.warehouse.database : undefined;
     if (database !== undefined) {
       await admin.command(`CREATE DATABASE IF NOT EXISTS ${database}`);
       await admin.command(`USE ${database}`);
     }
+    if (theirs.length > 0)
+      log(
+        `the warehouse at ${target} also holds tables Marquee did not create (${listed(theirs)}): they are left as they are, and the demo tables go beside them`,
+      );
     log(
       `seeding the demo warehouse at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}${database === undefined ? '' : `, database ${database}`}`,
     );
     await seedFixtures(admin, { scale, onProgress: (message) => log(`seed: ${message}`) });
-    return true;
   } finally {
     await warehouse.close();
   }
@@ -251,16 +301,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       const config = loadConfig();
-      const demo = await seed(config, DEFAULT_SCALE, { onlyIfEmpty: true });
+      const { demo, why } = await prepareStart(config);
       if (config.localIdentity.tenant === undefined && config.auth === undefined) {
         // The demo tenant is a name of the demo's data; on anyone else's warehouse it would be a guess.
         if (!demo)
           throw new MarqueeError(
             'identity_missing',
-            "This warehouse is not the demo, and MARQUEE_TENANT is not set: set MARQUEE_TENANT to the tenant this local server answers for (e.g. MARQUEE_TENANT=acme npm start), or configure token authentication (MARQUEE_AUTH_ISSUER, MARQUEE_AUTH_JWKS_URL) so that each caller's token names its tenant",
+            `This warehouse is not the demo (${why}), and MARQUEE_TENANT is not set: set MARQUEE_TENANT to the tenant this local server answers for (e.g. MARQUEE_TENANT=acme npm start), or configure token authentication (MARQUEE_AUTH_ISSUER, MARQUEE_AUTH_JWKS_URL) so that each caller's token names its tenant`,
           );
         log(`MARQUEE_TENANT is not set: answering as the demo tenant ${DEMO_TENANT}`);
       }
+      if (why !== undefined) log(why);
       await serve(config, 'http', demo ? DEMO_TENANT : undefined);
       return -1;
     }
@@ -276,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
           `--scale takes millions of events, more than 0 and at most 200, not ${values.scale}`,
         );
       }
-      await seed(loadConfig(), scale, { onlyIfEmpty: false, remote: values.remote === true });
+      await seed(loadConfig(), scale, { remote: values.remote === true });
       return 0;
     }
     case 'validate': {
@@ -296,6 +347,14 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${directory}: ok (${layer.models.size} models, ${layer.dimensions.size} dimensions, ${layer.metrics.size} metrics, ${layer.tools.size} tools, ${layer.resources.size} resources)\n`,
       );
+      if (layer.access.default === undefined) {
+        const roles = Object.keys(layer.access.policies);
+        process.stdout.write(
+          roles.length === 0
+            ? 'note: the layer has no access section, so every caller is refused: add access: { default: { description: ... } } to let each caller see its whole tenant\n'
+            : `note: the layer has no access.default, so callers without one of the roles ${roles.join(', ')} are refused\n`,
+        );
+      }
       return values.warehouse === true ? validateWarehouse(loadConfig(), layer) : 0;
     }
     case 'explain': {

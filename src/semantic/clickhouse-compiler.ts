@@ -11,7 +11,7 @@ import type { CompiledQuery } from './compiled-query.js';
 import { IDENTIFIER } from './schema.js';
 
 /** ClickHouse parameter types Marquee emits; anything else is a programming error. */
-const PARAMETER_TYPE = /^(String|Date|Int64|UInt64|Float64|Bool)$/;
+const PARAMETER_TYPE = /^(String|Date|Date32|Int64|UInt64|Float64|Bool)$/;
 
 /** A value with the ClickHouse type it is sent as: becomes `{pN:Type}` in SQL and `pN` in the parameters. */
 export class TypedValue {
@@ -26,7 +26,7 @@ export class TypedValue {
 /** Wraps a value as a typed ClickHouse parameter. */
 export function typed(
   value: unknown,
-  type: 'String' | 'Date' | 'Int64' | 'UInt64' | 'Float64' | 'Bool',
+  type: 'String' | 'Date' | 'Date32' | 'Int64' | 'UInt64' | 'Float64' | 'Bool',
 ): TypedValue {
   return new TypedValue(value, type);
 }

@@ -3,6 +3,7 @@ import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
 import { isAdditive } from './metric-traits.js';
 import {
+  COMPLETE_DAY_COLUMN,
   FIRST_DAY_COLUMN,
   type Grain,
   LAST_DAY_COLUMN,
@@ -40,10 +41,11 @@ const GRAIN_FUNCTIONS: Record<Exclude<Grain, 'day'>, string> = {
   year: 'toStartOfYear',
 };
 
-const PARAMETER_TYPES: Record<DimensionType, 'String' | 'Date' | 'Int64' | 'Float64'> = {
+// Days travel as Date32 (1900 to 2299): a Date parameter would clamp a day before 1970 to 1970-01-01.
+const PARAMETER_TYPES: Record<DimensionType, 'String' | 'Date32' | 'Int64' | 'Float64'> = {
   string: 'String',
-  date: 'Date',
-  timestamp: 'Date',
+  date: 'Date32',
+  timestamp: 'Date32',
   integer: 'Int64',
   number: 'Float64',
 };
@@ -125,13 +127,14 @@ function zoneOf(layer: SemanticLayer): Fragment {
 
 /**
  * A dimension's value: its column, a timestamp read as its calendar day in the layer's zone, and with a grain
- * the first day of its bucket (weeks start on Monday) in that zone.
+ * the first day of its bucket (weeks start on Monday) in that zone. Days are Date32 (1900 to 2299); the
+ * readers' extended datetime results keep buckets of old days from wrapping around.
  */
 function dimensionExpression(layer: SemanticLayer, dimension: Dimension, grain?: Grain): Fragment {
   const expression = column(dimension.model, dimension.column);
   const zone = dimension.type === 'timestamp' ? [zoneOf(layer)] : [];
   if (grain !== undefined && grain !== 'day') return call(GRAIN_FUNCTIONS[grain], expression, ...zone);
-  return dimension.type === 'timestamp' ? call('toDate', expression, ...zone) : expression;
+  return dimension.type === 'timestamp' ? call('toDate32', expression, ...zone) : expression;
 }
 
 /** A table of the warehouse, qualified by its database when the layer names one. */
@@ -165,8 +168,9 @@ function inPeriod(
   period: DateRange,
 ): RawBuilder<SqlBool> {
   if (time.type !== 'timestamp')
-    return sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date')} AND ${typed(period.to, 'Date')}`;
-  const midnight = (day: string) => call('toDateTime', sql`${typed(day, 'Date')}`, zoneOf(layer));
+    return sql<SqlBool>`${target} BETWEEN ${typed(period.from, 'Date32')} AND ${typed(period.to, 'Date32')}`;
+  const midnight = (day: string) =>
+    call('toDateTime64', sql`${typed(day, 'Date32')}`, sql`${typed(0, 'UInt64')}`, zoneOf(layer));
   return sql<SqlBool>`(${target} >= ${midnight(period.from)} AND ${target} < ${midnight(addDays(period.to, 1))})`;
 }
 
@@ -413,14 +417,25 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     if (variance !== undefined) selections.push(variance.as(varianceColumn(name)));
   }
   if (time !== undefined && plan.coverage === true) {
-    // The extremes of the column, then their days (the same days, without reading each row as a day).
+    // The extremes of the column, then their days (the same days, without reading each row as a day); none
+    // without rows. A timestamp's last day is complete once its data reaches that day's last hour.
     const value = column(time.model, time.column);
+    const zone = zoneOf(layer);
     const day = (extreme: Fragment) =>
-      time.type === 'timestamp' ? call('toDate', extreme, zoneOf(layer)) : extreme;
+      time.type === 'timestamp' ? call('toDate32', extreme, zone) : extreme;
+    const unlessEmpty = (expression: Fragment) => sql`if(count() = 0, NULL, ${expression})`;
     selections.push(
-      day(call('min', value)).as(FIRST_DAY_COLUMN),
-      day(call('max', value)).as(LAST_DAY_COLUMN),
+      unlessEmpty(day(call('min', value))).as(FIRST_DAY_COLUMN),
+      unlessEmpty(day(call('max', value))).as(LAST_DAY_COLUMN),
     );
+    if (time.type === 'timestamp') {
+      const hourLater = call('addHours', call('max', value), sql`${typed(1, 'Int64')}`);
+      selections.push(
+        unlessEmpty(call('subtractDays', call('toDate32', hourLater, zone), sql`${typed(1, 'Int64')}`)).as(
+          COMPLETE_DAY_COLUMN,
+        ),
+      );
+    }
   }
 
   let select = query.select(selections);
@@ -505,4 +520,26 @@ export function compileUnitOutcome(
     .groupBy(groups.map((group) => sql`${sql.id(group.name)}`));
   for (const group of groups) summary = summary.orderBy(sql`${sql.id(group.name)}`);
   return toClickHouse(summary.compile());
+}
+
+/**
+ * The keys of a join's target that name more than one of its rows (per tenant for a tenant table): each
+ * would count a joined row once per copy. At most 3 examples, with `_copies`; for `validate --warehouse`.
+ */
+export function compileDuplicateKeys(layer: SemanticLayer, model: string, joinIndex: number): CompiledQuery {
+  const join = mustGet(layer.models, model, 'model').joins[joinIndex];
+  if (join === undefined) throw new Error(`Model ${model} has no join ${joinIndex}`);
+  const target = mustGet(layer.models, join.to, 'model');
+  const keys = [
+    ...(target.tenant_column === undefined ? [] : [target.tenant_column]),
+    ...Object.values(join.on),
+  ].map((name) => sql.ref(name));
+  const select = compilerDb
+    .selectFrom(tableOf(target))
+    .select([sql`toString(tuple(${sql.join(keys)}))`.as('_key'), sql`count()`.as('_copies')])
+    .groupBy(keys)
+    .having(sql<SqlBool>`count() > ${typed(1, 'Int64')}`)
+    .orderBy(sql`${sql.id('_copies')}`, 'desc')
+    .limit(typed(3, 'UInt64') as unknown as number);
+  return toClickHouse(select.compile());
 }

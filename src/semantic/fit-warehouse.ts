@@ -3,10 +3,14 @@ import type { Problem } from './load-semantic-layer.js';
 import type { DimensionType, Section } from './schema.js';
 import type { Model, SemanticLayer } from './semantic-layer.js';
 
-/** What the warehouse holds: database → table → column → ClickHouse type, and the connection's database. */
+/**
+ * What the warehouse holds: database → table → column → ClickHouse type (for the databases the layer reads),
+ * the connection's database, and the databases holding each table name the layer uses (to point at them).
+ */
 export interface WarehouseSchema {
   readonly currentDatabase: string;
   readonly tables: ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, string>>>;
+  readonly elsewhere?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The database and table a model reads: its own database, the table's qualifier, or the connection's. */
@@ -16,10 +20,13 @@ export function tableOfModel(model: Model, currentDatabase: string): { database:
   return { database: model.database ?? currentDatabase, table: model.table };
 }
 
-/** The databases a layer names explicitly (its other tables are in the connection's database). */
-export function databasesOf(layer: SemanticLayer): string[] {
-  const named = [...layer.models.values()].map((model) => tableOfModel(model, '').database);
-  return [...new Set(named.filter((database) => database !== ''))];
+/** What a layer reads: the databases it names (its other tables are in the connection's) and its table names. */
+export function readsOf(layer: SemanticLayer): { databases: string[]; tables: string[] } {
+  const tables = [...layer.models.values()].map((model) => tableOfModel(model, ''));
+  return {
+    databases: [...new Set(tables.map((table) => table.database).filter((database) => database !== ''))],
+    tables: [...new Set(tables.map((table) => table.table))],
+  };
 }
 
 /** `LowCardinality(Nullable(String))` → `String`: the type a value of the column has. */
@@ -106,13 +113,23 @@ export function fitWarehouse(layer: SemanticLayer, schema: WarehouseSchema): Pro
     }
     const columns = tables.get(table);
     if (columns === undefined) {
+      const qualified = model.table.includes('.') || model.database !== undefined;
       const suggestion = closest(table, tables.keys());
       const listed = [...tables.keys()].sort();
+      const others = (schema.elsewhere?.get(table) ?? []).filter((other) => other !== database);
+      const hint =
+        others.length > 0
+          ? `; it is in database ${others.map(quote).join(', ')}: write table: ${others[0]}.${table}${qualified ? '' : ', or set CLICKHOUSE_DATABASE'}`
+          : suggestion !== undefined
+            ? `: did you mean ${quote(qualified ? `${database}.${suggestion}` : suggestion)}?`
+            : listed.length === 0
+              ? ` (database ${quote(database)} has no tables)`
+              : `; tables of ${quote(database)}: ${listed.slice(0, 30).join(', ')}`;
       at(
         'models',
         model.name,
         ['table'],
-        `Table ${quote(`${database}.${table}`)} does not exist in the warehouse${suggestion === undefined ? '' : `: did you mean ${quote(suggestion)}?`}${listed.length === 0 ? ` (database ${quote(database)} has no tables)` : `; tables of ${quote(database)}: ${listed.slice(0, 30).join(', ')}`}`,
+        `Table ${quote(`${database}.${table}`)} does not exist in the warehouse${hint}`,
       );
       columnsOf.set(model.name, undefined);
       continue;

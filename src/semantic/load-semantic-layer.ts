@@ -224,7 +224,7 @@ export async function loadSemanticLayer(
         line: 1,
         column: 1,
         path: '',
-        message: `Cannot read the semantic layer directory: ${(error as Error).message}`,
+        message: `Cannot read the semantic layer directory ${directory} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): pass the directory, or set MARQUEE_SEMANTIC_LAYER (default semantic-layer, relative to the working directory)`,
       },
     ]);
   }

@@ -23,6 +23,8 @@ export interface OrderKey {
 export const PERIOD_COLUMN = '_period';
 export const FIRST_DAY_COLUMN = '_first_day';
 export const LAST_DAY_COLUMN = '_last_day';
+/** With a timestamp time column: the last day its data covers to the end (the last day may be partial). */
+export const COMPLETE_DAY_COLUMN = '_complete_day';
 export const PEOPLE_COLUMN = '_people';
 /** Units (people) in a group with one value only of a split dimension. */
 export const ONLY_COLUMN = '_only';
@@ -64,7 +66,7 @@ export interface QueryPlan {
   readonly periods: readonly Period[];
   /** Group by period (adds `_period` = index of the period, as a string). */
   readonly byPeriod?: boolean;
-  /** Adds the first and last day with data (`_first_day`, `_last_day`). */
+  /** Adds the first and last day with data (`_first_day`, `_last_day`; `_complete_day` for timestamps). */
   readonly coverage?: boolean;
   readonly filters: readonly DimensionFilter[];
   readonly order: readonly OrderKey[];

@@ -116,7 +116,7 @@ export class SemanticLayer {
       const who = unnamed.length === 0 ? 'A caller with no role' : `Role ${unnamed.map(quote).join(', ')}`;
       throw new MarqueeError(
         'access_denied',
-        `${who} has no access policy in the semantic layer (and it defines no default policy): ask an operator to grant one`,
+        `${who} has no access policy in the semantic layer, which defines no default policy: an operator must add access.default (for every such caller) or a policy for the role under access.policies`,
       );
     }
     const defs = parts.map((part): PolicyDef => {

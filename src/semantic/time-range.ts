@@ -23,6 +23,19 @@ export const COMPARISONS = ['previous_period', 'year_ago'] as const;
 export type Comparison = (typeof COMPARISONS)[number];
 
 const DAY_MS = 86_400_000;
+/** The days a warehouse can hold (ClickHouse Date32 and DateTime64): periods outside would be clamped. */
+const EARLIEST = '1900-01-01';
+const LATEST = '2299-12-31';
+
+/** A period within the days a warehouse can hold, or an argument error naming `field`. */
+function held<P extends DateRange>(period: P, field: string): P {
+  if (period.from < EARLIEST || period.to > LATEST)
+    throw new ArgumentError(
+      field,
+      `${field} ${period.from} to ${period.to} is outside the days a warehouse can hold (${EARLIEST} to ${LATEST})`,
+    );
+  return period;
+}
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Parses an ISO date strictly (rejects 2026-02-30); undefined when it is not a real day. */
@@ -106,6 +119,10 @@ const NAMED_HELP =
  * Relative periods are anchored at `anchor`, the last complete day of data, not the wall clock.
  */
 export function resolveNamedPeriod(name: string, anchor: string): Period {
+  return held(namedPeriod(name, anchor), 'time_range');
+}
+
+function namedPeriod(name: string, anchor: string): Period {
   const text = name.trim();
   let match = /^(\d{4})-Q([1-4])$/i.exec(text);
   if (match !== null) {
@@ -151,7 +168,7 @@ export function resolveNamedPeriod(name: string, anchor: string): Period {
       const quarterIndex = Math.floor(nextDay.getUTCMonth() / 3);
       const year = nextDay.getUTCFullYear();
       const previous = quarterIndex === 0 ? { year: year - 1, quarter: 4 } : { year, quarter: quarterIndex };
-      return resolveNamedPeriod(`${previous.year}-Q${previous.quarter}`, anchor);
+      return namedPeriod(`${previous.year}-Q${previous.quarter}`, anchor);
     }
     case 'year_to_date':
       return {
@@ -182,7 +199,7 @@ export function explicitRange(from: string, to: string, argument = 'time_range')
       `Invalid ${argument}: from ${quote(from)} is after to ${quote(to)}; swap them to ask for ${to} to ${from}`,
     );
   }
-  return { from, to, label: from === to ? from : `${from} to ${to}` };
+  return held({ from, to, label: from === to ? from : `${from} to ${to}` }, argument);
 }
 
 /** The period to compare against: the same number of days just before, or the same dates a year earlier. */

@@ -28,6 +28,8 @@ function readSettings(limits: QueryLimits): Record<string, string> {
     result_overflow_mode: 'throw',
     max_memory_usage: String(limits.maxMemoryBytes),
     output_format_json_quote_64bit_integers: '1',
+    // Buckets of Date32 and DateTime64 days (toMonday, toStartOfMonth) are Date32, not wrapped into Date.
+    enable_extended_results_for_datetime_functions: '1',
   };
 }
 

@@ -68,7 +68,8 @@ describe('marquee validate --warehouse', () => {
       .replace('column: started_at\n    type: timestamp', 'column: started_at\n    type: date')
       .replace('column: market\n', 'column: listener\n    type: date\n')
       .replace('table: audio.members_daily', 'table: audio.members')
-      .replace('column: seconds', 'column: secs');
+      .replace('column: seconds', 'column: secs')
+      .replace('table: episodes\n    database: audio\n', 'table: episodes\n');
     await writeFile(file, text);
     const result = run(['validate', layer, '--warehouse'], { MARQUEE_DATA_DIR: podcastDir });
     expect(result.status).toBe(1);
@@ -91,7 +92,30 @@ describe('marquee validate --warehouse', () => {
         'metrics\\.listen_hours\\.column: Column "secs" does not exist in "audio\\.plays"; columns: org, started_at, episode_id, market, listener, seconds',
       ),
     );
-    expect(result.stdout).toMatch(/\n4 problem\(s\)\n$/);
+    expect(result.stdout).toMatch(
+      line(
+        'models\\.episodes\\.table: Table "default\\.episodes" does not exist in the warehouse; it is in database "audio": write table: audio\\.episodes, or set CLICKHOUSE_DATABASE',
+      ),
+    );
+    expect(result.stdout).toMatch(/\n5 problem\(s\)\n$/);
+  });
+});
+
+describe('marquee validate --warehouse on data that would count twice', () => {
+  it('names a shared catalogue key on several rows, at the join that would count it twice', async () => {
+    const twice = join(dir.path, 'twice');
+    await buildWarehouse(twice, async (admin) => {
+      await seedPodcast(admin);
+      await admin.command(
+        "INSERT INTO audio.episodes VALUES ('ep-3', 'Long Shadow 3 (rerun)', 'News', '2025-01-01')",
+      );
+    });
+    const result = run(['validate', PODCAST_LAYER, '--warehouse'], { MARQUEE_DATA_DIR: twice });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(
+      /podcast\.yaml:\d+:\d+ models\.listening\.joins\.0\.on: Keys of "audio\.episodes" name several rows \(e\.g\. "\('ep-3'\)" on 2 rows\): a "listening" row joined to one counts once per copy; make \(episode_id\) unique/,
+    );
+    expect(result.stdout).toMatch(/\n1 problem\(s\)\n$/);
   });
 });
 
@@ -123,7 +147,7 @@ describe('marquee start on a warehouse that is not the demo', () => {
     expect(result.stderr).toMatch(
       /holds tables Marquee did not create \(default\.content\): serving it as it is/,
     );
-    expect(result.stderr).toMatch(/not the demo, and MARQUEE_TENANT is not set: set MARQUEE_TENANT/);
+    expect(result.stderr).toMatch(/not the demo \(.*\), and MARQUEE_TENANT is not set: set MARQUEE_TENANT/);
     expect(result.stderr).not.toMatch(/seeding the demo warehouse/);
     expect(await userRows()).toEqual([{ tenant_id: 'acme', content_id: 'x-1', title: 'Their own title' }]);
   });
@@ -142,6 +166,42 @@ describe('marquee start on a warehouse that is not the demo', () => {
       /Seeding would replace "content", which Marquee's seed did not create; nothing was changed/,
     );
     expect(await userRows()).toEqual([{ tenant_id: 'acme', content_id: 'x-1', title: 'Their own title' }]);
+  });
+});
+
+describe('marquee seed and start beside tables of another database', () => {
+  it('seeds the demo beside them when asked, and start then still does not take it for the demo', async () => {
+    const mixed = join(dir.path, 'mixed');
+    await buildWarehouse(mixed, async (admin) => {
+      await admin.command('CREATE DATABASE shop');
+      await admin.command(
+        'CREATE TABLE shop.plays (org String, at DateTime) ENGINE = MergeTree ORDER BY org',
+      );
+    });
+    const seeded = run(['seed', '--scale', '0.01'], { MARQUEE_DATA_DIR: mixed });
+    expect(seeded.status).toBe(0);
+    expect(seeded.stderr).toMatch(
+      /also holds tables Marquee did not create \(shop\.plays\): they are left as they are, and the demo tables go beside them/,
+    );
+    const started = run(['start'], { MARQUEE_DATA_DIR: mixed });
+    expect(started.status).toBe(1);
+    expect(started.stderr).toMatch(
+      /This warehouse is not the demo \(the warehouse at .* holds tables Marquee did not create \(shop\.plays\)/,
+    );
+  });
+
+  it('start with another layer never seeds the demo into a mistyped directory', () => {
+    const typo = join(dir.path, 'podcsat');
+    const result = run(['start'], {
+      MARQUEE_DATA_DIR: typo,
+      MARQUEE_SEMANTIC_LAYER: PODCAST_LAYER,
+      MARQUEE_TENANT: 'echo',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /There is no warehouse at .*podcsat \(MARQUEE_DATA_DIR\); "marquee start" seeds the demo warehouse only for the shipped semantic layer/,
+    );
+    expect(existsSync(typo)).toBe(false);
   });
 });
 

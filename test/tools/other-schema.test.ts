@@ -101,14 +101,18 @@ describe('a second warehouse: own database, DateTime64 in another zone, a shared
   });
 
   it('anchors relative periods at the last whole Berlin day of data, and says dates', async () => {
-    const [last] = await hand(
-      `SELECT toString(toDate(max(started_at), '${PODCAST_ZONE}')) AS day FROM audio.plays WHERE org = 'echo'`,
-    );
+    const [last] = await hand(`SELECT toString(toDate(max(started_at), '${PODCAST_ZONE}')) AS day,
+      formatDateTime(max(started_at), '%H:%i', '${PODCAST_ZONE}') AS until FROM audio.plays WHERE org = 'echo'`);
+    // The data stops early in its last Berlin day: that day is not whole, so the week ends the day before.
+    expect(last).toEqual({ day: '2025-05-21', until: '02:50' });
     const out = await query(client, { time_range: 'last_7_days', metrics: ['sessions'] });
-    expect(out.period.to).toBe(last?.day);
-    expect(out.period.last_day_with_data).toBe(last?.day);
+    expect(out.period).toMatchObject({
+      from: '2025-05-14',
+      to: '2025-05-20',
+      last_day_with_data: '2025-05-20',
+    });
     const [week] = await hand(`SELECT count() AS sessions FROM audio.plays WHERE org = 'echo'
-      AND ${DAY} BETWEEN toDate('${last?.day}') - 6 AND toDate('${last?.day}')`);
+      AND ${DAY} BETWEEN '2025-05-14' AND '2025-05-20'`);
     expect(out.totals.sessions).toBe(Number(week?.sessions));
     expect(out.summary).not.toMatch(/\d{2}:\d{2}/);
   });
@@ -186,6 +190,14 @@ describe('a second warehouse: own database, DateTime64 in another zone, a shared
     const [last] = await hand(`SELECT toString(day) AS day, members FROM audio.members_daily
       WHERE org = 'echo' ORDER BY day DESC LIMIT 1`);
     expect(out.current).toEqual({ date: last?.day, value: Number(last?.members) });
+  });
+
+  it('refuses a period the warehouse could not hold instead of clamping it', async () => {
+    const result = await callTool(client, { time_range: { from: '1880-01-01', to: '1890-12-31' } });
+    expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toMatch(
+      /time_range 1880-01-01 to 1890-12-31 is outside the days a warehouse can hold \(1900-01-01 to 2299-12-31\)/,
+    );
   });
 
   it('reports its own names in errors', async () => {

@@ -2,9 +2,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databasesOf, fitWarehouse } from '../../src/semantic/fit-warehouse.js';
+import { localIdentity } from '../../src/auth/identity.js';
+import { fitWarehouse, readsOf } from '../../src/semantic/fit-warehouse.js';
 import { parseSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
-import { TOOL_KINDS } from '../../src/tools/catalog.js';
+import { ALL_SCOPES, TOOL_KINDS } from '../../src/tools/catalog.js';
+import { AnalyticsService } from '../../src/tools/framework/analytics-service.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import { describeWarehouse } from '../../src/warehouse/describe-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -68,7 +70,7 @@ describe('databases', () => {
     const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
     // The default database does not hold it; a connection whose default is `audio` does.
     expect(
-      fitWarehouse(layer, await describeWarehouse(warehouse, databasesOf(layer))).map(
+      fitWarehouse(layer, await describeWarehouse(warehouse, readsOf(layer))).map(
         (problem) => problem.message,
       ),
     ).toEqual([expect.stringMatching(/^Table "default\.members_daily" does not exist in the warehouse/)]);
@@ -85,7 +87,7 @@ describe('databases', () => {
     const server = await startHttp(audio, 'echo', dir);
     const client = await connectHttp(server.url);
     try {
-      expect(fitWarehouse(layer, await describeWarehouse(audio, databasesOf(layer)))).toEqual([]);
+      expect(fitWarehouse(layer, await describeWarehouse(audio, readsOf(layer)))).toEqual([]);
       const result = await callTool(client, { horizon: 2, unit: 'weeks' }, 'forecast_subs');
       expect(result.isError, result.content[0]?.text).not.toBe(true);
       const [last] = await warehouse
@@ -127,7 +129,7 @@ describe('column types', () => {
     );
     const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
     expect(
-      fitWarehouse(layer, await describeWarehouse(warehouse, databasesOf(layer))).map(
+      fitWarehouse(layer, await describeWarehouse(warehouse, readsOf(layer))).map(
         (problem) => `${problem.path}: ${problem.message}`,
       ),
     ).toEqual([
@@ -135,5 +137,68 @@ describe('column types', () => {
         /^models\.members\.tenant_column: The tenant column "members" is UInt32; tenants are compared as text/,
       ),
     ]);
+  });
+});
+
+describe('days before 1970', () => {
+  it('count whole periods on Date32 and DateTime64 columns, never clamped to 1970', async () => {
+    const admin = warehouse.admin();
+    await admin.command(`CREATE TABLE audio.archive (org String, ordered_on Date32, placed_at DateTime64(0, 'UTC'))
+      ENGINE = MergeTree ORDER BY (org, ordered_on)`);
+    // One order a day from 1965 to the end of 1976, placed at 23:30 UTC (the next day in Berlin).
+    await admin.command(`INSERT INTO audio.archive SELECT 'echo', toDate32('1965-01-01') + number,
+      toDateTime64(toDate32('1965-01-01') + number, 0, 'UTC') + 84600 FROM numbers(4383)`);
+    const layer = parseSemanticLayer(
+      [
+        {
+          name: 'archive.yaml',
+          text: `time_zone: Europe/Berlin
+models:
+  archive: { table: audio.archive, description: Old orders., tenant_column: org, people: false }
+dimensions:
+  ordered: { model: archive, column: ordered_on, type: date, description: Day ordered. }
+  placed: { model: archive, column: placed_at, type: timestamp, description: When placed. }
+metrics:
+  orders: { model: archive, aggregation: count, description: Orders. }
+access:
+  default: { description: All. }
+`,
+        },
+      ],
+      TOOL_KINDS,
+    );
+    const service = new AnalyticsService(layer, warehouse);
+    const caller = service.caller(localIdentity('echo', [], ALL_SCOPES));
+    const count = async (timeDimension: string, from: string, to: string) => {
+      const [row] = await service.run(
+        {
+          model: 'archive',
+          metrics: ['orders'],
+          dimensions: [],
+          timeDimension,
+          periods: [{ from, to, label: '' }],
+          filters: [],
+          order: [],
+          coverage: true,
+        },
+        caller,
+      );
+      return { orders: Number(row?.orders), first: row?._first_day, last: row?._last_day };
+    };
+    const [dates] =
+      await admin.query(`SELECT countIf(ordered_on BETWEEN '1968-01-01' AND '1968-12-31') AS y1968,
+      countIf(toDate32(placed_at, 'Europe/Berlin') BETWEEN '1968-01-01' AND '1968-12-31') AS placed1968 FROM audio.archive`);
+    expect(await count('ordered', '1968-01-01', '1968-12-31')).toEqual({
+      orders: Number(dates?.y1968),
+      first: '1968-01-01',
+      last: '1968-12-31',
+    });
+    expect(Number(dates?.y1968)).toBe(366);
+    // Placed at 23:30 UTC is 00:30 the next day in Berlin: 1967-12-31's order is 1968's first.
+    expect(await count('placed', '1968-01-01', '1968-12-31')).toEqual({
+      orders: Number(dates?.placed1968),
+      first: '1968-01-01',
+      last: '1968-12-31',
+    });
   });
 });

@@ -1,11 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
-import { compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
+import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
-import { databasesOf, fitWarehouse } from '../../semantic/fit-warehouse.js';
+import { quote } from '../../semantic/did-you-mean.js';
+import { fitWarehouse, readsOf } from '../../semantic/fit-warehouse.js';
 import type { Problem } from '../../semantic/load-semantic-layer.js';
 import {
+  COMPLETE_DAY_COLUMN,
   type DimensionFilter,
   FIRST_DAY_COLUMN,
   LAST_DAY_COLUMN,
@@ -84,7 +86,7 @@ export class AnalyticsService {
    */
   async fit(now = Date.now()): Promise<readonly Problem[]> {
     if (this.checked === undefined || now >= this.checked.until) {
-      const problems = describeWarehouse(this.warehouse, databasesOf(this.layer)).then((schema) =>
+      const problems = describeWarehouse(this.warehouse, readsOf(this.layer)).then((schema) =>
         fitWarehouse(this.layer, schema),
       );
       this.checked = { until: Number.POSITIVE_INFINITY, problems };
@@ -100,6 +102,31 @@ export class AnalyticsService {
       );
     }
     return this.checked.problems;
+  }
+
+  /**
+   * Joins whose target names one key on several rows (duplicates in a catalogue): every row joined to such a
+   * key would count once per copy. Reads each joined table once; run by `validate --warehouse` and at start.
+   */
+  async duplicateJoinKeys(): Promise<Problem[]> {
+    const problems: Problem[] = [];
+    for (const model of this.layer.models.values()) {
+      for (const [index, join] of model.joins.entries()) {
+        const rows = await this.warehouse.query(compileDuplicateKeys(this.layer, model.name, index));
+        const [first] = rows;
+        if (first === undefined) continue;
+        const target = this.layer.models.get(join.to);
+        problems.push(
+          this.layer.locate(
+            'models',
+            model.name,
+            ['joins', index, 'on'],
+            `Keys of ${quote(target === undefined ? join.to : target.database === undefined ? target.table : `${target.database}.${target.table}`)} name several rows (e.g. ${quote(String(first._key))} on ${String(first._copies)} rows): a ${quote(model.name)} row joined to one counts once per copy; make (${[...(target?.tenant_column === undefined ? [] : [target.tenant_column]), ...Object.values(join.on)].join(', ')}) unique, or join on a key that is`,
+          ),
+        );
+      }
+    }
+    return problems;
   }
 
   /** Refuses to run while the layer does not match the warehouse: retrying would not help, an operator must. */
@@ -128,7 +155,10 @@ export class AnalyticsService {
    * The first and last day of data of the tool's model that the caller may see (its tenant, its row filters):
    * what an answer says it covered. Never narrowed by a call's filters, so it says nothing of anyone's views.
    */
-  async dataDays(caller: Caller, tool: Tool): Promise<{ first: string | null; last: string | null }> {
+  async dataDays(
+    caller: Caller,
+    tool: Tool,
+  ): Promise<{ first: string | null; last: string | null; complete: string | null }> {
     const rows = await this.cached(`days|${this.scopeKey(caller)}|${tool.name}`, () =>
       this.run(
         {
@@ -144,16 +174,21 @@ export class AnalyticsService {
         caller,
       ),
     );
-    const day = (value: unknown) => (typeof value === 'string' && value > '1970-01-01' ? value : null);
-    return { first: day(rows[0]?.[FIRST_DAY_COLUMN]), last: day(rows[0]?.[LAST_DAY_COLUMN]) };
+    const day = (value: unknown) => (typeof value === 'string' ? value : null);
+    const last = day(rows[0]?.[LAST_DAY_COLUMN]);
+    // A date column cannot say whether its last day is whole; a timestamp column can.
+    const complete =
+      rows[0]?.[COMPLETE_DAY_COLUMN] === undefined ? last : day(rows[0]?.[COMPLETE_DAY_COLUMN]);
+    return { first: day(rows[0]?.[FIRST_DAY_COLUMN]), last, complete };
   }
 
   /**
-   * The last complete day of data for the tool's model: the latest day present, or the day before it when
-   * that day is today (still filling). Relative periods end here, not at the wall clock.
+   * The last complete day of data for the tool's model: the latest day present (for a timestamp column, the
+   * latest whose data reaches its last hour), or yesterday when that day is today (still filling), in the
+   * layer's zone. Relative periods end here, not at the wall clock.
    */
   async anchor(caller: Caller, tool: Tool, today = dayIn(this.layer.timeZone, new Date())): Promise<string> {
-    const day = (await this.dataDays(caller, tool)).last ?? addDays(today, -1);
+    const day = (await this.dataDays(caller, tool)).complete ?? addDays(today, -1);
     return day >= today ? addDays(today, -1) : day;
   }
 
