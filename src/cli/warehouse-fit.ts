@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { fitWarehouse, readsOf, tableOfModel } from '../semantic/fit-warehouse.js';
+import { readsOf, tableOfModel } from '../semantic/fit-warehouse.js';
 import { formatProblem, type Problem } from '../semantic/load-semantic-layer.js';
 import { isDay } from '../semantic/schema.js';
 import type { SemanticLayer } from '../semantic/semantic-layer.js';
@@ -21,9 +21,7 @@ export async function validateWarehouse(config: Config, layer: SemanticLayer): P
     const schema = await describeWarehouse(warehouse, readsOf(layer)).catch((error: unknown) => {
       throw cannotOpen(config, error);
     });
-    const fit = fitWarehouse(layer, schema);
-    // Data that would make figures wrong, once the tables are known to be there.
-    const problems = fit.length > 0 ? fit : await new AnalyticsService(layer, warehouse).duplicateJoinKeys();
+    const problems = await new AnalyticsService(layer, warehouse).fit();
     const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
     if (problems.length > 0) {
       process.stdout.write(`warehouse ${where} (database ${schema.currentDatabase}) does not match:\n`);
@@ -58,18 +56,15 @@ export async function validateWarehouse(config: Config, layer: SemanticLayer): P
  */
 export async function reportFit(config: Config, service: AnalyticsService): Promise<void> {
   const problems = await service.fit();
-  if (problems.length === 0) {
-    for (const problem of await service.duplicateJoinKeys()) log(formatProblem(problem));
-    return;
-  }
+  if (problems.length === 0) return;
   for (const problem of problems) log(formatProblem(problem));
   const schema = await describeWarehouse(service.warehouse, readsOf(service.layer));
   const empty = [...schema.tables.values()].every((tables) => tables.size === 0);
   const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
   log(
-    `the semantic layer ${config.semanticLayerDir} does not match the warehouse (${problems.length} problem(s) above): /readyz says not ready and calls are refused until they agree; "marquee validate --warehouse" checks again` +
+    `the semantic layer ${config.semanticLayerDir} does not match the warehouse (${problems.length} problem(s) above): /readyz says not ready and calls reading those models are refused until they agree (a fixed warehouse is noticed within seconds; a fixed layer needs a restart); "marquee validate --warehouse" checks again` +
       (empty
-        ? `. The warehouse at ${where} has no tables in the databases the layer reads: run "marquee seed" for the demo warehouse, or point MARQUEE_DATA_DIR (or CLICKHOUSE_URL) at yours`
+        ? `. The warehouse at ${where} has no tables in the databases the layer reads: point MARQUEE_DATA_DIR (or CLICKHOUSE_URL) at your warehouse, or run "marquee seed" for the demo one (with the shipped layer)`
         : ''),
   );
 }

@@ -135,6 +135,15 @@ export function checkSemanticLayer(
       if (!(join.to in defs.models))
         report('models', name, ['joins', index, 'to'], unknownNameMessage('model', join.to, modelNames));
       else if (join.to === name) report('models', name, ['joins', index, 'to'], `A model cannot join itself`);
+      // A shared table is read whole and its rows are no one's: joined to tenant rows, it would count them
+      // without the tenant's people, so the privacy rules would not see whom its figures describe.
+      else if (model.shared === true && defs.models[join.to]?.shared !== true)
+        report(
+          'models',
+          name,
+          ['joins', index, 'to'],
+          `A shared model joins only other shared models; join it from ${quote(join.to)} instead (tenant rows join the catalogue, not the other way round)`,
+        );
     });
   }
 

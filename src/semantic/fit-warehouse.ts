@@ -29,6 +29,9 @@ export function readsOf(layer: SemanticLayer): { databases: string[]; tables: st
   };
 }
 
+/** A problem between the layer and the warehouse, with the model whose queries it spoils. */
+export type FitProblem = Problem & { readonly model: string };
+
 /** `LowCardinality(Nullable(String))` → `String`: the type a value of the column has. */
 export function baseType(type: string): string {
   const wrapped = /^(?:LowCardinality|Nullable)\((.*)\)$/.exec(type);
@@ -54,6 +57,14 @@ function declarableAs(type: string): DimensionType | undefined {
   return undefined;
 }
 
+/** What a join compares a column as: text, a number or a day (columns of different kinds never match). */
+function joinKind(type: string): string {
+  const kind = declarableAs(type);
+  if (kind === 'integer' || kind === 'number') return 'number';
+  if (kind === 'date' || kind === 'timestamp') return 'day';
+  return kind ?? baseType(type);
+}
+
 /** Whether a column of `type` serves a dimension of `declared` type. */
 function serves(declared: DimensionType, type: string): boolean {
   const base = baseType(type);
@@ -75,6 +86,8 @@ function serves(declared: DimensionType, type: string): boolean {
 /** What a column must be, said so that the YAML's author knows what to change. */
 function typeAdvice(declared: DimensionType, type: string): string {
   const instead = declarableAs(type);
+  if ((declared === 'date' || declared === 'timestamp') && instead !== 'date' && instead !== 'timestamp')
+    return `is ${type}, which cannot be a ${declared} dimension: point it at a Date, Date32, DateTime or DateTime64 column`;
   const hint =
     instead === 'timestamp' && declared === 'date'
       ? ": declare type: timestamp (read as its calendar day in the layer's time zone)"
@@ -90,10 +103,17 @@ function typeAdvice(declared: DimensionType, type: string): string {
  * Every way the layer and the warehouse disagree, each at its YAML position: missing databases, tables and
  * columns (did-you-mean), and columns whose types the layer cannot use (days, numbers, tenants).
  */
-export function fitWarehouse(layer: SemanticLayer, schema: WarehouseSchema): Problem[] {
-  const problems: Problem[] = [];
+export function fitWarehouse(layer: SemanticLayer, schema: WarehouseSchema): FitProblem[] {
+  const problems: FitProblem[] = [];
+  /** The model whose queries a problem spoils (a dimension's, a metric's, a tool's). */
+  const modelOf = (section: Section, name: string): string => {
+    if (section === 'dimensions') return layer.dimensions.get(name)?.model ?? name;
+    if (section === 'metrics') return layer.metrics.get(name)?.baseModel ?? name;
+    if (section === 'tools') return layer.tools.get(name)?.model ?? name;
+    return name;
+  };
   const at = (section: Section, name: string, path: PropertyKey[], message: string) =>
-    problems.push(layer.locate(section, name, path, message));
+    problems.push({ ...layer.locate(section, name, path, message), model: modelOf(section, name) });
   /** The columns of a model's table, or undefined (with a problem) when it is missing. */
   const columnsOf = new Map<string, ReadonlyMap<string, string> | undefined>();
   for (const model of layer.models.values()) {
@@ -184,8 +204,16 @@ export function fitWarehouse(layer: SemanticLayer, schema: WarehouseSchema): Pro
     }
     for (const [index, join] of model.joins.entries()) {
       for (const [local, remote] of Object.entries(join.on)) {
-        typeOf(model.name, local, 'models', model.name, ['joins', index, 'on', local]);
-        typeOf(join.to, remote, 'models', model.name, ['joins', index, 'on', local]);
+        const path = ['joins', index, 'on', local];
+        const mine = typeOf(model.name, local, 'models', model.name, path);
+        const theirs = typeOf(join.to, remote, 'models', model.name, path);
+        if (mine !== undefined && theirs !== undefined && joinKind(mine) !== joinKind(theirs))
+          at(
+            'models',
+            model.name,
+            path,
+            `Column ${quote(local)} (${mine}) cannot be joined to ${quote(remote)} (${theirs}) of ${quote(layer.models.get(join.to)?.table ?? join.to)}: join columns must both be text, both numbers or both days`,
+          );
       }
     }
   }
@@ -206,7 +234,8 @@ export function fitWarehouse(layer: SemanticLayer, schema: WarehouseSchema): Pro
     const model = metric.model ?? metric.baseModel;
     if (metric.column !== undefined) {
       const type = typeOf(model, metric.column, 'metrics', metric.name, ['column']);
-      const numeric = ['sum', 'avg'].includes(metric.aggregation);
+      // Figures are numbers: a min or max of a date or text column could not be shown as one.
+      const numeric = ['sum', 'avg', 'min', 'max'].includes(metric.aggregation);
       if (type !== undefined && numeric && !serves('number', type))
         at(
           'metrics',

@@ -25,7 +25,8 @@ export type Comparison = (typeof COMPARISONS)[number];
 const DAY_MS = 86_400_000;
 /** The days a warehouse can hold (ClickHouse Date32 and DateTime64): periods outside would be clamped. */
 const EARLIEST = '1900-01-01';
-const LATEST = '2299-12-31';
+// The last day whose next midnight a DateTime64 can still hold (half-open ranges end there).
+const LATEST = '2299-12-30';
 
 /** A period within the days a warehouse can hold, or an argument error naming `field`. */
 function held<P extends DateRange>(period: P, field: string): P {
@@ -204,6 +205,10 @@ export function explicitRange(from: string, to: string, argument = 'time_range')
 
 /** The period to compare against: the same number of days just before, or the same dates a year earlier. */
 export function comparisonPeriod(period: Period, comparison: Comparison): Period {
+  return held(comparisonOf(period, comparison), 'compare_to');
+}
+
+function comparisonOf(period: Period, comparison: Comparison): Period {
   if (comparison === 'previous_period') {
     const days = dayCount(period);
     const to = addDays(period.from, -1);

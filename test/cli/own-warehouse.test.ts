@@ -235,7 +235,7 @@ describe('errors that point the right way', () => {
     const server = await spawnHttpServer({ MARQUEE_DATA_DIR: empty, MARQUEE_TENANT: 'acme' });
     try {
       expect(server.log()).toMatch(
-        /has no tables in the databases the layer reads: run "marquee seed" for the demo warehouse/,
+        /has no tables in the databases the layer reads: point MARQUEE_DATA_DIR \(or CLICKHOUSE_URL\) at your warehouse, or run "marquee seed" for the demo one/,
       );
       const ready = await fetch(new URL('/readyz', server.url));
       expect(ready.status).toBe(503);

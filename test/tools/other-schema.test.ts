@@ -196,8 +196,14 @@ describe('a second warehouse: own database, DateTime64 in another zone, a shared
     const result = await callTool(client, { time_range: { from: '1880-01-01', to: '1890-12-31' } });
     expect(result.isError).toBe(true);
     expect(result.content[0]?.text).toMatch(
-      /time_range 1880-01-01 to 1890-12-31 is outside the days a warehouse can hold \(1900-01-01 to 2299-12-31\)/,
+      /time_range 1880-01-01 to 1890-12-31 is outside the days a warehouse can hold \(1900-01-01 to 2299-12-30\)/,
     );
+    // The day after 2299-12-31 is beyond any timestamp, so a range ending there could never be counted whole.
+    const last = await callTool(client, { time_range: { from: '2299-12-30', to: '2299-12-31' } });
+    expect(last.content[0]?.text).toMatch(/^time_range 2299-12-30 to 2299-12-31 is outside the days/);
+    const before = await callTool(client, { time_range: '1900-01', compare_to: 'year_ago' });
+    expect(before.isError).toBe(true);
+    expect(before.content[0]?.text).toMatch(/^compare_to 1899-01-01 to 1899-01-31 is outside the days/);
   });
 
   it('reports its own names in errors', async () => {

@@ -1,16 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
-import { type AnalyticsPlan, planAnalytics } from '../../src/semantic/plan-query.js';
+import { planAnalytics } from '../../src/semantic/plan-query.js';
 import type { SemanticLayer, Tool } from '../../src/semantic/semantic-layer.js';
 import { TOOL_KINDS } from '../../src/tools/catalog.js';
 import type { ToolPlan } from '../../src/tools/framework/definition.js';
 import { describePrivacy } from '../../src/tools/framework/privacy-note.js';
 import type { QueryEngagementResult } from '../../src/tools/query-engagement/output.js';
+import type { EngagementPlan } from '../../src/tools/query-engagement/plan.js';
 import { summariseQueryEngagement } from '../../src/tools/query-engagement/summary.js';
 import { SEMANTIC_LAYER } from '../helpers.js';
 
 let layer: SemanticLayer;
-let plan: ToolPlan<AnalyticsPlan>;
+let plan: ToolPlan<EngagementPlan>;
 beforeAll(async () => {
   layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
   const detail = planAnalytics(
@@ -28,7 +29,13 @@ beforeAll(async () => {
     { anchor: '2026-10-31', values: new Map() },
     layer.policyFor(['vp']),
   );
-  plan = { queries: {}, filters: [], anchor: '2026-10-31', detail };
+  const dataDays = { first: '2024-11-01', last: '2026-10-31', complete: '2026-10-31' };
+  plan = {
+    queries: {},
+    filters: [],
+    anchor: '2026-10-31',
+    detail: { ...detail, anchor: '2026-10-31', dataDays },
+  };
 });
 
 function output(overrides: Partial<QueryEngagementResult> = {}): QueryEngagementResult {
@@ -77,6 +84,16 @@ describe('the query_engagement summary', () => {
       'Top movers in watch_minutes: country "BR" −476,966 (−31.7%).',
       'rows 1-2 (by device); more rows: call again with cursor "abc.def".',
     ]);
+  });
+
+  it('names a last day whose data stops before the day ends', () => {
+    const cut = {
+      ...plan,
+      detail: { ...plan.detail, dataDays: { ...plan.detail.dataDays, complete: '2026-09-27' } },
+    };
+    expect(summariseQueryEngagement(output(), cut).split('\n')[0]).toBe(
+      'Engagement for 2026-Q3 (2026-07-01 to 2026-09-30), region "LATAM": data from 2026-07-01 to 2026-09-28 (2026-09-28 is not complete: its data stops before the day ends).',
+    );
   });
 
   it('says when there is no data, and when the last page is reached', () => {

@@ -34,15 +34,19 @@ describe('the layer checked against the warehouse while serving', () => {
     await server?.close();
   });
 
-  it('refuses calls and is not ready while a table is missing, and recovers once it exists', async () => {
+  it('refuses calls on the data that is missing and is not ready, and recovers once it exists', async () => {
     await warehouse.admin().command('RENAME TABLE audio.members_daily TO audio.members_later');
     server = await startHttp(warehouse, 'echo', join(ROOT, 'test/fixtures/podcast-layer'));
     client = await connectHttp(server.url);
-    const refused = await callTool(client, { time_range: '2025-03' });
+    const forecast = { horizon: 2, unit: 'weeks' };
+    const refused = await callTool(client, forecast, 'forecast_subs');
     expect(refused.isError).toBe(true);
     expect(refused.content[0]?.text).toMatch(
-      /^The semantic layer does not match the warehouse \(1 problem, first models\.members\.table: Table "audio\.members_daily" does not exist in the warehouse.*retrying will not help: an operator must fix the layer or the warehouse/,
+      /^The semantic layer does not match the warehouse \(1 problem for this data, first at podcast\.yaml:\d+ models\.members\.table: Table "audio\.members_daily" does not exist in the warehouse.*retrying will not help: an operator must fix the warehouse, or fix the layer and restart Marquee/,
     );
+    // Tools on the tables that are there keep answering.
+    const listening = await callTool(client, { time_range: '2025-03' });
+    expect(listening.isError, listening.content[0]?.text).not.toBe(true);
     const readyz = new URL('/readyz', server.url);
     const notReady = await fetch(readyz);
     expect(notReady.status).toBe(503);
@@ -56,7 +60,33 @@ describe('the layer checked against the warehouse while serving', () => {
     // The check is repeated a few seconds after a failed one: ask as if they had passed.
     expect(await server.dependencies.service.fit(Date.now() + 10_000)).toEqual([]);
     expect((await fetch(readyz)).status).toBe(200);
-    const answered = await callTool(client, { time_range: '2025-03' });
+    const answered = await callTool(client, forecast, 'forecast_subs');
+    expect(answered.isError, answered.content[0]?.text).not.toBe(true);
+  });
+
+  it('counts a catalogue key on two rows as a mismatch: the figures joined to it would count twice', async () => {
+    const admin = warehouse.admin();
+    await admin.command(
+      "INSERT INTO audio.episodes VALUES ('ep-3', 'Long Shadow 3 (rerun)', 'News', '2025-01-01')",
+    );
+    const service = server.dependencies.service;
+    expect(
+      (await service.fit(Date.now() + 120_000)).map((problem) => `${problem.path}: ${problem.message}`),
+    ).toEqual([
+      expect.stringMatching(
+        /^models\.listening\.joins\.0\.on: Keys of "audio\.episodes" name several rows \(e\.g\. "\('ep-3'\)" on 2 rows\)/,
+      ),
+    ]);
+    const refused = await callTool(client, { time_range: '2025-03', group_by: ['category'] });
+    expect(refused.content[0]?.text).toMatch(
+      /^The semantic layer does not match the warehouse .*Keys of "audio\.episodes" name several rows/,
+    );
+    expect((await fetch(new URL('/readyz', server.url))).status).toBe(503);
+    await admin.command(
+      "ALTER TABLE audio.episodes DELETE WHERE title = 'Long Shadow 3 (rerun)' SETTINGS mutations_sync = 1",
+    );
+    expect(await service.fit(Date.now() + 240_000)).toEqual([]);
+    const answered = await callTool(client, { time_range: '2025-03', group_by: ['category'] });
     expect(answered.isError, answered.content[0]?.text).not.toBe(true);
   });
 });
@@ -122,6 +152,24 @@ describe('databases', () => {
 });
 
 describe('column types', () => {
+  it('join columns must be of one kind, and a min or max needs a number', async () => {
+    const text = (await readFile(LAYER_FILE, 'utf8'))
+      .replace('on: { episode_id: episode_id }', 'on: { listener: episode_id }')
+      .replace(
+        '  listeners:\n    model: listening\n    aggregation: count_distinct',
+        '  last_play:\n    model: listening\n    aggregation: max\n    column: started_at\n    description: Last play.\n  listeners:\n    model: listening\n    aggregation: count_distinct',
+      );
+    const layer = parseSemanticLayer([{ name: 'podcast.yaml', text }], TOOL_KINDS);
+    expect(
+      fitWarehouse(layer, await describeWarehouse(warehouse, readsOf(layer))).map(
+        (problem) => `${problem.path}: ${problem.message}`,
+      ),
+    ).toEqual([
+      'models.listening.joins.0.on.listener: Column "listener" (UInt64) cannot be joined to "episode_id" (String) of "episodes": join columns must both be text, both numbers or both days',
+      'metrics.last_play.column: Column "started_at" is DateTime64(3, \'America/New_York\'); "max" needs a number column',
+    ]);
+  });
+
   it('a tenant column must compare as text', async () => {
     const text = (await readFile(LAYER_FILE, 'utf8')).replace(
       'table: audio.members_daily\n    description: Paying members of an organisation per day, with those who joined and left that day.\n    tenant_column: org',

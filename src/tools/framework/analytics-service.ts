@@ -1,11 +1,11 @@
+import { basename } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
 import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { quote } from '../../semantic/did-you-mean.js';
-import { fitWarehouse, readsOf } from '../../semantic/fit-warehouse.js';
-import type { Problem } from '../../semantic/load-semantic-layer.js';
+import { type FitProblem, fitWarehouse, readsOf } from '../../semantic/fit-warehouse.js';
 import {
   COMPLETE_DAY_COLUMN,
   type DimensionFilter,
@@ -45,7 +45,7 @@ export function rowFiltersApply(layer: SemanticLayer, policy: AccessPolicy, mode
  */
 export class AnalyticsService {
   private readonly facts = new LRUCache<string, string | Row[]>({ max: 5_000, ttl: FACT_TTL_MS });
-  private checked: { until: number; problems: Promise<readonly Problem[]> } | undefined;
+  private checked: { until: number; problems: Promise<readonly FitProblem[]> } | undefined;
 
   constructor(
     readonly layer: SemanticLayer,
@@ -67,16 +67,14 @@ export class AnalyticsService {
     return compileUnitOutcome(this.layer, this.withRowFilters(plan, caller), caller.identity.tenant);
   }
 
-  /** Runs a plan for a caller: refused, with the reason, while the layer does not match the warehouse. */
+  /** Runs a plan for a caller: refused, with the reason, while its models do not match the warehouse. */
   async run(plan: QueryPlan, caller: Caller): Promise<Row[]> {
-    const compiled = this.compile(plan, caller);
-    await this.mustFit();
-    return this.warehouse.query(compiled);
+    return this.runCompiled(this.compile(plan, caller), plan.model);
   }
 
-  /** Runs a compiled query once the layer is known to match the warehouse. */
-  async runCompiled(query: CompiledQuery): Promise<Row[]> {
-    await this.mustFit();
+  /** Runs a compiled query on `model` once the models it can read are known to match the warehouse. */
+  async runCompiled(query: CompiledQuery, model: string): Promise<Row[]> {
+    await this.mustFit(model);
     return this.warehouse.query(query);
   }
 
@@ -84,11 +82,13 @@ export class AnalyticsService {
    * Every way the layer and the warehouse disagree (none: they match). Checked again after a minute, or after
    * a few seconds while they disagree, so fixing the warehouse or the layer is noticed without a restart.
    */
-  async fit(now = Date.now()): Promise<readonly Problem[]> {
+  async fit(now = Date.now()): Promise<readonly FitProblem[]> {
     if (this.checked === undefined || now >= this.checked.until) {
-      const problems = describeWarehouse(this.warehouse, readsOf(this.layer)).then((schema) =>
-        fitWarehouse(this.layer, schema),
-      );
+      const problems = describeWarehouse(this.warehouse, readsOf(this.layer)).then(async (schema) => {
+        const found = fitWarehouse(this.layer, schema);
+        // Data that would make figures wrong, once the tables are known to be there.
+        return found.length > 0 ? found : this.duplicateJoinKeys();
+      });
       this.checked = { until: Number.POSITIVE_INFINITY, problems };
       problems.then(
         (found) => {
@@ -108,35 +108,40 @@ export class AnalyticsService {
    * Joins whose target names one key on several rows (duplicates in a catalogue): every row joined to such a
    * key would count once per copy. Reads each joined table once; run by `validate --warehouse` and at start.
    */
-  async duplicateJoinKeys(): Promise<Problem[]> {
-    const problems: Problem[] = [];
+  async duplicateJoinKeys(): Promise<FitProblem[]> {
+    const problems: FitProblem[] = [];
     for (const model of this.layer.models.values()) {
       for (const [index, join] of model.joins.entries()) {
         const rows = await this.warehouse.query(compileDuplicateKeys(this.layer, model.name, index));
         const [first] = rows;
         if (first === undefined) continue;
         const target = this.layer.models.get(join.to);
-        problems.push(
-          this.layer.locate(
+        problems.push({
+          model: model.name,
+          ...this.layer.locate(
             'models',
             model.name,
             ['joins', index, 'on'],
             `Keys of ${quote(target === undefined ? join.to : target.database === undefined ? target.table : `${target.database}.${target.table}`)} name several rows (e.g. ${quote(String(first._key))} on ${String(first._copies)} rows): a ${quote(model.name)} row joined to one counts once per copy; make (${[...(target?.tenant_column === undefined ? [] : [target.tenant_column]), ...Object.values(join.on)].join(', ')}) unique, or join on a key that is`,
           ),
-        );
+        });
       }
     }
     return problems;
   }
 
-  /** Refuses to run while the layer does not match the warehouse: retrying would not help, an operator must. */
-  private async mustFit(): Promise<void> {
-    const problems = await this.fit();
+  /**
+   * Refuses a query on `model` while a model it can read does not match the warehouse: retrying would not help,
+   * an operator must. Tools on other models keep answering.
+   */
+  private async mustFit(model: string): Promise<void> {
+    const reads = new Set(this.layer.reachableModels(model));
+    const problems = (await this.fit()).filter((problem) => reads.has(problem.model));
     const [first] = problems;
     if (first === undefined) return;
     throw new MarqueeError(
       'layer_mismatch',
-      `The semantic layer does not match the warehouse (${problems.length} problem${problems.length === 1 ? '' : 's'}, first ${first.path}: ${first.message}); retrying will not help: an operator must fix the layer or the warehouse (marquee validate --warehouse lists every problem)`,
+      `The semantic layer does not match the warehouse (${problems.length} problem${problems.length === 1 ? '' : 's'} for this data, first at ${basename(first.file)}:${first.line} ${first.path}: ${first.message}); retrying will not help: an operator must fix the warehouse, or fix the layer and restart Marquee (marquee validate --warehouse lists every problem)`,
     );
   }
 

@@ -364,7 +364,8 @@ export class Executor {
   }
 
   private fetch(planned: PlannedQuery, caller: Caller): Promise<Row[]> {
-    return this.service.runCompiled(this.compile(planned, caller));
+    const model = 'outcome' in planned ? planned.outcome.model : planned.query.model;
+    return this.service.runCompiled(this.compile(planned, caller), model);
   }
 
   private compile(planned: PlannedQuery, caller: Caller): CompiledQuery {

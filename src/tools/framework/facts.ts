@@ -14,8 +14,11 @@ import { filterValues } from './common-args.js';
 export interface Facts {
   /** The last complete day of the tool's data: relative periods end there. */
   anchor(binding: Tool): Promise<string>;
-  /** The first and last day of the tool's data the caller may see (not narrowed by any call's filters). */
-  dataDays(binding: Tool): Promise<{ first: string | null; last: string | null }>;
+  /**
+   * The first and last day of the tool's data the caller may see (not narrowed by any call's filters), and the
+   * last complete one (a timestamp column's last day may be cut off).
+   */
+  dataDays(binding: Tool): Promise<{ first: string | null; last: string | null; complete: string | null }>;
   /** Distinct combinations of dimensions the caller may see (names, ids: for resolving and did-you-mean). */
   distinct(binding: Pick<Tool, 'name' | 'model'>, dimensions: readonly string[]): Promise<Row[]>;
   /** The anchor and the known values of the dimensions a request filters on. */

@@ -27,7 +27,11 @@ export function engagementRequest(call: Call, overrides: Partial<AnalyticsReques
 /** An analytic plan with the anchor it was resolved against and the days the caller's data spans. */
 export type EngagementPlan = AnalyticsPlan & {
   readonly anchor: string;
-  readonly dataDays: { readonly first: string | null; readonly last: string | null };
+  readonly dataDays: {
+    readonly first: string | null;
+    readonly last: string | null;
+    readonly complete: string | null;
+  };
 };
 
 /** Plans an analytic request: its periods resolved against the call's anchor (a cursor's, or the data's). */

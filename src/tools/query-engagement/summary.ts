@@ -3,13 +3,19 @@ import type { AnalyticsPlan } from '../../semantic/plan-query.js';
 import type { ToolPlan } from '../framework/definition.js';
 import { describeFilters, formatChange, formatValue } from '../framework/format.js';
 import type { QueryEngagementResult } from './output.js';
+import type { EngagementPlan } from './plan.js';
 
-/** Which days of a period had data, as a summary says it. */
-function coverageOf(plan: AnalyticsPlan, first: string | null, last: string | null): string {
+/** Which days of a period had data, as a summary says it; a last day whose data stops early is named. */
+function coverageOf(plan: EngagementPlan, first: string | null, last: string | null): string {
   if (first === null) return 'no data in this period';
+  const complete = plan.dataDays.complete;
+  const cut =
+    last !== null && complete !== null && last > complete
+      ? ` (${last} is not complete: its data stops before the day ends)`
+      : '';
   return first === plan.period.from && last === plan.period.to
-    ? 'data for every day'
-    : `data from ${first} to ${last}`;
+    ? `data for every day${cut}`
+    : `data from ${first} to ${last}${cut}`;
 }
 
 /** The period as a summary names it: "2026-Q3 (2026-07-01 to 2026-09-30)". */
@@ -21,7 +27,7 @@ function periodLabel(plan: AnalyticsPlan): string {
 /** The answer in a few lines: totals, changes, top movers, the rows on this page. */
 export function summariseQueryEngagement(
   output: QueryEngagementResult,
-  { detail: plan }: ToolPlan<AnalyticsPlan>,
+  { detail: plan }: ToolPlan<EngagementPlan>,
 ): string {
   const lines: string[] = [];
   const filters = describeFilters(output.filters);
