@@ -153,6 +153,25 @@ export function checkSemanticLayer(
     }
     if (name in defs.metrics)
       report('dimensions', name, [], `${quote(name)} is both a dimension and a metric`);
+    if (dimension.named_by !== undefined) {
+      const naming = defs.dimensions[dimension.named_by];
+      if (naming === undefined)
+        report(
+          'dimensions',
+          name,
+          ['named_by'],
+          unknownNameMessage('dimension', dimension.named_by, dimensionNames),
+        );
+      else if (naming.type !== 'string')
+        report('dimensions', name, ['named_by'], `${quote(dimension.named_by)} must be a string dimension`);
+      else if (!reachable(dimension.model).has(naming.model))
+        report(
+          'dimensions',
+          name,
+          ['named_by'],
+          `${quote(dimension.named_by)} is on model ${quote(naming.model)}, which model ${quote(dimension.model)} does not join`,
+        );
+    }
   }
 
   const baseModels = new Map<string, string>();

@@ -31,7 +31,14 @@ export interface AnalyticsRequest {
 export interface PlanningFacts {
   readonly anchor: string;
   readonly values: ReadonlyMap<string, readonly string[]>;
+  /** For other filtered dimensions whose values are checked: the asked-for values that exist. */
+  readonly known?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** For a filter value nothing has (by `argument|value`): values whose names look like it, best first. */
+  readonly lookalikes?: ReadonlyMap<string, readonly { readonly value: string; readonly name: string }[]>;
 }
+
+/** The key of a filter value's look-alikes in PlanningFacts. */
+export const lookalikeKey = (argument: string, value: string): string => `${argument}|${value}`;
 
 /** A filter as the reader asked for it, for saying back what was applied; one argument's filters are alternatives. */
 export interface AppliedFilter extends DimensionFilter {
@@ -221,6 +228,52 @@ export function planAnalytics(
   };
 }
 
+/** Non-enumerable dimensions of a request's filters whose values are checked (an id a catalogue lists or names). */
+export function dimensionsToCheck(
+  layer: SemanticLayer,
+  tool: Tool,
+  request: Pick<AnalyticsRequest, 'filters'>,
+): { dimension: string; values: string[] }[] {
+  const checked = new Map<string, Set<string>>();
+  for (const [argument, values] of Object.entries(request.filters)) {
+    for (const name of tool.filters[argument]?.dimensions ?? []) {
+      const dimension = layer.dimensions.get(name);
+      if (dimension === undefined || dimension.enumerable || dimension.type !== 'string') continue;
+      if (dimension.named_by === undefined && layer.catalogueOf(name) === undefined) continue;
+      const set = checked.get(name) ?? new Set<string>();
+      for (const value of values) set.add(value.trim());
+      checked.set(name, set);
+    }
+  }
+  return [...checked].map(([dimension, values]) => ({ dimension, values: [...values].sort() }));
+}
+
+/** The filter values of a request that match no dimension of their argument, with the dimensions tried. */
+export function unmatchedValues(
+  layer: SemanticLayer,
+  tool: Tool,
+  requested: Readonly<Record<string, readonly string[]>>,
+  facts: PlanningFacts,
+  policy: AccessPolicy,
+): { argument: string; value: string; dimensions: string[] }[] {
+  const unmatched: { argument: string; value: string; dimensions: string[] }[] = [];
+  for (const [argument, values] of Object.entries(requested)) {
+    const dimensions = (tool.filters[argument]?.dimensions ?? []).filter(
+      (name) => !policy.hiddenDimensions.has(name),
+    );
+    for (const raw of values) {
+      const value = raw.trim();
+      try {
+        if (matchValue(layer, dimensions, value, facts) === undefined)
+          unmatched.push({ argument, value, dimensions });
+      } catch {
+        // A malformed number is its own error, raised by planFilters.
+      }
+    }
+  }
+  return unmatched;
+}
+
 /** Checks a request's filter arguments: each value matched to its dimension and spelled as the warehouse has it. */
 export function planFilters(
   layer: SemanticLayer,
@@ -240,10 +293,8 @@ export function planFilters(
     for (const raw of values) {
       const value = raw.trim();
       const match = matchValue(layer, dimensions, value, facts);
-      if (match === undefined) {
-        const known = dimensions.flatMap((name) => facts.values.get(name) ?? []);
-        throw new ArgumentError(argument, unknownNameMessage(`${argument} value`, value, known));
-      }
+      if (match === undefined)
+        throw new ArgumentError(argument, unknownValueMessage(argument, value, dimensions, facts));
       const list = byDimension.get(match.dimension) ?? [];
       if (!list.includes(match.value)) list.push(match.value);
       byDimension.set(match.dimension, list);
@@ -252,6 +303,26 @@ export function planFilters(
       applied.push({ argument, group: argument, dimension, values: list });
   }
   return applied;
+}
+
+/**
+ * Why a filter value matched nothing, with what to pass instead: values whose names look like it (`"BR"
+ * (Brazil)` for "Brasil", a title's id for its name), else the closest values.
+ */
+function unknownValueMessage(
+  argument: string,
+  value: string,
+  dimensions: readonly string[],
+  facts: PlanningFacts,
+): string {
+  const lookalikes = facts.lookalikes?.get(lookalikeKey(argument, value)) ?? [];
+  const known = dimensions.flatMap((name) => facts.values.get(name) ?? []);
+  if (lookalikes.length > 0) {
+    const named = lookalikes.map((item) => `${quote(item.value)} (${item.name})`).join(', ');
+    return `Unknown ${argument} value ${quote(value)}: did you mean ${named}? Pass the value itself, not its name${known.length > 0 && known.length <= 40 ? `; allowed: ${known.join(', ')}` : ''}`;
+  }
+  if (known.length > 0) return unknownNameMessage(`${argument} value`, value, known);
+  return `Unknown ${argument} value ${quote(value)}: nothing has it${dimensions.length > 0 ? ` as its ${dimensions.join(' or ')}` : ''}; look the value up first (by name) and pass what it returns`;
 }
 
 /** The dimension a filter value belongs to, with the value spelled as the warehouse spells it. */
@@ -272,6 +343,9 @@ function matchValue(
       if (found !== undefined) return { dimension: name, value: found };
       continue;
     }
+    // A checked dimension (an id with a catalogue) matches only values that exist.
+    const known = facts.known?.get(name);
+    if (known !== undefined && !known.has(value)) continue;
     return { dimension: name, value: parseTyped(dimension.type, value, name) };
   }
   return undefined;

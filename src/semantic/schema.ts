@@ -61,6 +61,11 @@ const dimensionSchema = z.strictObject({
    * that it determines the model's other dimensions (a title's genre), as a join key does.
    */
   unique: z.boolean().default(false),
+  /**
+   * The string dimension naming each value (a title for a content id, a country name for a code): a value
+   * nobody has is answered with the values whose names look like it, instead of an empty answer.
+   */
+  named_by: identifier.optional(),
 });
 
 export const AGGREGATIONS = [

@@ -146,6 +146,24 @@ export class SemanticLayer {
     return built;
   }
 
+  /**
+   * The catalogue listing a dimension's values: the model its column joins to and that model's dimension of the
+   * joined column (the title id of a view is the id of a catalogue row). Undefined when none is declared.
+   */
+  catalogueOf(dimension: string): { readonly model: string; readonly key: string } | undefined {
+    const found = this.dimensions.get(dimension);
+    if (found === undefined) return undefined;
+    for (const join of this.models.get(found.model)?.joins ?? []) {
+      const remote = join.on[found.column];
+      if (remote === undefined) continue;
+      const key = [...this.dimensions.values()].find(
+        (candidate) => candidate.model === join.to && candidate.column === remote,
+      );
+      if (key !== undefined) return { model: join.to, key: key.name };
+    }
+    return undefined;
+  }
+
   /** Models a query on `baseModel` can reach: itself and the models it joins directly. */
   reachableModels(baseModel: string): string[] {
     const model = this.models.get(baseModel);

@@ -12,12 +12,30 @@ export interface Period extends DateRange {
   readonly label: string;
 }
 
+/** Periods relative to the last complete day of data, as the schema lists them (`last_N_days` takes any N). */
 export const RELATIVE_PERIODS = [
   'last_7_days',
   'last_28_days',
   'last_90_days',
+  'last_N_days',
+  'last_week',
+  'last_month',
   'last_quarter',
+  'last_year',
+  'week_to_date',
+  'month_to_date',
+  'quarter_to_date',
   'year_to_date',
+] as const;
+
+/** Calendar periods by name, as the schema lists them. */
+export const CALENDAR_PERIODS = [
+  '2026',
+  '2026-H2 (H2 2026)',
+  '2026-Q3 (Q3 2026)',
+  '2026-08 (August 2026, Aug 2026)',
+  '2026-W33 (W33 2026)',
+  '2026-08-14 (one day)',
 ] as const;
 export const COMPARISONS = ['previous_period', 'year_ago'] as const;
 export type Comparison = (typeof COMPARISONS)[number];
@@ -112,73 +130,145 @@ function isoWeeksInYear(year: number): number {
   return isoWeekStart(year + 1, 1) === addDays(isoWeekStart(year, 1), 52 * 7) ? 52 : 53;
 }
 
-const NAMED_HELP =
-  'a named period (2026-Q3, 2026-08, 2026-W33, 2026, last_7_days, last_28_days, last_90_days, last_quarter, year_to_date) or {from, to} ISO dates';
+const NAMED_HELP = `a calendar period (${CALENDAR_PERIODS.join(', ')}), a relative one (${RELATIVE_PERIODS.join(', ')}) or {from, to} ISO dates`;
+
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+
+/** The month (1-12) a name or its first three letters (`Aug`, `sept`) says, if any. */
+function monthNamed(word: string): number | undefined {
+  const index = MONTHS.findIndex((month) => word.length >= 3 && month.startsWith(word));
+  return index < 0 ? undefined : index + 1;
+}
 
 /**
- * Resolves a named period (`2026-Q3`, `2026-08`, `2026-W33`, `2026`, `last_28_days`, ...) to dates.
- * Relative periods are anchored at `anchor`, the last complete day of data, not the wall clock.
+ * Resolves a named period to dates: calendar periods as people write them (`2026-Q3`, `Q3 2026`, `H2 2026`,
+ * `2026-08`, `August 2026`, `2026-W33`, `2026`, a day) and periods relative to `anchor`, the last complete
+ * day of data, not the wall clock (`last_28_days`, `last_month`, `year_to_date`, ...).
  */
 export function resolveNamedPeriod(name: string, anchor: string): Period {
   return held(namedPeriod(name, anchor), 'time_range');
 }
 
 function namedPeriod(name: string, anchor: string): Period {
-  const text = name.trim();
-  let match = /^(\d{4})-Q([1-4])$/i.exec(text);
+  // "Q3 2026", "q3-2026", "last 7 days" and "Last-Month" all read alike.
+  const text = name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, ' ');
+  const words = text.replace(/-/g, ' ').split(' ');
+  const [a, b] = words;
+  const calendar =
+    words.length <= 2 || /^\d{4}-\d{2}-\d{2}$/.test(text) ? calendarPeriod(a ?? '', b, text) : undefined;
+  if (calendar !== undefined) return calendar;
+  return relativePeriod(words.join('_'), anchor) ?? unknownPeriod(name);
+}
+
+function unknownPeriod(name: string): never {
+  throw new ArgumentError('time_range', `Unknown time_range ${quote(name)}: expected ${NAMED_HELP}`);
+}
+
+/** A calendar period from one or two words (`2026-q3` is `2026 q3`); undefined when it names none. */
+function calendarPeriod(a: string, b: string | undefined, text: string): Period | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    if (parseDate(text) === undefined) return undefined;
+    return { from: text, to: text, label: text };
+  }
+  const yearFirst = /^\d{4}$/.test(a);
+  const year = Number(yearFirst ? a : b);
+  const part = yearFirst ? b : a;
+  if (!/^\d{4}$/.test(yearFirst ? a : (b ?? ''))) return undefined;
+  if (part === undefined) return { from: utc(year, 0, 1), to: utc(year, 11, 31), label: String(year) };
+  let match = /^q([1-4])$/.exec(part);
   if (match !== null) {
-    const year = Number(match[1]);
-    const quarter = Number(match[2]);
+    const quarter = Number(match[1]);
     return {
       from: utc(year, (quarter - 1) * 3, 1),
       to: utc(year, quarter * 3, 0),
       label: `${year}-Q${quarter}`,
     };
   }
-  match = /^(\d{4})-(\d{2})$/.exec(text);
-  if (match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 12) {
-    const year = Number(match[1]);
-    const month = Number(match[2]);
-    return { from: utc(year, month - 1, 1), to: utc(year, month, 0), label: text };
-  }
-  match = /^(\d{4})-W(\d{2})$/i.exec(text);
+  match = /^h([12])$/.exec(part);
   if (match !== null) {
-    const year = Number(match[1]);
-    const week = Number(match[2]);
-    if (week >= 1 && week <= isoWeeksInYear(year)) {
-      const from = isoWeekStart(year, week);
-      return { from, to: addDays(from, 6), label: `${year}-W${match[2]}` };
-    }
+    const half = Number(match[1]);
+    return { from: utc(year, (half - 1) * 6, 1), to: utc(year, half * 6, 0), label: `${year}-H${half}` };
   }
-  match = /^(\d{4})$/.exec(text);
+  match = /^w(\d{1,2})$/.exec(part);
   if (match !== null) {
-    const year = Number(match[1]);
-    return { from: utc(year, 0, 1), to: utc(year, 11, 31), label: text };
+    const week = Number(match[1]);
+    if (week < 1 || week > isoWeeksInYear(year)) return undefined;
+    const from = isoWeekStart(year, week);
+    return { from, to: addDays(from, 6), label: `${year}-W${String(week).padStart(2, '0')}` };
   }
+  const month = /^\d{2}$/.test(part) && yearFirst ? Number(part) : monthNamed(part);
+  if (month === undefined || month < 1 || month > 12) return undefined;
+  return {
+    from: utc(year, month - 1, 1),
+    to: utc(year, month, 0),
+    label: `${year}-${String(month).padStart(2, '0')}`,
+  };
+}
+
+/** A period ending at (or just before) `anchor`, the last complete day of data; undefined when it names none. */
+function relativePeriod(text: string, anchor: string): Period | undefined {
   const end = mustParse(anchor);
-  switch (text) {
-    case 'last_7_days':
-    case 'last_28_days':
-    case 'last_90_days': {
-      const days = Number(text.split('_')[1]);
-      return { from: addDays(anchor, 1 - days), to: anchor, label: `the ${days} days to ${anchor}` };
-    }
-    case 'last_quarter': {
-      // The last calendar quarter that is complete on the anchor day.
-      const nextDay = mustParse(addDays(anchor, 1));
-      const quarterIndex = Math.floor(nextDay.getUTCMonth() / 3);
-      const year = nextDay.getUTCFullYear();
-      const previous = quarterIndex === 0 ? { year: year - 1, quarter: 4 } : { year, quarter: quarterIndex };
-      return namedPeriod(`${previous.year}-Q${previous.quarter}`, anchor);
-    }
-    case 'year_to_date':
-      return {
-        from: utc(end.getUTCFullYear(), 0, 1),
-        to: anchor,
-        label: `${end.getUTCFullYear()} to date (${anchor})`,
-      };
+  const year = end.getUTCFullYear();
+  const month = end.getUTCMonth();
+  const days = /^last_(\d{1,4})_days?$/.exec(text);
+  if (days !== null) {
+    const count = Number(days[1]);
+    if (count < 1 || count > 3660) return undefined;
+    return { from: addDays(anchor, 1 - count), to: anchor, label: `the ${count} days to ${anchor}` };
   }
-  throw new ArgumentError('time_range', `Unknown time_range ${quote(name)}: expected ${NAMED_HELP}`);
+  // "Last month" is the last calendar month complete on the anchor day (the anchor's own, on its last day).
+  const next = mustParse(addDays(anchor, 1));
+  const complete = (months: 1 | 3 | 12): Period => {
+    const index = Math.floor((next.getUTCFullYear() * 12 + next.getUTCMonth()) / months) * months - months;
+    const [y, m] = [Math.floor(index / 12), index % 12];
+    const label =
+      months === 12
+        ? String(y)
+        : months === 3
+          ? `${y}-Q${m / 3 + 1}`
+          : `${y}-${String(m + 1).padStart(2, '0')}`;
+    return { from: utc(y, m, 1), to: utc(y, m + months, 0), label };
+  };
+  const monday = addDays(anchor, -((end.getUTCDay() + 6) % 7));
+  switch (text) {
+    case 'last_week': {
+      // The last ISO week complete on the anchor day.
+      const to = end.getUTCDay() === 0 ? anchor : addDays(monday, -1);
+      const from = addDays(to, -6);
+      return { from, to, label: `last week (${from} to ${to})` };
+    }
+    case 'last_month':
+      return complete(1);
+    case 'last_quarter':
+      return complete(3);
+    case 'last_year':
+      return complete(12);
+    case 'week_to_date':
+      return { from: monday, to: anchor, label: `the week to ${anchor}` };
+    case 'month_to_date':
+      return { from: utc(year, month, 1), to: anchor, label: `the month to ${anchor}` };
+    case 'quarter_to_date':
+      return { from: utc(year, month - (month % 3), 1), to: anchor, label: `the quarter to ${anchor}` };
+    case 'year_to_date':
+      return { from: utc(year, 0, 1), to: anchor, label: `${year} to date (${anchor})` };
+  }
+  return undefined;
 }
 
 /** Validates explicit inclusive ISO dates. */

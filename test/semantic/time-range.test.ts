@@ -17,6 +17,27 @@ describe('named periods', () => {
     ['last_28_days', '2026-10-04', '2026-10-31'],
     ['last_quarter', '2026-07-01', '2026-09-30'],
     ['year_to_date', '2026-01-01', '2026-10-31'],
+    // As people say them (2026-10-31 is a Saturday).
+    ['Q3 2026', '2026-07-01', '2026-09-30'],
+    ['q3-2026', '2026-07-01', '2026-09-30'],
+    ['2026 Q3', '2026-07-01', '2026-09-30'],
+    ['H1 2026', '2026-01-01', '2026-06-30'],
+    ['2025-H2', '2025-07-01', '2025-12-31'],
+    ['August 2026', '2026-08-01', '2026-08-31'],
+    ['aug 2026', '2026-08-01', '2026-08-31'],
+    ['2024 February', '2024-02-01', '2024-02-29'],
+    ['W33 2026', '2026-08-10', '2026-08-16'],
+    ['2026-08-14', '2026-08-14', '2026-08-14'],
+    ['last 7 days', '2026-10-25', '2026-10-31'],
+    ['last_30_days', '2026-10-02', '2026-10-31'],
+    ['last_1_day', '2026-10-31', '2026-10-31'],
+    ['last_month', '2026-10-01', '2026-10-31'],
+    ['Last Month', '2026-10-01', '2026-10-31'],
+    ['last_year', '2025-01-01', '2025-12-31'],
+    ['last_week', '2026-10-19', '2026-10-25'],
+    ['week_to_date', '2026-10-26', '2026-10-31'],
+    ['month_to_date', '2026-10-01', '2026-10-31'],
+    ['quarter_to_date', '2026-10-01', '2026-10-31'],
   ])('%s', (name, from, to) => {
     expect(resolveNamedPeriod(name, ANCHOR)).toMatchObject({ from, to });
   });
@@ -32,7 +53,41 @@ describe('named periods', () => {
     });
   });
 
-  it.each(['2026-Q5', '2026-13', '2026-W54', '2025-W53', 'yesterday', ''])('rejects %j', (name) => {
+  it('last month, quarter and year are the last complete ones on the anchor day', () => {
+    expect(resolveNamedPeriod('last_month', '2026-10-30')).toMatchObject({
+      from: '2026-09-01',
+      to: '2026-09-30',
+      label: '2026-09',
+    });
+    expect(resolveNamedPeriod('last_month', '2026-01-05')).toMatchObject({
+      from: '2025-12-01',
+      to: '2025-12-31',
+    });
+    expect(resolveNamedPeriod('last_year', '2026-12-31')).toMatchObject({
+      from: '2026-01-01',
+      to: '2026-12-31',
+      label: '2026',
+    });
+    expect(resolveNamedPeriod('last_quarter', '2026-10-31')).toMatchObject({ label: '2026-Q3' });
+    // 2026-11-01 is a Sunday: its ISO week (Mon 2026-10-26) is complete.
+    expect(resolveNamedPeriod('last_week', '2026-11-01')).toMatchObject({
+      from: '2026-10-26',
+      to: '2026-11-01',
+    });
+  });
+
+  it.each([
+    '2026-Q5',
+    '2026-13',
+    '2026-W54',
+    '2025-W53',
+    'yesterday',
+    '',
+    'last_0_days',
+    '2026-02-30',
+    'Augustus 2026',
+    'Q3',
+  ])('rejects %j', (name) => {
     expect(() => resolveNamedPeriod(name, ANCHOR)).toThrow(/time_range/);
   });
 });

@@ -72,7 +72,7 @@ describe('refused calls', () => {
     const hostile = 'x'.repeat(201);
     expect(await toolErrorText(limited, { tenant: 'aurora' })).toMatch(/Unknown argument "tenant"/);
     expect(await toolErrorText(limited, { content_id: hostile })).toMatch(/^content_id: /);
-    expect(await toolErrorText(limited, { metrics: 'views' })).toMatch(/^metrics: /);
+    expect(await toolErrorText(limited, { metrics: 5 })).toMatch(/^metrics: /);
     // The fourth call of the minute is refused even though it is valid: the three refusals counted.
     expect(await toolErrorText(limited, { metrics: ['views'] })).toMatch(
       /^Rate limit reached for query_engagement/,

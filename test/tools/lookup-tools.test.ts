@@ -65,6 +65,49 @@ describe('find_content', () => {
   });
 });
 
+describe('saying what is missing', () => {
+  it('a look-up says whether a result is named exactly what was asked', async () => {
+    const exact = await lookup(aurora, 'find_content', { query: "rosa's kitchen" });
+    expect(exact.exact_match).toBe(true);
+    const near = await callTool(aurora, { query: 'harbr', limit: 3 }, 'find_content');
+    expect((near.structuredContent as LookupOutput).exact_match).toBe(false);
+    expect(near.content[0]?.text).toMatch(
+      /^No title is named exactly "harbr"; the closest, titles matching "harbr", 1-3, best first: /,
+    );
+  });
+
+  it('a name where an id belongs is refused, with the ids of the names like it', async () => {
+    const [truth] = await warehouse
+      .admin()
+      .query(`SELECT content_id FROM content WHERE tenant_id = 'aurora' AND title = 'Rosa''s Kitchen'`);
+    expect(await toolErrorText(aurora, { content_id: "Rosa's Kitchen" })).toMatch(
+      new RegExp(
+        `^Unknown content_id value "Rosa's Kitchen": did you mean "${truth?.content_id}" \\(Rosa's Kitchen\\)`,
+      ),
+    );
+    expect(await toolErrorText(aurora, { content_id: ['aur-0002', 'aur-9999'] })).toMatch(
+      /^Unknown content_id value "aur-9999": nothing has it as its content_id/,
+    );
+  });
+
+  it('a country by its name, misspelled or not, is refused with its code', async () => {
+    const [brazil] = await warehouse
+      .admin()
+      .query(`SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND country_name = 'Brazil'`);
+    for (const name of ['Brasil', 'brazil'])
+      expect(await toolErrorText(aurora, { geo: name })).toMatch(
+        new RegExp(`^Unknown geo value "${name}": did you mean "${brazil?.country_code}" \\(Brazil\\)\\?`),
+      );
+  });
+
+  it('one metric or one dimension may come alone, not in a list', async () => {
+    const alone = await query(aurora, { metrics: 'views', group_by: 'device', time_range: 'Q3 2026' });
+    const listed = await query(aurora, { metrics: ['views'], group_by: ['device'], time_range: '2026-Q3' });
+    expect(alone.rows).toEqual(listed.rows);
+    expect(alone.period).toEqual(listed.period);
+  });
+});
+
 describe('list_campaigns', () => {
   it('finds a campaign by a misspelled name', async () => {
     const out = await lookup(aurora, 'list_campaigns', { query: 'sprng binge' });

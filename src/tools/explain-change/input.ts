@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { COMPARISONS } from '../../semantic/time-range.js';
-import { filterArguments, TIME_RANGE_HELP, text, timeRange, visibleNames } from '../framework/common-args.js';
+import {
+  filterArguments,
+  namesList,
+  TIME_RANGE_HELP,
+  text,
+  timeRange,
+  visibleNames,
+} from '../framework/common-args.js';
 import type { SchemaContext } from '../framework/definition.js';
 
 export const DEFAULT_TOP = 5;
@@ -30,10 +37,7 @@ export function explainChangeInput({ layer, binding, policy }: SchemaContext) {
       .optional()
       .describe('Explicit baseline dates, instead of compare_to.'),
     ...filterArguments(binding, policy),
-    dimensions: z
-      .array(text)
-      .min(1)
-      .max(6)
+    dimensions: namesList(6)
       .optional()
       .describe(
         `Dimensions to split the change across (default ${defaults.join(', ')}). Available: ${dimensions.map((d) => d.name).join(', ')}`,

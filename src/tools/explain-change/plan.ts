@@ -2,6 +2,7 @@ import { traitsOf } from '../../semantic/metric-traits.js';
 import type { AnalyticsPlan, AnalyticsRequest } from '../../semantic/plan-query.js';
 import type { QueryPlan } from '../../semantic/query-plan.js';
 import type { Metric } from '../../semantic/semantic-layer.js';
+import { asList } from '../framework/common-args.js';
 import type { Call, PlannedQuery, ToolPlan } from '../framework/definition.js';
 import { engagementRequest, moversQuery, planEngagement, TOTALS } from '../query-engagement/plan.js';
 import { DEFAULT_TOP } from './input.js';
@@ -37,7 +38,7 @@ export async function planExplainChange(call: Call): Promise<ToolPlan<ExplainPla
           ? ((args.compare_to as AnalyticsRequest['compareTo']) ?? 'previous_period')
           : undefined,
       baseline: args.baseline as { from: string; to: string } | undefined,
-      breakdown: args.dimensions as string[] | undefined,
+      breakdown: asList(args.dimensions),
       limit: 1,
       offset: 0,
     }),

@@ -4,7 +4,7 @@ import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
 import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
-import { quote } from '../../semantic/did-you-mean.js';
+import { closest, quote } from '../../semantic/did-you-mean.js';
 import { type FitProblem, fitWarehouse, readsOf } from '../../semantic/fit-warehouse.js';
 import {
   COMPLETE_DAY_COLUMN,
@@ -24,6 +24,8 @@ const FACT_TTL_MS = 60_000;
 const FIT_TTL_MS = 60_000;
 const MISFIT_TTL_MS = 5_000;
 const MAX_DIMENSION_VALUES = 1_000;
+/** Trigram similarity from which a name looks like what was typed (or it contains it). */
+const LOOKALIKE_SCORE = 0.3;
 
 /** Who is asking, with the access policy their roles give them (resolved once per request). */
 export interface Caller {
@@ -230,6 +232,109 @@ export class AnalyticsService {
         caller,
       );
     });
+  }
+
+  /**
+   * Which of `values` of a dimension exist for the caller: looked up in the dimension's catalogue when it has
+   * one (a few rows), and only the ones missing there in the tool's own rows (an id the catalogue lacks).
+   */
+  async existing(
+    caller: Caller,
+    tool: Pick<Tool, 'name' | 'model'>,
+    dimension: string,
+    values: readonly string[],
+  ): Promise<Set<string>> {
+    const lookup = (model: string, key: string, wanted: readonly string[]) =>
+      this.cached(
+        `exists|${this.scopeKey(caller)}|${tool.name}|${model}|${key}|${wanted.join('\u0000')}`,
+        () =>
+          this.run(
+            {
+              model,
+              metrics: [],
+              dimensions: [key],
+              timeDimension: '',
+              periods: [],
+              distinct: true,
+              filters: [{ dimension: key, values: wanted }],
+              order: [],
+              limit: MAX_DIMENSION_VALUES,
+            },
+            caller,
+          ),
+      ).then((rows) => rows.map((row) => String(row[key] ?? '')));
+    const found = new Set<string>();
+    const catalogue = this.layer.catalogueOf(dimension);
+    if (catalogue !== undefined && rowFiltersApply(this.layer, caller.policy, catalogue.model))
+      for (const value of await lookup(catalogue.model, catalogue.key, values)) found.add(value);
+    const missing = values.filter((value) => !found.has(value));
+    if (missing.length > 0)
+      for (const value of await lookup(tool.model, dimension, missing)) found.add(value);
+    return found;
+  }
+
+  /**
+   * Values of a dimension whose names (its `named_by`) look like `text`, best first (at most 5): the same name
+   * in another case or with a typo for a short list (countries), a search of the names for a long one (titles).
+   * None when the policy hides the names or the values.
+   */
+  async lookalikes(
+    caller: Caller,
+    tool: Pick<Tool, 'name' | 'model'>,
+    dimension: string,
+    text: string,
+  ): Promise<{ value: string; name: string }[]> {
+    const found = this.layer.dimensions.get(dimension);
+    const naming = found?.named_by;
+    const catalogue = this.layer.catalogueOf(dimension);
+    const key = catalogue?.key ?? dimension;
+    const hidden = caller.policy.hiddenDimensions;
+    if (
+      found === undefined ||
+      naming === undefined ||
+      hidden.has(naming) ||
+      hidden.has(key) ||
+      hidden.has(dimension)
+    )
+      return [];
+    const pairs = (rows: Row[]) =>
+      rows.map((row) => ({ value: String(row[key] ?? ''), name: String(row[naming] ?? '') }));
+    if (found.enumerable) {
+      const all = pairs(
+        await this.distinct(caller, { name: tool.name, model: catalogue?.model ?? tool.model }, [
+          key,
+          naming,
+        ]),
+      );
+      const wanted = text.toLowerCase();
+      const same = all.filter((pair) => pair.name.toLowerCase() === wanted);
+      if (same.length > 0) return same.slice(0, 5);
+      const best = closest(
+        text,
+        all.map((pair) => pair.name),
+      );
+      return all.filter((pair) => pair.name === best).slice(0, 5);
+    }
+    const model =
+      catalogue !== undefined && rowFiltersApply(this.layer, caller.policy, catalogue.model)
+        ? catalogue.model
+        : tool.model;
+    const rows = await this.run(
+      {
+        model,
+        metrics: [],
+        dimensions: [key, naming],
+        timeDimension: '',
+        periods: [],
+        distinct: true,
+        search: { dimension: naming, text, minScore: LOOKALIKE_SCORE },
+        filters: [],
+        order: [],
+        limit: 5,
+      },
+      caller,
+    );
+    return pairs(rows);
   }
 
   /** Facts differ by tenant and by access policy, never by anything else about the caller. */

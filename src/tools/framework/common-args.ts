@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type AppliedFilter, DEFAULT_TIME_RANGE } from '../../semantic/plan-query.js';
 import type { AccessPolicy, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
-import { RELATIVE_PERIODS } from '../../semantic/time-range.js';
+import { CALENDAR_PERIODS, RELATIVE_PERIODS } from '../../semantic/time-range.js';
 
 /** Every string argument is short; every list is bounded. */
 export const text = z.string().min(1).max(200);
@@ -17,7 +17,18 @@ export const timeRange = z.union([
   }),
 ]);
 
-export const TIME_RANGE_HELP = `A named period (2026-Q3, 2026-08, 2026-W33, 2026, ${RELATIVE_PERIODS.join(', ')}) or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data. Default ${DEFAULT_TIME_RANGE}.`;
+export const TIME_RANGE_HELP = `A calendar period (${CALENDAR_PERIODS.join(', ')}), a relative one (${RELATIVE_PERIODS.join(', ')}), or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data; last_month, last_quarter and last_year are the last complete ones. Default ${DEFAULT_TIME_RANGE}.`;
+
+/** A list argument that also takes one name alone (`metrics: "views"` is `["views"]`). */
+export function namesList(max: number, min = 1) {
+  return z.union([text, z.array(text).min(min).max(max)]);
+}
+
+/** A list argument as a list, whether it came as one name or several. */
+export function asList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.map(String) : [String(value)];
+}
 
 /** The filter arguments a tool's YAML binds (geo, device, ...), minus those whose dimensions are hidden. */
 export function filterArguments(

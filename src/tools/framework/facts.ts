@@ -2,8 +2,11 @@ import {
   type AnalyticsRequest,
   type AppliedFilter,
   dimensionsNeedingValues,
+  dimensionsToCheck,
+  lookalikeKey,
   type PlanningFacts,
   planFilters,
+  unmatchedValues,
 } from '../../semantic/plan-query.js';
 import type { Tool } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
@@ -31,11 +34,30 @@ export interface Facts {
 export function factsFor(service: AnalyticsService, caller: Caller): Facts {
   const planning = async (binding: Tool, request: AnalyticsRequest): Promise<PlanningFacts> => {
     const dimensions = dimensionsNeedingValues(service.layer, binding, request);
-    const [anchor, lists] = await Promise.all([
+    const checked = dimensionsToCheck(service.layer, binding, request);
+    const [anchor, lists, existing] = await Promise.all([
       service.anchor(caller, binding),
       Promise.all(dimensions.map((dimension) => service.values(caller, binding, dimension))),
+      Promise.all(checked.map((check) => service.existing(caller, binding, check.dimension, check.values))),
     ]);
-    return { anchor, values: new Map(dimensions.map((dimension, index) => [dimension, lists[index] ?? []])) };
+    const facts: PlanningFacts = {
+      anchor,
+      values: new Map(dimensions.map((dimension, index) => [dimension, lists[index] ?? []])),
+      known: new Map(checked.map((check, index) => [check.dimension, existing[index] ?? new Set<string>()])),
+    };
+    // Only for values that match nothing (the call is refused): what their names suggest instead.
+    const unmatched = unmatchedValues(service.layer, binding, request.filters, facts, caller.policy);
+    if (unmatched.length === 0) return facts;
+    const lookalikes = new Map<string, { value: string; name: string }[]>();
+    for (const { argument, value, dimensions: tried } of unmatched) {
+      for (const dimension of tried) {
+        const found = await service.lookalikes(caller, binding, dimension, value);
+        if (found.length === 0) continue;
+        lookalikes.set(lookalikeKey(argument, value), found);
+        break;
+      }
+    }
+    return { ...facts, lookalikes };
   };
   return {
     anchor: (binding) => service.anchor(caller, binding),

@@ -38,6 +38,8 @@ export interface LookupSpec {
 const value = z.union([z.string(), z.number(), z.null()]);
 export const lookupOutput = z.object({
   query: z.string().nullable(),
+  /** Whether a result's searched name is the query itself (case aside); null without a query. */
+  exact_match: z.boolean().nullable(),
   period: periodSchema.nullable(),
   rows: z.array(z.record(z.string(), value)),
   page: pageSchema,
@@ -150,8 +152,17 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
           out.match = Math.round((toNumber(row[SCORE_COLUMN]) ?? 0) * 100) / 100;
         return out;
       });
+      const searched = call.binding.search;
+      const wanted = detail.query?.toLowerCase();
+      // Known only when the searched name is one of the result's columns.
+      const shown = detail.columns.some(([, dimension]) => dimension === searched);
+      const exact =
+        wanted === undefined || wanted === '' || searched === undefined || !shown
+          ? null
+          : rows.some((row) => String(row[searched] ?? '').toLowerCase() === wanted);
       const output: LookupResult = {
         query: detail.query ?? null,
+        exact_match: exact,
         period:
           detail.period === undefined
             ? null
@@ -190,7 +201,12 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
       const first = output.page.offset + 1;
       const more =
         output.page.next_cursor === null ? '' : `; more: call again with cursor "${output.page.next_cursor}"`;
-      return `${spec.noun[0]?.toUpperCase()}${spec.noun.slice(1)}s${what}, ${first}-${output.page.offset + output.rows.length}${output.query === null ? '' : ', best first'}: ${items.join('; ')}${more}.`;
+      const inexact =
+        output.exact_match === false && output.query !== null
+          ? `No ${spec.noun} is named exactly ${quoteData(output.query)}; the closest, `
+          : '';
+      const heading = `${spec.noun[0]?.toUpperCase()}${spec.noun.slice(1)}s${what}, ${first}-${output.page.offset + output.rows.length}${output.query === null ? '' : ', best first'}`;
+      return `${inexact}${inexact === '' ? heading : heading.charAt(0).toLowerCase() + heading.slice(1)}: ${items.join('; ')}${more}.`;
     },
   };
 }

@@ -4,9 +4,9 @@ import { GRAINS } from '../../semantic/query-plan.js';
 import { COMPARISONS } from '../../semantic/time-range.js';
 import {
   filterArguments,
+  namesList,
   pageArguments,
   TIME_RANGE_HELP,
-  text,
   timeRange,
   visibleNames,
 } from '../framework/common-args.js';
@@ -19,19 +19,14 @@ export const MAX_LIMIT = 500;
 export function queryEngagementInput({ layer, binding, policy }: SchemaContext) {
   const { metrics, dimensions } = visibleNames(layer, binding, policy);
   return z.strictObject({
-    metrics: z
-      .array(text)
-      .min(1)
-      .max(10)
+    metrics: namesList(10)
       .optional()
       .describe(
         `Metrics to compute (default ${binding.default_metrics.filter((name) => !policy.hiddenMetrics.has(name)).join(', ')}). Available: ${metrics.map((m) => `${m.name} (${m.description})`).join('; ')}`,
       ),
     time_range: timeRange.optional().describe(TIME_RANGE_HELP),
     ...filterArguments(binding, policy),
-    group_by: z
-      .array(text)
-      .max(MAX_GROUP_BY)
+    group_by: namesList(MAX_GROUP_BY, 0)
       .optional()
       .describe(
         `Up to ${MAX_GROUP_BY} dimensions to break results down by: ${dimensions.map((d) => `${d.name} (${d.description})`).join('; ')}`,

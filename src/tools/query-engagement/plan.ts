@@ -1,5 +1,5 @@
 import { type AnalyticsPlan, type AnalyticsRequest, planAnalytics } from '../../semantic/plan-query.js';
-import { filterValues, timeRangeArgument } from '../framework/common-args.js';
+import { asList, filterValues, timeRangeArgument } from '../framework/common-args.js';
 import type { Call, PlannedQuery, ToolPlan } from '../framework/definition.js';
 import { DEFAULT_LIMIT } from './input.js';
 
@@ -12,9 +12,9 @@ export const moversQuery = (dimension: string): string => `movers_by_${dimension
 export function engagementRequest(call: Call, overrides: Partial<AnalyticsRequest> = {}): AnalyticsRequest {
   const { args } = call;
   return {
-    metrics: args.metrics as string[] | undefined,
+    metrics: asList(args.metrics),
     timeRange: timeRangeArgument(args.time_range),
-    groupBy: args.group_by as string[] | undefined,
+    groupBy: asList(args.group_by),
     grain: args.grain as AnalyticsRequest['grain'],
     compareTo: args.compare_to as AnalyticsRequest['compareTo'],
     filters: filterValues(call.binding, args),
