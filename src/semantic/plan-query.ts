@@ -170,8 +170,12 @@ export function planAnalytics(
   const primary = metrics[0]?.name ?? '';
   const order: OrderKey[] = grain !== undefined ? [{ key: time, direction: 'asc' }] : [];
   if (groupBy.length > 0) order.push({ key: primary, direction: 'desc' });
-  const rows: QueryPlan = { ...base, dimensions: groupBy, grain, periods: [period], order };
   const periods = comparison === undefined ? [period] : [period, comparison];
+  // A breakdown with a comparison carries each group's value in both periods (a trend's buckets do not pair).
+  const paired = comparison !== undefined && groupBy.length > 0 && grain === undefined;
+  const rows: QueryPlan = paired
+    ? { ...base, dimensions: groupBy, periods, byPeriod: true, order }
+    : { ...base, dimensions: groupBy, grain, periods: [period], order };
   const totals: QueryPlan = {
     ...base,
     dimensions: [],
@@ -195,6 +199,13 @@ export function planAnalytics(
     if (!dimensionNames.includes(name)) {
       throw new ArgumentError('dimensions', unknownNameMessage('dimension', name, dimensionNames));
     }
+    // Days of two different periods are different segments: one that exists only in the baseline would be
+    // "the largest contributor" of any change.
+    if (name === time)
+      throw new ArgumentError(
+        'dimensions',
+        `dimensions: ${quote(name)} is a day, and a change is split across segments both periods share, not across days; to see when it changed, ask for the daily or weekly series with its comparison (grain: "day" or "week", compare_to) instead`,
+      );
   }
   const moverDimensions = [...new Set([...groupBy, ...(request.breakdown ?? tool.mover_dimensions)])].filter(
     (name) => !pinned.has(name) && !policy.hiddenDimensions.has(name),

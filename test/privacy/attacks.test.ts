@@ -336,6 +336,26 @@ describe('totals minus rows', () => {
     const withheld = await expectWithheldTogetherReachK(where, keys, shown);
     expect(out.privacy.suppressed_groups).toBe(withheld);
   });
+
+  it('gives no withheld group of the comparison period away either (a breakdown with compare_to)', async () => {
+    const { country, month } = await target(['device']);
+    const [year, monthIndex] = month.split('-').map(Number);
+    const next = new Date(Date.UTC(year ?? 0, monthIndex ?? 0, 1)).toISOString().slice(0, 7);
+    const out = await answer<QueryEngagementOutput>(vp, 'query_engagement', {
+      metrics: ['views'],
+      time_range: next,
+      compare_to: 'previous_period',
+      geo: country,
+      group_by: ['device'],
+      limit: 500,
+    });
+    expect(out.comparison).toMatchObject({ from: `${month}-01` });
+    expect(out.comparison_totals?.views).not.toBeNull();
+    // What the answer shows of the baseline month: the devices whose previous value it prints.
+    const shown = out.rows.filter((row) => row.views_previous !== null).map((row) => [row.device]);
+    const where = `tenant_id = 'aurora' AND country_code = '${country}' AND event_date BETWEEN '${out.comparison?.from}' AND '${out.comparison?.to}'`;
+    await expectWithheldTogetherReachK(where, ['device'], shown);
+  });
 });
 
 describe('differencing list filters', () => {

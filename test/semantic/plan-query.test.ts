@@ -40,8 +40,13 @@ describe('the analytic planner', () => {
     expect(plan.totals).toMatchObject({ byPeriod: true, dimensions: [] });
     expect(plan.totals.periods.map((period) => period.from)).toEqual(['2026-07-01', '2026-04-01']);
     expect(plan.movers.map((mover) => mover.dimension)).toEqual(['device', 'country']);
-    // Pages are cut after the privacy rules: the rows query reads every group.
-    expect(plan.rows).toMatchObject({ dimensions: ['device'], periods: [plan.period] });
+    // Pages are cut after the privacy rules: the rows query reads every group, in both periods (each row
+    // carries its comparison).
+    expect(plan.rows).toMatchObject({
+      dimensions: ['device'],
+      periods: [plan.period, plan.comparison],
+      byPeriod: true,
+    });
     expect(plan.rows.limit).toBeUndefined();
     expect(plan.rows.order).toEqual([{ key: 'watch_minutes', direction: 'desc' }]);
   });

@@ -123,6 +123,16 @@ describe('policies', () => {
     ).toMatch(/Unknown dimension "title"/);
   });
 
+  it('refuses days as the segments of a change, and names the call that shows when it changed', async () => {
+    const text = await toolErrorText(vp, { time_range: '2026-Q3', dimensions: ['date'] }, 'explain_change');
+    expect(text).toMatch(
+      /^dimensions: "date" is a day, and a change is split across segments both periods share, not across days; to see when it changed, ask for the daily or weekly series with its comparison \(grain: "day" or "week", compare_to\)/,
+    );
+    // Other dates (a title's release date) are segments both periods share.
+    const out = await explain(vp, { time_range: '2026-09', dimensions: ['release_date'], top: 3 });
+    expect(out.breakdowns[0]?.dimension).toBe('release_date');
+  });
+
   it('says so when every segment of a breakdown is withheld (a release date is one title)', async () => {
     const out = await explain(bi, { time_range: '2026-09', dimensions: ['release_date'], top: 20 });
     expect(out.breakdowns[0]?.contributors).toEqual([]);

@@ -341,6 +341,71 @@ describe('pagination', () => {
     expect(new Set(rows.map((row) => `${row.date}|${row.country}`)).size).toBe(rows.length);
   });
 
+  it('ranks shows by series, not only episodes by title', async () => {
+    const out = await query(client, {
+      metrics: ['watch_minutes'],
+      time_range: '2026-08',
+      group_by: ['series'],
+      limit: 3,
+    });
+    const truth = await warehouse
+      .admin()
+      .query(`SELECT c.series_title AS series, sum(v.watch_seconds) / 60 AS minutes
+      FROM viewing_events AS v LEFT JOIN (SELECT * FROM content WHERE tenant_id = 'aurora') AS c ON c.content_id = v.content_id
+      WHERE v.tenant_id = 'aurora' AND v.event_date BETWEEN '2026-08-01' AND '2026-08-31'
+      GROUP BY series ORDER BY minutes DESC, series LIMIT 3`);
+    expect(out.rows.map((row) => [row.series, row.watch_minutes])).toEqual(
+      truth.map((row) => [row.series, Math.round(Number(row.minutes))]),
+    );
+  });
+
+  it('a breakdown with a comparison carries each group in both periods, and its change', async () => {
+    const out = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      compare_to: 'previous_period',
+      group_by: ['device'],
+    });
+    const truth = await warehouse.admin().query(`SELECT device,
+        countIf(event_date BETWEEN '2026-07-01' AND '2026-09-30') AS now,
+        countIf(event_date BETWEEN '2026-04-01' AND '2026-06-30') AS before
+      FROM viewing_events WHERE tenant_id = 'aurora' GROUP BY device ORDER BY device`);
+    expect(out.columns).toEqual(['device', 'views', 'views_previous', 'views_change_pct']);
+    expect(out.rows.length).toBe(truth.length);
+    for (const row of truth) {
+      const now = Number(row.now);
+      const before = Number(row.before);
+      expect(out.rows.find((shown) => shown.device === row.device)).toEqual({
+        device: row.device,
+        views: now,
+        views_previous: before,
+        views_change_pct: Math.round(((now - before) / before) * 10_000) / 100,
+      });
+    }
+  });
+
+  it('flags buckets the period cuts, with the days each covers, and never reads them as drops', async () => {
+    // last_90_days to Saturday 2026-10-31 starts on Monday 2026-08-03: every week is whole but the last.
+    const out = await query(client, {
+      metrics: ['views'],
+      time_range: 'last_90_days',
+      grain: 'week',
+      limit: 50,
+    });
+    expect(out.period).toMatchObject({ from: '2026-08-03', to: '2026-10-31' });
+    expect(out.partial_buckets).toEqual([{ start: '2026-10-26', days: 6, of: 7 }]);
+    expect(out.rows.at(-1)).toMatchObject({ date: '2026-10-26', days: 6 });
+    expect(out.rows.slice(0, -1).every((row) => row.days === 7)).toBe(true);
+    const [lastWeek] = await warehouse.admin().query(`SELECT count() AS views FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-10-26' AND '2026-10-31'`);
+    expect(out.rows.at(-1)?.views).toBe(Number(lastWeek?.views));
+    expect(out.summary).toMatch(
+      /Partial weeks: 2026-10-26 \(6 of its 7 days\); their totals cover fewer days than a whole week, so compare them per day, not as rises or drops\./,
+    );
+    const months = await query(client, { metrics: ['views'], time_range: '2026-08-15', grain: 'month' });
+    expect(months.partial_buckets).toEqual([{ start: '2026-08-01', days: 1, of: 31 }]);
+  });
+
   it('rejects a tampered cursor', async () => {
     const first = await query(client, {
       metrics: ['views'],

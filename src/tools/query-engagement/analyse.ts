@@ -10,6 +10,7 @@ import {
 import type { AnalyticsPlan } from '../../semantic/plan-query.js';
 import { PERIOD_COLUMN } from '../../semantic/query-plan.js';
 import type { Metric } from '../../semantic/semantic-layer.js';
+import { bucketEnd, dayCount, parseDate } from '../../semantic/time-range.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import { filtersOutput } from '../framework/common-args.js';
 import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.js';
@@ -17,6 +18,29 @@ import type { QueryEngagementResult } from './output.js';
 import { type EngagementPlan, moversQuery, ROWS, TOTALS } from './plan.js';
 
 const TOP_MOVERS = 5;
+/** The column saying how many of a time bucket's days the answer covers. */
+const DAYS_COLUMN = 'days';
+
+/**
+ * How many days of the bucket starting on `start` the answer covers, of how many it has: the period cuts the
+ * first and last buckets, and the data so far (its last complete day) can cut the last one.
+ */
+function bucketSpan(plan: EngagementPlan): (start: string) => { days: number; of: number } {
+  const complete = plan.dataDays.complete;
+  const to = complete !== null && complete < plan.period.to ? complete : plan.period.to;
+  return (start) => {
+    if (plan.grain === undefined || parseDate(start) === undefined) return { days: 1, of: 1 };
+    const end = bucketEnd(start, plan.grain);
+    // ISO days order as text.
+    const [from] = [start, plan.period.from].sort().slice(-1);
+    const [last] = [end, to].sort();
+    const of = dayCount({ from: start, to: end });
+    return {
+      days: from === undefined || last === undefined || last < from ? 0 : dayCount({ from, to: last }),
+      of,
+    };
+  };
+}
 
 /** Segments of a breakdown withheld in either period: their change cannot be shown. */
 function withheldSegments(results: Results, name: string, dimension: string): Set<string> {
@@ -83,17 +107,51 @@ export function analyseQueryEngagement(
   }
 
   const timeColumn = plan.grain === undefined ? [] : [plan.rows.timeDimension];
-  const columns = [...timeColumn, ...plan.groupBy, ...plan.metrics.map((metric) => metric.name)];
-  const all = results.rows(ROWS);
+  // Buckets longer than a day carry how many of their days the answer covers.
+  const daysColumn = plan.grain === undefined || plan.grain === 'day' ? [] : [DAYS_COLUMN];
+  const paired = plan.rows.byPeriod === true;
+  const metricColumns = plan.metrics.flatMap((metric) =>
+    paired ? [metric.name, `${metric.name}_previous`, `${metric.name}_change_pct`] : [metric.name],
+  );
+  const columns = [...timeColumn, ...plan.groupBy, ...metricColumns, ...daysColumn];
+  const keyOf = (row: Row) => JSON.stringify(plan.groupBy.map((name) => row[name] ?? null));
+  // With a comparison, each group's row of the period gets its row of the comparison (null when withheld or
+  // absent there: no value is ever made up).
+  const before = new Map(
+    paired
+      ? results
+          .rows(ROWS)
+          .filter((row) => String(row[PERIOD_COLUMN]) === '1')
+          .map((row) => [keyOf(row), row])
+      : [],
+  );
+  const all = paired
+    ? results.rows(ROWS).filter((row) => String(row[PERIOD_COLUMN]) === '0')
+    : results.rows(ROWS);
   const page = all.slice(plan.offset, plan.offset + plan.limit);
+  const span = bucketSpan(plan);
   const shape = (row: Row) => {
     const shaped: Record<string, string | number | null> = {};
     for (const column of [...timeColumn, ...plan.groupBy])
       shaped[column] = row[column] === null || row[column] === undefined ? null : String(row[column]);
-    for (const metric of plan.metrics) shaped[metric.name] = roundMetric(metric, toNumber(row[metric.name]));
+    for (const metric of plan.metrics) {
+      const now = toNumber(row[metric.name]);
+      shaped[metric.name] = roundMetric(metric, now);
+      if (!paired) continue;
+      const earlier = before.get(keyOf(row));
+      const then = earlier === undefined ? null : toNumber(earlier[metric.name]);
+      shaped[`${metric.name}_previous`] = roundMetric(metric, then);
+      shaped[`${metric.name}_change_pct`] = changeOf(now, then).percent;
+    }
+    if (daysColumn.length > 0) shaped[DAYS_COLUMN] = span(String(row[plan.rows.timeDimension] ?? '')).days;
     return shaped;
   };
   const rows = page.map(shape);
+  const starts = [...new Set(all.map((row) => String(row[plan.rows.timeDimension] ?? '')))].sort();
+  const partialBuckets =
+    daysColumn.length === 0
+      ? []
+      : starts.map((start) => ({ start, ...span(start) })).filter((bucket) => bucket.days < bucket.of);
   const more = all.length > plan.offset + plan.limit;
   const output: QueryEngagementResult = {
     period: {
@@ -115,6 +173,7 @@ export function analyseQueryEngagement(
     top_movers: moversOf(plan, results, plan.metrics[0]).slice(0, TOP_MOVERS),
     columns,
     rows,
+    partial_buckets: partialBuckets,
     page: {
       offset: plan.offset,
       limit: plan.limit,

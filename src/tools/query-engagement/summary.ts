@@ -56,6 +56,14 @@ export function summariseQueryEngagement(
     ...(plan.grain === undefined ? [] : [`per ${plan.grain}`]),
     ...(plan.groupBy.length === 0 ? [] : [`by ${plan.groupBy.join(' and ')}`]),
   ].join(', ');
+  if (output.partial_buckets.length > 0) {
+    const cut = output.partial_buckets.map(
+      (bucket) => `${bucket.start} (${bucket.days} of its ${bucket.of} days)`,
+    );
+    lines.push(
+      `Partial ${plan.grain}s: ${cut.join(', ')}; their totals cover fewer days than a whole ${plan.grain}, so compare them per day, not as rises or drops.`,
+    );
+  }
   const first = plan.offset + 1;
   const range = output.rows.length === 0 ? 'no rows' : `rows ${first}-${plan.offset + output.rows.length}`;
   lines.push(
