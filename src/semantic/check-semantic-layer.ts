@@ -369,6 +369,19 @@ export function checkSemanticLayer(
     }
     for (const [column, dimension] of Object.entries(tool.columns))
       checkDimension(dimension, ['columns', column]);
+    if (tool.end_dimension !== undefined) {
+      checkDimension(tool.end_dimension, ['end_dimension']);
+      const end = defs.dimensions[tool.end_dimension];
+      if (tool.kind !== 'lookup' || tool.time_dimension === undefined)
+        report('tools', name, ['end_dimension'], 'end_dimension is for lookup tools with a time_dimension');
+      else if (end !== undefined && (end.model !== tool.model || !isDay(end.type)))
+        report(
+          'tools',
+          name,
+          ['end_dimension'],
+          `${quote(tool.end_dimension)} must be a day dimension of ${quote(tool.model)}`,
+        );
+    }
     tool.mover_dimensions.forEach((dimension, index) => {
       checkDimension(dimension, ['mover_dimensions', index]);
     });

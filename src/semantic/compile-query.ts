@@ -20,7 +20,7 @@ import {
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
-import { addDays, type DateRange, type Period } from './time-range.js';
+import { addDays, type DateRange, EARLIEST_DAY, LATEST_DAY, type Period } from './time-range.js';
 
 type Fragment = RawBuilder<unknown>;
 
@@ -174,13 +174,33 @@ function inPeriod(
   return sql<SqlBool>`(${target} >= ${midnight(period.from)} AND ${target} < ${midnight(addDays(period.to, 1))})`;
 }
 
+/** Rows lasting from `start` to `end` (both day dimensions) that are active in `period`: any day in common. */
+function activeIn(
+  layer: SemanticLayer,
+  start: Dimension,
+  end: Dimension,
+  period: DateRange,
+): RawBuilder<SqlBool> {
+  const endsAfter = inPeriod(layer, end, sql`${sql.ref(end.column)}`, { from: period.from, to: LATEST_DAY });
+  const startsBefore = inPeriod(layer, start, sql`${sql.ref(start.column)}`, {
+    from: EARLIEST_DAY,
+    to: period.to,
+  });
+  return sql<SqlBool>`(${startsBefore} AND (${endsAfter} OR ${sql.ref(end.column)} IS NULL))`;
+}
+
 /** The periods as a condition on the base table's own time column (inside its subquery, so the key is used). */
 function periodCondition(
   layer: SemanticLayer,
-  plan: Pick<QueryPlan, 'timeDimension' | 'periods'>,
+  plan: Pick<QueryPlan, 'timeDimension' | 'periods' | 'overlap'>,
 ): Expression<SqlBool> {
   const dimension = mustGet(layer.dimensions, plan.timeDimension, 'dimension');
   const target = sql`${sql.ref(dimension.column)}`;
+  if (plan.overlap !== undefined) {
+    const end = mustGet(layer.dimensions, plan.overlap.end, 'dimension');
+    const ranges = plan.periods.map((period) => activeIn(layer, dimension, end, period));
+    return sql<SqlBool>`(${sql.join(ranges, sql` OR `)})`;
+  }
   const ranges = plan.periods.map((period) => inPeriod(layer, dimension, target, period));
   return ranges.length === 1
     ? (ranges[0] as RawBuilder<SqlBool>)

@@ -64,6 +64,11 @@ export interface QueryPlan {
   /** When set, rows are grouped by the time dimension truncated to this grain. */
   readonly grain?: Grain | undefined;
   readonly periods: readonly Period[];
+  /**
+   * Rows that last from the time dimension to this day dimension (a campaign) are kept when active in the
+   * periods (started by a period's end, ended on or after its start, or with no end) instead of starting in one.
+   */
+  readonly overlap?: { readonly end: string } | undefined;
   /** Group by period (adds `_period` = index of the period, as a string). */
   readonly byPeriod?: boolean;
   /** Adds the first and last day with data (`_first_day`, `_last_day`; `_complete_day` for timestamps). */

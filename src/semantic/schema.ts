@@ -99,6 +99,8 @@ const metricSchema = z.strictObject({
   decimals: z.number().int().min(0).max(6).default(1),
   /** The metric counting the people this figure is about, when fewer than the model's (e.g. a cohort). */
   people: identifier.optional(),
+  /** What the figure is counted in, said after every value (a currency: USD). */
+  unit: z.string().min(1).max(12).optional(),
   description,
 });
 
@@ -175,6 +177,12 @@ const toolSchema = z.strictObject({
   default_metrics: z.array(identifier).default([]),
   /** For lookup tools: the string dimension searched by the query argument. */
   search: identifier.optional(),
+  /**
+   * For lookup tools whose rows last a while (a campaign): the day dimension of their last day. A period then
+   * selects the rows active in it (started by its end, not ended before its start), or with `time_match:
+   * started` the rows that started in it.
+   */
+  end_dimension: identifier.optional(),
   /** For lookup tools: each result's columns, as output name → dimension. */
   columns: z.record(name, identifier).default({}),
   mover_dimensions: z.array(identifier).default([]),

@@ -42,9 +42,11 @@ export type Comparison = (typeof COMPARISONS)[number];
 
 const DAY_MS = 86_400_000;
 /** The days a warehouse can hold (ClickHouse Date32 and DateTime64): periods outside would be clamped. */
-const EARLIEST = '1900-01-01';
+export const EARLIEST_DAY = '1900-01-01';
 // The last day whose next midnight a DateTime64 can still hold (half-open ranges end there).
-const LATEST = '2299-12-30';
+export const LATEST_DAY = '2299-12-30';
+const EARLIEST = EARLIEST_DAY;
+const LATEST = LATEST_DAY;
 
 /** A period within the days a warehouse can hold, or an argument error naming `field`. */
 function held<P extends DateRange>(period: P, field: string): P {

@@ -120,7 +120,9 @@ describe('list_campaigns', () => {
   });
 
   it('pages through campaigns starting in a year, each once', async () => {
-    const pages: LookupOutput[] = [await lookup(aurora, 'list_campaigns', { time_range: 2026, limit: 3 })];
+    const pages: LookupOutput[] = [
+      await lookup(aurora, 'list_campaigns', { time_range: 2026, time_match: 'started', limit: 3 }),
+    ];
     while (pages.at(-1)?.page.next_cursor)
       pages.push(await lookup(aurora, 'list_campaigns', { cursor: pages.at(-1)?.page.next_cursor }));
     const ids = pages.flatMap((page) => page.rows.map((row) => row.campaign_id));
@@ -138,6 +140,33 @@ describe('list_campaigns', () => {
     );
     const starts = pages.flatMap((page) => page.rows.map((row) => String(row.start_date)));
     expect(starts).toEqual([...starts].sort().reverse());
+  });
+
+  it('selects campaigns active in a period by default, and sums their spend over every page, in USD', async () => {
+    const result = await callTool(aurora, { time_range: 2026, limit: 50 }, 'list_campaigns');
+    const out = result.structuredContent as LookupOutput;
+    const active = await warehouse
+      .admin()
+      .query(`SELECT campaign_id, spend FROM campaigns WHERE tenant_id = 'aurora'
+      AND start_date <= '2026-12-31' AND end_date >= '2026-01-01'`);
+    const started = await warehouse
+      .admin()
+      .query(`SELECT campaign_id FROM campaigns WHERE tenant_id = 'aurora'
+      AND start_date BETWEEN '2026-01-01' AND '2026-12-31'`);
+    // A campaign running from 2025 into 2026 counts as active in 2026.
+    expect(active.length).toBeGreaterThan(started.length);
+    expect(out.period_match).toBe('active');
+    expect(out.rows.map((row) => row.campaign_id).sort()).toEqual(
+      active.map((row) => row.campaign_id).sort(),
+    );
+    const spend = active.reduce((sum, row) => sum + Number(row.spend), 0);
+    expect(out.totals).toEqual({ spend: Math.round(spend) });
+    expect(result.content[0]?.text).toMatch(/^Campaigns active in 2026, 1-\d+: /);
+    expect(result.content[0]?.text).toContain(
+      `All of them together (every page): spend ${Math.round(spend).toLocaleString('en-US')} USD.`,
+    );
+    const first = await lookup(aurora, 'list_campaigns', { time_range: 2026, limit: 2 });
+    expect(first.totals).toEqual(out.totals);
   });
 
   it('never shows the email planted in a campaign name', async () => {

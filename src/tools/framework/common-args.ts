@@ -17,7 +17,12 @@ export const timeRange = z.union([
   }),
 ]);
 
-export const TIME_RANGE_HELP = `A calendar period (${CALENDAR_PERIODS.join(', ')}), a relative one (${RELATIVE_PERIODS.join(', ')}), or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data; last_month, last_quarter and last_year are the last complete ones. Default ${DEFAULT_TIME_RANGE}.`;
+/** What a time_range takes, and its default (none: the argument is only a filter). */
+export function timeRangeHelp(fallback: string | undefined): string {
+  return `A calendar period (${CALENDAR_PERIODS.join(', ')}), a relative one (${RELATIVE_PERIODS.join(', ')}), or {from, to} inclusive ISO dates. Relative periods end at the last complete day of data; last_month, last_quarter and last_year are the last complete ones.${fallback === undefined ? '' : ` Default ${fallback}.`}`;
+}
+
+export const TIME_RANGE_HELP = timeRangeHelp(DEFAULT_TIME_RANGE);
 
 /** A list argument that also takes one name alone (`metrics: "views"` is `["views"]`). */
 export function namesList(max: number, min = 1) {

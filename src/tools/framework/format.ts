@@ -7,7 +7,8 @@ import type { Row } from '../../warehouse/warehouse.js';
 export function formatValue(metric: Metric, value: number | null): string {
   if (value === null) return 'n/a';
   if (metric.format === 'percent') return `${(value * 100).toFixed(Math.max(0, metric.decimals - 2))}%`;
-  return value.toLocaleString('en-US', { maximumFractionDigits: metric.decimals });
+  const unit = metric.unit === undefined ? '' : ` ${metric.unit}`;
+  return `${value.toLocaleString('en-US', { maximumFractionDigits: metric.decimals })}${unit}`;
 }
 
 /** The sign of a change as shown: "+", "−" or "±". */

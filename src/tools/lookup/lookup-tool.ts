@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { toNumber } from '../../analysis/period-results.js';
+import { roundMetric, toNumber } from '../../analysis/period-results.js';
 import { quoteData } from '../../guard/untrusted-text.js';
 import type { QueryPlan } from '../../semantic/query-plan.js';
 import { SCORE_COLUMN } from '../../semantic/query-plan.js';
@@ -9,19 +9,22 @@ import {
   pageArguments,
   pageSchema,
   periodSchema,
-  TIME_RANGE_HELP,
   text,
   timeRange,
   timeRangeArgument,
+  timeRangeHelp,
 } from '../framework/common-args.js';
 import type { SchemaContext, ToolDefinition, ToolPlan } from '../framework/definition.js';
-import { shapeRow } from '../framework/format.js';
+import { formatValue, shapeRow } from '../framework/format.js';
 
 /** Search below this trigram similarity (and without a substring match) is not a match. */
 const MIN_SCORE = 0.4;
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 50;
 const RESULTS = 'results';
+const TOTALS = 'totals';
+/** How a period selects rows that last a while: running on any of its days, or starting in it. */
+const TIME_MATCHES = ['active', 'started'] as const;
 
 /** What makes one lookup tool: its name, scope, what a result is called, and which arguments it takes. */
 export interface LookupSpec {
@@ -41,13 +44,19 @@ export const lookupOutput = z.object({
   /** Whether a result's searched name is the query itself (case aside); null without a query. */
   exact_match: z.boolean().nullable(),
   period: periodSchema.nullable(),
+  /** With a period over rows that last (campaigns): whether it selected those active in it or started in it. */
+  period_match: z.enum(['active', 'started']).nullable(),
   rows: z.array(z.record(z.string(), value)),
+  /** The metrics over every row selected (all pages), with their units. */
+  totals: z.record(z.string(), z.number().nullable()).nullable(),
   page: pageSchema,
 });
 export type LookupResult = z.infer<typeof lookupOutput>;
 
 interface LookupPlan {
   readonly query: string | undefined;
+  /** Whether the period selected rows active in it (not only those starting in it). */
+  readonly active: boolean;
   readonly period: Period | undefined;
   readonly columns: readonly (readonly [string, string])[];
   readonly metrics: readonly string[];
@@ -83,7 +92,19 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
           ? {
               time_range: timeRange
                 .optional()
-                .describe(`Only ${spec.noun}s starting in this period. ${TIME_RANGE_HELP}`),
+                .describe(
+                  `${binding.end_dimension === undefined ? `Only ${spec.noun}s starting in this period` : `Only ${spec.noun}s active in this period (any day in common)`}; without it, all. ${timeRangeHelp(undefined)}`,
+                ),
+              ...(binding.end_dimension === undefined
+                ? {}
+                : {
+                    time_match: z
+                      .enum(TIME_MATCHES)
+                      .optional()
+                      .describe(
+                        `How time_range selects ${spec.noun}s: "active" (default: running on any day of it) or "started" (their first day in it).`,
+                      ),
+                  }),
             }
           : {}),
         ...pageArguments('Results', DEFAULT_LIMIT, MAX_LIMIT),
@@ -123,12 +144,17 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
       const time = binding.time_dimension;
       // Newest first when the catalogue is dated, else by the identifying column (which ends every order).
       const order: QueryPlan['order'] = time === undefined ? [] : [{ key: time, direction: 'desc' }];
+      const overlap =
+        binding.end_dimension !== undefined && period !== undefined && args.time_match !== 'started'
+          ? { end: binding.end_dimension }
+          : undefined;
       const plan: QueryPlan = {
         model: binding.model,
         metrics,
         dimensions: columns.map(([, dimension]) => dimension),
         timeDimension: time ?? '',
         periods: period === undefined ? [] : [period],
+        overlap,
         distinct: metrics.length === 0,
         search,
         filters: [],
@@ -136,11 +162,31 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
         limit: limit + 1,
         offset: call.offset,
       };
+      // The metrics over every row selected, not only this page's: what they come to together.
+      const totals: QueryPlan = {
+        ...plan,
+        dimensions: [],
+        distinct: false,
+        order: [],
+        limit: undefined,
+        offset: undefined,
+      };
       return {
-        queries: { [RESULTS]: { query: plan } },
+        queries: {
+          [RESULTS]: { query: plan },
+          ...(metrics.length === 0 ? {} : { [TOTALS]: { query: totals } }),
+        },
         filters: [],
         anchor: anchor ?? '',
-        detail: { query, period, columns, metrics, limit, offset: call.offset },
+        detail: {
+          query,
+          period,
+          columns,
+          metrics,
+          limit,
+          offset: call.offset,
+          active: overlap !== undefined,
+        },
       };
     },
     analyse({ detail, anchor }, results, call) {
@@ -167,7 +213,23 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
           detail.period === undefined
             ? null
             : { label: detail.period.label, from: detail.period.from, to: detail.period.to },
+        period_match:
+          detail.period === undefined || call.binding.end_dimension === undefined
+            ? null
+            : detail.active
+              ? 'active'
+              : 'started',
         rows: shaped,
+        totals:
+          detail.metrics.length === 0
+            ? null
+            : Object.fromEntries(
+                detail.metrics.map((name) => {
+                  const metric = call.layer.metrics.get(name);
+                  const value = toNumber(results.rows(TOTALS)[0]?.[name]);
+                  return [name, metric === undefined ? null : roundMetric(metric, value)];
+                }),
+              ),
         page: {
           offset: detail.offset,
           limit: detail.limit,
@@ -182,16 +244,17 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
         table: { columns: [...detail.columns.map(([column]) => column), ...detail.metrics], rows: shaped },
       };
     },
-    summarise(output, { detail }) {
+    summarise(output, { detail }, { layer }) {
       const columns = detail.columns.map(([column]) => column);
-      const what = [
-        output.query === null ? '' : ` matching ${quoteData(output.query)}`,
-        output.period === null ? '' : ` starting ${output.period.label}`,
-      ].join('');
+      const when =
+        output.period === null
+          ? ''
+          : ` ${output.period_match === 'active' ? 'active in' : 'starting'} ${output.period.label}`;
+      const what = [output.query === null ? '' : ` matching ${quoteData(output.query)}`, when].join('');
       if (output.rows.length === 0) {
         return output.query === null
           ? `No ${spec.noun}s${what}.`
-          : `No ${spec.noun} matches ${quoteData(output.query)}${output.period === null ? '' : ` starting ${output.period.label}`}; try a shorter part of the name.`;
+          : `No ${spec.noun} matches ${quoteData(output.query)}${when}; try a shorter part of the name.`;
       }
       const [idColumn, nameColumn, ...rest] = columns;
       const items = output.rows.map((row) => {
@@ -206,7 +269,12 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
           ? `No ${spec.noun} is named exactly ${quoteData(output.query)}; the closest, `
           : '';
       const heading = `${spec.noun[0]?.toUpperCase()}${spec.noun.slice(1)}s${what}, ${first}-${output.page.offset + output.rows.length}${output.query === null ? '' : ', best first'}`;
-      return `${inexact}${inexact === '' ? heading : heading.charAt(0).toLowerCase() + heading.slice(1)}: ${items.join('; ')}${more}.`;
+      const together = Object.entries(output.totals ?? {}).map(([name, value]) => {
+        const metric = layer.metrics.get(name);
+        return metric === undefined ? '' : `${name} ${formatValue(metric, value)}`;
+      });
+      const sum = together.length === 0 ? '' : ` All of them together (every page): ${together.join(', ')}.`;
+      return `${inexact}${inexact === '' ? heading : heading.charAt(0).toLowerCase() + heading.slice(1)}: ${items.join('; ')}${more}.${sum}`;
     },
   };
 }
