@@ -65,13 +65,13 @@ export async function tempWarehouse(
 }
 
 /** An embedded warehouse in a fresh directory, seeded with the fixture at test scale. */
-export async function seededWarehouse(): Promise<{
+export async function seededWarehouse(scale = TEST_SCALE): Promise<{
   warehouse: Warehouse;
   dataDir: string;
   remove: () => Promise<void>;
 }> {
   const created = await tempWarehouse('wh');
-  await seedFixtures(created.warehouse.admin(), { scale: TEST_SCALE });
+  await seedFixtures(created.warehouse.admin(), { scale });
   return created;
 }
 
@@ -246,8 +246,9 @@ export async function spawnHttpServer(env: Record<string, string>, command = ['s
 /** One seeded warehouse and an HTTP server + SDK client per caller (tenant and roles); `close` ends them all. */
 export async function callers<const K extends string>(
   who: Record<K, { tenant: string; roles?: string[] }>,
+  scale = TEST_SCALE,
 ): Promise<{ warehouse: Warehouse; clients: Record<K, Client>; close: () => Promise<void> }> {
-  const { warehouse, remove } = await seededWarehouse();
+  const { warehouse, remove } = await seededWarehouse(scale);
   const servers: HttpServer[] = [];
   const clients = {} as Record<K, Client>;
   for (const [name, caller] of Object.entries(who) as [K, { tenant: string; roles?: string[] }][]) {

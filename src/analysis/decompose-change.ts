@@ -2,8 +2,11 @@
  * Why a metric moved: the change between a baseline and a current period split across the segments of a
  * dimension. Additive metrics (counts, sums) split exactly; ratio metrics split into mix effects (segments
  * gaining or losing weight) and rate effects (segments' own rates moving). Noise comes from a Poisson
- * (counts) or compound-Poisson (sums: variance = sum of squares) model of each period's value.
+ * (counts) or compound-Poisson (sums: variance = sum of squares) model of each period's value. A breakdown
+ * tests every segment at once, so which moved beyond noise is decided with the Benjamini–Hochberg procedure
+ * at a 5% false discovery rate over its segments, not by each segment's 95% test alone.
  */
+import { benjaminiHochberg, normalSf } from './statistics.js';
 
 /** One period's value of a segment: the metric, and for ratios its numerator and denominator. */
 export interface PeriodValue {
@@ -30,8 +33,12 @@ export interface Contribution {
   readonly share: number;
   readonly mix?: number;
   readonly rate?: number;
-  /** change / its standard error; |z| ≥ 1.96 is beyond noise at 95%. Undefined without a noise model. */
+  /** change / its standard error. Undefined without a noise model. */
   readonly z?: number;
+  /** The two-sided p-value of z. */
+  readonly p?: number;
+  /** Whether the segment moved beyond noise: a discovery at FDR over the breakdown's segments. */
+  readonly beyondNoise?: boolean;
 }
 
 export interface Decomposition {
@@ -41,8 +48,25 @@ export interface Decomposition {
   readonly significantShare?: number | undefined;
 }
 
-/** The two-sided 95% normal quantile: |z| at or above it is beyond noise. */
+/** The two-sided 95% normal quantile: a total change at or above it is beyond noise. */
 export const Z95 = 1.959963984540054;
+
+/** The false discovery rate a breakdown's segments are tested at together (Benjamini–Hochberg). */
+export const FDR = 0.05;
+
+/** Each tested segment's p-value, and whether it is a discovery among all the breakdown's tested segments. */
+function withDiscoveries(contributions: readonly Contribution[]): Contribution[] {
+  const tested = contributions.filter((contribution) => contribution.z !== undefined);
+  const pValues = tested.map((contribution) => 2 * normalSf(Math.abs(contribution.z ?? 0)));
+  const discoveries = benjaminiHochberg(pValues, FDR);
+  const found = new Map(tested.map((contribution, index) => [contribution, index]));
+  return contributions.map((contribution) => {
+    const index = found.get(contribution);
+    return index === undefined
+      ? contribution
+      : { ...contribution, p: pValues[index] ?? 1, beyondNoise: discoveries[index] ?? false };
+  });
+}
 
 function zOf(change: number, variance: number | undefined): number | undefined {
   if (variance === undefined) return undefined;
@@ -60,8 +84,9 @@ function ranked(contributions: Contribution[]): Contribution[] {
 }
 
 function significantShare(contributions: readonly Contribution[], total: number): number | undefined {
-  if (total === 0 || contributions.some((contribution) => contribution.z === undefined)) return undefined;
-  const beyond = contributions.filter((contribution) => Math.abs(contribution.z ?? 0) >= Z95);
+  if (total === 0 || contributions.some((contribution) => contribution.beyondNoise === undefined))
+    return undefined;
+  const beyond = contributions.filter((contribution) => contribution.beyondNoise === true);
   return beyond.reduce((sum, contribution) => sum + contribution.change, 0) / total;
 }
 
@@ -83,10 +108,11 @@ export function decomposeAdditive(segments: readonly SegmentChange[], totalChang
       ...(z === undefined ? {} : { z }),
     };
   });
+  const tested = withDiscoveries(contributions);
   return {
     totalChange,
-    contributions: ranked(contributions),
-    significantShare: significantShare(contributions, totalChange),
+    contributions: ranked(tested),
+    significantShare: significantShare(tested, totalChange),
   };
 }
 
@@ -135,10 +161,11 @@ export function decomposeRatio(
       ...(z === undefined ? {} : { z }),
     };
   });
+  const tested = withDiscoveries(contributions);
   return {
     totalChange,
-    contributions: ranked(contributions),
-    significantShare: binomial ? significantShare(contributions, totalChange) : undefined,
+    contributions: ranked(tested),
+    significantShare: binomial ? significantShare(tested, totalChange) : undefined,
   };
 }
 

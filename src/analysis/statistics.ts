@@ -268,3 +268,20 @@ export function sampleRatioMismatch(
   const df = observed.length - 1;
   return { chiSquare, df, pValue: chiSquareSf(chiSquare, df) };
 }
+
+/**
+ * The Benjamini–Hochberg procedure: which of `pValues` are discoveries at false discovery rate `q` (the
+ * largest k with p₍ₖ₎ ≤ k·q/m, and every smaller p). Holds the expected share of false discoveries at q
+ * for independent or positively dependent tests.
+ */
+export function benjaminiHochberg(pValues: readonly number[], q: number): boolean[] {
+  const m = pValues.length;
+  const order = pValues.map((p, index) => ({ p, index })).sort((a, b) => a.p - b.p);
+  let cutoff = -1;
+  order.forEach((item, rank) => {
+    if (item.p <= ((rank + 1) * q) / m) cutoff = rank;
+  });
+  const discoveries = new Array<boolean>(m).fill(false);
+  for (let rank = 0; rank <= cutoff; rank++) discoveries[order[rank]?.index ?? 0] = true;
+  return discoveries;
+}

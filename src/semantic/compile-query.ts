@@ -91,16 +91,32 @@ export function metricExpression(layer: SemanticLayer, metric: Metric, only?: Fr
 }
 
 /**
- * The variance of a count or sum metric under a (compound) Poisson model: the count itself, or the sum of
- * squares, scaled like the metric. Undefined for other aggregations.
+ * The variance of a count or sum metric under a (compound) Poisson model, scaled like the metric. Rows about
+ * people are not independent: one viewer's views move together. So where the model says whose rows they are
+ * (a distinct-count `people` metric), the people are the units: the sum over people of the square of each
+ * one's own total (a compound Poisson over people). Otherwise each row is one: the count itself, or the sum of
+ * squares. Undefined for other aggregations.
  */
-export function varianceExpression(metric: Metric): Fragment | undefined {
+export function varianceExpression(layer: SemanticLayer, metric: Metric): Fragment | undefined {
   if (!isAdditive(metric)) return undefined;
   const model = metric.model ?? metric.baseModel;
   const conditions = Object.entries(metric.where ?? {}).map(
     ([name, value]) => sql`${column(model, name)} = ${literal(value)}`,
   );
   const where = conditions.length === 0 ? undefined : sql.join(conditions, sql` AND `);
+  const factor = (metric.multiply_by ?? 1) / (metric.divide_by ?? 1);
+  const scaledBy = (expression: Fragment) =>
+    factor === 1 ? expression : sql`(${expression}) * ${typed(factor * factor, 'Float64')}`;
+  const unit = unitOf(layer, model);
+  if (unit !== undefined) {
+    const value =
+      metric.aggregation === 'count'
+        ? sql`toFloat64(1)`
+        : sql`toFloat64(${column(model, metric.column ?? '')})`;
+    const args = [sql`[${column(model, unit)}]`, sql`[${value}]`, ...(where === undefined ? [] : [where])];
+    const totals = sql`(${call(where === undefined ? 'sumMap' : 'sumMapIf', ...args)}).2`;
+    return scaledBy(sql`arraySum(arrayMap(${sql.raw('s -> s * s')}, ${totals}))`);
+  }
   let expression: Fragment;
   if (metric.aggregation === 'count') {
     expression = where === undefined ? call('count') : call('countIf', where);
@@ -109,8 +125,17 @@ export function varianceExpression(metric: Metric): Fragment | undefined {
     const square = sql`${value} * ${value}`;
     expression = where === undefined ? call('sum', square) : call('sumIf', square, where);
   }
-  const factor = (metric.multiply_by ?? 1) / (metric.divide_by ?? 1);
-  return factor === 1 ? expression : sql`(${expression}) * ${typed(factor * factor, 'Float64')}`;
+  return scaledBy(expression);
+}
+
+/** The column naming the person behind each row of `model`: its `people` metric's distinct-counted column. */
+function unitOf(layer: SemanticLayer, model: string): string | undefined {
+  const people = layer.models.get(model)?.people;
+  if (typeof people !== 'string') return undefined;
+  const metric = layer.metrics.get(people);
+  const distinct =
+    metric?.aggregation === 'count_distinct' || metric?.aggregation === 'approx_count_distinct';
+  return distinct && (metric?.model ?? metric?.baseModel) === model ? metric?.column : undefined;
 }
 
 function scaled(metric: Metric, expression: Fragment): Fragment {
@@ -433,7 +458,7 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     for (const metric of metrics) selections.push(metricExpression(layer, metric).as(metric.name));
   }
   for (const name of plan.variances ?? []) {
-    const variance = varianceExpression(mustGet(layer.metrics, name, 'metric'));
+    const variance = varianceExpression(layer, mustGet(layer.metrics, name, 'metric'));
     if (variance !== undefined) selections.push(variance.as(varianceColumn(name)));
   }
   if (time !== undefined && plan.coverage === true) {

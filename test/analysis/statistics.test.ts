@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  benjaminiHochberg,
   chiSquareSf,
   normalCdf,
   normalQuantile,
@@ -94,5 +95,30 @@ describe('sample ratio mismatch', () => {
     const result = sampleRatioMismatch(observed, [0.1, 0.9]);
     expectSignificant(result.chiSquare, chiSquare);
     expectSignificant(result.pValue, p);
+  });
+});
+
+// Reference: the 15 p-values of Benjamini & Hochberg (1995), section 4.3, whose procedure rejects the four
+// smallest at q = 0.05; scipy 1.17.1 `false_discovery_control(p, method="bh")` agrees (adjusted p ≤ 0.05 for
+// exactly those four), as it does on the two small cases (all four rejected; none of five).
+describe('Benjamini–Hochberg', () => {
+  it.each([
+    [
+      [
+        0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.324, 0.4262, 0.5719, 0.6528,
+        0.759, 1,
+      ],
+      [true, true, true, true, false, false, false, false, false, false, false, false, false, false, false],
+    ],
+    [
+      [0.04, 0.01, 0.03, 0.02],
+      [true, true, true, true],
+    ],
+    [
+      [0.2, 0.6, 0.03, 0.9, 0.5],
+      [false, false, false, false, false],
+    ],
+  ])('%j', (pValues, expected) => {
+    expect(benjaminiHochberg(pValues, 0.05)).toEqual(expected);
   });
 });

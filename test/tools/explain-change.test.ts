@@ -9,8 +9,15 @@ let latam: Client;
 let bi: Client;
 let close: () => Promise<void>;
 
+/**
+ * Noise is counted with viewers as the units (each one's views move together), so a planted change is beyond
+ * it only with enough viewers: at the usual test scale (0.2 M events) the LATAM drop is within noise, as it
+ * should be. This file seeds 2 M events.
+ */
+const SCALE = 2;
+
 beforeAll(async () => {
-  const setup = await callers(AURORA_ROLES);
+  const setup = await callers(AURORA_ROLES, SCALE);
   ({ warehouse, close } = setup);
   ({ vp, latam, bi } = setup.clients);
 });
@@ -31,18 +38,41 @@ const Q2 = `event_date BETWEEN '2026-04-01' AND '2026-06-30'`;
 const LATAM = `country_code IN (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM')`;
 
 describe('the planted Q3 2026 LATAM drop', () => {
-  it('is found, ranked first, and drilled from the country to the device', async () => {
+  it('is found, ranked first, and drilled into: Brazil on Android, whichever of the two leads', async () => {
     const out = await explain(vp, { time_range: '2026-Q3', geo: 'LATAM' });
     expect(out).toMatchObject({ metric: 'watch_minutes', method: 'additive', beyond_noise: true });
     expect(out.baseline).toMatchObject({ from: '2026-04-01', to: '2026-06-30' });
-    expect(out.top_contributor).toMatchObject({ dimension: 'country', segment: 'BR' });
-    expect(out.top_contributor?.share).toBeGreaterThan(0.5);
-    const devices = out.drill_down?.breakdowns.find((b) => b.dimension === 'device');
-    expect(out.drill_down).toMatchObject({ dimension: 'country', segment: 'BR' });
-    expect(devices?.contributors[0]).toMatchObject({ segment: 'Android', beyond_noise: true });
-    expect(devices?.contributors[0]?.share).toBeGreaterThan(0.5);
-    expect(out.summary).toContain('Largest contributor: country "BR"');
-    expect(out.summary).toContain('Within country "BR", the largest part is device "Android"');
+    // The drop is planted in one crossing (BR × Android): its country and its device each carry most of it.
+    const planted = { country: 'BR', device: 'Android' } as const;
+    const top = out.top_contributor;
+    expect(top?.dimension === 'country' || top?.dimension === 'device').toBe(true);
+    const lead = top?.dimension as keyof typeof planted;
+    const other = lead === 'country' ? 'device' : 'country';
+    expect(top).toMatchObject({ segment: planted[lead] });
+    expect(top?.share).toBeGreaterThan(0.5);
+    expect(out.drill_down).toMatchObject({ dimension: lead, segment: planted[lead] });
+    const inner = out.drill_down?.breakdowns.find((b) => b.dimension === other);
+    expect(inner?.contributors[0]).toMatchObject({ segment: planted[other], beyond_noise: true });
+    expect(inner?.contributors[0]?.share).toBeGreaterThan(0.5);
+    expect(out.summary).toContain(`Largest contributor: ${lead} "${planted[lead]}"`);
+    expect(out.summary).toContain(
+      `Within ${lead} "${planted[lead]}", the largest part is ${other} "${planted[other]}"`,
+    );
+  });
+
+  it('counts noise with viewers as the units: the band is hand-written SQL over each viewer’s own minutes', async () => {
+    const out = await explain(vp, { time_range: '2026-Q3', geo: 'LATAM' });
+    // Compound Poisson over viewers: Var = Σ over viewers of (their minutes in the period)², per period.
+    const [variance] =
+      await sql(`SELECT sumIf(m * m, q = 3) AS current, sumIf(m * m, q = 2) AS baseline FROM (
+        SELECT user_id, if(${Q3}, 3, 2) AS q, sum(watch_seconds) / 60 AS m FROM viewing_events
+        WHERE tenant_id = 'aurora' AND ${LATAM} AND (${Q3} OR ${Q2}) GROUP BY user_id, q)`);
+    const band = 1.959963984540054 * Math.sqrt(Number(variance?.current) + Number(variance?.baseline));
+    expect(out.noise_band_95).toBeCloseTo(band, 3);
+    // Views counted as independent would give a band several times narrower: the sum of squared views.
+    const [rows] = await sql(`SELECT sum(watch_seconds * watch_seconds) / 3600 AS v FROM viewing_events
+      WHERE tenant_id = 'aurora' AND ${LATAM} AND (${Q3} OR ${Q2})`);
+    expect(band).toBeGreaterThan(2 * 1.959963984540054 * Math.sqrt(Number(rows?.v)));
   });
 
   it('splits the change exactly, as hand-written SQL does', async () => {

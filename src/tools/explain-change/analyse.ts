@@ -9,7 +9,6 @@ import {
   ratioOf,
   type SegmentChange,
   worthDrilling,
-  Z95,
 } from '../../analysis/decompose-change.js';
 import { changeOf, toNumber } from '../../analysis/period-results.js';
 import { PERIOD_COLUMN, varianceColumn } from '../../semantic/query-plan.js';
@@ -86,7 +85,8 @@ function breakdown(dimension: string, decomposition: Decomposition, top: number)
       mix: finite(contribution.mix),
       rate: finite(contribution.rate),
       z: finite(contribution.z),
-      beyond_noise: contribution.z === undefined ? null : Math.abs(contribution.z) >= Z95,
+      p_value: contribution.p ?? null,
+      beyond_noise: contribution.beyondNoise ?? null,
     })),
   };
 }

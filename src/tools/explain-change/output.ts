@@ -10,6 +10,9 @@ const contributorSchema = z.object({
   mix: z.number().nullable(),
   rate: z.number().nullable(),
   z: z.number().nullable(),
+  /** Two-sided p-value of z. */
+  p_value: z.number().nullable(),
+  /** A discovery among the breakdown's segments at a 5% false discovery rate (Benjamini–Hochberg). */
   beyond_noise: z.boolean().nullable(),
 });
 export const breakdownSchema = z.object({

@@ -83,5 +83,9 @@ export function summariseExplainChange(
         : b.contributors.map((c) => describeContributor(metric, c, shares)).join('; ');
     lines.push(`By ${b.dimension}: ${parts}${noise}.`);
   }
+  if (shares && output.breakdowns.some((b) => b.significant_share !== null))
+    lines.push(
+      'Segments beyond noise are those that stay significant when all segments of their breakdown are tested together (Benjamini–Hochberg, 5% false discovery rate).',
+    );
   return lines.join('\n');
 }
