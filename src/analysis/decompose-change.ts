@@ -201,3 +201,40 @@ export const DOMINANT_SHARE = 0.5;
 export function worthDrilling(share: number, beyondNoise: boolean | null): boolean {
   return beyondNoise !== false && Math.abs(share) >= DOMINANT_SHARE;
 }
+
+/** A change set against the same change a year earlier: what the seasonal pattern alone would have given. */
+export interface SeasonalReference {
+  /** current / baseline a year earlier. */
+  readonly growth: number;
+  /** The current value the baseline would have reached at last year's growth. */
+  readonly expected: number;
+  /** current − expected: the part of the change the season does not explain. */
+  readonly unusual: number;
+  /** The 95% noise band of `unusual` (delta method over the four periods' variances). */
+  readonly band: number;
+}
+
+/**
+ * The part of a change beyond the same change a year earlier: expected = baseline × (c′ / b′), with c′ and b′
+ * the same two periods a year earlier. Var(unusual) ≈ Var(c) + g²·Var(b) + b²·Var(g), Var(g) ≈ g²·(Var(c′)/c′² +
+ * Var(b′)/b′²). Undefined without variances or without a baseline a year earlier.
+ */
+export function seasonalReference(
+  now: { readonly current: PeriodValue; readonly baseline: PeriodValue },
+  lastYear: { readonly current: PeriodValue; readonly baseline: PeriodValue },
+): SeasonalReference | undefined {
+  const variances = [now.current, now.baseline, lastYear.current, lastYear.baseline].map(
+    (value) => value.variance,
+  );
+  if (variances.some((variance) => variance === undefined)) return undefined;
+  const [vc = 0, vb = 0, vc1 = 0, vb1 = 0] = variances as number[];
+  const c1 = lastYear.current.value;
+  const b1 = lastYear.baseline.value;
+  if (!(b1 > 0) || !(c1 > 0)) return undefined;
+  const growth = c1 / b1;
+  const b = now.baseline.value;
+  const expected = b * growth;
+  const varianceOfGrowth = growth * growth * (vc1 / (c1 * c1) + vb1 / (b1 * b1));
+  const variance = vc + growth * growth * vb + b * b * varianceOfGrowth;
+  return { growth, expected, unusual: now.current.value - expected, band: Z95 * Math.sqrt(variance) };
+}

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decomposeAdditive, decomposeRatio, noiseBand } from '../../src/analysis/decompose-change.js';
+import {
+  decomposeAdditive,
+  decomposeRatio,
+  noiseBand,
+  seasonalReference,
+} from '../../src/analysis/decompose-change.js';
 
 describe('additive decomposition', () => {
   it('splits a change exactly, ranks by size and marks what is beyond noise', () => {
@@ -56,5 +61,35 @@ describe('ratio decomposition', () => {
     // Android: rate 0.35 → 0.30 on weight 2/3.
     expect(android?.rate).toBeCloseTo((2 / 3) * (0.3 - 0.35), 14);
     expect(android?.z).toBeCloseTo((0.3 - 0.35) / Math.sqrt((0.3 * 0.7) / 2000 + (0.35 * 0.65) / 1000), 12);
+  });
+});
+
+// Closed form, worked by hand (python): g = 110/100; expected = 100·g = 110; unusual = 90 − 110 = −20;
+// Var(g) = g²(25/110² + 36/100²) = 0.0068560; Var = 9 + g²·16 + 100²·Var(g) = 96.92; band = 1.96·√96.92.
+describe('a change against the same change a year earlier', () => {
+  it('is the part the season does not explain, with a delta-method band', () => {
+    const reference = seasonalReference(
+      { current: { value: 90, variance: 9 }, baseline: { value: 100, variance: 16 } },
+      { current: { value: 110, variance: 25 }, baseline: { value: 100, variance: 36 } },
+    );
+    expect(reference?.growth).toBeCloseTo(1.1, 12);
+    expect(reference?.expected).toBeCloseTo(110, 9);
+    expect(reference?.unusual).toBeCloseTo(-20, 9);
+    expect(reference?.band).toBeCloseTo(19.295444770765837, 9);
+  });
+
+  it('has nothing to say without a baseline a year earlier, or without variances', () => {
+    expect(
+      seasonalReference(
+        { current: { value: 90, variance: 9 }, baseline: { value: 100, variance: 16 } },
+        { current: { value: 0, variance: 0 }, baseline: { value: 0, variance: 0 } },
+      ),
+    ).toBeUndefined();
+    expect(
+      seasonalReference(
+        { current: { value: 90 }, baseline: { value: 100 } },
+        { current: { value: 110 }, baseline: { value: 100 } },
+      ),
+    ).toBeUndefined();
   });
 });

@@ -60,6 +60,27 @@ describe('the planted Q3 2026 LATAM drop', () => {
     );
   });
 
+  it('judges each region against its change a year earlier: only LATAM’s Q3 is unusual', async () => {
+    for (const region of ['LATAM', 'NA', 'EMEA', 'APAC']) {
+      const out = await explain(vp, { time_range: '2026-Q3', geo: region });
+      const [year] =
+        await sql(`SELECT sumIf(watch_seconds, event_date BETWEEN '2025-07-01' AND '2025-09-30') AS c,
+          sumIf(watch_seconds, event_date BETWEEN '2025-04-01' AND '2025-06-30') AS b FROM viewing_events
+        WHERE tenant_id = 'aurora' AND country_code IN (SELECT country_code FROM markets
+          WHERE tenant_id = 'aurora' AND region = '${region}')`);
+      const growth = Number(year?.c) / Number(year?.b);
+      expect(out.judged_against).toBe('last_year');
+      expect(out.last_year?.period).toMatchObject({ from: '2025-07-01', to: '2025-09-30' });
+      expect(out.last_year?.expected).toBeCloseTo((out.baseline_value ?? 0) * growth, 3);
+      expect(out.beyond_noise, region).toBe(region === 'LATAM');
+      expect(out.summary).toMatch(
+        region === 'LATAM'
+          ? /beyond the seasonal pattern and beyond noise/
+          : /this is the usual seasonal change/,
+      );
+    }
+  });
+
   it('counts noise with viewers as the units: the band is hand-written SQL over each viewer’s own minutes', async () => {
     const out = await explain(vp, { time_range: '2026-Q3', geo: 'LATAM' });
     // Compound Poisson over viewers: Var = Σ over viewers of (their minutes in the period)², per period.

@@ -8,6 +8,7 @@ import {
   type PeriodValue,
   ratioOf,
   type SegmentChange,
+  seasonalReference,
   worthDrilling,
 } from '../../analysis/decompose-change.js';
 import { changeOf, toNumber } from '../../analysis/period-results.js';
@@ -18,7 +19,7 @@ import { filtersOutput } from '../framework/common-args.js';
 import type { Analysis, Call, PlannedQuery, Results, ToolPlan } from '../framework/definition.js';
 import { moversQuery, TOTALS } from '../query-engagement/plan.js';
 import type { Breakdown, ExplainChangeResult } from './output.js';
-import { drillQueries, drillQuery, type ExplainPlan } from './plan.js';
+import { drillQueries, drillQuery, type ExplainPlan, LAST_YEAR } from './plan.js';
 
 type Periods = { current: PeriodValue; baseline: PeriodValue };
 const EMPTY: PeriodValue = { value: 0, variance: 0, numerator: 0, denominator: 0 };
@@ -132,8 +133,18 @@ function firstStage(detail: ExplainPlan, results: Results) {
       : ratio && detail.binomial
         ? binomialBand(totals.current, totals.baseline)
         : undefined;
+  // With the same change a year earlier, what counts is the part the season does not explain.
+  const lastYear =
+    detail.lastYear === undefined || withheld || results.withheld(LAST_YEAR).length > 0
+      ? undefined
+      : periodValues(results.rows(LAST_YEAR), metric, undefined, true).get('');
+  const seasonal = lastYear === undefined ? undefined : seasonalReference(totals, lastYear);
   const beyondNoise =
-    band === undefined || change.absolute === null ? null : Math.abs(change.absolute) > band;
+    seasonal !== undefined
+      ? Math.abs(seasonal.unusual) > seasonal.band
+      : band === undefined || change.absolute === null
+        ? null
+        : Math.abs(change.absolute) > band;
   const drill = top !== null && worthDrilling(top.share, beyondNoise) && plan.movers.length > 1 ? top : null;
   return {
     withheld,
@@ -145,6 +156,9 @@ function firstStage(detail: ExplainPlan, results: Results) {
     change,
     band,
     beyondNoise,
+    seasonal,
+    lastYearChange:
+      lastYear === undefined ? undefined : changeOf(lastYear.current.value, lastYear.baseline.value),
     drill,
   };
 }
@@ -205,6 +219,18 @@ export function analyseExplainChange(
     change: { absolute: stage.change.absolute, percent: stage.change.percent },
     noise_band_95: finite(stage.band),
     beyond_noise: stage.beyondNoise,
+    judged_against: stage.seasonal === undefined ? 'noise' : 'last_year',
+    last_year:
+      stage.seasonal === undefined || detail.lastYear === undefined
+        ? null
+        : {
+            period: { ...detail.lastYear.period },
+            baseline: { ...detail.lastYear.baseline },
+            change_percent: stage.lastYearChange?.percent ?? null,
+            expected: stage.seasonal.expected,
+            unusual: stage.seasonal.unusual,
+            band_95: stage.seasonal.band,
+          },
     top_contributor: stage.top,
     breakdowns,
     drill_down: drillDown,

@@ -35,7 +35,21 @@ export const explainChangeOutput = z.object({
   baseline_value: z.number().nullable(),
   change: z.object({ absolute: z.number().nullable(), percent: z.number().nullable() }),
   noise_band_95: z.number().nullable(),
+  /** Whether the change is beyond what chance (or, with last_year, the season plus chance) explains. */
   beyond_noise: z.boolean().nullable(),
+  /** What beyond_noise judged the change against: chance alone, or the same change a year earlier. */
+  judged_against: z.enum(['noise', 'last_year']),
+  /** The same two periods a year earlier, and the part of this change their change does not explain. */
+  last_year: z
+    .object({
+      period: periodSchema,
+      baseline: periodSchema,
+      change_percent: z.number().nullable(),
+      expected: z.number(),
+      unusual: z.number(),
+      band_95: z.number(),
+    })
+    .nullable(),
   top_contributor: z
     .object({ dimension: z.string(), segment: z.string(), change: z.number(), share: z.number() })
     .nullable(),

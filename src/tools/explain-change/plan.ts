@@ -2,6 +2,7 @@ import { traitsOf } from '../../semantic/metric-traits.js';
 import type { AnalyticsPlan, AnalyticsRequest } from '../../semantic/plan-query.js';
 import type { QueryPlan } from '../../semantic/query-plan.js';
 import type { Metric } from '../../semantic/semantic-layer.js';
+import { comparisonPeriod, type Period } from '../../semantic/time-range.js';
 import { asList } from '../framework/common-args.js';
 import type { Call, PlannedQuery, ToolPlan } from '../framework/definition.js';
 import { engagementRequest, moversQuery, planEngagement, TOTALS } from '../query-engagement/plan.js';
@@ -15,8 +16,13 @@ export interface ExplainPlan {
   readonly binomial: boolean;
   /** Metrics whose variance columns the queries carry (additive metrics: for noise bands). */
   readonly variances: readonly string[];
+  /** The same two periods a year earlier, when the data covers them: the change is judged against theirs. */
+  readonly lastYear: { readonly period: Period; readonly baseline: Period } | undefined;
   readonly top: number;
 }
+
+/** The query of the same two periods a year earlier. */
+export const LAST_YEAR = 'totals_a_year_earlier';
 
 /** The query splitting a drilled segment's change across another dimension (crossed, so nothing is filtered). */
 export const drillQuery = (dimension: string): string => `drill_by_${dimension}`;
@@ -47,9 +53,32 @@ export async function planExplainChange(call: Call): Promise<ToolPlan<ExplainPla
   const traits = traitsOf(layer, metric);
   const variances = traits.split === 'additive' ? [metric.name] : [];
   const withVariance = (query: QueryPlan): PlannedQuery => ({ query: { ...query, variances } });
+  // A change is judged against the same change a year earlier (the season) when the data reaches back that far.
+  const earlier = (period: Period): Period | undefined => {
+    try {
+      return comparisonPeriod(period, 'year_ago');
+    } catch {
+      return undefined;
+    }
+  };
+  const season =
+    variances.length === 0 || plan.comparison === undefined
+      ? undefined
+      : { period: earlier(plan.period), baseline: earlier(plan.comparison) };
+  const first = plan.dataDays.first;
+  const lastYear =
+    season?.period !== undefined &&
+    season.baseline !== undefined &&
+    first !== null &&
+    first <= season.baseline.from
+      ? { period: season.period, baseline: season.baseline }
+      : undefined;
   return {
     queries: {
       [TOTALS]: withVariance(plan.totals),
+      ...(lastYear === undefined
+        ? {}
+        : { [LAST_YEAR]: withVariance({ ...plan.totals, periods: [lastYear.period, lastYear.baseline] }) }),
       ...Object.fromEntries(
         plan.movers.map((mover) => [moversQuery(mover.dimension), withVariance(mover.plan)]),
       ),
@@ -62,6 +91,7 @@ export async function planExplainChange(call: Call): Promise<ToolPlan<ExplainPla
       method: traits.split,
       binomial: traits.noise === 'binomial',
       variances,
+      lastYear,
       top: (args.top as number | undefined) ?? DEFAULT_TOP,
     },
     followUp:

@@ -42,7 +42,22 @@ export function summariseExplainChange(
     `${metric.name} changed ${change}, ${values}: ${periods}${filters === '' ? '' : `, ${filters}`}.`,
   );
   const band = output.noise_band_95 === null ? '' : `±${formatValue(metric, output.noise_band_95)}`;
-  if (output.noise_band_95 === null) {
+  const ly = output.last_year;
+  if (ly !== null) {
+    const then = `${ly.period.from} to ${ly.period.to} against ${ly.baseline.from} to ${ly.baseline.to}`;
+    const was =
+      ly.change_percent === null
+        ? 'n/a'
+        : `${ly.change_percent > 0 ? '+' : ly.change_percent < 0 ? '−' : '±'}${Math.abs(ly.change_percent).toFixed(1)}%`;
+    const rest = `${formatChange(metric, ly.unusual, null)} (95% band ±${formatValue(metric, ly.band_95)})`;
+    lines.push(
+      `A year earlier the same change was ${was} (${then}); at that rate ${metric.name} would have been ${formatValue(metric, ly.expected)}, so ${
+        output.beyond_noise === true
+          ? `${rest} of this change is beyond the seasonal pattern and beyond noise.`
+          : `the remaining ${rest} is within noise: this is the usual seasonal change, not an unusual one.`
+      }`,
+    );
+  } else if (output.noise_band_95 === null) {
     lines.push('No noise model applies to this metric, so the split below has no significance test.');
   } else if (output.beyond_noise === true) {
     lines.push(`The change is beyond noise (the 95% noise band is ${band}).`);
