@@ -205,8 +205,11 @@ export function twoProportionTest(
   const pooled = (successesA + successesB) / (trialsA + trialsB);
   const pooledSe = Math.sqrt(pooled * (1 - pooled) * (1 / trialsA + 1 / trialsB));
   const z = pooledSe === 0 ? 0 : difference / pooledSe;
-  const se = Math.sqrt((rateA * (1 - rateA)) / trialsA + (rateB * (1 - rateB)) / trialsB);
-  const margin = normalQuantile(1 - (1 - confidence) / 2) * se;
+  const quantile = normalQuantile(1 - (1 - confidence) / 2);
+  // Newcombe's hybrid score interval (1998, method 10), from each rate's Wilson interval: a score interval to
+  // go with the score (pooled) test, and never outside [−1, 1] for small or extreme counts as Wald's is.
+  const [lowA, highA] = wilsonInterval(successesA, trialsA, quantile);
+  const [lowB, highB] = wilsonInterval(successesB, trialsB, quantile);
   return {
     rateA,
     rateB,
@@ -214,8 +217,21 @@ export function twoProportionTest(
     z,
     pValue: pooledSe === 0 ? 1 : 2 * normalSf(Math.abs(z)),
     confidence,
-    interval: [difference - margin, difference + margin],
+    interval: [
+      difference - Math.sqrt((rateA - lowA) ** 2 + (highB - rateB) ** 2),
+      difference + Math.sqrt((highA - rateA) ** 2 + (rateB - lowB) ** 2),
+    ],
   };
+}
+
+/** The Wilson score interval of a proportion `successes / trials` at normal quantile `z`. */
+export function wilsonInterval(successes: number, trials: number, z: number): [number, number] {
+  if (trials === 0) return [0, 1];
+  const p = successes / trials;
+  const centre = 2 * trials * p + z * z;
+  const spread = z * Math.sqrt(z * z + 4 * trials * p * (1 - p));
+  const denominator = 2 * (trials + z * z);
+  return [(centre - spread) / denominator, (centre + spread) / denominator];
 }
 
 /** A sample summarised: size, mean and (n − 1) variance. */

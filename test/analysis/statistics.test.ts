@@ -46,17 +46,66 @@ describe('distributions (scipy.stats)', () => {
 
 describe('two-proportion z-test', () => {
   // scipy.stats.chi2_contingency(table, correction=False): chi2 = z², same p-value; the fixture's planted pairs.
+  // Intervals: Newcombe's hybrid score interval (method 10), computed in python from scipy.stats.norm.ppf and
+  // the Wilson bounds of each rate.
   it.each([
-    [[539, 8971, 404, 9020], 4.602090912891317, 4.1827054475990485e-6],
-    [[250, 5382, 275, 5402], -1.0750930483160865, 0.2823330715136618],
-    [[2077, 36039, 1651, 36052], 7.176066149840312, 7.174585053203646e-13],
-  ] as const)('%j', ([xa, na, xb, nb], z, p) => {
+    [
+      [539, 8971, 404, 9020],
+      4.602090912891317,
+      4.1827054475990485e-6,
+      [0.00878671584959486, 0.021829777052873926],
+    ],
+    [
+      [250, 5382, 275, 5402],
+      -1.0750930483160865,
+      0.2823330715136618,
+      [-0.012607124808231238, 0.003682617211384274],
+    ],
+    [
+      [2077, 36039, 1651, 36052],
+      7.176066149840312,
+      7.174585053203646e-13,
+      [0.008606693087171652, 0.015072976900231539],
+    ],
+  ] as const)('%j', ([xa, na, xb, nb], z, p, [low, high]) => {
     const result = twoProportionTest(xa, na, xb, nb);
     expectSignificant(result.z, z);
     expectSignificant(result.pValue, p);
-    // Wald interval: (pA − pB) ± 1.959964 · sqrt(pA(1−pA)/nA + pB(1−pB)/nB).
-    const se = Math.sqrt((result.rateA * (1 - result.rateA)) / na + (result.rateB * (1 - result.rateB)) / nb);
-    expectSignificant(result.interval[1] - result.interval[0], 2 * 1.959963984540054 * se);
+    expectSignificant(result.interval[0], low);
+    expectSignificant(result.interval[1], high);
+  });
+
+  // Newcombe (1998), Statistics in Medicine 17:873-890, table II, method 10, to the 4 decimals printed there:
+  // small and extreme counts, where a Wald interval leaves [−1, 1] or collapses to a point.
+  it.each([
+    [
+      [56, 70, 48, 80],
+      [0.0524, 0.3339],
+    ],
+    [
+      [9, 10, 3, 10],
+      [0.1705, 0.809],
+    ],
+    [
+      [6, 7, 2, 7],
+      [0.0582, 0.8062],
+    ],
+    [
+      [5, 56, 0, 29],
+      [-0.0381, 0.1926],
+    ],
+    [
+      [0, 10, 0, 20],
+      [-0.1611, 0.2775],
+    ],
+    [
+      [10, 10, 0, 20],
+      [0.6791, 1],
+    ],
+  ] as const)('Newcombe %j', ([xa, na, xb, nb], [low, high]) => {
+    const { interval } = twoProportionTest(xa, na, xb, nb);
+    expect(interval[0]).toBeCloseTo(low, 4);
+    expect(interval[1]).toBeCloseTo(high, 4);
   });
 });
 
