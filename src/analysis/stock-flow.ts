@@ -40,8 +40,21 @@ export interface FlowModels {
   readonly churnRate: Forecast;
 }
 
-/** Flows are modelled on the log scale: zero days become a tiny positive value. */
-const positive = (values: readonly number[]) => values.map((value) => Math.max(value, 1e-9));
+/** Above this share of zero days a flow is modelled on its own scale, not the log scale. */
+const MAX_ZERO_SHARE = 0.05;
+
+/**
+ * A flow as its model takes it. Positive flows are modelled on the log scale; a few zero days (a quiet day of
+ * churn) become half the smallest positive value, a day like the quietest ones, not a near-infinite dip
+ * (1e-9 is −20.7 on the log scale, which one day moved a six-month forecast by 13%). With more zero days
+ * the flow stays as it is, and the forecaster models it on its own scale.
+ */
+export function positive(values: readonly number[]): number[] {
+  const zeros = values.filter((value) => !(value > 0)).length;
+  if (zeros === 0 || zeros > MAX_ZERO_SHARE * values.length) return values.map((value) => Math.max(value, 0));
+  const smallest = Math.min(...values.filter((value) => value > 0));
+  return values.map((value) => (value > 0 ? value : smallest / 2));
+}
 
 /** Daily churn rates: churned(t) / active(t − 1). */
 export function churnRates(stock: readonly number[], outflow: readonly number[]): number[] {
