@@ -160,8 +160,7 @@ function quantile(sorted: readonly number[], p: number): number {
 }
 
 /**
- * The stock path from `start` under a scenario: the mean flows give the point forecast; the intervals are
- * quantiles of the stock over sample paths of both flows' models (each path's errors carried through the
+ * The stock path from `start` under a scenario: its mean and quantiles over sample paths of both flows' models (each path's errors carried through the
  * model's own states, so day-to-day noise averages out and level shifts persist), the flows independent.
  */
 export function projectStock(
@@ -187,8 +186,13 @@ export function projectStock(
   }
   const sorted = samples.map((values) => values.sort((a, b) => a - b));
   const at = (p: number) => sorted.map((values) => Math.max(0, quantile(values, p)));
+  // The point forecast is what it is called: the mean of the simulated stock (the stock from the flows'
+  // point forecasts is neither its mean nor its median once the flows are uncertain).
+  const mean = samples.map((values) =>
+    Math.max(0, values.reduce((sum, value) => sum + value, 0) / values.length),
+  );
   return {
-    mean: point.stock,
+    mean,
     lower80: at(0.1),
     upper80: at(0.9),
     lower95: at(0.025),

@@ -108,6 +108,26 @@ describe('churn breaks and backtests', () => {
   });
 });
 
+describe('the point forecast', () => {
+  it('is the mean of the simulated stock, not the stock of the mean flows', () => {
+    const horizon = 180;
+    const low = new Array(horizon).fill(0.001);
+    const high = new Array(horizon).fill(0.003);
+    let calls = 0;
+    // Half the paths churn 0.1% a day, half 0.3%: the flows' point forecast (0.2%) is neither.
+    const churnRate: Forecast = {
+      ...flat(0.002, horizon),
+      simulate: () => (calls++ % 2 === 0 ? low : high),
+    };
+    const path = projectStock(400_000, { inflow: flat(1_000, horizon), churnRate }, horizon);
+    // Closed form per path: A_h = A·q^h + new·(1 − q^h)/(1 − q), q = 1 − rate; the mean is their average.
+    const stock = (q: number, h: number) => 400_000 * q ** h + (1_000 * (1 - q ** h)) / (1 - q);
+    const mean = (stock(0.999, horizon) + stock(0.997, horizon)) / 2;
+    expect(path.mean[horizon - 1]).toBeCloseTo(mean, 6);
+    expect(Math.abs(mean - stock(0.998, horizon))).toBeGreaterThan(1_000);
+  });
+});
+
 describe('zero days', () => {
   // A smooth history: sign-ups with a weekly pattern, a steady churn rate.
   const days = 400;
