@@ -42,38 +42,18 @@ describe('named periods', () => {
     expect(resolveNamedPeriod(name, ANCHOR)).toMatchObject({ from, to });
   });
 
-  it('last_quarter on the last day of a quarter is that quarter', () => {
-    expect(resolveNamedPeriod('last_quarter', '2026-09-30')).toMatchObject({
-      from: '2026-07-01',
-      to: '2026-09-30',
-    });
-    expect(resolveNamedPeriod('last_quarter', '2026-01-15')).toMatchObject({
-      from: '2025-10-01',
-      to: '2025-12-31',
-    });
-  });
-
-  it('last month, quarter and year are the last complete ones on the anchor day', () => {
-    expect(resolveNamedPeriod('last_month', '2026-10-30')).toMatchObject({
-      from: '2026-09-01',
-      to: '2026-09-30',
-      label: '2026-09',
-    });
-    expect(resolveNamedPeriod('last_month', '2026-01-05')).toMatchObject({
-      from: '2025-12-01',
-      to: '2025-12-31',
-    });
-    expect(resolveNamedPeriod('last_year', '2026-12-31')).toMatchObject({
-      from: '2026-01-01',
-      to: '2026-12-31',
-      label: '2026',
-    });
-    expect(resolveNamedPeriod('last_quarter', '2026-10-31')).toMatchObject({ label: '2026-Q3' });
-    // 2026-11-01 is a Sunday: its ISO week (Mon 2026-10-26) is complete.
-    expect(resolveNamedPeriod('last_week', '2026-11-01')).toMatchObject({
-      from: '2026-10-26',
-      to: '2026-11-01',
-    });
+  // Relative periods on other anchor days: the last complete month, quarter, year or ISO week on that day.
+  it.each([
+    ['last_quarter', '2026-09-30', '2026-07-01', '2026-09-30', '2026-Q3'],
+    ['last_quarter', '2026-01-15', '2025-10-01', '2025-12-31', '2025-Q4'],
+    ['last_quarter', '2026-10-31', '2026-07-01', '2026-09-30', '2026-Q3'],
+    ['last_month', '2026-10-30', '2026-09-01', '2026-09-30', '2026-09'],
+    ['last_month', '2026-01-05', '2025-12-01', '2025-12-31', '2025-12'],
+    ['last_year', '2026-12-31', '2026-01-01', '2026-12-31', '2026'],
+    // 2026-11-01 is a Sunday: its ISO week (Monday 2026-10-26) is complete.
+    ['last_week', '2026-11-01', '2026-10-26', '2026-11-01', 'last week (2026-10-26 to 2026-11-01)'],
+  ])('%s on %s', (name, anchor, from, to, label) => {
+    expect(resolveNamedPeriod(name, anchor)).toEqual({ from, to, label });
   });
 
   it.each([
