@@ -175,11 +175,27 @@ function namedPeriod(name: string, anchor: string): Period {
   const calendar =
     words.length <= 2 || /^\d{4}-\d{2}-\d{2}$/.test(text) ? calendarPeriod(a ?? '', b, text) : undefined;
   if (calendar !== undefined) return calendar;
-  return relativePeriod(words.join('_'), anchor) ?? unknownPeriod(name);
+  return relativePeriod(words.join('_'), anchor) ?? unknownPeriod(name, text);
 }
 
-function unknownPeriod(name: string): never {
-  throw new ArgumentError('time_range', `Unknown time_range ${quote(name)}: expected ${NAMED_HELP}`);
+/** Why a period name resolves to nothing: the near misses said plainly, else everything that is accepted. */
+function unknownPeriod(name: string, text: string): never {
+  const days = /^last (\d+) days?$/.exec(text);
+  const week = /^(?:(\d{4}) w(\d{1,2})|w(\d{1,2}) (\d{4}))$/.exec(text.replace(/-/g, ' '));
+  const why =
+    days !== null
+      ? `last_N_days takes 1 to 3660 days, not ${days[1]}`
+      : /^\d{4}-\d{2}-\d{2}$/.test(text)
+        ? `${text} is not a real calendar day`
+        : week !== null
+          ? `${week[1] ?? week[4]} has ${isoWeeksInYear(Number(week[1] ?? week[4]))} ISO weeks`
+          : undefined;
+  throw new ArgumentError(
+    'time_range',
+    why === undefined
+      ? `Unknown time_range ${quote(name)}: expected ${NAMED_HELP}`
+      : `Invalid time_range ${quote(name)}: ${why}`,
+  );
 }
 
 /** A calendar period from one or two words (`2026-q3` is `2026 q3`); undefined when it names none. */
@@ -232,7 +248,11 @@ function relativePeriod(text: string, anchor: string): Period | undefined {
   if (days !== null) {
     const count = Number(days[1]);
     if (count < 1 || count > 3660) return undefined;
-    return { from: addDays(anchor, 1 - count), to: anchor, label: `the ${count} days to ${anchor}` };
+    return {
+      from: addDays(anchor, 1 - count),
+      to: anchor,
+      label: count === 1 ? `the day ${anchor}` : `the ${count} days to ${anchor}`,
+    };
   }
   // "Last month" is the last calendar month complete on the anchor day (the anchor's own, on its last day).
   const next = mustParse(addDays(anchor, 1));
@@ -253,7 +273,7 @@ function relativePeriod(text: string, anchor: string): Period | undefined {
       // The last ISO week complete on the anchor day.
       const to = end.getUTCDay() === 0 ? anchor : addDays(monday, -1);
       const from = addDays(to, -6);
-      return { from, to, label: `last week (${from} to ${to})` };
+      return { from, to, label: 'last week' };
     }
     case 'last_month':
       return complete(1);
@@ -312,7 +332,7 @@ function comparisonOf(period: Period, comparison: Comparison): Period {
   }
   const from = shiftYears(period.from, -1);
   const to = shiftYears(period.to, -1);
-  return { from, to, label: `a year earlier (${from} to ${to})` };
+  return { from, to, label: `same dates a year earlier (${from} to ${to})` };
 }
 
 function calendarPrevious(period: Period): DateRange | undefined {

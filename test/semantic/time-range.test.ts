@@ -51,9 +51,18 @@ describe('named periods', () => {
     ['last_month', '2026-01-05', '2025-12-01', '2025-12-31', '2025-12'],
     ['last_year', '2026-12-31', '2026-01-01', '2026-12-31', '2026'],
     // 2026-11-01 is a Sunday: its ISO week (Monday 2026-10-26) is complete.
-    ['last_week', '2026-11-01', '2026-10-26', '2026-11-01', 'last week (2026-10-26 to 2026-11-01)'],
+    ['last_week', '2026-11-01', '2026-10-26', '2026-11-01', 'last week'],
   ])('%s on %s', (name, anchor, from, to, label) => {
     expect(resolveNamedPeriod(name, anchor)).toEqual({ from, to, label });
+  });
+
+  it.each([
+    ['last_0_days', /^Invalid time_range "last_0_days": last_N_days takes 1 to 3660 days, not 0/],
+    ['last 10000 days', /last_N_days takes 1 to 3660 days, not 10000/],
+    ['2026-02-29', /^Invalid time_range "2026-02-29": 2026-02-29 is not a real calendar day/],
+    ['W53 2025', /^Invalid time_range "W53 2025": 2025 has 52 ISO weeks/],
+  ])('says why %j is not a period', (name, message) => {
+    expect(() => resolveNamedPeriod(name, ANCHOR)).toThrow(message);
   });
 
   it.each([

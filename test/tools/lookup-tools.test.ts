@@ -85,6 +85,9 @@ describe('saying what is missing', () => {
         `^Unknown content_id value "Rosa's Kitchen": did you mean "${truth?.content_id}" \\(Rosa's Kitchen\\)`,
       ),
     );
+    expect(await toolErrorText(aurora, { content_id: 'AUR-0002' })).toMatch(
+      /^Unknown content_id value "AUR-0002": did you mean "aur-0002" \(Rosa's Kitchen\)\?/,
+    );
     expect(await toolErrorText(aurora, { content_id: ['aur-0002', 'aur-9999'] })).toMatch(
       /^Unknown content_id value "aur-9999": nothing has it as its content_id/,
     );
@@ -163,7 +166,7 @@ describe('list_campaigns', () => {
     expect(out.totals).toEqual({ spend: Math.round(spend) });
     expect(result.content[0]?.text).toMatch(/^Campaigns active in 2026, 1-\d+: /);
     expect(result.content[0]?.text).toContain(
-      `All of them together (every page): spend ${Math.round(spend).toLocaleString('en-US')} USD.`,
+      `All of them together (every page, each campaign's whole figure, not only within the period): spend ${Math.round(spend).toLocaleString('en-US')} USD.`,
     );
     const first = await lookup(aurora, 'list_campaigns', { time_range: 2026, limit: 2 });
     expect(first.totals).toEqual(out.totals);

@@ -384,6 +384,22 @@ describe('pagination', () => {
     }
   });
 
+  it('says when a comparison is not like for like: a year the data has not finished against a whole one', async () => {
+    const out = await query(client, { metrics: ['views'], time_range: '2026', compare_to: 'year_ago' });
+    expect(out.warnings).toEqual([
+      expect.stringMatching(
+        /^Not like for like: the period has data for 304 of its 365 days \(2026-01-01 to 2026-10-31\)\. /,
+      ),
+    ]);
+    expect(out.summary).toContain('Not like for like: the period has data for 304 of its 365 days');
+    const alike = await query(client, {
+      metrics: ['views'],
+      time_range: 'year_to_date',
+      compare_to: 'year_ago',
+    });
+    expect(alike.warnings).toEqual([]);
+  });
+
   it('flags buckets the period cuts, with the days each covers, and never reads them as drops', async () => {
     // last_90_days to Saturday 2026-10-31 starts on Monday 2026-08-03: every week is whole but the last.
     const out = await query(client, {

@@ -70,6 +70,7 @@ function output(overrides: Partial<QueryEngagementResult> = {}): QueryEngagement
     columns: ['device', 'watch_minutes', 'completion_rate'],
     rows: [{}, {}],
     partial_buckets: [],
+    warnings: [],
     page: { offset: 0, limit: 2, returned: 2, next_cursor: 'abc.def' },
     ...overrides,
   };

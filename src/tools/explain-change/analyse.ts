@@ -1,3 +1,4 @@
+import { comparabilityWarnings } from '../../analysis/comparability.js';
 import {
   binomialBand,
   type Contribution,
@@ -219,6 +220,7 @@ export function analyseExplainChange(
     change: { absolute: stage.change.absolute, percent: stage.change.percent },
     noise_band_95: finite(stage.band),
     beyond_noise: stage.beyondNoise,
+    warnings: comparabilityWarnings(plan.period, plan.comparison, detail.dataDays),
     judged_against: stage.seasonal === undefined ? 'noise' : 'last_year',
     last_year:
       stage.seasonal === undefined || detail.lastYear === undefined

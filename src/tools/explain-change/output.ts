@@ -37,6 +37,8 @@ export const explainChangeOutput = z.object({
   noise_band_95: z.number().nullable(),
   /** Whether the change is beyond what chance (or, with last_year, the season plus chance) explains. */
   beyond_noise: z.boolean().nullable(),
+  /** What makes the two periods not like for like (a period the data covers in part, unequal lengths). */
+  warnings: z.array(z.string()),
   /** What beyond_noise judged the change against: chance alone, or the same change a year earlier. */
   judged_against: z.enum(['noise', 'last_year']),
   /** The same two periods a year earlier, and the part of this change their change does not explain. */

@@ -18,6 +18,8 @@ export interface ExplainPlan {
   readonly variances: readonly string[];
   /** The same two periods a year earlier, when the data covers them: the change is judged against theirs. */
   readonly lastYear: { readonly period: Period; readonly baseline: Period } | undefined;
+  /** The days of the tool's data the caller may see, for saying whether the two periods are like for like. */
+  readonly dataDays: { readonly first: string | null; readonly complete: string | null };
   readonly top: number;
 }
 
@@ -92,6 +94,7 @@ export async function planExplainChange(call: Call): Promise<ToolPlan<ExplainPla
       binomial: traits.noise === 'binomial',
       variances,
       lastYear,
+      dataDays: plan.dataDays,
       top: (args.top as number | undefined) ?? DEFAULT_TOP,
     },
     followUp:

@@ -41,6 +41,7 @@ export function summariseExplainChange(
   lines.push(
     `${metric.name} changed ${change}, ${values}: ${periods}${filters === '' ? '' : `, ${filters}`}.`,
   );
+  lines.push(...output.warnings);
   const band = output.noise_band_95 === null ? '' : `±${formatValue(metric, output.noise_band_95)}`;
   const ly = output.last_year;
   if (ly !== null) {
@@ -100,7 +101,7 @@ export function summariseExplainChange(
   }
   if (shares && output.breakdowns.some((b) => b.significant_share !== null))
     lines.push(
-      'Segments beyond noise are those that stay significant when all segments of their breakdown are tested together (Benjamini–Hochberg, 5% false discovery rate).',
+      `Segments beyond noise are those whose change from the baseline stays significant when all segments of their breakdown are tested together (Benjamini–Hochberg, 5% false discovery rate)${output.judged_against === 'last_year' ? '; unlike the verdict above, they are not set against the seasonal pattern' : ''}.`,
     );
   return lines.join('\n');
 }

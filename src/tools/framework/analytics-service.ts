@@ -319,22 +319,28 @@ export class AnalyticsService {
       catalogue !== undefined && rowFiltersApply(this.layer, caller.policy, catalogue.model)
         ? catalogue.model
         : tool.model;
-    const rows = await this.run(
-      {
-        model,
-        metrics: [],
-        dimensions: [key, naming],
-        timeDimension: '',
-        periods: [],
-        distinct: true,
-        search: { dimension: naming, text, minScore: LOOKALIKE_SCORE },
-        filters: [],
-        order: [],
-        limit: 5,
-      },
-      caller,
-    );
-    return pairs(rows);
+    const search = async (dimension: string, minScore: number) =>
+      pairs(
+        await this.run(
+          {
+            model,
+            metrics: [],
+            dimensions: [key, naming],
+            timeDimension: '',
+            periods: [],
+            distinct: true,
+            search: { dimension, text, minScore },
+            filters: [],
+            order: [],
+            limit: 5,
+          },
+          caller,
+        ),
+      );
+    // The value itself in another case (AUR-0274) before names that look like it.
+    const wanted = text.toLowerCase();
+    const same = (await search(key, 1)).filter((pair) => pair.value.toLowerCase() === wanted);
+    return same.length > 0 ? same : search(naming, LOOKALIKE_SCORE);
   }
 
   /** Facts differ by tenant and by access policy, never by anything else about the caller. */

@@ -273,7 +273,10 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
         const metric = layer.metrics.get(name);
         return metric === undefined ? '' : `${name} ${formatValue(metric, value)}`;
       });
-      const sum = together.length === 0 ? '' : ` All of them together (every page): ${together.join(', ')}.`;
+      const whole =
+        output.period === null ? '' : `, each ${spec.noun}'s whole figure, not only within the period`;
+      const sum =
+        together.length === 0 ? '' : ` All of them together (every page${whole}): ${together.join(', ')}.`;
       return `${inexact}${inexact === '' ? heading : heading.charAt(0).toLowerCase() + heading.slice(1)}: ${items.join('; ')}${more}.${sum}`;
     },
   };

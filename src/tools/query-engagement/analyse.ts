@@ -1,3 +1,4 @@
+import { comparabilityWarnings } from '../../analysis/comparability.js';
 import {
   type Change,
   changeOf,
@@ -161,6 +162,7 @@ export function analyseQueryEngagement(
       ...covered(plan, results),
     },
     comparison: plan.comparison === undefined ? null : { ...plan.comparison },
+    warnings: comparabilityWarnings(plan.period, plan.comparison, plan.dataDays),
     filters: filtersOutput(results.filters),
     metrics: plan.metrics.map((metric) => ({
       name: metric.name,

@@ -11,6 +11,8 @@ export const queryEngagementOutput = z.object({
     last_day_with_data: z.string().nullable(),
   }),
   comparison: periodSchema.nullable(),
+  /** What makes the comparison not like for like (a period the data covers in part, unequal lengths). */
+  warnings: z.array(z.string()),
   filters: filtersSchema,
   metrics: z.array(z.object({ name: z.string(), description: z.string(), format: z.string() })),
   totals: z.record(z.string(), z.number().nullable()),

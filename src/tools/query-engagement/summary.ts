@@ -34,6 +34,7 @@ export function summariseQueryEngagement(
   const covered = coverageOf(plan, output.period.first_day_with_data, output.period.last_day_with_data);
   lines.push(`Engagement for ${periodLabel(plan)}${filters === '' ? '' : `, ${filters}`}: ${covered}.`);
   if (plan.comparison !== undefined) lines.push(`Compared with the ${plan.comparison.label}.`);
+  lines.push(...output.warnings);
   for (const metric of plan.metrics) {
     const value = formatValue(metric, output.totals[metric.name] ?? null);
     const change = output.changes?.[metric.name];
