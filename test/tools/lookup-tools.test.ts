@@ -172,6 +172,19 @@ describe('list_campaigns', () => {
     expect(first.totals).toEqual(out.totals);
   });
 
+  it('reads "last month" on the calendar, not at the last campaign', async () => {
+    const out = await lookup(aurora, 'list_campaigns', { time_range: 'last_month' });
+    const today = new Date();
+    const first = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1));
+    const last = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 0));
+    // Yesterday ends the relative periods: on any day, last_month is the previous calendar month (on the 1st,
+    // yesterday is that month's last day, which completes it).
+    expect(out.period).toMatchObject({
+      from: first.toISOString().slice(0, 10),
+      to: last.toISOString().slice(0, 10),
+    });
+  });
+
   it('never shows the email planted in a campaign name', async () => {
     const result = await callTool(aurora, { query: 'referral push' }, 'list_campaigns');
     expect(JSON.stringify(result)).not.toContain('growth.team@aurora.example');

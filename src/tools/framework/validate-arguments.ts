@@ -43,6 +43,16 @@ function describe(schema: z.ZodObject, issue: z.core.$ZodIssue): { field: string
       message: joined.endsWith('?') ? `${joined} V${list}` : `${joined}; v${list}`,
     };
   }
+  if (issue.code === 'invalid_union') {
+    // "Invalid input" says nothing: the alternative of the value's own shape (a list, when a list came) does.
+    const matching = issue.errors.find(
+      (branch) =>
+        branch.length > 0 &&
+        branch.every((inner) => !(inner.code === 'invalid_type' && inner.path.length === 0)),
+    );
+    const first = matching?.[0];
+    if (first !== undefined) return describe(schema, { ...first, path: [...issue.path, ...first.path] });
+  }
   return {
     field: where === '' ? 'arguments' : where,
     message: `${where === '' ? 'arguments' : where}: ${issue.message}`,

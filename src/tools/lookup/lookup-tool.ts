@@ -4,7 +4,7 @@ import { quoteData } from '../../guard/untrusted-text.js';
 import type { QueryPlan } from '../../semantic/query-plan.js';
 import { SCORE_COLUMN } from '../../semantic/query-plan.js';
 import type { AccessPolicy, Tool } from '../../semantic/semantic-layer.js';
-import { explicitRange, type Period, resolveNamedPeriod } from '../../semantic/time-range.js';
+import { addDays, dayIn, explicitRange, type Period, resolveNamedPeriod } from '../../semantic/time-range.js';
 import {
   pageArguments,
   pageSchema,
@@ -93,7 +93,7 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
               time_range: timeRange
                 .optional()
                 .describe(
-                  `${binding.end_dimension === undefined ? `Only ${spec.noun}s starting in this period` : `Only ${spec.noun}s active in this period (any day in common)`}; without it, all. ${timeRangeHelp(undefined)}`,
+                  `${binding.end_dimension === undefined ? `Only ${spec.noun}s starting in this period` : `Only ${spec.noun}s active in this period (any day in common)`}; without it, all. ${timeRangeHelp(undefined)} Here relative periods end yesterday: ${spec.noun}s are not a stream of data.`,
                 ),
               ...(binding.end_dimension === undefined
                 ? {}
@@ -130,7 +130,9 @@ export function lookupTool(spec: LookupSpec): ToolDefinition<LookupPlan, LookupR
       let anchor = call.anchor;
       const range = timeRangeArgument(args.time_range);
       if (typeof range === 'string') {
-        anchor ??= await call.facts.anchor(binding);
+        // A catalogue is not a stream of data that stops somewhere: "last month" is the calendar's, ending
+        // yesterday in the layer's zone (a campaign that ended in July is not "last month" in November).
+        anchor ??= addDays(dayIn(call.layer.timeZone, new Date()), -1);
         period = resolveNamedPeriod(range, anchor);
       } else if (range !== undefined) {
         period = explicitRange(range.from, range.to);
