@@ -330,6 +330,17 @@ function comparisonOf(period: Period, comparison: Comparison): Period {
     const range = calendar ?? { from, to };
     return { ...range, label: `previous period (${range.from} to ${range.to})` };
   }
+  // Whole ISO weeks compare with the same weeks a year earlier (52 weeks back, Monday to Sunday again), so
+  // both sides have the same weekdays; anything else with the same dates.
+  const weeks =
+    dayCount(period) % 7 === 0 &&
+    mustParse(period.from).getUTCDay() === 1 &&
+    calendarPrevious(period) === undefined;
+  if (weeks) {
+    const from = addDays(period.from, -364);
+    const to = addDays(period.to, -364);
+    return { from, to, label: `same weeks a year earlier (${from} to ${to})` };
+  }
   const from = shiftYears(period.from, -1);
   const to = shiftYears(period.to, -1);
   return { from, to, label: `same dates a year earlier (${from} to ${to})` };
@@ -348,6 +359,14 @@ function calendarPrevious(period: Period): DateRange | undefined {
     }
   }
   return undefined;
+}
+
+/** The same day `months` calendar months later, or that month's last day when it has no such day (Oct 31 + 6 = Apr 30). */
+export function addMonths(day: string, months: number): string {
+  const date = mustParse(day);
+  const target = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  return utc(target.getUTCFullYear(), target.getUTCMonth(), Math.min(date.getUTCDate(), lastDay));
 }
 
 /** Same month and day `years` later; 29 February becomes 28 February in a common year. */

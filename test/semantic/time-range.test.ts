@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { comparisonPeriod, explicitRange, resolveNamedPeriod } from '../../src/semantic/time-range.js';
+import {
+  addMonths,
+  comparisonPeriod,
+  explicitRange,
+  resolveNamedPeriod,
+} from '../../src/semantic/time-range.js';
 
 const ANCHOR = '2026-10-31';
 
@@ -81,6 +86,17 @@ describe('named periods', () => {
   });
 });
 
+describe('calendar months ahead', () => {
+  it.each([
+    ['2026-10-31', 6, '2027-04-30'],
+    ['2026-01-31', 1, '2026-02-28'],
+    ['2024-01-31', 1, '2024-02-29'],
+    ['2026-08-15', 12, '2027-08-15'],
+  ])('%s + %i months is %s', (day, months, expected) => {
+    expect(addMonths(day, months)).toBe(expected);
+  });
+});
+
 describe('explicit ranges', () => {
   it('accepts real days in order', () => {
     expect(explicitRange('2026-01-01', '2026-01-31')).toMatchObject({ from: '2026-01-01', to: '2026-01-31' });
@@ -101,6 +117,10 @@ describe('comparison periods', () => {
     [{ from: '2026-01-01', to: '2026-12-31' }, 'previous_period', '2025-01-01', '2025-12-31'],
     [{ from: '2026-10-25', to: '2026-10-31' }, 'previous_period', '2026-10-18', '2026-10-24'],
     [{ from: '2024-02-29', to: '2024-03-10' }, 'year_ago', '2023-02-28', '2023-03-10'],
+    // ISO week 2026-W33 (Mon 2026-08-10) against ISO week 2025-W33 (Mon 2025-08-11), weekday for weekday.
+    [{ from: '2026-08-10', to: '2026-08-16' }, 'year_ago', '2025-08-11', '2025-08-17'],
+    // A calendar quarter that happens to start on a Monday and last 13 weeks still compares date for date.
+    [{ from: '2024-04-01', to: '2024-06-30' }, 'year_ago', '2023-04-01', '2023-06-30'],
     [{ from: '2026-07-01', to: '2026-09-30' }, 'year_ago', '2025-07-01', '2025-09-30'],
   ] as const)('%j %s', (period, comparison, from, to) => {
     expect(comparisonPeriod({ ...period, label: '' }, comparison)).toMatchObject({ from, to });

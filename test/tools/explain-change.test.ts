@@ -174,6 +174,23 @@ describe('policies', () => {
     ).toMatch(/Unknown dimension "title"/);
   });
 
+  it('takes one baseline: explicit dates or compare_to, not both; and says when they are not like for like', async () => {
+    expect(
+      await toolErrorText(
+        vp,
+        { time_range: '2026-Q3', compare_to: 'year_ago', baseline: { from: '2026-06-01', to: '2026-06-30' } },
+        'explain_change',
+      ),
+    ).toMatch(/^baseline: pass either baseline \(explicit dates\) or compare_to/);
+    const out = await explain(vp, {
+      time_range: '2026-Q3',
+      baseline: { from: '2026-06-01', to: '2026-06-30' },
+    });
+    expect(out.warnings).toEqual([
+      expect.stringMatching(/^Not like for like: the period has 92 days and the comparison 30\./),
+    ]);
+  });
+
   it('refuses days as the segments of a change, and names the call that shows when it changed', async () => {
     const text = await toolErrorText(vp, { time_range: '2026-Q3', dimensions: ['date'] }, 'explain_change');
     expect(text).toMatch(

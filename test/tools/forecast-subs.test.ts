@@ -36,7 +36,8 @@ describe('forecast_subs', () => {
     const [last] = await sql(`SELECT sum(active_subscribers) AS n FROM subscriptions_daily
       WHERE tenant_id = 'aurora' AND date = (SELECT max(date) FROM subscriptions_daily WHERE tenant_id = 'aurora')`);
     expect(out.current.value).toBe(Number(last?.n));
-    expect(out.horizon.days).toBe(183);
+    // Six calendar months after the last day of data (2026-10-31): 2026-11-01 to 2027-04-30.
+    expect(out.horizon).toMatchObject({ from: '2026-11-01', to: '2027-04-30', days: 181 });
     for (const band of [out.baseline, out.scenario]) {
       expect(band).not.toBeNull();
       const b = band as ForecastSubsOutput['baseline'];

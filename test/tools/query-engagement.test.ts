@@ -400,6 +400,27 @@ describe('pagination', () => {
     expect(alike.warnings).toEqual([]);
   });
 
+  it('tells a group absent from the comparison (0) from one withheld there (null)', async () => {
+    const out = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      compare_to: 'previous_period',
+      group_by: ['content_id'],
+      limit: 500,
+    });
+    const before = await warehouse
+      .admin()
+      .query(`SELECT content_id, uniqExact(user_id) AS viewers FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-04-01' AND '2026-06-30' GROUP BY content_id`);
+    const viewers = new Map(before.map((row) => [String(row.content_id), Number(row.viewers)]));
+    const absent = out.rows.filter((row) => !viewers.has(String(row.content_id)));
+    const small = out.rows.filter((row) => (viewers.get(String(row.content_id)) ?? 5) < 5);
+    // Titles released in Q3 had no views in Q2: a true zero. Titles with a handful of Q2 viewers are withheld.
+    expect(absent.length).toBeGreaterThan(0);
+    for (const row of absent) expect(row.views_previous).toBe(0);
+    for (const row of small) expect(row.views_previous).toBeNull();
+  });
+
   it('flags buckets the period cuts, with the days each covers, and never reads them as drops', async () => {
     // last_90_days to Saturday 2026-10-31 starts on Monday 2026-08-03: every week is whole but the last.
     const out = await query(client, {

@@ -1,3 +1,4 @@
+import { ArgumentError } from '../../errors.js';
 import { traitsOf } from '../../semantic/metric-traits.js';
 import type { AnalyticsPlan, AnalyticsRequest } from '../../semantic/plan-query.js';
 import type { QueryPlan } from '../../semantic/query-plan.js';
@@ -32,6 +33,11 @@ export const drillQuery = (dimension: string): string => `drill_by_${dimension}`
 /** The totals and one breakdown per dimension, both periods, with variances for the noise model. */
 export async function planExplainChange(call: Call): Promise<ToolPlan<ExplainPlan>> {
   const { args, layer, binding } = call;
+  if (args.baseline !== undefined && args.compare_to !== undefined)
+    throw new ArgumentError(
+      'baseline',
+      'baseline: pass either baseline (explicit dates) or compare_to (previous_period, year_ago), not both',
+    );
   const metricName = (args.metric as string | undefined) ?? binding.default_metrics[0] ?? '';
   const requested = layer.metrics.get(metricName);
   const parts = requested === undefined ? undefined : traitsOf(layer, requested).parts;

@@ -5,7 +5,8 @@ import type { Breakdown, ExplainChangeResult } from './output.js';
 import type { ExplainPlan } from './plan.js';
 
 function percentOf(share: number): string {
-  return `${Math.round(share * 100)}%`;
+  const rounded = Math.round(share * 100);
+  return `${rounded < 0 ? '−' : ''}${Math.abs(rounded)}%`;
 }
 
 function describeContributor(

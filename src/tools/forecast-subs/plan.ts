@@ -1,7 +1,7 @@
 import { DAYS_PER_MONTH } from '../../analysis/stock-flow.js';
 import { ArgumentError } from '../../errors.js';
 import type { ForecastDef } from '../../semantic/schema.js';
-import { addDays } from '../../semantic/time-range.js';
+import { addDays, addMonths, dayCount } from '../../semantic/time-range.js';
 import type { Call, ToolPlan } from '../framework/definition.js';
 
 /** Days of history the flows are fitted on. */
@@ -23,17 +23,23 @@ export async function planForecastSubs(call: Call): Promise<ToolPlan<ForecastPla
   const { args, binding } = call;
   const forecast = binding.forecast as ForecastDef;
   const unit = (args.unit as keyof typeof UNITS | undefined) ?? 'months';
-  const horizonDays = Math.ceil(((args.horizon as number | undefined) ?? 6) * UNITS[unit]);
-  if (horizonDays > MAX_HORIZON_DAYS) {
-    throw new ArgumentError(
+  const horizon = (args.horizon as number | undefined) ?? 6;
+  const tooFar = (days: number) =>
+    new ArgumentError(
       'horizon',
-      `horizon is ${horizonDays} days; at most ${MAX_HORIZON_DAYS} days (12 months, 52 weeks)`,
+      `horizon is ${days} days; at most ${MAX_HORIZON_DAYS} days (12 months, 52 weeks)`,
     );
-  }
+  if (Math.ceil(horizon * UNITS[unit]) > MAX_HORIZON_DAYS + 3) throw tooFar(Math.ceil(horizon * UNITS[unit]));
   const [filters, anchor] = await Promise.all([
     call.facts.filters(binding, args),
     call.facts.anchor(binding),
   ]);
+  // Months are calendar months from the last day of data: six months after 2026-10-31 is 2027-04-30.
+  const horizonDays =
+    unit === 'months' && Number.isInteger(horizon)
+      ? dayCount({ from: addDays(anchor, 1), to: addMonths(anchor, horizon) })
+      : Math.ceil(horizon * UNITS[unit]);
+  if (horizonDays > MAX_HORIZON_DAYS) throw tooFar(horizonDays);
   const historyFrom = addDays(anchor, -(HISTORY_DAYS - 1));
   return {
     queries: {

@@ -19,6 +19,8 @@ import type { QueryEngagementResult } from './output.js';
 import { type EngagementPlan, moversQuery, ROWS, TOTALS } from './plan.js';
 
 const TOP_MOVERS = 5;
+/** Aggregations whose value over no rows is 0 (a count, a sum); others have none over no rows. */
+const COUNTS = new Set(['count', 'sum', 'count_distinct', 'approx_count_distinct']);
 /** The column saying how many of a time bucket's days the answer covers. */
 const DAYS_COLUMN = 'days';
 
@@ -129,6 +131,14 @@ export function analyseQueryEngagement(
   const all = paired
     ? results.rows(ROWS).filter((row) => String(row[PERIOD_COLUMN]) === '0')
     : results.rows(ROWS);
+  const withheldBefore = new Set(
+    paired
+      ? results
+          .withheld(ROWS)
+          .filter((row) => String(row[PERIOD_COLUMN]) === '1')
+          .map(keyOf)
+      : [],
+  );
   const page = all.slice(plan.offset, plan.offset + plan.limit);
   const span = bucketSpan(plan);
   const shape = (row: Row) => {
@@ -139,8 +149,16 @@ export function analyseQueryEngagement(
       const now = toNumber(row[metric.name]);
       shaped[metric.name] = roundMetric(metric, now);
       if (!paired) continue;
-      const earlier = before.get(keyOf(row));
-      const then = earlier === undefined ? null : toNumber(earlier[metric.name]);
+      const key = keyOf(row);
+      const earlier = before.get(key);
+      // Absent from the comparison (and not withheld there): none of it then, a true zero for counts and sums;
+      // a ratio of nothing is undefined. Withheld stays null.
+      const then =
+        earlier !== undefined
+          ? toNumber(earlier[metric.name])
+          : withheldBefore.has(key) || !COUNTS.has(metric.aggregation)
+            ? null
+            : 0;
       shaped[`${metric.name}_previous`] = roundMetric(metric, then);
       shaped[`${metric.name}_change_pct`] = changeOf(now, then).percent;
     }
