@@ -5,6 +5,7 @@
  */
 import { mase as maseOf, naiveScale, smape as smapeOf } from './accuracy.js';
 import { type Forecast, forecastSeries } from './forecast.js';
+import { forecastRate } from './stationary-rate.js';
 
 /** Days per month, for monthly churn rates. */
 export const DAYS_PER_MONTH = 30.4375;
@@ -76,8 +77,28 @@ export function forecastFlows(
 ): FlowModels {
   return {
     inflow: forecastSeries(positive(inflow), { horizon, periods }),
-    churnRate: forecastSeries(positive(churnRates(stock, outflow)), { horizon, periods }),
+    churnRate: forecastRate(positive(withoutBreaks(churnRates(stock, outflow))), horizon, periods[0] ?? 7),
   };
+}
+
+/** A break at least this many times the series' median (a week of churn after a price rise) is an event. */
+const BREAK_RATIO = 1.5;
+
+/**
+ * A daily rate with its breaks taken out: each week-long spike (a price rise, a billing failure) replaced by
+ * the median of the series, so that the model fits the usual days and does not carry one event forward as
+ * permanent noise. A lasting shift after the event stays in the data.
+ */
+export function withoutBreaks(rates: readonly number[]): number[] {
+  const cleaned = [...rates];
+  const sorted = [...rates].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  for (let round = 0; round < 3; round++) {
+    const spike = largestSpike(cleaned);
+    if (spike === undefined || spike.ratio < BREAK_RATIO) break;
+    for (let i = spike.index; i < spike.index + 7 && i < cleaned.length; i++) cleaned[i] = median;
+  }
+  return cleaned;
 }
 
 function adjustRate(rate: number, step: number, scenario: Scenario): number {
