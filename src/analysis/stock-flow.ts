@@ -93,7 +93,7 @@ export function withoutBreaks(rates: readonly number[]): number[] {
   const cleaned = [...rates];
   const sorted = [...rates].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 8; round++) {
     const spike = largestSpike(cleaned);
     if (spike === undefined || spike.ratio < BREAK_RATIO) break;
     for (let i = spike.index; i < spike.index + 7 && i < cleaned.length; i++) cleaned[i] = median;
