@@ -2,7 +2,7 @@
  * Whether a period and its comparison can be compared as totals: both whole in the data, and of one length.
  * Pure: dates as ISO days.
  */
-import { type DateRange, dayCount } from '../semantic/time-range.js';
+import { type DateRange, dayCount, overlap } from '../semantic/time-range.js';
 
 /** The days of the data: the first, and the last complete one (a later day may still be filling). */
 export interface DataDays {
@@ -14,9 +14,7 @@ export interface DataDays {
 function covered(range: DateRange, data: DataDays): { days: number; of: number; from: string; to: string } {
   const of = dayCount(range);
   if (data.first === null || data.complete === null) return { days: 0, of, from: range.from, to: range.to };
-  const [, from = range.from] = [range.from, data.first].sort();
-  const [to = range.to] = [range.to, data.complete].sort();
-  return { days: to < from ? 0 : dayCount({ from, to }), of, from, to };
+  return { ...overlap(range, { from: data.first, to: data.complete }), of };
 }
 
 /**

@@ -19,7 +19,14 @@ import {
   varianceColumn,
 } from './query-plan.js';
 import type { DimensionType, FilterValue } from './schema.js';
-import type { Dimension, Metric, Model, SemanticLayer } from './semantic-layer.js';
+import {
+  type Dimension,
+  joinKeyColumns,
+  type Metric,
+  type Model,
+  qualifiedTable,
+  type SemanticLayer,
+} from './semantic-layer.js';
 import { addDays, type DateRange, EARLIEST_DAY, LATEST_DAY, type Period } from './time-range.js';
 
 type Fragment = RawBuilder<unknown>;
@@ -162,17 +169,12 @@ function dimensionExpression(layer: SemanticLayer, dimension: Dimension, grain?:
   return dimension.type === 'timestamp' ? call('toDate32', expression, ...zone) : expression;
 }
 
-/** A table of the warehouse, qualified by its database when the layer names one. */
-function tableOf(model: Model): string {
-  return model.database === undefined ? model.table : `${model.database}.${model.table}`;
-}
-
 /**
  * One table, filtered to the tenant (and, for the base model, to the periods) before any join. A table the
  * layer declares shared by every tenant (a catalogue) has no tenant column and is read whole.
  */
 function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) {
-  let query = compilerDb.selectFrom(tableOf(model)).selectAll();
+  let query = compilerDb.selectFrom(qualifiedTable(model)).selectAll();
   if (model.tenant_column !== undefined)
     query = query.where(sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`);
   else if (model.shared !== true)
@@ -575,12 +577,9 @@ export function compileDuplicateKeys(layer: SemanticLayer, model: string, joinIn
   const join = mustGet(layer.models, model, 'model').joins[joinIndex];
   if (join === undefined) throw new Error(`Model ${model} has no join ${joinIndex}`);
   const target = mustGet(layer.models, join.to, 'model');
-  const keys = [
-    ...(target.tenant_column === undefined ? [] : [target.tenant_column]),
-    ...Object.values(join.on),
-  ].map((name) => sql.ref(name));
+  const keys = joinKeyColumns(target, join).map((name) => sql.ref(name));
   const select = compilerDb
-    .selectFrom(tableOf(target))
+    .selectFrom(qualifiedTable(target))
     .select([sql`toString(tuple(${sql.join(keys)}))`.as('_key'), sql`count()`.as('_copies')])
     .groupBy(keys)
     .having(sql<SqlBool>`count() > ${typed(1, 'Int64')}`)

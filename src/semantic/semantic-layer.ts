@@ -4,6 +4,7 @@ import type { Problem } from './load-semantic-layer.js';
 import type {
   AccessDef,
   DimensionDef,
+  JoinDef,
   MetricDef,
   ModelDef,
   PolicyDef,
@@ -46,6 +47,16 @@ export type Locate = (
 
 /** The zone of a layer that names none. */
 export const DEFAULT_TIME_ZONE = 'UTC';
+
+/** The table a model reads, as SQL names it: `table`, or `database.table` when the layer names the database. */
+export function qualifiedTable(model: Pick<Model, 'table' | 'database'>): string {
+  return model.database === undefined ? model.table : `${model.database}.${model.table}`;
+}
+
+/** The columns naming one row of a join's target: its tenant column (when it has one) and the joined columns. */
+export function joinKeyColumns(target: Pick<Model, 'tenant_column'>, join: Pick<JoinDef, 'on'>): string[] {
+  return [...(target.tenant_column === undefined ? [] : [target.tenant_column]), ...Object.values(join.on)];
+}
 
 /** The name of the policy for callers none of whose roles a policy names. */
 export const DEFAULT_POLICY = 'default';

@@ -45,15 +45,13 @@ const DAY_MS = 86_400_000;
 export const EARLIEST_DAY = '1900-01-01';
 // The last day whose next midnight a DateTime64 can still hold (half-open ranges end there).
 export const LATEST_DAY = '2299-12-30';
-const EARLIEST = EARLIEST_DAY;
-const LATEST = LATEST_DAY;
 
 /** A period within the days a warehouse can hold, or an argument error naming `field`. */
 function held<P extends DateRange>(period: P, field: string): P {
-  if (period.from < EARLIEST || period.to > LATEST)
+  if (period.from < EARLIEST_DAY || period.to > LATEST_DAY)
     throw new ArgumentError(
       field,
-      `${field} ${period.from} to ${period.to} is outside the days a warehouse can hold (${EARLIEST} to ${LATEST})`,
+      `${field} ${period.from} to ${period.to} is outside the days a warehouse can hold (${EARLIEST_DAY} to ${LATEST_DAY})`,
     );
   return period;
 }
@@ -85,6 +83,13 @@ export function dayIn(zone: string, instant: Date): string {
 
 export function addDays(day: string, days: number): string {
   return formatDate(new Date(mustParse(day).getTime() + days * DAY_MS));
+}
+
+/** The part of `range` inside `window` (ISO days order as text) and its days; 0 when they do not meet. */
+export function overlap(range: DateRange, window: DateRange): DateRange & { readonly days: number } {
+  const [, from = range.from] = [range.from, window.from].sort();
+  const [to = range.to] = [range.to, window.to].sort();
+  return { from, to, days: to < from ? 0 : dayCount({ from, to }) };
 }
 
 /** Whole days from `from` to `to` inclusive. */
@@ -198,6 +203,22 @@ function unknownPeriod(name: string, text: string): never {
   );
 }
 
+/**
+ * The `count` calendar months from month `first` (0-based) of `year`, labelled as the period is named: a year
+ * (`2026`), a half (`2026-H2`), a quarter (`2026-Q3`) or a month (`2026-08`).
+ */
+function monthsOf(year: number, first: number, count: 1 | 3 | 6 | 12): Period {
+  const label =
+    count === 12
+      ? String(year)
+      : count === 6
+        ? `${year}-H${first / 6 + 1}`
+        : count === 3
+          ? `${year}-Q${first / 3 + 1}`
+          : `${year}-${String(first + 1).padStart(2, '0')}`;
+  return { from: utc(year, first, 1), to: utc(year, first + count, 0), label };
+}
+
 /** A calendar period from one or two words (`2026-q3` is `2026 q3`); undefined when it names none. */
 function calendarPeriod(a: string, b: string | undefined, text: string): Period | undefined {
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
@@ -208,21 +229,11 @@ function calendarPeriod(a: string, b: string | undefined, text: string): Period 
   const year = Number(yearFirst ? a : b);
   const part = yearFirst ? b : a;
   if (!/^\d{4}$/.test(yearFirst ? a : (b ?? ''))) return undefined;
-  if (part === undefined) return { from: utc(year, 0, 1), to: utc(year, 11, 31), label: String(year) };
+  if (part === undefined) return monthsOf(year, 0, 12);
   let match = /^q([1-4])$/.exec(part);
-  if (match !== null) {
-    const quarter = Number(match[1]);
-    return {
-      from: utc(year, (quarter - 1) * 3, 1),
-      to: utc(year, quarter * 3, 0),
-      label: `${year}-Q${quarter}`,
-    };
-  }
+  if (match !== null) return monthsOf(year, (Number(match[1]) - 1) * 3, 3);
   match = /^h([12])$/.exec(part);
-  if (match !== null) {
-    const half = Number(match[1]);
-    return { from: utc(year, (half - 1) * 6, 1), to: utc(year, half * 6, 0), label: `${year}-H${half}` };
-  }
+  if (match !== null) return monthsOf(year, (Number(match[1]) - 1) * 6, 6);
   match = /^w(\d{1,2})$/.exec(part);
   if (match !== null) {
     const week = Number(match[1]);
@@ -232,11 +243,7 @@ function calendarPeriod(a: string, b: string | undefined, text: string): Period 
   }
   const month = /^\d{2}$/.test(part) && yearFirst ? Number(part) : monthNamed(part);
   if (month === undefined || month < 1 || month > 12) return undefined;
-  return {
-    from: utc(year, month - 1, 1),
-    to: utc(year, month, 0),
-    label: `${year}-${String(month).padStart(2, '0')}`,
-  };
+  return monthsOf(year, month - 1, 1);
 }
 
 /** A period ending at (or just before) `anchor`, the last complete day of data; undefined when it names none. */
@@ -258,14 +265,7 @@ function relativePeriod(text: string, anchor: string): Period | undefined {
   const next = mustParse(addDays(anchor, 1));
   const complete = (months: 1 | 3 | 12): Period => {
     const index = Math.floor((next.getUTCFullYear() * 12 + next.getUTCMonth()) / months) * months - months;
-    const [y, m] = [Math.floor(index / 12), index % 12];
-    const label =
-      months === 12
-        ? String(y)
-        : months === 3
-          ? `${y}-Q${m / 3 + 1}`
-          : `${y}-${String(m + 1).padStart(2, '0')}`;
-    return { from: utc(y, m, 1), to: utc(y, m + months, 0), label };
+    return monthsOf(Math.floor(index / 12), index % 12, months);
   };
   const monday = addDays(anchor, -((end.getUTCDay() + 6) % 7));
   switch (text) {
@@ -371,8 +371,5 @@ export function addMonths(day: string, months: number): string {
 
 /** Same month and day `years` later; 29 February becomes 28 February in a common year. */
 function shiftYears(day: string, years: number): string {
-  const date = mustParse(day);
-  const year = date.getUTCFullYear() + years;
-  const lastDay = new Date(Date.UTC(year, date.getUTCMonth() + 1, 0)).getUTCDate();
-  return utc(year, date.getUTCMonth(), Math.min(date.getUTCDate(), lastDay));
+  return addMonths(day, 12 * years);
 }

@@ -14,7 +14,13 @@ import {
   type QueryPlan,
   type UnitOutcomePlan,
 } from '../../semantic/query-plan.js';
-import type { AccessPolicy, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
+import {
+  type AccessPolicy,
+  joinKeyColumns,
+  qualifiedTable,
+  type SemanticLayer,
+  type Tool,
+} from '../../semantic/semantic-layer.js';
 import { addDays, dayIn } from '../../semantic/time-range.js';
 import { describeWarehouse } from '../../warehouse/describe-warehouse.js';
 import type { Row, Warehouse } from '../../warehouse/warehouse.js';
@@ -26,6 +32,22 @@ const MISFIT_TTL_MS = 5_000;
 const MAX_DIMENSION_VALUES = 1_000;
 /** Trigram similarity from which a name looks like what was typed (or it contains it). */
 const LOOKALIKE_SCORE = 0.3;
+
+/** A plan listing the distinct combinations of `dimensions` of `model` (at most 1,000): no metric, no period. */
+function listing(model: string, dimensions: readonly string[], more: Partial<QueryPlan> = {}): QueryPlan {
+  return {
+    model,
+    metrics: [],
+    dimensions,
+    timeDimension: '',
+    periods: [],
+    distinct: true,
+    filters: [],
+    order: [],
+    limit: MAX_DIMENSION_VALUES,
+    ...more,
+  };
+}
 
 /** Who is asking, with the access policy their roles give them (resolved once per request). */
 export interface Caller {
@@ -124,7 +146,7 @@ export class AnalyticsService {
             'models',
             model.name,
             ['joins', index, 'on'],
-            `Keys of ${quote(target === undefined ? join.to : target.database === undefined ? target.table : `${target.database}.${target.table}`)} name several rows (e.g. ${quote(String(first._key))} on ${String(first._copies)} rows): a ${quote(model.name)} row joined to one counts once per copy; make (${[...(target?.tenant_column === undefined ? [] : [target.tenant_column]), ...Object.values(join.on)].join(', ')}) unique, or join on a key that is`,
+            `Keys of ${quote(target === undefined ? join.to : qualifiedTable(target))} name several rows (e.g. ${quote(String(first._key))} on ${String(first._copies)} rows): a ${quote(model.name)} row joined to one counts once per copy; make (${joinKeyColumns(target ?? {}, join).join(', ')}) unique, or join on a key that is`,
           ),
         });
       }
@@ -217,20 +239,7 @@ export class AnalyticsService {
       const own = new Set(dimensions.map((name) => this.layer.dimensions.get(name)?.model ?? tool.model));
       const model =
         caller.policy.rowFilters.length > 0 || own.size !== 1 ? tool.model : ([...own][0] ?? tool.model);
-      return this.run(
-        {
-          model,
-          metrics: [],
-          dimensions,
-          timeDimension: '',
-          periods: [],
-          distinct: true,
-          filters: [],
-          order: [],
-          limit: MAX_DIMENSION_VALUES,
-        },
-        caller,
-      );
+      return this.run(listing(model, dimensions), caller);
     });
   }
 
@@ -247,21 +256,7 @@ export class AnalyticsService {
     const lookup = (model: string, key: string, wanted: readonly string[]) =>
       this.cached(
         `exists|${this.scopeKey(caller)}|${tool.name}|${model}|${key}|${wanted.join('\u0000')}`,
-        () =>
-          this.run(
-            {
-              model,
-              metrics: [],
-              dimensions: [key],
-              timeDimension: '',
-              periods: [],
-              distinct: true,
-              filters: [{ dimension: key, values: wanted }],
-              order: [],
-              limit: MAX_DIMENSION_VALUES,
-            },
-            caller,
-          ),
+        () => this.run(listing(model, [key], { filters: [{ dimension: key, values: wanted }] }), caller),
       ).then((rows) => rows.map((row) => String(row[key] ?? '')));
     const found = new Set<string>();
     const catalogue = this.layer.catalogueOf(dimension);
@@ -322,18 +317,7 @@ export class AnalyticsService {
     const search = async (dimension: string, minScore: number) =>
       pairs(
         await this.run(
-          {
-            model,
-            metrics: [],
-            dimensions: [key, naming],
-            timeDimension: '',
-            periods: [],
-            distinct: true,
-            search: { dimension, text, minScore },
-            filters: [],
-            order: [],
-            limit: 5,
-          },
+          listing(model, [key, naming], { search: { dimension, text, minScore }, limit: 5 }),
           caller,
         ),
       );

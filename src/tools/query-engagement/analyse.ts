@@ -11,7 +11,7 @@ import {
 import type { AnalyticsPlan } from '../../semantic/plan-query.js';
 import { PERIOD_COLUMN } from '../../semantic/query-plan.js';
 import type { Metric } from '../../semantic/semantic-layer.js';
-import { bucketEnd, dayCount, parseDate } from '../../semantic/time-range.js';
+import { bucketEnd, dayCount, overlap, parseDate } from '../../semantic/time-range.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import { filtersOutput } from '../framework/common-args.js';
 import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.js';
@@ -33,15 +33,8 @@ function bucketSpan(plan: EngagementPlan): (start: string) => { days: number; of
   const to = complete !== null && complete < plan.period.to ? complete : plan.period.to;
   return (start) => {
     if (plan.grain === undefined || parseDate(start) === undefined) return { days: 1, of: 1 };
-    const end = bucketEnd(start, plan.grain);
-    // ISO days order as text.
-    const [from] = [start, plan.period.from].sort().slice(-1);
-    const [last] = [end, to].sort();
-    const of = dayCount({ from: start, to: end });
-    return {
-      days: from === undefined || last === undefined || last < from ? 0 : dayCount({ from, to: last }),
-      of,
-    };
+    const bucket = { from: start, to: bucketEnd(start, plan.grain) };
+    return { days: overlap(bucket, { from: plan.period.from, to }).days, of: dayCount(bucket) };
   };
 }
 
