@@ -61,7 +61,8 @@ export function coarsen(rows: readonly Cells[], spec: CoarsenSpec): { rows: Cell
   const shown = (row: Cells) => (totals.get(seriesOf(row)) ?? 0) >= spec.people.min;
   const withheld = positioned.filter(({ row }) => !shown(row)).map(({ row }) => row);
   const kept = positioned.filter(({ row }) => shown(row));
-  const series = [...new Set(kept.map(({ row }) => seriesOf(row)))];
+  // A set in the order met: membership is checked for every constraint row.
+  const series = new Set(kept.map(({ row }) => seriesOf(row)));
 
   // People added per position, per series, and per finer series of the shown ones (a constraint's value).
   const added = new Map<number, Map<string, number>>();
@@ -75,15 +76,16 @@ export function coarsen(rows: readonly Cells[], spec: CoarsenSpec): { rows: Cell
     for (const row of constraint.rows) {
       if (!shown(row)) continue;
       const finer = `${index}|${seriesOf(row)}|${JSON.stringify(constraint.series.map((column) => row[column] ?? null))}`;
-      if (!series.includes(finer)) series.push(finer);
+      series.add(finer);
       add(finer, row, position(row));
     }
   }
   const positions = [...added.keys()].sort((a, b) => a - b);
-  const cumulative = new Map(series.map((name) => [name, 0]));
+  const names = [...series];
+  const cumulative = new Map(names.map((name) => [name, 0]));
   const cuts: { order: number; totals: Map<string, number> }[] = [];
   const fine = (from: ReadonlyMap<string, number> | undefined) =>
-    series.every((name) => {
+    names.every((name) => {
       const step = (cumulative.get(name) ?? 0) - (from?.get(name) ?? 0);
       return step === 0 || step >= spec.people.min;
     });

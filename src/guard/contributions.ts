@@ -1,4 +1,4 @@
-import { type Cells, sizeOf, type Threshold } from './disclosure-table.js';
+import { type Cells, reaches, sizeOf, type Threshold } from './disclosure-table.js';
 
 /** One list filter as the contribution checks see it: its column in the rows, and its values. */
 export interface ListColumn {
@@ -21,13 +21,22 @@ export function smallContributions(
   const valueIn = (list: ListColumn, row: Cells) =>
     list.values.find((candidate) => String(candidate) === String(row[list.column]));
   const first = thresholds[0]?.column;
-  const brings = (list: ListColumn, value: string | number) =>
-    first === undefined
-      ? 0
-      : rows.reduce((sum, row) => sum + (valueIn(list, row) === value ? sizeOf(row, first) : 0), 0);
+  // What each value brings to the selection: its rows' first size, added up once for every list.
+  const totals = new Map(
+    lists.map((list) => {
+      const sums = new Map<string | number, number>();
+      if (first !== undefined)
+        for (const row of rows) {
+          const value = valueIn(list, row);
+          if (value !== undefined) sums.set(value, (sums.get(value) ?? 0) + sizeOf(row, first));
+        }
+      return [list, sums] as const;
+    }),
+  );
+  const brings = (list: ListColumn, value: string | number) => totals.get(list)?.get(value) ?? 0;
   const out = new Map<string, { column: string; value: string | number }>();
   for (const row of rows) {
-    if (thresholds.every((threshold) => sizeOf(row, threshold.column) >= threshold.min)) continue;
+    if (reaches(row, thresholds)) continue;
     const candidates = lists.flatMap((list) => {
       const value = valueIn(list, row);
       return value === undefined ? [] : [{ column: list.column, value, brings: brings(list, value) }];

@@ -10,7 +10,7 @@ export type Equation = Map<number, number>;
 const EPSILON = 1e-9;
 
 /** `row` less `factor` times `pivot`, dropping coefficients that cancel. */
-function subtract(row: Equation, pivot: Equation, factor: number): void {
+export function subtract(row: Equation, pivot: Equation, factor: number): void {
   for (const [group, coefficient] of pivot) {
     const value = (row.get(group) ?? 0) - factor * coefficient;
     if (Math.abs(value) < EPSILON) row.delete(group);

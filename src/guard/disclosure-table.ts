@@ -68,6 +68,16 @@ export interface Disclosure {
   readonly totalsWithheld: boolean;
 }
 
+/** The coordinates of a table's groups: its keys and its constant coordinates. */
+export function namesOf(table: Pick<DisclosureTable, 'keys' | 'fixed'>): Set<string> {
+  return new Set([...table.keys, ...Object.keys(table.fixed)]);
+}
+
+/** Whether a row describes some people, but fewer than a threshold asks: a group the rules must withhold. */
+export function isSmall(row: Cells, thresholds: readonly Threshold[]): boolean {
+  return thresholds.some((threshold) => sizeOf(row, threshold.column) > 0) && !reaches(row, thresholds);
+}
+
 /** Whether a row reaches every threshold. */
 export function reaches(row: Cells, thresholds: readonly Threshold[]): boolean {
   return thresholds.every((threshold) => sizeOf(row, threshold.column) >= threshold.min);

@@ -1,8 +1,10 @@
-import { Derivation, type Equation, type Relation } from './derivation.js';
+import { Derivation, type Equation, type Relation, subtract } from './derivation.js';
 import {
   type Cells,
   type Disclosure,
   type DisclosureTable,
+  isSmall,
+  namesOf,
   reaches,
   type Span,
   sizeOf,
@@ -67,10 +69,6 @@ function cellsOf(table: DisclosureTable, ids: Map<string, number>): Cell[] {
     return { table, row, coordinates, span, group };
   });
 }
-
-/** The coordinates of a table's groups: its keys and its constant coordinates. */
-const namesOf = (table: DisclosureTable): Set<string> =>
-  new Set([...table.keys, ...Object.keys(table.fixed)]);
 
 /** Whether every name of `inner` is one of `outer`, and `outer` has more. */
 const narrower = (inner: ReadonlySet<string>, outer: ReadonlySet<string>): boolean =>
@@ -165,8 +163,8 @@ function complement(
   withheld: Set<number>,
   large: (cell: Cell) => boolean,
   order: (a: Cell, b: Cell) => number,
-  enough: (split: Split, hidden: (group: number) => boolean) => boolean = () => false,
-  determined: ReadonlySet<number> = new Set(),
+  enough: (split: Split, hidden: (group: number) => boolean) => boolean,
+  determined: ReadonlySet<number>,
 ): void {
   const hidden = (group: number) => withheld.has(group) && !determined.has(group);
   let changed = true;
@@ -234,11 +232,7 @@ function zeroSums(
       if (group <= first || chosen.includes(group) || vector === undefined) continue;
       if (Math.sign(entry) === Math.sign(value)) continue;
       const next = new Map(sum);
-      for (const [at, coefficient] of vector) {
-        const total = (next.get(at) ?? 0) + coefficient;
-        if (Math.abs(total) < 1e-9) next.delete(at);
-        else next.set(at, total);
-      }
+      subtract(next, vector, -1);
       extend([...chosen, group], next);
     }
   };
@@ -267,9 +261,7 @@ function exposed(
   const determined = derivation.singles();
   const small = [...withheld].filter((group) => {
     const cell = cells.get(group);
-    if (cell === undefined) return false;
-    const sizes = thresholds(cell).map((threshold) => sizeOf(cell.row, threshold.column));
-    return sizes.some((size) => size > 0) && !reaches(cell.row, thresholds(cell));
+    return cell !== undefined && isSmall(cell.row, thresholds(cell));
   });
   const singles = small.filter((group) => determined.has(group)).map((group) => [group]);
   if (singles.length > 0) return { exposures: singles, determined };
@@ -413,19 +405,18 @@ function unionsNeeded({ splits, withheld }: ReturnType<typeof primary>): UnionNe
       (threshold) =>
         hidden.reduce((sum, part) => sum + sizeOf(part.row, threshold.column), 0) >= threshold.min,
     );
-    if (
-      !possible ||
-      thresholds.every(
-        (threshold) => atLeast(split, (group) => withheld.has(group), threshold) >= threshold.min,
-      )
-    )
-      continue;
+    if (!possible || boundReaches(split, (group) => withheld.has(group))) continue;
     needs.set(`${split.parent.table.name}\u0000${split.child.name}`, {
       parent: split.parent.table,
       child: split.child,
     });
   }
   return [...needs.values()];
+}
+
+/** Whether the known lower bound of a split's withheld parts already reaches every minimum of its table. */
+function boundReaches(split: Split, hidden: (group: number) => boolean): boolean {
+  return split.child.sizes.every((threshold) => atLeast(split, hidden, threshold) >= threshold.min);
 }
 
 /**
@@ -459,8 +450,7 @@ function suppress(
     withheld,
     (cell) => cell.table.sizes,
     (split, hidden) => {
-      if (split.child.sizes.every((threshold) => atLeast(split, hidden, threshold) >= threshold.min))
-        return true;
+      if (boundReaches(split, hidden)) return true;
       const union = unions({ parent: split.parent.table, child: split.child }, split.parent.row);
       return union !== undefined && reaches(union, split.child.sizes);
     },

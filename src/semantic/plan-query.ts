@@ -1,6 +1,12 @@
 import { ArgumentError } from '../errors.js';
 import { quote, unknownNameMessage } from './did-you-mean.js';
-import type { DimensionFilter, Grain, OrderKey, QueryPlan } from './query-plan.js';
+import {
+  type DimensionFilter,
+  type Grain,
+  type OrderKey,
+  pinnedValue,
+  type QueryPlan,
+} from './query-plan.js';
 import type { AccessPolicy, Metric, SemanticLayer, Tool } from './semantic-layer.js';
 import {
   type Comparison,
@@ -186,14 +192,7 @@ export function planAnalytics(
   // Movers break the change down by what was grouped on and by the tool's usual suspects; a dimension
   // pinned to one value by a filter has nothing to break down.
   const pinned = new Set(
-    filters
-      .filter(
-        (filter) =>
-          filter.values.length === 1 &&
-          // A value OR'ed with another dimension's (a country or a region) does not pin its dimension.
-          filters.every((other) => other === filter || other.group !== filter.group),
-      )
-      .map((filter) => filter.dimension),
+    filters.filter((filter) => pinnedValue(filter, filters) !== undefined).map((filter) => filter.dimension),
   );
   for (const name of request.breakdown ?? []) {
     if (!dimensionNames.includes(name)) {

@@ -13,6 +13,17 @@ export interface DimensionFilter {
   readonly group?: string | undefined;
 }
 
+/**
+ * The one value a filter pins its dimension to, when it has one value and is alone in its group (a value
+ * OR'ed with another dimension's, a country or a region, pins nothing); undefined otherwise.
+ */
+export function pinnedValue(filter: DimensionFilter, all: readonly DimensionFilter[]): string | undefined {
+  if (filter.values.length !== 1) return undefined;
+  if (filter.group !== undefined && all.some((other) => other !== filter && other.group === filter.group))
+    return undefined;
+  return String(filter.values[0]);
+}
+
 /** An ordering key: a metric, a dimension, or the time bucket. */
 export interface OrderKey {
   readonly key: string;

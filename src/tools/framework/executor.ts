@@ -3,8 +3,8 @@ import { smallContributions } from '../../guard/contributions.js';
 import {
   type Cells,
   type DisclosureTable,
-  reaches,
-  sizeOf,
+  isSmall,
+  namesOf,
   type Threshold,
 } from '../../guard/disclosure-table.js';
 import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.js';
@@ -60,16 +60,21 @@ interface Shadow {
   readonly sizes: readonly Threshold[];
 }
 
-/** Dimensions a table's groups each lie within one value of, and its rows (or its shadows') with that value. */
 /** Measures of the least and greatest value of a dimension in each group, as text. */
 const extremesOf = (dimension: string): Measure[] => [
   { column: extremeColumns(dimension).min, extreme: 'min', of: dimension },
   { column: extremeColumns(dimension).max, extreme: 'max', of: dimension },
 ];
 
+/** Dimensions a table's groups each lie within one value of, and its rows (or its shadows') with that value. */
 interface Nest {
   readonly dimensions: readonly string[];
   readonly within: (row: Row) => Row;
+}
+
+/** A group's identity: its coordinates (`keys`) and its span of days, as one string. */
+function groupAt(keys: readonly string[], span: DisclosureTable['span'], row: Cells): string {
+  return JSON.stringify([...keys.map((key) => String(row[key] ?? '')), span(row)]);
 }
 
 /** Privacy columns never leave the executor. */
@@ -195,6 +200,7 @@ export class Executor {
         span = (row) => [String(row[FROM_COLUMN] ?? ''), String(row[along] ?? '')];
       }
       tables.push({ ...table, name, rows: shown, span });
+      // Merged runs carry their list values' shares as constraints, not as shadow tables.
       if ('query' in planned && planned.coarsen !== undefined) continue;
       splitBy.forEach((shadow, index) => {
         tables.push({
@@ -277,10 +283,8 @@ export class Executor {
     });
     const rows = await Promise.all(needs.map(({ plan }) => this.service.run(plan, caller)));
     // Coordinates as the queries group (a nested table's added coordinates are not in the union's rows).
-    const coordinates = (table: DisclosureTable, row: Cells) => {
-      const keys = plans.get(table.name)?.table.keys ?? table.keys;
-      return JSON.stringify([...keys.map((key) => String(row[key] ?? '')), table.span(row)]);
-    };
+    const coordinates = (table: DisclosureTable, row: Cells) =>
+      groupAt(plans.get(table.name)?.table.keys ?? table.keys, table.span, row);
     const sizes = new Map<string, Map<string, Cells>>();
     needs.forEach(({ need }, index) => {
       const byParent = new Map((rows[index] ?? []).map((row) => [coordinates(need.parent, row), row]));
@@ -306,11 +310,8 @@ export class Executor {
     const candidates = ran.flatMap(({ prepared, rows }) => {
       const { table, planned } = prepared;
       if (!prepared.protected || merged(prepared) || !('query' in planned)) return [];
-      const small = rows.some(
-        (row) => !reaches(row, table.sizes) && table.sizes.some((size) => sizeOf(row, size.column) > 0),
-      );
-      if (!small) return [];
-      const names = new Set([...table.keys, ...Object.keys(table.fixed)]);
+      if (!rows.some((row) => isSmall(row, table.sizes))) return [];
+      const names = namesOf(table);
       const dimensions = [
         ...new Set(
           ran.flatMap(({ prepared: other }) =>
@@ -339,8 +340,7 @@ export class Executor {
     const nests = new Map<string, Nest>();
     candidates.forEach(({ prepared, rows, dimensions }, index) => {
       const { table } = prepared;
-      const at = (row: Cells) =>
-        JSON.stringify([...table.keys.map((key) => String(row[key] ?? '')), table.span(row)]);
+      const at = (row: Cells) => groupAt(table.keys, table.span, row);
       const byGroup = new Map((probed[index] ?? []).map((row) => [at(row), row]));
       const nested = dimensions.filter((dimension) => {
         const { min, max } = extremeColumns(dimension);

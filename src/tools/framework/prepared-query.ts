@@ -3,6 +3,7 @@ import {
   ALL_TIME,
   type Cells,
   type DisclosureTable,
+  namesOf,
   type Span,
   type Threshold,
 } from '../../guard/disclosure-table.js';
@@ -14,6 +15,7 @@ import {
   PEOPLE_COLUMN,
   PERIOD_COLUMN,
   peopleColumn,
+  pinnedValue,
   type QueryPlan,
   UNITS_COLUMN,
   varianceColumn,
@@ -258,9 +260,8 @@ function refuseDistinct(layer: SemanticLayer, model: string, policy: AccessPolic
 /** Whether `child`'s groups split `parent`'s: the same rows, more coordinates or finer time, within its time. */
 export function splits(parent: Prepared, child: Prepared): boolean {
   if (parent === child || parent.table.universe !== child.table.universe) return false;
-  const names = (query: Prepared) => new Set([...query.table.keys, ...Object.keys(query.table.fixed)]);
-  const outer = names(parent);
-  const inner = names(child);
+  const outer = namesOf(parent.table);
+  const inner = namesOf(child.table);
   if (![...outer].every((name) => inner.has(name))) return false;
   const finer = inner.size > outer.size || (child.grained && !parent.grained);
   const [from, to] = child.table.coverage;
@@ -270,24 +271,16 @@ export function splits(parent: Prepared, child: Prepared): boolean {
 /** The filters a tool's answer must not be told apart by: list filters (several values or alternatives). */
 function universeOf(filters: readonly DimensionFilter[]) {
   const listed = filters
-    .filter((filter) => fixedFilter(filter, filters) === undefined)
+    .filter((filter) => pinnedValue(filter, filters) === undefined)
     .map((filter) => [filter.group ?? '', filter.dimension, [...filter.values].map(String).sort()])
     .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   return { filters: listed };
 }
 
-/** A filter that pins its dimension to one value (alone in its group): a coordinate of every row. */
-function fixedFilter(filter: DimensionFilter, all: readonly DimensionFilter[]): string | undefined {
-  if (filter.values.length !== 1) return undefined;
-  if (filter.group !== undefined && all.some((other) => other !== filter && other.group === filter.group))
-    return undefined;
-  return String(filter.values[0]);
-}
-
 function fixedOf(filters: readonly DimensionFilter[]): Record<string, string> {
   const fixed: Record<string, string> = {};
   for (const filter of filters) {
-    const value = fixedFilter(filter, filters);
+    const value = pinnedValue(filter, filters);
     if (value !== undefined) fixed[filter.dimension] = value;
   }
   return fixed;
