@@ -5,6 +5,7 @@ import { DEFAULT_SCALE, isSeeded, isSeedTable, seedFixtures } from '../../fixtur
 import type { Config } from '../config.js';
 import { MarqueeError } from '../errors.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
+import { SYSTEM_DATABASES } from '../warehouse/describe-warehouse.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
 import { cannotOpen, log } from './console.js';
 
@@ -104,7 +105,7 @@ async function foreignTables(admin: AdminConnection, stateDatabase: string): Pro
   const rows = await admin.query(
     `SELECT database, name, comment FROM system.tables
      WHERE database NOT IN {skip:Array(String)} AND NOT is_temporary ORDER BY database, name`,
-    { skip: ['system', 'INFORMATION_SCHEMA', 'information_schema', stateDatabase] },
+    { skip: [...SYSTEM_DATABASES, stateDatabase] },
   );
   return rows
     .filter((row) => !isSeedTable(String(row.comment)))

@@ -38,22 +38,22 @@ export function baseType(type: string): string {
   return wrapped === null ? type : baseType(wrapped[1] ?? '');
 }
 
-const KINDS: Record<string, RegExp> = {
+const KINDS = {
   text: /^(String|FixedString\(\d+\)|Enum(8|16)?\(.*\)|UUID|IPv4|IPv6)$/,
   date: /^Date(32)?$/,
   timestamp: /^DateTime(64)?(\(.*\))?$/,
   integer: /^U?Int(8|16|32|64|128|256)$|^Bool$/,
   number: /^(U?Int(8|16|32|64|128|256)|Float(32|64)|BFloat16|Decimal(32|64|128|256)?\(.*\)|Bool)$/,
-};
+} satisfies Record<string, RegExp>;
 
 /** What a column of `type` can be declared as in the layer, for a message that says what to write instead. */
 function declarableAs(type: string): DimensionType | undefined {
   const base = baseType(type);
-  if (KINDS.date?.test(base)) return 'date';
-  if (KINDS.timestamp?.test(base)) return 'timestamp';
-  if (KINDS.integer?.test(base)) return 'integer';
-  if (KINDS.number?.test(base)) return 'number';
-  if (KINDS.text?.test(base)) return 'string';
+  if (KINDS.date.test(base)) return 'date';
+  if (KINDS.timestamp.test(base)) return 'timestamp';
+  if (KINDS.integer.test(base)) return 'integer';
+  if (KINDS.number.test(base)) return 'number';
+  if (KINDS.text.test(base)) return 'string';
   return undefined;
 }
 
@@ -73,13 +73,13 @@ function serves(declared: DimensionType, type: string): boolean {
       // Compared with text parameters and shown as text: anything but containers converts.
       return !/^(Array|Map|Tuple|Nested|Object|JSON|Variant|Dynamic)\b/.test(base);
     case 'date':
-      return KINDS.date?.test(base) === true;
+      return KINDS.date.test(base);
     case 'timestamp':
-      return KINDS.timestamp?.test(base) === true;
+      return KINDS.timestamp.test(base);
     case 'integer':
-      return KINDS.integer?.test(base) === true;
+      return KINDS.integer.test(base);
     case 'number':
-      return KINDS.number?.test(base) === true;
+      return KINDS.number.test(base);
   }
 }
 
@@ -183,7 +183,7 @@ export function fitWarehouse(layer: SemanticLayer, schema: WarehouseSchema): Fit
   for (const model of layer.models.values()) {
     if (model.tenant_column !== undefined) {
       const type = typeOf(model.name, model.tenant_column, 'models', model.name, ['tenant_column']);
-      if (type !== undefined && !KINDS.text?.test(baseType(type)))
+      if (type !== undefined && !KINDS.text.test(baseType(type)))
         at(
           'models',
           model.name,

@@ -111,7 +111,7 @@ function embeddedWarehouse(
       const client = (await connector())();
       // Seeding creates the database first (and then uses it); until then the admin works in the default one.
       if (config.database !== undefined && (await databaseExists(client, config.database)))
-        await useDatabase(client, config.database);
+        await client.command({ query: `USE ${config.database}` });
       admin = client;
     }
     return admin;

@@ -2,7 +2,7 @@ import type { WarehouseSchema } from '../semantic/fit-warehouse.js';
 import type { Warehouse } from './warehouse.js';
 
 /** The engine's own databases: never a warehouse's data. */
-const SYSTEM_DATABASES = ['system', 'INFORMATION_SCHEMA', 'information_schema'];
+export const SYSTEM_DATABASES: readonly string[] = ['system', 'INFORMATION_SCHEMA', 'information_schema'];
 
 /**
  * Reads the warehouse's databases, the tables, columns and column types of the databases the layer `reads` and
