@@ -199,8 +199,9 @@ export async function startAuthHttp(
   warehouse: Warehouse,
   issuer: { issuer: string; jwksUrl: string },
   audience: string,
+  layerDir = SEMANTIC_LAYER,
 ): Promise<HttpServer & { dependencies: ServerDependencies }> {
-  const dependencies = await testDependencies(warehouse);
+  const dependencies = await testDependencies(warehouse, layerDir);
   const claims = { tenant: 'tenant_id', roles: 'roles', scope: 'scope' };
   const server = await serveHttp(dependencies, {
     host: '127.0.0.1',

@@ -181,7 +181,9 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      // Ready when the warehouse answers and the layer matches it; otherwise the reason, problem by problem.
+      // Ready when the warehouse answers and the layer matches it; otherwise the reason. /readyz needs no
+      // token, so a server reachable beyond loopback (token authentication) gives the count, not the tables and
+      // columns it could not find: those are in its log and in `marquee validate --warehouse`.
       const { service } = dependencies;
       service.warehouse
         .ping()
@@ -192,10 +194,14 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
               ? json(res, 200, { status: 'ready', warehouse: service.warehouse.kind })
               : json(res, 503, {
                   status: 'not ready',
-                  reason: `The semantic layer does not match the warehouse (${problems.length} problem(s))`,
-                  problems: problems.map((problem) =>
-                    formatProblem({ ...problem, file: basename(problem.file) }),
-                  ),
+                  reason: `The semantic layer does not match the warehouse (${problems.length} problem(s)${auth === undefined ? '' : '; see the server log, or run marquee validate --warehouse'})`,
+                  ...(auth === undefined
+                    ? {
+                        problems: problems.map((problem) =>
+                          formatProblem({ ...problem, file: basename(problem.file) }),
+                        ),
+                      }
+                    : {}),
                 }),
           (error: unknown) => json(res, 503, { status: 'not ready', reason: (error as Error).message }),
         );

@@ -10,10 +10,12 @@ import { AnalyticsService } from '../../src/tools/framework/analytics-service.js
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import { describeWarehouse } from '../../src/warehouse/describe-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { AUDIENCE, ISSUER, startTokenIssuer } from '../auth/token-issuer.js';
 import { seedPodcast } from '../fixtures/podcast-warehouse.js';
-import { callTool, connectHttp, LIMITS, ROOT, startHttp, tempWarehouse } from '../helpers.js';
+import { callTool, connectHttp, LIMITS, ROOT, startAuthHttp, startHttp, tempWarehouse } from '../helpers.js';
 
-const LAYER_FILE = join(ROOT, 'test/fixtures/podcast-layer/podcast.yaml');
+const LAYER_DIR = join(ROOT, 'test/fixtures/podcast-layer');
+const LAYER_FILE = join(LAYER_DIR, 'podcast.yaml');
 let warehouse: Warehouse;
 let dataDir: string;
 let remove: () => Promise<void>;
@@ -42,8 +44,10 @@ describe('the layer checked against the warehouse while serving', () => {
     const refused = await callTool(client, forecast, 'forecast_subs');
     expect(refused.isError).toBe(true);
     expect(refused.content[0]?.text).toMatch(
-      /^The semantic layer does not match the warehouse \(1 problem for this data, first at podcast\.yaml:\d+ models\.members\.table: Table "audio\.members_daily" does not exist in the warehouse.*retrying will not help: an operator must fix the warehouse, or fix the layer and restart Marquee/,
+      /^The semantic layer does not match the warehouse for this data \(1 problem, first at podcast\.yaml:\d+ models\.members\.table\); retrying will not help: an operator must fix the warehouse, or fix the layer and restart Marquee/,
     );
+    // The warehouse's own names stay with the operator.
+    expect(refused.content[0]?.text).not.toMatch(/members_daily|audio\./);
     // Tools on the tables that are there keep answering.
     const listening = await callTool(client, { time_range: '2025-03' });
     expect(listening.isError, listening.content[0]?.text).not.toBe(true);
@@ -55,6 +59,28 @@ describe('the layer checked against the warehouse while serving', () => {
         /^podcast\.yaml:\d+:\d+ models\.members\.table: Table "audio\.members_daily" does not exist/,
       ),
     ]);
+    // /readyz takes no token: a server open beyond loopback (token authentication) says how many, not what.
+    const issuer = await startTokenIssuer();
+    const open = await startAuthHttp(
+      warehouse,
+      { issuer: ISSUER, jwksUrl: issuer.jwksUrl },
+      AUDIENCE,
+      LAYER_DIR,
+    );
+    try {
+      const answer = await fetch(new URL('/readyz', open.url));
+      expect(answer.status).toBe(503);
+      const body = await answer.text();
+      expect(JSON.parse(body)).toEqual({
+        status: 'not ready',
+        reason:
+          'The semantic layer does not match the warehouse (1 problem(s); see the server log, or run marquee validate --warehouse)',
+      });
+      expect(body).not.toMatch(/members_daily|audio/);
+    } finally {
+      await open.close();
+      await issuer.close();
+    }
 
     await warehouse.admin().command('RENAME TABLE audio.members_later TO audio.members_daily');
     // The check is repeated a few seconds after a failed one: ask as if they had passed.
@@ -79,8 +105,10 @@ describe('the layer checked against the warehouse while serving', () => {
     ]);
     const refused = await callTool(client, { time_range: '2025-03', group_by: ['category'] });
     expect(refused.content[0]?.text).toMatch(
-      /^The semantic layer does not match the warehouse .*Keys of "audio\.episodes" name several rows/,
+      /^The semantic layer does not match the warehouse for this data \(1 problem, first at podcast\.yaml:\d+ models\.listening\.joins\.0\.on\)/,
     );
+    // A duplicated key names rows of some table, maybe another tenant's: it goes to the operator only.
+    expect(refused.content[0]?.text).not.toMatch(/ep-3|episodes/);
     expect((await fetch(new URL('/readyz', server.url))).status).toBe(503);
     await admin.command(
       "ALTER TABLE audio.episodes DELETE WHERE title = 'Long Shadow 3 (rerun)' SETTINGS mutations_sync = 1",

@@ -163,9 +163,10 @@ export class AnalyticsService {
     const problems = (await this.fit()).filter((problem) => reads.has(problem.model));
     const [first] = problems;
     if (first === undefined) return;
+    // A caller learns which part of the layer is broken, never the warehouse's own tables and columns.
     throw new MarqueeError(
       'layer_mismatch',
-      `The semantic layer does not match the warehouse (${problems.length} problem${problems.length === 1 ? '' : 's'} for this data, first at ${basename(first.file)}:${first.line} ${first.path}: ${first.message}); retrying will not help: an operator must fix the warehouse, or fix the layer and restart Marquee (marquee validate --warehouse lists every problem)`,
+      `The semantic layer does not match the warehouse for this data (${problems.length} problem${problems.length === 1 ? '' : 's'}, first at ${basename(first.file)}:${first.line} ${first.path}); retrying will not help: an operator must fix the warehouse, or fix the layer and restart Marquee (marquee validate --warehouse lists every problem)`,
     );
   }
 
@@ -294,14 +295,14 @@ export class AnalyticsService {
       return [];
     const pairs = (rows: Row[]) =>
       rows.map((row) => ({ value: String(row[key] ?? ''), name: String(row[naming] ?? '') }));
+    // The catalogue where the caller's row filters apply to it; else through the tool's rows, filtered.
+    const model =
+      catalogue !== undefined && rowFiltersApply(this.layer, caller.policy, catalogue.model)
+        ? catalogue.model
+        : tool.model;
+    const wanted = text.toLowerCase();
     if (found.enumerable) {
-      const all = pairs(
-        await this.distinct(caller, { name: tool.name, model: catalogue?.model ?? tool.model }, [
-          key,
-          naming,
-        ]),
-      );
-      const wanted = text.toLowerCase();
+      const all = pairs(await this.distinct(caller, { name: tool.name, model }, [key, naming]));
       const same = all.filter((pair) => pair.name.toLowerCase() === wanted);
       if (same.length > 0) return same.slice(0, 5);
       const best = closest(
@@ -310,10 +311,6 @@ export class AnalyticsService {
       );
       return all.filter((pair) => pair.name === best).slice(0, 5);
     }
-    const model =
-      catalogue !== undefined && rowFiltersApply(this.layer, caller.policy, catalogue.model)
-        ? catalogue.model
-        : tool.model;
     const search = async (dimension: string, minScore: number) =>
       pairs(
         await this.run(
@@ -322,7 +319,6 @@ export class AnalyticsService {
         ),
       );
     // The value itself in another case (AUR-0274) before names that look like it.
-    const wanted = text.toLowerCase();
     const same = (await search(key, 1)).filter((pair) => pair.value.toLowerCase() === wanted);
     return same.length > 0 ? same : search(naming, LOOKALIKE_SCORE);
   }
