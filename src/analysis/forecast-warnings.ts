@@ -1,20 +1,24 @@
 import { dayCount } from '../semantic/time-range.js';
-import { type Accuracy, churnRates, largestSpike } from './stock-flow.js';
+import type { KnownEvents } from './interventions.js';
+import { type Accuracy, BREAK_RATIO, churnRates, largestSpike } from './stock-flow.js';
 
 /** Fewer days of history than this and the forecast says so. */
 export const SHORT_HISTORY_DAYS = 56;
-/** A 7-day churn rate this many times the median is a break. */
-export const BREAK_RATIO = 1.5;
+
+/** Days after a known price change within which a break in churn is that change's (not unexplained). */
+const EXPLAINED_DAYS = 7;
 
 /**
- * What a reader of a subscriber forecast must be told: a short history, a break in the churn rate (the model
- * fits through it and does not expect it to repeat), and a backtest worse than a seasonal naive forecast.
+ * What a reader of a subscriber forecast must be told: a short history, a break in the churn rate that no known
+ * price change explains (the model fits through it and does not expect it to repeat), and a backtest worse
+ * than a seasonal naive forecast.
  */
 export function forecastWarnings(history: {
   readonly days: readonly string[];
   readonly stock: readonly number[];
   readonly outflow: readonly number[];
   readonly accuracy: Accuracy | undefined;
+  readonly events: KnownEvents;
 }): string[] {
   const { days, accuracy } = history;
   const warnings: string[] = [];
@@ -22,7 +26,12 @@ export function forecastWarnings(history: {
     warnings.push(`Only ${days.length} days of history: the forecast and its accuracy are rough.`);
   const spike = largestSpike(churnRates(history.stock, history.outflow));
   const lastDay = days[days.length - 1] ?? '';
-  if (spike !== undefined && spike.ratio >= BREAK_RATIO) {
+  // rates[j] is day j + 1's.
+  const explained = (index: number) =>
+    history.events.priceChanges.some(
+      (change) => index + 1 >= change.step - EXPLAINED_DAYS && index + 1 <= change.step + EXPLAINED_DAYS,
+    );
+  if (spike !== undefined && spike.ratio >= BREAK_RATIO && !explained(spike.index)) {
     const from = days[spike.index + 1] ?? '';
     const ago = dayCount({ from, to: lastDay }) - 1;
     warnings.push(

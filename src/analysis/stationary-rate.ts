@@ -8,7 +8,7 @@ import type { Forecast } from './forecast.js';
 import { normalQuantile } from './statistics.js';
 
 /** Days the level is the mean of. */
-const WINDOW = 91;
+export const WINDOW = 91;
 /** Days between the origins the level's own error is measured from. */
 const STEP = 7;
 
@@ -16,7 +16,7 @@ const mean = (values: readonly number[]) =>
   values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 
 /** The level and weekday profile of `logs` over its last `WINDOW` days, and the days' spread around them. */
-function levelOf(logs: readonly number[], period: number) {
+export function levelOf(logs: readonly number[], period: number) {
   const recent = logs.slice(-WINDOW);
   const start = logs.length - recent.length;
   const level = mean(recent);
@@ -34,7 +34,7 @@ function levelOf(logs: readonly number[], period: number) {
  * How far the mean of the next `days` days has come from the level of the window before, in this history:
  * the root mean square over origins `STEP` days apart (0 when the history is too short to tell).
  */
-function levelError(logs: readonly number[], days: number): number {
+export function levelError(logs: readonly number[], days: number): number {
   const errors: number[] = [];
   for (let origin = WINDOW; origin + days <= logs.length; origin += STEP) {
     const before = mean(logs.slice(origin - WINDOW, origin));

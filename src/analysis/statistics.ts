@@ -301,3 +301,73 @@ export function benjaminiHochberg(pValues: readonly number[], q: number): boolea
   for (let rank = 0; rank <= cutoff; rank++) discoveries[order[rank]?.index ?? 0] = true;
   return discoveries;
 }
+
+/** An ordinary least-squares fit: coefficients, their covariance σ²(XᵀX)⁻¹, and the residual sum of squares. */
+export interface LeastSquares {
+  readonly coefficients: number[];
+  readonly covariance: number[][];
+  readonly sse: number;
+  /** Residual variance, SSE / (n − p). */
+  readonly sigma2: number;
+}
+
+/**
+ * Ordinary least squares of `y` on the columns of `rows` (no intercept unless a column of ones is given), by
+ * Gauss–Jordan inversion of XᵀX: for the few regressors Marquee's models take. Undefined when XᵀX is
+ * singular or there are no more observations than coefficients.
+ */
+export function leastSquares(
+  rows: readonly (readonly number[])[],
+  y: readonly number[],
+): LeastSquares | undefined {
+  const p = rows[0]?.length ?? 0;
+  const n = rows.length;
+  if (p === 0 || n <= p) return undefined;
+  const xtx = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  const xty = new Array<number>(p).fill(0);
+  rows.forEach((row, i) => {
+    for (let a = 0; a < p; a++) {
+      xty[a] = (xty[a] ?? 0) + (row[a] ?? 0) * (y[i] ?? 0);
+      for (let b = 0; b < p; b++)
+        (xtx[a] as number[])[b] = (xtx[a]?.[b] ?? 0) + (row[a] ?? 0) * (row[b] ?? 0);
+    }
+  });
+  const inverse = invert(xtx);
+  if (inverse === undefined) return undefined;
+  const coefficients = inverse.map((line) => line.reduce((sum, value, b) => sum + value * (xty[b] ?? 0), 0));
+  let sse = 0;
+  rows.forEach((row, i) => {
+    const fitted = row.reduce((sum, value, a) => sum + value * (coefficients[a] ?? 0), 0);
+    sse += ((y[i] ?? 0) - fitted) ** 2;
+  });
+  const sigma2 = sse / (n - p);
+  return {
+    coefficients,
+    covariance: inverse.map((line) => line.map((value) => value * sigma2)),
+    sse,
+    sigma2,
+  };
+}
+
+/** The inverse of a small square matrix (Gauss–Jordan with partial pivoting); undefined when singular. */
+function invert(matrix: readonly (readonly number[])[]): number[][] | undefined {
+  const p = matrix.length;
+  const scale = Math.max(...matrix.map((line, a) => Math.abs(line[a] ?? 0)), TINY);
+  const work = matrix.map((line, a) => [...line, ...Array.from({ length: p }, (_, b) => (a === b ? 1 : 0))]);
+  for (let column = 0; column < p; column++) {
+    let pivot = column;
+    for (let row = column + 1; row < p; row++)
+      if (Math.abs(work[row]?.[column] ?? 0) > Math.abs(work[pivot]?.[column] ?? 0)) pivot = row;
+    if (Math.abs(work[pivot]?.[column] ?? 0) < 1e-12 * scale) return undefined;
+    [work[column], work[pivot]] = [work[pivot] as number[], work[column] as number[]];
+    const lead = work[column] as number[];
+    const divisor = lead[column] ?? 1;
+    for (let k = 0; k < 2 * p; k++) lead[k] = (lead[k] ?? 0) / divisor;
+    work.forEach((line, row) => {
+      if (row === column) return;
+      const factor = line[column] ?? 0;
+      for (let k = 0; k < 2 * p; k++) line[k] = (line[k] ?? 0) - factor * (lead[k] ?? 0);
+    });
+  }
+  return work.map((line) => line.slice(p));
+}

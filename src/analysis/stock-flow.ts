@@ -5,7 +5,20 @@
  */
 import { mase as maseOf, naiveScale, smape as smapeOf } from './accuracy.js';
 import { type Forecast, forecastSeries } from './forecast.js';
-import { forecastRate } from './stationary-rate.js';
+import {
+  churnFactor,
+  drawResponses,
+  estimatedResponses,
+  fitChurnResponse,
+  fitSignupResponses,
+  type KnownEvents,
+  NO_EVENTS,
+  type ResponseDraw,
+  type Responses,
+  signupFactor,
+  splitAt,
+} from './interventions.js';
+import { forecastRate, WINDOW as LEVEL_DAYS } from './stationary-rate.js';
 
 /** Days per month, for monthly churn rates. */
 export const DAYS_PER_MONTH = 30.4375;
@@ -18,9 +31,13 @@ export interface Scenario {
   readonly churnRateChangePoints?: number | undefined;
   /** Relative change of sign-ups. */
   readonly acquisitionChangePct?: number | undefined;
-  /** A price change from step `from`: sign-ups move by elasticity × pct, the churn rate by −elasticity × pct. */
+  /**
+   * A price change from step `from`. With an `elasticity`, sign-ups move by elasticity × pct and the churn rate
+   * by −elasticity × pct; without one, both move as the history's own price changes moved them (the flows'
+   * estimated responses, drawn with their uncertainty on each sample path).
+   */
   readonly priceChange?:
-    | { readonly pct: number; readonly from: number; readonly elasticity: number }
+    | { readonly pct: number; readonly from: number; readonly elasticity?: number | undefined }
     | undefined;
   /** Extra sign-ups from a campaign over steps [from, to]. */
   readonly campaign?: { readonly upliftPct: number; readonly from: number; readonly to: number } | undefined;
@@ -39,6 +56,18 @@ export interface StockPath {
 export interface FlowModels {
   readonly inflow: Forecast;
   readonly churnRate: Forecast;
+  /**
+   * The known events (days numbered from the history's first) the flows were cleaned of, their estimated
+   * responses, and the history's length in days (the first forecast day's number).
+   */
+  readonly known?: { readonly events: KnownEvents; readonly responses: Responses; readonly days: number };
+}
+
+/** A daily history of the stock and its flows, aligned. */
+export interface FlowHistory {
+  readonly stock: readonly number[];
+  readonly inflow: readonly number[];
+  readonly outflow: readonly number[];
 }
 
 /** Above this share of zero days a flow is modelled on its own scale, not the log scale. */
@@ -67,22 +96,52 @@ export function churnRates(stock: readonly number[], outflow: readonly number[])
   return rates;
 }
 
-/** Forecasts the flows of a history (aligned daily series) `horizon` days ahead. */
+/**
+ * Forecasts the flows of a history `horizon` days ahead. Known events are interventions: their responses are
+ * estimated from the history, the flows are fitted on the history cleaned of them, and the projection puts
+ * them back. With `refit`, the models chosen before are refitted (same form, no new selection).
+ */
 export function forecastFlows(
-  inflow: readonly number[],
-  stock: readonly number[],
-  outflow: readonly number[],
+  history: FlowHistory,
   horizon: number,
   periods: readonly number[],
+  events: KnownEvents = NO_EVENTS,
+  refit?: FlowModels,
 ): FlowModels {
+  const days = history.stock.length;
+  const period = periods[0] ?? 7;
+  const { past } = splitAt(events, days);
+  // rates[j] is day j + 1's: the change of day d is the rates' d − 1.
+  const rates = positive(churnRates(history.stock, history.outflow));
+  const signups = positive(history.inflow);
+  const logable = (values: readonly number[]) => values.every((value) => value > 0);
+  const responses: Responses = {
+    churn: logable(rates)
+      ? fitChurnResponse(
+          rates,
+          past.priceChanges.map((change) => ({ ...change, step: change.step - 1 })),
+          period,
+        )
+      : undefined,
+    ...(logable(signups) ? fitSignupResponses(signups, past, period) : {}),
+  };
+  const estimate = estimatedResponses(responses);
+  const cleanRates = withoutBreaks(
+    rates.map((rate, j) => rate / Math.max(churnFactor(past.priceChanges, estimate, j + 1), 1e-6)),
+  );
+  const cleanSignups = signups.map(
+    (value, t) => value / signupFactor(past, estimate, t, responses.campaignLifts),
+  );
   return {
-    inflow: forecastSeries(positive(inflow), { horizon, periods }),
-    churnRate: forecastRate(positive(withoutBreaks(churnRates(stock, outflow))), horizon, periods[0] ?? 7),
+    inflow:
+      refit?.inflow.refit?.(cleanSignups, horizon) ?? forecastSeries(cleanSignups, { horizon, periods }),
+    churnRate: refit?.churnRate.refit?.(cleanRates, horizon) ?? forecastRate(cleanRates, horizon, period),
+    known: { events, responses, days },
   };
 }
 
 /** A break at least this many times the series' median (a week of churn after a price rise) is an event. */
-const BREAK_RATIO = 1.5;
+export const BREAK_RATIO = 1.5;
 
 /**
  * A daily rate with its breaks taken out: each week-long spike (a price rise, a billing failure) replaced by
@@ -101,10 +160,14 @@ export function withoutBreaks(rates: readonly number[]): number[] {
   return cleaned;
 }
 
-function adjustRate(rate: number, step: number, scenario: Scenario): number {
+function adjustRate(rate: number, step: number, scenario: Scenario, draw: ResponseDraw): number {
   let adjusted = rate * (1 + (scenario.churnRateChangePct ?? 0) / 100);
   const price = scenario.priceChange;
-  if (price !== undefined && step >= price.from) adjusted *= 1 - (price.elasticity * price.pct) / 100;
+  if (price !== undefined && step >= price.from)
+    adjusted *=
+      price.elasticity === undefined
+        ? churnFactor([{ step: price.from, pct: price.pct }], draw, step)
+        : 1 - (price.elasticity * price.pct) / 100;
   const points = scenario.churnRateChangePoints ?? 0;
   if (points !== 0) {
     const monthly = 1 - (1 - adjusted) ** DAYS_PER_MONTH + points / 100;
@@ -113,10 +176,14 @@ function adjustRate(rate: number, step: number, scenario: Scenario): number {
   return Math.max(0, adjusted);
 }
 
-function adjustInflow(value: number, step: number, scenario: Scenario): number {
+function adjustInflow(value: number, step: number, scenario: Scenario, draw: ResponseDraw): number {
   let adjusted = value * (1 + (scenario.acquisitionChangePct ?? 0) / 100);
   const price = scenario.priceChange;
-  if (price !== undefined && step >= price.from) adjusted *= 1 + (price.elasticity * price.pct) / 100;
+  if (price !== undefined && step >= price.from)
+    adjusted *=
+      price.elasticity === undefined
+        ? Math.exp(draw.signupsPerPricePct * price.pct)
+        : 1 + (price.elasticity * price.pct) / 100;
   const campaign = scenario.campaign;
   if (campaign !== undefined && step >= campaign.from && step <= campaign.to)
     adjusted *= 1 + campaign.upliftPct / 100;
@@ -156,15 +223,49 @@ export function seededNormal(seed: number): () => number {
   };
 }
 
-/** The stock a pair of flow paths gives under a scenario. */
-function stockPath(start: number, inflow: readonly number[], rates: readonly number[], scenario: Scenario) {
+/**
+ * The stock a pair of flow paths gives under a scenario, with the known events put back: past ones at their
+ * estimated responses, ones not yet happened at this path's `draw`.
+ */
+function stockPath(
+  start: number,
+  inflow: readonly number[],
+  rates: readonly number[],
+  scenario: Scenario,
+  flows: FlowModels,
+  draw: ResponseDraw,
+) {
+  const known = flows.known ?? { events: NO_EVENTS, responses: {}, days: 0 };
+  const { past, future } = splitAt(known.events, known.days);
+  const estimate = estimatedResponses(known.responses);
+  // A past change's jump is uncertain as estimated; its lasting shift only as far as the days the churn
+  // level was read from predate it (a change long past is in the level already).
+  const pastDraws = past.priceChanges.map((change) => {
+    const before = Math.min(1, Math.max(0, (change.step + LEVEL_DAYS - known.days) / LEVEL_DAYS));
+    return {
+      change,
+      draw: { ...draw, lasting: estimate.lasting + before * (draw.lasting - estimate.lasting) },
+    };
+  });
   const stock: number[] = [];
   const inflows: number[] = [];
   const outflows: number[] = [];
   let level = start;
   inflow.forEach((value, i) => {
-    const signups = adjustInflow(value, i, scenario);
-    const churned = adjustRate(rates[i] ?? 0, i, scenario) * level;
+    const day = known.days + i;
+    const signups = adjustInflow(
+      value *
+        signupFactor(past, estimate, day, known.responses.campaignLifts) *
+        signupFactor(future, draw, day),
+      i,
+      scenario,
+      draw,
+    );
+    const rate = pastDraws.reduce(
+      (value, past) => value * churnFactor([past.change], past.draw, day),
+      (rates[i] ?? 0) * churnFactor(future.priceChanges, draw, day),
+    );
+    const churned = adjustRate(rate, i, scenario, draw) * level;
     level = level + signups - churned;
     stock.push(level);
     inflows.push(signups);
@@ -190,17 +291,28 @@ export function projectStock(
   horizon: number,
   scenario: Scenario = {},
 ): StockPath {
+  const responses = flows.known?.responses ?? {};
   const point = stockPath(
     start,
     flows.inflow.mean.slice(0, horizon),
     flows.churnRate.mean.slice(0, horizon),
     scenario,
+    flows,
+    estimatedResponses(responses),
   );
   const { inflow: inflowModel, churnRate: rateModel } = flows;
   const normal = seededNormal(20_261_121);
   const samples: number[][] = Array.from({ length: horizon }, () => []);
   for (let k = 0; k < PATHS; k++) {
-    const path = stockPath(start, inflowModel.simulate(normal), rateModel.simulate(normal), scenario).stock;
+    const draw = drawResponses(responses, normal);
+    const path = stockPath(
+      start,
+      inflowModel.simulate(normal),
+      rateModel.simulate(normal),
+      scenario,
+      flows,
+      draw,
+    ).stock;
     path.forEach((value, i) => {
       samples[i]?.push(value);
     });
@@ -241,9 +353,7 @@ export interface Accuracy {
  * forecast of the stock itself.
  */
 export function backtest(
-  stock: readonly number[],
-  inflow: readonly number[],
-  outflow: readonly number[],
+  { stock, inflow, outflow }: FlowHistory,
   options: {
     horizon: number;
     origins: number;
@@ -251,6 +361,8 @@ export function backtest(
     periods: readonly number[];
     /** The models chosen on the whole history: refitted at each origin (same form, no new selection). */
     models?: FlowModels | undefined;
+    /** Known events, as announced: at each origin, those after it are scheduled. */
+    events?: KnownEvents | undefined;
   },
 ): Accuracy | undefined {
   const { horizon, period } = options;
@@ -270,15 +382,7 @@ export function backtest(
       outflow: outflow.slice(0, origin),
     };
     const actual = stock.slice(origin, origin + horizon);
-    const refitInflow = options.models?.inflow.refit;
-    const refitRate = options.models?.churnRate.refit;
-    const flows =
-      refitInflow !== undefined && refitRate !== undefined
-        ? {
-            inflow: refitInflow(positive(history.inflow), horizon),
-            churnRate: refitRate(positive(churnRates(history.stock, history.outflow)), horizon),
-          }
-        : forecastFlows(history.inflow, history.stock, history.outflow, horizon, options.periods);
+    const flows = forecastFlows(history, horizon, options.periods, options.events, options.models);
     const projected = projectStock(history.stock[origin - 1] ?? 0, flows, horizon);
     const path = projected.mean;
     actual.forEach((value, i) => {

@@ -299,9 +299,61 @@ export function checkSemanticLayer(
     tool.default_metrics.forEach((metric, index) => {
       checkMetric(metric, ['default_metrics', index]);
     });
-    if (tool.forecast !== undefined) {
+    const forecast = tool.forecast;
+    if (forecast !== undefined) {
       for (const field of ['stock', 'inflow', 'outflow'] as const)
-        checkMetric(tool.forecast[field], ['forecast', field]);
+        checkMetric(forecast[field], ['forecast', field]);
+      // Each kind of event lives on the model of its first day dimension; its other fields on the same model.
+      const checkEvents = (
+        kind: 'prices' | 'campaigns',
+        fields: { readonly days: Record<string, string>; readonly others: Record<string, string> },
+        metrics: Record<string, string>,
+        filters: Record<string, string>,
+      ): void => {
+        const at = (...path: PropertyKey[]) => ['forecast', kind, ...path];
+        const [first, anchor] = Object.entries(fields.days)[0] ?? ['', ''];
+        const model = defs.dimensions[anchor]?.model;
+        if (model === undefined) {
+          report('tools', name, at(first), unknownNameMessage('dimension', anchor, dimensionNames));
+          return;
+        }
+        const checkOn = dimensionCheck('tools', name, model);
+        for (const [field, dimension] of Object.entries(fields.days)) {
+          checkOn(dimension, at(field));
+          const type = defs.dimensions[dimension]?.type;
+          if (type !== undefined && !isDay(type))
+            report('tools', name, at(field), `${quote(dimension)} must be a date or timestamp dimension`);
+        }
+        for (const [field, dimension] of Object.entries(fields.others)) checkOn(dimension, at(field));
+        for (const [field, metric] of Object.entries(metrics))
+          metricCheck('tools', name, model)(metric, at(field));
+        for (const [filter, dimension] of Object.entries(filters)) {
+          if (!(filter in tool.filters))
+            report(
+              'tools',
+              name,
+              at('filters', filter),
+              unknownNameMessage('filter', filter, Object.keys(tool.filters)),
+            );
+          checkOn(dimension, at('filters', filter));
+        }
+      };
+      const prices = forecast.prices;
+      if (prices !== undefined)
+        checkEvents(
+          'prices',
+          { days: { date: prices.date }, others: {} },
+          { old_price: prices.old_price, new_price: prices.new_price },
+          prices.filters,
+        );
+      const campaigns = forecast.campaigns;
+      if (campaigns !== undefined)
+        checkEvents(
+          'campaigns',
+          { days: { start: campaigns.start, end: campaigns.end }, others: { id: campaigns.id } },
+          {},
+          campaigns.filters,
+        );
     }
     const experiment = tool.experiment;
     if (experiment !== undefined) {

@@ -206,6 +206,8 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefi
   if (path.length === 4 && section === 'tools' && path[2] === 'filters') return SHAPES['tools.filters'];
   if (path.length === 3 && section === 'tools' && (path[2] === 'experiment' || path[2] === 'forecast'))
     return SHAPES[`tools.${path[2]}`];
+  if (path.length === 4 && section === 'tools' && path[2] === 'forecast')
+    return SHAPES[`tools.forecast.${String(path[3])}`];
   return undefined;
 }
 

@@ -154,12 +154,40 @@ const experimentSchema = z.strictObject({
     .optional(),
 });
 
-/** For forecast tools: the stock metric, its inflow and outflow, and the seasonal periods of the daily series. */
+/**
+ * Which of the tool's filters narrow an event table too, as filter name → dimension of the events' model (a
+ * price change of one plan, for a forecast of that plan). Filters not named here leave the events as they are
+ * (a price change applies in every country).
+ */
+const eventFiltersSchema = z.record(name, identifier).default({});
+
+/** Price changes: the day each takes effect, and the old and new price, summed over a day's rows. */
+const priceChangesSchema = z.strictObject({
+  date: identifier,
+  old_price: identifier,
+  new_price: identifier,
+  filters: eventFiltersSchema,
+});
+
+/** Campaigns that drive sign-ups: each one's id and its first and last day. */
+const campaignRunsSchema = z.strictObject({
+  id: identifier,
+  start: identifier,
+  end: identifier,
+  filters: eventFiltersSchema,
+});
+
+/**
+ * For forecast tools: the stock metric, its inflow and outflow, the seasonal periods of the daily series, and
+ * the known events the flows answer to (price changes, campaigns), modelled as interventions.
+ */
 const forecastSchema = z.strictObject({
   stock: identifier,
   inflow: identifier,
   outflow: identifier,
   seasonal_periods: z.array(z.number().int().min(2).max(400)).default([7]),
+  prices: priceChangesSchema.optional(),
+  campaigns: campaignRunsSchema.optional(),
 });
 
 /**
@@ -260,6 +288,8 @@ export const SHAPES: Record<string, readonly string[]> = {
   'tools.filters': Object.keys(toolFilterSchema.shape),
   'tools.experiment': Object.keys(experimentSchema.shape),
   'tools.forecast': Object.keys(forecastSchema.shape),
+  'tools.forecast.prices': Object.keys(priceChangesSchema.shape),
+  'tools.forecast.campaigns': Object.keys(campaignRunsSchema.shape),
   resources: Object.keys(resourceSchema.shape),
 };
 

@@ -93,13 +93,20 @@ describe('churn breaks and backtests', () => {
   });
 
   it('backtests the stock and beats the seasonal naive on a smooth series', () => {
-    const accuracy = backtest(stock, inflow, outflow, { horizon: 14, origins: 3, period: 7, periods: [7] });
+    const accuracy = backtest(
+      { stock, inflow, outflow },
+      { horizon: 14, origins: 3, period: 7, periods: [7] },
+    );
     expect(accuracy?.origins).toBe(3);
     expect(accuracy?.mase).toBeLessThan(accuracy?.naiveMase as number);
   });
 
   it('forecasts the flows with intervals around the mean', () => {
-    const flows = forecastFlows(inflow.slice(1), stock.slice(1), outflow.slice(1), 14, [7]);
+    const flows = forecastFlows(
+      { inflow: inflow.slice(1), stock: stock.slice(1), outflow: outflow.slice(1) },
+      14,
+      [7],
+    );
     expect(flows.inflow.model).toMatch(/period 7/);
     flows.inflow.mean.forEach((value, i) => {
       expect(flows.inflow.intervals[95].lower[i]).toBeLessThanOrEqual(value);
@@ -141,7 +148,11 @@ describe('zero days', () => {
     stock.push((stock[t - 1] as number) + (inflow[t] as number) - (outflow[t] as number));
   }
   const sixMonths = (churned: readonly number[]) => {
-    const flows = forecastFlows(inflow.slice(1), stock.slice(1), churned.slice(1), 183, [7]);
+    const flows = forecastFlows(
+      { inflow: inflow.slice(1), stock: stock.slice(1), outflow: churned.slice(1) },
+      183,
+      [7],
+    );
     return projectStock(stock[days - 1] as number, flows, 183).mean[182] as number;
   };
 

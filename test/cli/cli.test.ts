@@ -20,7 +20,7 @@ describe('marquee validate', () => {
   it('accepts the shipped layer', () => {
     const result = run(['validate', SEMANTIC_LAYER]);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/ok \(6 models, 27 dimensions, 18 metrics, 6 tools, 3 resources\)/);
+    expect(result.stdout).toMatch(/ok \(7 models, 29 dimensions, 20 metrics, 6 tools, 3 resources\)/);
   });
 
   it('exits non-zero on a broken model, naming file, line and fix', async () => {

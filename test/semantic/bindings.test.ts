@@ -95,6 +95,30 @@ describe('tool bindings', () => {
   });
 });
 
+describe('known events of a forecast', () => {
+  it('names an unknown filter, a dimension of another model and a day that is not a day, each at its line', async () => {
+    const problems = await problemsWith('subscriptions.yaml', (text) =>
+      text
+        .replace(
+          'filters: { plan: price_change_plan }',
+          'filters: { plna: price_change_plan, country: subscriber_country }',
+        )
+        .replace('        start: campaign_start\n', '        start: campaign_name\n'),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /tools\.forecast_subs\.forecast\.prices\.filters\.plna: Unknown filter "plna": did you mean "plan"\?/,
+      ),
+      expect.stringMatching(
+        /tools\.forecast_subs\.forecast\.prices\.filters\.country: Dimension "subscriber_country" is on model "subscriptions", which model "price_changes" does not join/,
+      ),
+      expect.stringMatching(
+        /tools\.forecast_subs\.forecast\.campaigns\.start: "campaign_name" must be a date or timestamp dimension/,
+      ),
+    ]);
+  });
+});
+
 describe('whose rows and who sees them', () => {
   it('with a minimum group size, every model says whom it counts', async () => {
     const problems = await problemsWith('models.yaml', (text) =>

@@ -57,11 +57,61 @@ describe('forecast_subs', () => {
     expect(out.rows.length).toBeLessThanOrEqual(60);
   });
 
-  it('warns on the planted price-change break, and answers the same question the same way', async () => {
+  it('models the planted price change and the campaigns as interventions, and answers the same way again', async () => {
     const out = await forecast(vp, {});
     expect((await forecast(vp, {})).baseline).toEqual(out.baseline);
-    expect(out.warnings.join(' ')).toContain(`The series broke on ${PRICE_CHANGE.date}`);
     expect(out.scenario).toBeNull();
+    // Oracle: the day's summed prices, new over old, by hand-written SQL.
+    const [change] = await sql(`SELECT toString(effective_date) AS date,
+        round(100 * (sum(new_price) / sum(old_price) - 1), 2) AS pct
+      FROM price_changes WHERE tenant_id = 'aurora' GROUP BY effective_date`);
+    expect(out.events.prices).toEqual([{ date: PRICE_CHANGE.date, change_pct: Number(change?.pct) }]);
+    const [campaigns] = await sql(`SELECT count() AS n FROM campaigns
+      WHERE tenant_id = 'aurora' AND end_date >= '${out.history.from}' AND start_date <= '${out.history.to}'`);
+    expect(out.events.campaigns).toEqual({ in_history: Number(campaigns?.n), scheduled: 0 });
+    const response = out.events.price_response;
+    expect(response?.source).toBe('estimated');
+    if (response?.source !== 'estimated') return;
+    // Planted: the changed plans' churn ran 1 + 2.5·e^(−k/12) times its usual rate. On the whole tenant that is
+    // a jump of 2.5 × their share of the day-before churn, per percent of the change.
+    const [share] =
+      await sql(`SELECT sumIf(churned_subscribers, plan IN ('standard', 'premium')) / sum(churned_subscribers) AS s
+      FROM subscriptions_daily WHERE tenant_id = 'aurora'
+        AND date BETWEEN toDate('${PRICE_CHANGE.date}') - 28 AND toDate('${PRICE_CHANGE.date}') - 1`);
+    const planted = (100 * PRICE_CHANGE.spike * Number(share?.s)) / Number(change?.pct);
+    expect(response.churn_jump_pct.value).toBeGreaterThan(0.85 * planted);
+    expect(response.churn_jump_pct.value).toBeLessThan(1.15 * planted);
+    expect(response.churn_jump_shape).toMatch(/^fades with a half-life of \d/);
+    // Sign-ups were not planted to answer price: the interval says so.
+    expect(response.signups_pct?.lower95).toBeLessThan(0);
+    expect(response.signups_pct?.upper95).toBeGreaterThan(0);
+    // A known change is not an unexplained break; the summary says how it was modelled.
+    expect(out.warnings.join(' ')).not.toContain('The series broke');
+    expect(out.summary).toContain(
+      `Price changes (${PRICE_CHANGE.date} +${Number(change?.pct).toFixed(1)}%) are modelled as interventions`,
+    );
+  });
+
+  it('a caller whose policy does not reach price changes and campaigns is told, and sees the break as a break', async () => {
+    const out = await forecast(latam, {});
+    expect(out.events.withheld).toEqual(['price changes', 'campaigns']);
+    expect(out.events.prices).toEqual([]);
+    expect(out.summary).toContain('Your access policy does not cover price changes or campaigns');
+    expect(out.warnings.join(' ')).toContain(`The series broke on ${PRICE_CHANGE.date}`);
+  });
+
+  it("prices a scenario from the tenant's own price change, or from an elasticity the caller gives", async () => {
+    const estimated = await forecast(vp, { horizon: 60, unit: 'days', scenario: { price_change_pct: 10 } });
+    expect(estimated.events.price_response?.source).toBe('estimated');
+    const assumed = await forecast(vp, {
+      horizon: 60,
+      unit: 'days',
+      scenario: { price_change_pct: 10, price_elasticity: -0.5 },
+    });
+    expect(assumed.events.price_response).toEqual({ source: 'assumed', elasticity: -0.5 });
+    expect(assumed.summary).toContain('The price scenario assumes an elasticity of -0.5');
+    // The history's jump of churn costs more subscribers within 60 days than a 5% lasting rise does.
+    expect(estimated.difference as number).toBeLessThan(assumed.difference as number);
   });
 
   it('moves the forecast the right way for each kind of scenario', async () => {

@@ -1,4 +1,10 @@
 import { forecastWarnings } from '../../analysis/forecast-warnings.js';
+import {
+  describeResponses,
+  type Interval95,
+  type KnownEvents,
+  type Responses,
+} from '../../analysis/interventions.js';
 import { roundTo, toNumber } from '../../analysis/period-results.js';
 import {
   backtest,
@@ -14,7 +20,7 @@ import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.
 import { describeFilters } from '../framework/format.js';
 import { DEFAULT_ELASTICITY } from './input.js';
 import type { ForecastSubsResult } from './output.js';
-import { type ForecastPlan, HISTORY } from './plan.js';
+import { CAMPAIGNS, type ForecastPlan, HISTORY, PRICE_CHANGES } from './plan.js';
 
 const BACKTEST_ORIGINS = 3;
 const BACKTEST_MAX_HORIZON = 28;
@@ -34,8 +40,12 @@ interface ScenarioArgs {
   campaign_end?: string;
 }
 
-/** The scenario in steps from the first forecast day; dates are checked against the horizon. */
-function scenarioOf(args: ScenarioArgs, first: string, last: string): Scenario {
+/**
+ * The scenario in steps from the first forecast day; dates are checked against the horizon. A price change
+ * moves the flows as the history's own price changes did when there were any (`estimated`), else by the
+ * caller's or the default elasticity.
+ */
+function scenarioOf(args: ScenarioArgs, first: string, last: string, estimated: boolean): Scenario {
   const step = (field: string, day: string | undefined, fallback: number): number => {
     if (day === undefined) return fallback;
     const range = explicitRange(day, day, `scenario.${field}`);
@@ -70,7 +80,7 @@ function scenarioOf(args: ScenarioArgs, first: string, last: string): Scenario {
         : {
             pct: args.price_change_pct,
             from: step('price_change_date', args.price_change_date, 0),
-            elasticity: args.price_elasticity ?? DEFAULT_ELASTICITY,
+            elasticity: args.price_elasticity ?? (estimated ? undefined : DEFAULT_ELASTICITY),
           },
     campaign,
   };
@@ -95,6 +105,82 @@ function pathRows(first: string, baseline: StockPath, scenario: StockPath | unde
           scenario_upper95: Math.round(scenario.upper95[i] ?? 0),
         }),
   }));
+}
+
+/**
+ * The known events of the history's days (day 0 its first): price changes by the percent change of the summed
+ * prices of a day, campaigns by their first and last day. Events before the history are left out; those after
+ * it are scheduled.
+ */
+function knownEvents(results: Results, plan: ForecastPlan, firstDay: string): KnownEvents {
+  const step = (day: unknown) => dayCount({ from: firstDay, to: String(day) }) - 1;
+  const prices = plan.binding.prices;
+  const campaigns = plan.binding.campaigns;
+  return {
+    priceChanges:
+      prices === undefined
+        ? []
+        : results.rows(PRICE_CHANGES).flatMap((row) => {
+            const before = toNumber(row[prices.old_price]) ?? 0;
+            const after = toNumber(row[prices.new_price]) ?? 0;
+            const day = String(row[prices.date] ?? '');
+            if (!(before > 0) || day < firstDay) return [];
+            return [{ step: step(day), pct: 100 * (after / before - 1) }];
+          }),
+    campaigns:
+      campaigns === undefined
+        ? []
+        : results.rows(CAMPAIGNS).flatMap((row) => {
+            const end = String(row[campaigns.end] ?? '');
+            if (end < firstDay) return [];
+            return [{ from: step(row[campaigns.start]), to: step(end) }];
+          }),
+  };
+}
+
+const rounded = (interval: Interval95, digits = 2) => ({
+  value: roundTo(interval.value, digits),
+  lower95: roundTo(interval.lower95, digits),
+  upper95: roundTo(interval.upper95, digits),
+});
+
+/** The known events and their estimated responses, as the answer reports them. */
+function eventsOutput(
+  events: KnownEvents,
+  responses: Responses,
+  days: readonly string[],
+  scenario: Scenario | undefined,
+  withheld: readonly string[],
+): ForecastSubsResult['events'] {
+  const described = describeResponses(responses);
+  const firstDay = days[0] ?? '';
+  const assumed = scenario?.priceChange?.elasticity;
+  return {
+    prices: events.priceChanges.map((change) => ({
+      date: addDays(firstDay, change.step),
+      change_pct: roundTo(change.pct, 2),
+    })),
+    campaigns: {
+      in_history: events.campaigns.filter((run) => run.from < days.length).length,
+      scheduled: events.campaigns.filter((run) => run.from >= days.length).length,
+    },
+    price_response:
+      assumed !== undefined
+        ? { source: 'assumed', elasticity: assumed }
+        : described.churn === undefined
+          ? null
+          : {
+              source: 'estimated',
+              from_changes: described.churn.changes,
+              churn_jump_pct: rounded(described.churn.jump, 3),
+              churn_jump_shape: described.churn.shape,
+              churn_lasting_pct: rounded(described.churn.lasting, 3),
+              churn_elasticity_91_days: rounded(described.churn.elasticity, 3),
+              signups_pct: described.signups === undefined ? null : rounded(described.signups, 3),
+            },
+    campaign_lift_pct: described.campaignLift === undefined ? null : rounded(described.campaignLift),
+    withheld: [...withheld],
+  };
 }
 
 /** Sign-ups and churn rate forecast, the stock projected for the baseline and the scenario, and a backtest. */
@@ -130,19 +216,25 @@ export function analyseForecastSubs(
   const lastDay = days[days.length - 1] ?? historyFrom;
   const first = addDays(lastDay, 1);
   const last = addDays(lastDay, horizonDays);
+  const events = knownEvents(results, detail, days[0] ?? historyFrom);
+  const history = { stock, inflow, outflow };
+  const flows = forecastFlows(history, horizonDays, binding.seasonal_periods, events);
+  const responses = flows.known?.responses ?? {};
   const scenarioArgs = call.args.scenario as ScenarioArgs | undefined;
-  const scenario = scenarioArgs === undefined ? undefined : scenarioOf(scenarioArgs, first, last);
-
-  const flows = forecastFlows(inflow, stock, outflow, horizonDays, binding.seasonal_periods);
+  const scenario =
+    scenarioArgs === undefined
+      ? undefined
+      : scenarioOf(scenarioArgs, first, last, responses.churn !== undefined);
   const start = stock[stock.length - 1] ?? 0;
   const baseline = projectStock(start, flows, horizonDays);
   const alternative = scenario === undefined ? undefined : projectStock(start, flows, horizonDays, scenario);
-  const accuracy = backtest(stock, inflow, outflow, {
+  const accuracy = backtest(history, {
     horizon: Math.min(horizonDays, BACKTEST_MAX_HORIZON),
     origins: BACKTEST_ORIGINS,
     period: binding.seasonal_periods[0] ?? 7,
     periods: binding.seasonal_periods,
     models: flows,
+    events,
   });
   const at = (path: StockPath) => {
     const i = horizonDays - 1;
@@ -182,7 +274,8 @@ export function analyseForecastSubs(
             seasonal_naive_smape: roundTo(accuracy.naiveSmape, 3),
             coverage95: roundTo(accuracy.coverage95, 3),
           },
-    warnings: forecastWarnings({ days, stock, outflow, accuracy }),
+    events: eventsOutput(events, responses, days, scenario, detail.eventsWithheld),
+    warnings: forecastWarnings({ days, stock, outflow, accuracy, events }),
     filters: filtersOutput(filters),
     rows,
   };

@@ -49,7 +49,7 @@ export function forecastSubsInput({ binding, policy }: SchemaContext) {
           .max(0)
           .optional()
           .describe(
-            `Elasticity of sign-ups to price (default ${DEFAULT_ELASTICITY}); churn moves by the opposite amount: with -0.5, +10% price means -5% sign-ups and +5% churn.`,
+            `Elasticity of sign-ups to price; churn moves by the opposite amount: with -0.5, +10% price means -5% sign-ups and +5% churn. Default: the responses estimated from this tenant's own price changes when its history has any (the answer's events.price_response), else ${DEFAULT_ELASTICITY}.`,
           ),
         campaign_uplift_pct: z
           .number()

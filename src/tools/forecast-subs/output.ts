@@ -9,6 +9,7 @@ const band = z.object({
   upper95: z.number(),
 });
 const period = z.object({ from: z.string(), to: z.string(), days: z.number() });
+const interval = z.object({ value: z.number(), lower95: z.number(), upper95: z.number() });
 
 /** What forecast_subs answers (the door adds `summary` and `privacy`). */
 export const forecastSubsOutput = z.object({
@@ -34,6 +35,37 @@ export const forecastSubsOutput = z.object({
       coverage95: z.number(),
     })
     .nullable(),
+  /**
+   * Known events the model treats as interventions (taken out of the history before fitting, put back on the
+   * forecast days), and the responses estimated from them, per +1% of price, with 95% intervals.
+   */
+  events: z.object({
+    prices: z.array(z.object({ date: z.string(), change_pct: z.number() })),
+    campaigns: z.object({ in_history: z.number(), scheduled: z.number() }),
+    price_response: z
+      .union([
+        z.object({
+          source: z.literal('estimated'),
+          from_changes: z.number(),
+          /** The churn rate's jump on the day a price rise of 1% takes effect, in percent. */
+          churn_jump_pct: interval,
+          /** How the jump goes: fading with a half-life, or a step of some days. */
+          churn_jump_shape: z.string(),
+          /** The churn rate's lasting change, in percent. */
+          churn_lasting_pct: interval,
+          /** The mean change of the churn rate over the 91 days after, in percent: its price elasticity. */
+          churn_elasticity_91_days: interval,
+          /** Sign-ups' lasting change, in percent. */
+          signups_pct: interval.nullable(),
+        }),
+        z.object({ source: z.literal('assumed'), elasticity: z.number() }),
+      ])
+      .nullable(),
+    /** Sign-ups' lift while one campaign runs, in percent. */
+    campaign_lift_pct: interval.nullable(),
+    /** Kinds of events the caller's access policy does not let the forecast read: noise to the model. */
+    withheld: z.array(z.string()),
+  }),
   warnings: z.array(z.string()),
   filters: filtersSchema,
   /** The path, daily up to 60 days, then at most 60 evenly spaced days ending at the horizon. */
