@@ -6,7 +6,7 @@
  * tail of past events at their estimates, events not yet happened (scheduled ones, a scenario's price change)
  * drawn from their estimates' uncertainty on every sample path. Pure: no I/O.
  */
-import { levelError, levelOf } from './stationary-rate.js';
+import { levelOf, measuredLevelError, WINDOW } from './stationary-rate.js';
 import { leastSquares, normalCdf } from './statistics.js';
 
 /** A price change taking effect on day `step` of the history (past its end: scheduled), by `pct` percent. */
@@ -96,8 +96,7 @@ export interface ResponseDraw {
   readonly signupsPerCampaign: number;
 }
 
-/** Days before a change its baseline level is read from, and the fewest that will do. */
-const BEFORE_DAYS = 91;
+/** The fewest days before a change its baseline level (of up to `WINDOW` days) is read from. */
 const MIN_BEFORE_DAYS = 28;
 /** Days after a change its response is read over, and the fewest that tell anything. */
 const AFTER_DAYS = 182;
@@ -137,11 +136,8 @@ export function fitChurnResponse(
     const before = logs.slice(0, change.step);
     const { level, profile, spread } = levelOf(before, period);
     const end = Math.min(logs.length, change.step + AFTER_DAYS, usable[index + 1]?.step ?? logs.length);
-    const drift = levelError(
-      before,
-      Math.max(1, Math.min(end - change.step, before.length - BEFORE_DAYS - 21)),
-    );
-    levelVariance += (spread ** 2 / Math.min(BEFORE_DAYS, change.step) + drift ** 2) / change.pct ** 2;
+    const drift = measuredLevelError(before, end - change.step);
+    levelVariance += (spread ** 2 / Math.min(WINDOW, change.step) + drift ** 2) / change.pct ** 2;
     for (let t = change.step; t < end; t++) {
       const expected = level + (profile[t % period] ?? 0);
       observations.push({
@@ -198,9 +194,9 @@ export function fitChurnResponse(
   return { fits: fits.map((fit) => ({ ...fit, weight: fit.weight / kept })), changes: usable.length };
 }
 
-/** Campaigns running on day `t`. */
-function running(campaigns: readonly CampaignRun[], t: number): number {
-  return campaigns.filter((run) => run.from <= t && t <= run.to).length;
+/** Whether a campaign runs on day `t`. */
+function isRunning(run: CampaignRun, t: number): boolean {
+  return run.from <= t && t <= run.to;
 }
 
 /** The summed change of log sign-ups of the campaigns running on day `t`: each its own, else a draw's. */
@@ -211,7 +207,7 @@ function lifted(
   lifts?: Responses['campaignLifts'],
 ) {
   return campaigns.reduce(
-    (sum, run) => sum + (run.from <= t && t <= run.to ? (lifts?.get(run) ?? draw.signupsPerCampaign) : 0),
+    (sum, run) => sum + (isRunning(run, t) ? (lifts?.get(run) ?? draw.signupsPerCampaign) : 0),
     0,
   );
 }
@@ -245,7 +241,7 @@ export function fitSignupResponses(
     windows.set(key, [...(windows.get(key) ?? []), run]);
   }
   const campaigns = [...windows.values()]
-    .map((runs) => ({ runs, column: weekly((t) => running(runs.slice(0, 1), t)) }))
+    .map((runs) => ({ runs, column: weekly((t) => Number(isRunning(runs[0] as CampaignRun, t))) }))
     .filter(({ column }) => column.some((value) => value !== 0));
   const price = weekly((t) => priced(events.priceChanges, t));
   const pricedAt = price.some((value) => value !== 0);
@@ -274,14 +270,11 @@ export function fitSignupResponses(
   }
   if (pricedAt) {
     const index = campaigns.length;
-    const residuals = changes.map(
-      (value, i) => value - (rows[i] ?? []).reduce((sum, x, j) => sum + x * (fit.coefficients[j] ?? 0), 0),
-    );
     const se = Math.sqrt(fit.covariance[index + 1]?.[index + 1] ?? 0);
     Object.assign(result, {
       signupsPerPricePct: {
         value: coefficient(index),
-        se: Math.max(se, placeboSe(residuals, price, period)),
+        se: Math.max(se, placeboSe(fit.residuals, price, period)),
       },
     });
   }

@@ -34,7 +34,7 @@ export function levelOf(logs: readonly number[], period: number) {
  * How far the mean of the next `days` days has come from the level of the window before, in this history:
  * the root mean square over origins `STEP` days apart (0 when the history is too short to tell).
  */
-export function levelError(logs: readonly number[], days: number): number {
+function levelError(logs: readonly number[], days: number): number {
   const errors: number[] = [];
   for (let origin = WINDOW; origin + days <= logs.length; origin += STEP) {
     const before = mean(logs.slice(origin - WINDOW, origin));
@@ -45,6 +45,11 @@ export function levelError(logs: readonly number[], days: number): number {
   return Math.sqrt(errors.reduce((sum, value) => sum + value * value, 0) / errors.length);
 }
 
+/** The level's error over `days` days, or over as long a stretch as the history can measure. */
+export function measuredLevelError(logs: readonly number[], days: number): number {
+  return levelError(logs, Math.max(1, Math.min(days, logs.length - WINDOW - 3 * STEP)));
+}
+
 /**
  * Forecasts a positive daily rate `horizon` days ahead as a level with a weekly profile: mean (the median on
  * the rate's scale), 80% and 95% intervals, and sample paths whose level error persists along the path.
@@ -52,9 +57,7 @@ export function levelError(logs: readonly number[], days: number): number {
 export function forecastRate(rates: readonly number[], horizon: number, period = 7): Forecast {
   const logs = rates.map((rate) => Math.log(rate));
   const { level, profile, spread } = levelOf(logs, period);
-  // The level's error over the whole horizon, or as long a stretch as the history can measure.
-  const measurable = Math.max(1, Math.min(horizon, logs.length - WINDOW - 3 * STEP));
-  const drift = levelError(logs, measurable);
+  const drift = measuredLevelError(logs, horizon);
   const centre = Array.from(
     { length: horizon },
     (_, step) => level + (profile[(logs.length + step) % period] ?? 0),

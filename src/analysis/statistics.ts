@@ -306,6 +306,8 @@ export function benjaminiHochberg(pValues: readonly number[], q: number): boolea
 export interface LeastSquares {
   readonly coefficients: number[];
   readonly covariance: number[][];
+  /** Observed minus fitted, per observation. */
+  readonly residuals: number[];
   readonly sse: number;
   /** Residual variance, SSE / (n − p). */
   readonly sigma2: number;
@@ -335,15 +337,15 @@ export function leastSquares(
   const inverse = invert(xtx);
   if (inverse === undefined) return undefined;
   const coefficients = inverse.map((line) => line.reduce((sum, value, b) => sum + value * (xty[b] ?? 0), 0));
-  let sse = 0;
-  rows.forEach((row, i) => {
-    const fitted = row.reduce((sum, value, a) => sum + value * (coefficients[a] ?? 0), 0);
-    sse += ((y[i] ?? 0) - fitted) ** 2;
-  });
+  const residuals = rows.map(
+    (row, i) => (y[i] ?? 0) - row.reduce((sum, value, a) => sum + value * (coefficients[a] ?? 0), 0),
+  );
+  const sse = residuals.reduce((sum, value) => sum + value * value, 0);
   const sigma2 = sse / (n - p);
   return {
     coefficients,
     covariance: inverse.map((line) => line.map((value) => value * sigma2)),
+    residuals,
     sse,
     sigma2,
   };

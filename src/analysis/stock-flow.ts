@@ -224,6 +224,30 @@ export function seededNormal(seed: number): () => number {
 }
 
 /**
+ * What every sample path of one projection shares: the known events split at the first forecast day, the
+ * responses' estimates, sign-ups' multiplier from past events on each forecast day, and for each past price
+ * change the share of the churn level's days that predate it (its lasting shift is uncertain only that far:
+ * a change long past is in the level already).
+ */
+function knownOnForecastDays(flows: FlowModels, horizon: number) {
+  const known = flows.known ?? { events: NO_EVENTS, responses: {}, days: 0 };
+  const { past, future } = splitAt(known.events, known.days);
+  const estimate = estimatedResponses(known.responses);
+  return {
+    days: known.days,
+    future,
+    estimate,
+    pastSignups: Array.from({ length: horizon }, (_, i) =>
+      signupFactor(past, estimate, known.days + i, known.responses.campaignLifts),
+    ),
+    pastChanges: past.priceChanges.map((change) => ({
+      change,
+      before: Math.min(1, Math.max(0, (change.step + LEVEL_DAYS - known.days) / LEVEL_DAYS)),
+    })),
+  };
+}
+
+/**
  * The stock a pair of flow paths gives under a scenario, with the known events put back: past ones at their
  * estimated responses, ones not yet happened at this path's `draw`.
  */
@@ -232,21 +256,14 @@ function stockPath(
   inflow: readonly number[],
   rates: readonly number[],
   scenario: Scenario,
-  flows: FlowModels,
+  known: ReturnType<typeof knownOnForecastDays>,
   draw: ResponseDraw,
 ) {
-  const known = flows.known ?? { events: NO_EVENTS, responses: {}, days: 0 };
-  const { past, future } = splitAt(known.events, known.days);
-  const estimate = estimatedResponses(known.responses);
-  // A past change's jump is uncertain as estimated; its lasting shift only as far as the days the churn
-  // level was read from predate it (a change long past is in the level already).
-  const pastDraws = past.priceChanges.map((change) => {
-    const before = Math.min(1, Math.max(0, (change.step + LEVEL_DAYS - known.days) / LEVEL_DAYS));
-    return {
-      change,
-      draw: { ...draw, lasting: estimate.lasting + before * (draw.lasting - estimate.lasting) },
-    };
-  });
+  const { estimate, future } = known;
+  const pastDraws = known.pastChanges.map(({ change, before }) => ({
+    change,
+    draw: { ...draw, lasting: estimate.lasting + before * (draw.lasting - estimate.lasting) },
+  }));
   const stock: number[] = [];
   const inflows: number[] = [];
   const outflows: number[] = [];
@@ -254,9 +271,7 @@ function stockPath(
   inflow.forEach((value, i) => {
     const day = known.days + i;
     const signups = adjustInflow(
-      value *
-        signupFactor(past, estimate, day, known.responses.campaignLifts) *
-        signupFactor(future, draw, day),
+      value * (known.pastSignups[i] ?? 1) * signupFactor(future, draw, day),
       i,
       scenario,
       draw,
@@ -292,13 +307,14 @@ export function projectStock(
   scenario: Scenario = {},
 ): StockPath {
   const responses = flows.known?.responses ?? {};
+  const known = knownOnForecastDays(flows, horizon);
   const point = stockPath(
     start,
     flows.inflow.mean.slice(0, horizon),
     flows.churnRate.mean.slice(0, horizon),
     scenario,
-    flows,
-    estimatedResponses(responses),
+    known,
+    known.estimate,
   );
   const { inflow: inflowModel, churnRate: rateModel } = flows;
   const normal = seededNormal(20_261_121);
@@ -310,7 +326,7 @@ export function projectStock(
       inflowModel.simulate(normal),
       rateModel.simulate(normal),
       scenario,
-      flows,
+      known,
       draw,
     ).stock;
     path.forEach((value, i) => {
