@@ -68,7 +68,7 @@ export function rowFiltersApply(layer: SemanticLayer, policy: AccessPolicy, mode
  * passes through `compile`, which adds the caller's tenant and the row filters of its access policy.
  */
 export class AnalyticsService {
-  private readonly facts = new LRUCache<string, string | Row[]>({ max: 5_000, ttl: FACT_TTL_MS });
+  private readonly facts = new LRUCache<string, Promise<string | Row[]>>({ max: 5_000, ttl: FACT_TTL_MS });
   private checked: { until: number; problems: Promise<readonly FitProblem[]> } | undefined;
 
   constructor(
@@ -130,26 +130,36 @@ export class AnalyticsService {
 
   /**
    * Joins whose target names one key on several rows (duplicates in a catalogue): every row joined to such a
-   * key would count once per copy. Reads each joined table once; run by `validate --warehouse` and at start.
+   * key would count once per copy. Joins of the same table on the same keys share one query.
    */
-  async duplicateJoinKeys(): Promise<FitProblem[]> {
+  private async duplicateJoinKeys(): Promise<FitProblem[]> {
+    const joins = [...this.layer.models.values()].flatMap((model) =>
+      model.joins.map((join, index) => ({
+        model,
+        join,
+        index,
+        query: compileDuplicateKeys(this.layer, model.name, index),
+      })),
+    );
+    const distinct = new Map<string, Promise<Row[]>>();
+    for (const { query } of joins) {
+      const key = JSON.stringify(query);
+      if (!distinct.has(key)) distinct.set(key, this.warehouse.query(query));
+    }
     const problems: FitProblem[] = [];
-    for (const model of this.layer.models.values()) {
-      for (const [index, join] of model.joins.entries()) {
-        const rows = await this.warehouse.query(compileDuplicateKeys(this.layer, model.name, index));
-        const [first] = rows;
-        if (first === undefined) continue;
-        const target = this.layer.models.get(join.to);
-        problems.push({
-          model: model.name,
-          ...this.layer.locate(
-            'models',
-            model.name,
-            ['joins', index, 'on'],
-            `Keys of ${quote(target === undefined ? join.to : qualifiedTable(target))} name several rows (e.g. ${quote(String(first._key))} on ${String(first._copies)} rows): a ${quote(model.name)} row joined to one counts once per copy; make (${joinKeyColumns(target ?? {}, join).join(', ')}) unique, or join on a key that is`,
-          ),
-        });
-      }
+    for (const { model, join, index, query } of joins) {
+      const [first] = (await distinct.get(JSON.stringify(query))) ?? [];
+      if (first === undefined) continue;
+      const target = this.layer.models.get(join.to);
+      problems.push({
+        model: model.name,
+        ...this.layer.locate(
+          'models',
+          model.name,
+          ['joins', index, 'on'],
+          `Keys of ${quote(target === undefined ? join.to : qualifiedTable(target))} name several rows (e.g. ${quote(String(first._key))} on ${String(first._copies)} rows): a ${quote(model.name)} row joined to one counts once per copy; make (${joinKeyColumns(target ?? {}, join).join(', ')}) unique, or join on a key that is`,
+        ),
+      });
     }
     return problems;
   }
@@ -328,11 +338,15 @@ export class AnalyticsService {
     return `${caller.identity.tenant}|${caller.policy.name}`;
   }
 
-  private async cached<T extends string | Row[]>(key: string, load: () => Promise<T>): Promise<T> {
+  /** A fact loaded once per key while fresh: concurrent askers share one load; a failed load is not kept. */
+  private cached<T extends string | Row[]>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.facts.get(key);
-    if (hit !== undefined) return hit as T;
-    const value = await load();
+    if (hit !== undefined) return hit as Promise<T>;
+    const value = load();
     this.facts.set(key, value);
+    value.catch(() => {
+      if (this.facts.get(key) === value) this.facts.delete(key);
+    });
     return value;
   }
 }
