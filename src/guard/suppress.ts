@@ -150,6 +150,11 @@ function bySize(columns: readonly string[]) {
   };
 }
 
+/** Whether a group is hidden: withheld, and not determined by the shown figures anyway (then it counts as shown). */
+function hiddenGroups(withheld: ReadonlySet<number>, determined: ReadonlySet<number>) {
+  return (group: number) => withheld.has(group) && !determined.has(group);
+}
+
 /**
  * Complementary suppression to a fixed point: wherever a shown group is split into parts and some parts are
  * withheld, the withheld parts together must describe at least the minimum (so subtracting the shown parts
@@ -166,7 +171,7 @@ function complement(
   enough: (split: Split, hidden: (group: number) => boolean) => boolean,
   determined: ReadonlySet<number>,
 ): void {
-  const hidden = (group: number) => withheld.has(group) && !determined.has(group);
+  const hidden = hiddenGroups(withheld, determined);
   let changed = true;
   while (changed) {
     changed = false;
@@ -266,7 +271,7 @@ function exposed(
   const singles = small.filter((group) => determined.has(group)).map((group) => [group]);
   if (singles.length > 0) return { exposures: singles, determined };
   // What a shown total leaves of its parts, where their union's people were counted (or bounded) enough.
-  const hidden = (group: number) => withheld.has(group) && !determined.has(group);
+  const hidden = hiddenGroups(withheld, determined);
   const remainders = new Set(
     sums
       .filter((split) => !hidden(split.parent.group) && enough(split, hidden))

@@ -1,6 +1,6 @@
 import { quoteData } from '../../guard/untrusted-text.js';
 import type { ToolPlan } from '../framework/definition.js';
-import { describeFilters, formatChange, formatValue } from '../framework/format.js';
+import { describeFilters, formatChange, formatValue, signOf } from '../framework/format.js';
 import type { Breakdown, ExplainChangeResult } from './output.js';
 import type { ExplainPlan } from './plan.js';
 
@@ -50,7 +50,7 @@ export function summariseExplainChange(
     const was =
       ly.change_percent === null
         ? 'n/a'
-        : `${ly.change_percent > 0 ? '+' : ly.change_percent < 0 ? '−' : '±'}${Math.abs(ly.change_percent).toFixed(1)}%`;
+        : `${signOf(ly.change_percent)}${Math.abs(ly.change_percent).toFixed(1)}%`;
     const rest = `${formatChange(metric, ly.unusual, null)} (95% band ±${formatValue(metric, ly.band_95)})`;
     lines.push(
       `A year earlier the same change was ${was} (${then}); at that rate ${metric.name} would have been ${formatValue(metric, ly.expected)}, so ${

@@ -428,12 +428,10 @@ export class Executor {
     });
     marginals.forEach(({ check, filter, merged }, index) => {
       const min = check.prepared.table.sizes.find((size) => size.column === PEOPLE_COLUMN)?.min ?? 0;
+      const sizes = [{ column: ONLY_COLUMN, min }];
       const rows = only[index] ?? [];
       if (check.top) {
-        const small = rows.filter((row) => {
-          const count = Number(row[ONLY_COLUMN] ?? 0);
-          return count > 0 && count < min;
-        });
+        const small = rows.filter((row) => isSmall(row, sizes));
         leaveOut(
           filter,
           filter.values.filter((value) =>
@@ -442,8 +440,7 @@ export class Executor {
         );
       }
       const dimensions = [filter.dimension];
-      if (!merged)
-        shadows.push({ query: check.query, dimensions, rows, sizes: [{ column: ONLY_COLUMN, min }] });
+      if (!merged) shadows.push({ query: check.query, dimensions, rows, sizes });
     });
     return { found, shadows };
   }

@@ -8,6 +8,7 @@ import {
   toNumber,
   topMovers,
 } from '../../analysis/period-results.js';
+import { emptyOf } from '../../semantic/metric-traits.js';
 import type { AnalyticsPlan } from '../../semantic/plan-query.js';
 import { PERIOD_COLUMN } from '../../semantic/query-plan.js';
 import type { Metric } from '../../semantic/semantic-layer.js';
@@ -19,8 +20,6 @@ import type { QueryEngagementResult } from './output.js';
 import { type EngagementPlan, moversQuery, ROWS, TOTALS } from './plan.js';
 
 const TOP_MOVERS = 5;
-/** Aggregations whose value over no rows is 0 (a count, a sum); others have none over no rows. */
-const COUNTS = new Set(['count', 'sum', 'count_distinct', 'approx_count_distinct']);
 /** The column saying how many of a time bucket's days the answer covers. */
 const DAYS_COLUMN = 'days';
 
@@ -149,9 +148,9 @@ export function analyseQueryEngagement(
       const then =
         earlier !== undefined
           ? toNumber(earlier[metric.name])
-          : withheldBefore.has(key) || !COUNTS.has(metric.aggregation)
+          : withheldBefore.has(key)
             ? null
-            : 0;
+            : emptyOf(metric);
       shaped[`${metric.name}_previous`] = roundMetric(metric, then);
       shaped[`${metric.name}_change_pct`] = changeOf(now, then).percent;
     }
