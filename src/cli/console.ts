@@ -6,6 +6,11 @@ export const log = (message: string): void => {
   process.stderr.write(`[marquee] ${message}\n`);
 };
 
+/** Where the configured warehouse is: an embedded one's directory, or a server's URL. */
+export function warehouseAt(config: Config): string {
+  return config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+}
+
 /** Why the warehouse would not open, with the usual cause of an embedded one spelled out. */
 export function cannotOpen(config: Config, error: unknown): MarqueeError {
   // A missing or locked directory, or a missing database, already says its cause and its fix.

@@ -7,7 +7,7 @@ import { MarqueeError } from '../errors.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { SYSTEM_DATABASES } from '../warehouse/describe-warehouse.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
-import { cannotOpen, log } from './console.js';
+import { cannotOpen, log, warehouseAt } from './console.js';
 
 /** The shipped demo layer: `start` seeds the demo warehouse only for it (any other layer has other tables). */
 const DEMO_LAYER = resolve(import.meta.dirname, '../../../semantic-layer');
@@ -32,7 +32,7 @@ export async function prepareStart(config: Config): Promise<StartWarehouse> {
       `There is no warehouse at ${config.warehouse.dataDir} (MARQUEE_DATA_DIR); "marquee start" seeds the demo warehouse only for the shipped semantic layer, not for ${config.semanticLayerDir}: point MARQUEE_DATA_DIR at your warehouse`,
     );
   const warehouse = createWarehouse(config.warehouse, { create: demoLayer });
-  const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+  const target = warehouseAt(config);
   try {
     const admin = warehouse.admin();
     const seeded = await isSeeded(admin).catch((error: unknown) => {
@@ -76,7 +76,7 @@ export async function seed(config: Config, scale: number, options: { remote?: bo
   if (config.warehouse.kind === 'embedded' && !existsSync(config.warehouse.dataDir))
     log(`creating the embedded warehouse directory ${config.warehouse.dataDir} (MARQUEE_DATA_DIR)`);
   const warehouse = createWarehouse(config.warehouse, { create: true });
-  const target = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+  const target = warehouseAt(config);
   try {
     const admin = warehouse.admin();
     const theirs = await foreignTables(admin, config.stateDatabase).catch((error: unknown) => {

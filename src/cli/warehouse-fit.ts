@@ -6,7 +6,7 @@ import type { SemanticLayer } from '../semantic/semantic-layer.js';
 import { AnalyticsService } from '../tools/framework/analytics-service.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { describeWarehouse } from '../warehouse/describe-warehouse.js';
-import { cannotOpen, log } from './console.js';
+import { cannotOpen, log, warehouseAt } from './console.js';
 
 /** Prints problems one per line (`file:line:column path: message`) and a count; the exit code of a failure. */
 export function printProblems(problems: readonly Problem[]): number {
@@ -21,8 +21,8 @@ export async function validateWarehouse(config: Config, layer: SemanticLayer): P
     const schema = await describeWarehouse(warehouse, readsOf(layer)).catch((error: unknown) => {
       throw cannotOpen(config, error);
     });
-    const problems = await new AnalyticsService(layer, warehouse).fit();
-    const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+    const problems = await new AnalyticsService(layer, warehouse).fitTo(schema);
+    const where = warehouseAt(config);
     if (problems.length > 0) {
       process.stdout.write(`warehouse ${where} (database ${schema.currentDatabase}) does not match:\n`);
       return printProblems(problems);
@@ -58,9 +58,9 @@ export async function reportFit(config: Config, service: AnalyticsService): Prom
   const problems = await service.fit();
   if (problems.length === 0) return;
   for (const problem of problems) log(formatProblem(problem));
-  const schema = await describeWarehouse(service.warehouse, readsOf(service.layer));
+  const schema = await service.schema();
   const empty = [...schema.tables.values()].every((tables) => tables.size === 0);
-  const where = config.warehouse.kind === 'embedded' ? config.warehouse.dataDir : config.warehouse.url;
+  const where = warehouseAt(config);
   log(
     `the semantic layer ${config.semanticLayerDir} does not match the warehouse (${problems.length} problem(s) above): /readyz says not ready and calls reading those models are refused until they agree (a fixed warehouse is noticed within seconds; a fixed layer needs a restart); "marquee validate --warehouse" checks again` +
       (empty

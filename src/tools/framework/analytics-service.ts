@@ -5,7 +5,12 @@ import { MarqueeError } from '../../errors.js';
 import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, quote } from '../../semantic/did-you-mean.js';
-import { type FitProblem, fitWarehouse, readsOf } from '../../semantic/fit-warehouse.js';
+import {
+  type FitProblem,
+  fitWarehouse,
+  readsOf,
+  type WarehouseSchema,
+} from '../../semantic/fit-warehouse.js';
 import {
   COMPLETE_DAY_COLUMN,
   type DimensionFilter,
@@ -69,7 +74,13 @@ export function rowFiltersApply(layer: SemanticLayer, policy: AccessPolicy, mode
  */
 export class AnalyticsService {
   private readonly facts = new LRUCache<string, Promise<string | Row[]>>({ max: 5_000, ttl: FACT_TTL_MS });
-  private checked: { until: number; problems: Promise<readonly FitProblem[]> } | undefined;
+  private checked:
+    | {
+        until: number;
+        problems: Promise<readonly FitProblem[]>;
+        schema: Promise<WarehouseSchema>;
+      }
+    | undefined;
 
   constructor(
     readonly layer: SemanticLayer,
@@ -108,16 +119,17 @@ export class AnalyticsService {
    */
   async fit(now = Date.now()): Promise<readonly FitProblem[]> {
     if (this.checked === undefined || now >= this.checked.until) {
-      const problems = describeWarehouse(this.warehouse, readsOf(this.layer)).then(async (schema) => {
-        const found = fitWarehouse(this.layer, schema);
-        // Data that would make figures wrong, once the tables are known to be there.
-        return found.length > 0 ? found : this.duplicateJoinKeys();
-      });
-      this.checked = { until: Number.POSITIVE_INFINITY, problems };
+      const schema = describeWarehouse(this.warehouse, readsOf(this.layer));
+      const problems = schema.then((described) => this.fitTo(described));
+      this.checked = { until: Number.POSITIVE_INFINITY, problems, schema };
       problems.then(
         (found) => {
           if (this.checked?.problems === problems)
-            this.checked = { until: now + (found.length === 0 ? FIT_TTL_MS : MISFIT_TTL_MS), problems };
+            this.checked = {
+              until: now + (found.length === 0 ? FIT_TTL_MS : MISFIT_TTL_MS),
+              problems,
+              schema,
+            };
         },
         () => {
           // An unreachable warehouse says nothing about the layer: ask again next time.
@@ -126,6 +138,18 @@ export class AnalyticsService {
       );
     }
     return this.checked.problems;
+  }
+
+  /** The warehouse's tables and columns as the last check read them (read now when there was none). */
+  schema(): Promise<WarehouseSchema> {
+    return this.checked?.schema ?? describeWarehouse(this.warehouse, readsOf(this.layer));
+  }
+
+  /** Every way the layer and the warehouse described by `schema` disagree. */
+  async fitTo(schema: WarehouseSchema): Promise<readonly FitProblem[]> {
+    const found = fitWarehouse(this.layer, schema);
+    // Data that would make figures wrong, once the tables are known to be there.
+    return found.length > 0 ? found : this.duplicateJoinKeys();
   }
 
   /**
