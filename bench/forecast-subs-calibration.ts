@@ -5,14 +5,9 @@
  * intervals, and the 95% interval's median width relative to the actual value. Run: npm run
  * bench:forecast-subs-calibration
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { seedFixtures } from '../fixtures/seed-fixtures.js';
 import { type KnownEvents, NO_EVENTS } from '../src/analysis/interventions.js';
 import { forecastFlows, projectStock } from '../src/analysis/stock-flow.js';
-import { createWarehouse } from '../src/warehouse/create-warehouse.js';
-import { LIMITS } from '../test/helpers.js';
+import { seededWarehouse } from '../test/helpers.js';
 import { writeSection } from './benchmarks-md.js';
 
 const HISTORY = 365;
@@ -67,11 +62,9 @@ const noise = (t: number, salt: number) => (Math.sin(t * 12.9898 + salt * 78.233
 const weekly = (t: number) => [0.9, 0.9, 0.95, 1, 1.1, 1.2, 1.0][t % 7] ?? 1;
 
 const started = performance.now();
-const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-'));
-const warehouse = createWarehouse({ kind: 'embedded', dataDir: dir, readers: 2, limits: LIMITS });
+const { warehouse, remove } = await seededWarehouse(SCALE);
 const series: Series[] = [];
 try {
-  await seedFixtures(warehouse.admin(), { scale: SCALE });
   const rows = await warehouse.admin().query(`SELECT date, sum(active_subscribers) AS stock,
       sum(new_subscribers) AS inflow, sum(churned_subscribers) AS outflow
     FROM subscriptions_daily WHERE tenant_id = 'aurora' GROUP BY date ORDER BY date`);
@@ -93,8 +86,7 @@ try {
     },
   });
 } finally {
-  await warehouse.close();
-  await rm(dir, { recursive: true, force: true });
+  await remove();
 }
 const days = 730;
 series.push(

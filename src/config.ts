@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { MarqueeError } from './errors.js';
+import { IDENTIFIER } from './semantic/schema.js';
 
 /** DESIGN.md: the default name of the token claim that carries the tenant (a product default, not a column). */
 export const DEFAULT_TENANT_CLAIM = 'tenant_id';
@@ -16,10 +17,7 @@ const environmentSchema = z.object({
   CLICKHOUSE_USER: optionalText,
   CLICKHOUSE_PASSWORD: optionalText,
   CLICKHOUSE_DATABASE: optionalText.pipe(
-    z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain database name')
-      .optional(),
+    z.string().regex(IDENTIFIER, 'must be a plain database name').optional(),
   ),
   MARQUEE_DATA_DIR: z.string().default('.marquee/warehouse'),
   MARQUEE_SEMANTIC_LAYER: z.string().default('semantic-layer'),
@@ -37,14 +35,8 @@ const environmentSchema = z.object({
   MARQUEE_AUTH_ROLES_CLAIM: z.string().default('roles'),
   MARQUEE_AUTH_SCOPE_CLAIM: z.string().default('scope'),
   MARQUEE_IDP_PORT: z.coerce.number().int().min(0).max(65535).default(9400),
-  MARQUEE_STATE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain database name')
-    .default('marquee'),
-  MARQUEE_AUDIT_TABLE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain table name')
-    .default('audit'),
+  MARQUEE_STATE_DATABASE: z.string().regex(IDENTIFIER, 'must be a plain database name').default('marquee'),
+  MARQUEE_AUDIT_TABLE: z.string().regex(IDENTIFIER, 'must be a plain table name').default('audit'),
   MARQUEE_STATE_DIR: z.string().default('.marquee/state'),
   MARQUEE_RATE_TENANT_PER_MINUTE: positiveInt(600),
   MARQUEE_RATE_TOOL_PER_MINUTE: positiveInt(120),
