@@ -33,7 +33,7 @@ export function readsOf(layer: SemanticLayer): { databases: string[]; tables: st
 export type FitProblem = Problem & { readonly model: string };
 
 /** `LowCardinality(Nullable(String))` → `String`: the type a value of the column has. */
-export function baseType(type: string): string {
+function baseType(type: string): string {
   const wrapped = /^(?:LowCardinality|Nullable)\((.*)\)$/.exec(type);
   return wrapped === null ? type : baseType(wrapped[1] ?? '');
 }

@@ -258,6 +258,11 @@ export function dimensionsToCheck(
   return [...checked].map(([dimension, values]) => ({ dimension, values: [...values].sort() }));
 }
 
+/** The dimensions a filter argument's values may match: the filter's, less those the policy hides. */
+function visibleDimensions(tool: Tool, argument: string, policy: AccessPolicy): string[] {
+  return (tool.filters[argument]?.dimensions ?? []).filter((name) => !policy.hiddenDimensions.has(name));
+}
+
 /** The filter values of a request that match no dimension of their argument, with the dimensions tried. */
 export function unmatchedValues(
   layer: SemanticLayer,
@@ -268,9 +273,7 @@ export function unmatchedValues(
 ): { argument: string; value: string; dimensions: string[] }[] {
   const unmatched: { argument: string; value: string; dimensions: string[] }[] = [];
   for (const [argument, values] of Object.entries(requested)) {
-    const dimensions = (tool.filters[argument]?.dimensions ?? []).filter(
-      (name) => !policy.hiddenDimensions.has(name),
-    );
+    const dimensions = visibleDimensions(tool, argument, policy);
     for (const raw of values) {
       const value = raw.trim();
       try {
@@ -295,7 +298,7 @@ export function planFilters(
   const applied: AppliedFilter[] = [];
   for (const [argument, values] of Object.entries(requested)) {
     const filter = tool.filters[argument];
-    const dimensions = (filter?.dimensions ?? []).filter((name) => !policy.hiddenDimensions.has(name));
+    const dimensions = visibleDimensions(tool, argument, policy);
     if (filter === undefined || dimensions.length === 0) {
       throw new ArgumentError(argument, unknownNameMessage('filter', argument, Object.keys(tool.filters)));
     }

@@ -46,7 +46,7 @@ export type Locate = (
 ) => Problem;
 
 /** The zone of a layer that names none. */
-export const DEFAULT_TIME_ZONE = 'UTC';
+const DEFAULT_TIME_ZONE = 'UTC';
 
 /** The table a model reads, as SQL names it: `table`, or `database.table` when the layer names the database. */
 export function qualifiedTable(model: Pick<Model, 'table' | 'database'>): string {

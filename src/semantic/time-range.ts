@@ -177,8 +177,8 @@ function namedPeriod(name: string, anchor: string): Period {
     .replace(/[\s_]+/g, ' ');
   const words = text.replace(/-/g, ' ').split(' ');
   const [a, b] = words;
-  const calendar =
-    words.length <= 2 || /^\d{4}-\d{2}-\d{2}$/.test(text) ? calendarPeriod(a ?? '', b, text) : undefined;
+  if (parseDate(text) !== undefined) return { from: text, to: text, label: text };
+  const calendar = words.length <= 2 ? calendarPeriod(a ?? '', b) : undefined;
   if (calendar !== undefined) return calendar;
   return relativePeriod(words.join('_'), anchor) ?? unknownPeriod(name, text);
 }
@@ -190,7 +190,7 @@ function unknownPeriod(name: string, text: string): never {
   const why =
     days !== null
       ? `last_N_days takes 1 to 3660 days, not ${days[1]}`
-      : /^\d{4}-\d{2}-\d{2}$/.test(text)
+      : ISO_DATE.test(text)
         ? `${text} is not a real calendar day`
         : week !== null
           ? `${week[1] ?? week[4]} has ${isoWeeksInYear(Number(week[1] ?? week[4]))} ISO weeks`
@@ -220,11 +220,7 @@ function monthsOf(year: number, first: number, count: 1 | 3 | 6 | 12): Period {
 }
 
 /** A calendar period from one or two words (`2026-q3` is `2026 q3`); undefined when it names none. */
-function calendarPeriod(a: string, b: string | undefined, text: string): Period | undefined {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    if (parseDate(text) === undefined) return undefined;
-    return { from: text, to: text, label: text };
-  }
+function calendarPeriod(a: string, b: string | undefined): Period | undefined {
   const yearFirst = /^\d{4}$/.test(a);
   const year = Number(yearFirst ? a : b);
   const part = yearFirst ? b : a;
