@@ -201,7 +201,7 @@ export class Executor {
       }
       tables.push({ ...table, name, rows: shown, span });
       // Merged runs carry their list values' shares as constraints, not as shadow tables.
-      if ('query' in planned && planned.coarsen !== undefined) continue;
+      if (prepared.merged) continue;
       splitBy.forEach((shadow, index) => {
         tables.push({
           ...table,
@@ -263,7 +263,7 @@ export class Executor {
       const child = plans.get(need.child.name)?.planned;
       if (parent === undefined || child === undefined || !('query' in parent) || !('query' in child))
         return [];
-      if (child.coarsen !== undefined) return [];
+      if (plans.get(need.child.name)?.merged === true) return [];
       const measures = child.query.measures ?? [];
       const below = need.child.sizes.flatMap((threshold) => {
         const measure = measures.find((candidate) => candidate.column === threshold.column);
@@ -305,17 +305,15 @@ export class Executor {
     caller: Caller,
     probes: Map<string, readonly Row[]>,
   ): Promise<Map<string, Nest>> {
-    const merged = (prepared: Prepared) =>
-      'query' in prepared.planned && prepared.planned.coarsen !== undefined;
     const candidates = ran.flatMap(({ prepared, rows }) => {
       const { table, planned } = prepared;
-      if (!prepared.protected || merged(prepared) || !('query' in planned)) return [];
+      if (!prepared.protected || prepared.merged || !('query' in planned)) return [];
       if (!rows.some((row) => isSmall(row, table.sizes))) return [];
       const names = namesOf(table);
       const dimensions = [
         ...new Set(
           ran.flatMap(({ prepared: other }) =>
-            other.protected && other.table.universe === table.universe && !merged(other)
+            other.protected && other.table.universe === table.universe && !other.merged
               ? other.table.keys
               : [],
           ),
@@ -392,14 +390,14 @@ export class Executor {
       const [filter, second] = check.filters;
       if (unit === undefined || !('query' in plan) || filter === undefined || second !== undefined) return [];
       // Merged days are cut at each value's share; what a value alone brings to a run is not counted.
-      if (!check.top && plan.coarsen !== undefined) return [];
+      if (!check.top && check.prepared.merged) return [];
       const marginal: PlannedQuery = {
         query: withoutFigures(plan.query, {
           measures: undefined,
           marginal: { dimension: filter.dimension, unit },
         }),
       };
-      return [{ check, filter, planned: marginal, merged: plan.coarsen !== undefined }];
+      return [{ check, filter, planned: marginal, merged: check.prepared.merged }];
     });
     const [shares, only] = await Promise.all([
       Promise.all(checks.map((check) => this.fetch(check.planned, caller))),

@@ -37,6 +37,8 @@ export interface Prepared {
   readonly protected: boolean;
   /** Rows are time buckets (finer than the periods). */
   readonly grained: boolean;
+  /** Days are merged into runs about enough people (`coarsen`), not suppressed. */
+  readonly merged: boolean;
   /** A page the plan asked for in SQL, cut after the privacy rules instead. */
   readonly page?: { readonly offset: number; readonly limit: number | undefined } | undefined;
 }
@@ -70,6 +72,7 @@ export function prepareQuery(
       source: planned,
       planned,
       grained: false,
+      merged: false,
       protected: sizes.length > 0,
       table: {
         universe: JSON.stringify({
@@ -155,6 +158,7 @@ export function prepareQuery(
     },
     page,
     grained: grain !== undefined,
+    merged: planned.coarsen !== undefined,
     protected: guarded,
     table: {
       universe: JSON.stringify({
@@ -195,7 +199,7 @@ export function withDetermined(
   }
   return prepared.map((query) => {
     const source = query.source;
-    if (!query.protected || !('query' in source) || source.coarsen !== undefined) return query;
+    if (!query.protected || query.merged || !('query' in source)) return query;
     const plan = source.query;
     const known = [...plan.dimensions, ...Object.keys(query.table.fixed)];
     const extra = [...(keys.get(query.table.universe) ?? [])].filter(
