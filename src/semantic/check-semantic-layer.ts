@@ -18,6 +18,7 @@ import {
   type Model,
   SemanticLayer,
   type Tool,
+  unlocated,
 } from './semantic-layer.js';
 
 interface Definitions {
@@ -552,12 +553,11 @@ export function checkSemanticLayer(
   const layer = new SemanticLayer({
     access: access?.definition ?? { policies: {} },
     ...(timeZone === undefined ? {} : { timeZone: timeZone.zone }),
-    locate: (section, name, path, message) => {
-      const source = origins.get(section)?.get(name);
-      return source === undefined
-        ? { file: '(semantic layer)', line: 1, column: 1, path: [section, name, ...path].join('.'), message }
-        : source.problem([section, name, ...path], message);
-    },
+    locate: (section, name, path, message) =>
+      origins
+        .get(section)
+        ?.get(name)
+        ?.problem([section, name, ...path], message) ?? unlocated(section, name, path, message),
     models: new Map(
       Object.entries(defs.models).map(([name, def]): [string, Model] => [name, { ...def, name }]),
     ),

@@ -61,6 +61,15 @@ export function joinKeyColumns(target: Pick<Model, 'tenant_column'>, join: Pick<
 /** The name of the policy for callers none of whose roles a policy names. */
 export const DEFAULT_POLICY = 'default';
 
+/** A problem at a layer path whose place in a file is unknown (a layer built in code, not read from files). */
+export const unlocated: Locate = (section, name, path, message) => ({
+  file: '(semantic layer)',
+  line: 1,
+  column: 1,
+  path: [section, name, ...path].map(String).join('.'),
+  message,
+});
+
 /** The validated semantic layer: models, dimensions, metrics and tool bindings, looked up by name. */
 export class SemanticLayer {
   readonly models: ReadonlyMap<string, Model>;
@@ -92,15 +101,7 @@ export class SemanticLayer {
     this.resources = parts.resources ?? new Map();
     this.access = parts.access;
     this.timeZone = parts.timeZone ?? DEFAULT_TIME_ZONE;
-    this.locate =
-      parts.locate ??
-      ((section, name, path, message) => ({
-        file: '(semantic layer)',
-        line: 1,
-        column: 1,
-        path: [section, name, ...path].map(String).join('.'),
-        message,
-      }));
+    this.locate = parts.locate ?? unlocated;
   }
 
   /** The day dimension of a tool that filters by periods (every kind but lookup has one, checked at load). */
