@@ -97,6 +97,13 @@ describe('forecast_subs', () => {
     expect(out.events.withheld).toEqual(['price changes', 'campaigns']);
     expect(out.events.prices).toEqual([]);
     expect(out.summary).toContain('Your access policy does not cover price changes or campaigns');
+    // A price scenario then falls back to the default elasticity, and says why: not that there was no change.
+    const priced = await forecast(latam, { horizon: 4, unit: 'weeks', scenario: { price_change_pct: 10 } });
+    expect(priced.events.price_response).toEqual({ source: 'assumed', elasticity: -0.5 });
+    expect(priced.summary).toContain(
+      'your access policy does not cover the price changes it could be estimated from',
+    );
+    expect(priced.summary).not.toContain('this history has no price change');
     expect(out.warnings.join(' ')).toContain(`The series broke on ${PRICE_CHANGE.date}`);
   });
 

@@ -16,7 +16,7 @@ function eventLines(events: ForecastSubsResult['events']): string[] {
     );
   } else if (response?.source === 'assumed') {
     lines.push(
-      `The price scenario assumes an elasticity of ${response.elasticity}: sign-ups move by ${response.elasticity} × the price change and churn by the opposite${changes.length === 0 ? ' (this history has no price change to estimate it from)' : ''}.`,
+      `The price scenario assumes an elasticity of ${response.elasticity}: sign-ups move by ${response.elasticity} × the price change and churn by the opposite${changes.length > 0 ? '' : events.withheld.includes('price changes') ? ' (your access policy does not cover the price changes it could be estimated from)' : ' (this history has no price change to estimate it from)'}.`,
     );
   }
   if (events.campaign_lift_pct !== null) {
