@@ -440,7 +440,7 @@ export function describeResponses(responses: Responses) {
               best.shape.kind === 'fading'
                 ? `fades with a half-life of ${(best.shape.days * Math.LN2).toFixed(1)} days`
                 : `lasts ${best.shape.days} days, then ends`
-            } (${(100 * best.weight).toFixed(0)}% likely of the shapes tried)`,
+            }, ${(100 * best.weight).toFixed(0)}% likely among the shapes tried`,
             lasting,
             elasticity,
           },
