@@ -9,6 +9,22 @@ import {
   projectStock,
 } from '../../src/analysis/stock-flow.js';
 
+const WEEK = [0.9, 0.9, 0.95, 1, 1.1, 1.2, 1.0];
+
+/** A daily stock from 100,000 with its flows: sign-ups and a churn rate per day (day 0 has none). */
+function history(days: number, signups: (t: number) => number, rate: (t: number) => number) {
+  const stock = [100_000];
+  const inflow = [0];
+  const outflow = [0];
+  for (let t = 1; t < days; t++) {
+    const churned = rate(t) * (stock[t - 1] as number);
+    inflow.push(signups(t));
+    outflow.push(churned);
+    stock.push((stock[t - 1] as number) + signups(t) - churned);
+  }
+  return { stock, inflow, outflow };
+}
+
 /** Flat flows with no uncertainty (every sample path is the mean): the stock path has a closed form. */
 function flat(value: number, horizon: number): Forecast {
   const mean = new Array(horizon).fill(value);
@@ -73,18 +89,11 @@ describe('stock and flow projection', () => {
 });
 
 describe('churn breaks and backtests', () => {
-  const days = 200;
-  const stock: number[] = [100_000];
-  const inflow: number[] = [0];
-  const outflow: number[] = [0];
-  for (let t = 1; t < days; t++) {
-    const rate = t >= 120 && t < 127 ? 0.006 : 0.002 * (1 + 0.05 * Math.sin(t));
-    const signups = 260 * ([0.9, 0.9, 0.95, 1, 1.1, 1.2, 1.0][t % 7] ?? 1);
-    const churned = rate * (stock[t - 1] as number);
-    outflow.push(churned);
-    inflow.push(signups);
-    stock.push((stock[t - 1] as number) + signups - churned);
-  }
+  const { stock, inflow, outflow } = history(
+    200,
+    (t) => 260 * (WEEK[t % 7] ?? 1),
+    (t) => (t >= 120 && t < 127 ? 0.006 : 0.002 * (1 + 0.05 * Math.sin(t))),
+  );
 
   it('finds the planted spike in the churn rate', () => {
     const spike = largestSpike(churnRates(stock, outflow));
@@ -138,15 +147,11 @@ describe('the point forecast', () => {
 describe('zero days', () => {
   // A smooth history: sign-ups with a weekly pattern, a steady churn rate.
   const days = 400;
-  const stock: number[] = [100_000];
-  const inflow: number[] = [0];
-  const outflow: number[] = [0];
-  for (let t = 1; t < days; t++) {
-    const rate = 0.002 * (1 + 0.05 * Math.sin(t));
-    inflow.push(260 * ([0.9, 0.9, 0.95, 1, 1.1, 1.2, 1.0][t % 7] ?? 1) + t / 10);
-    outflow.push(rate * (stock[t - 1] as number));
-    stock.push((stock[t - 1] as number) + (inflow[t] as number) - (outflow[t] as number));
-  }
+  const { stock, inflow, outflow } = history(
+    days,
+    (t) => 260 * (WEEK[t % 7] ?? 1) + t / 10,
+    (t) => 0.002 * (1 + 0.05 * Math.sin(t)),
+  );
   const sixMonths = (churned: readonly number[]) => {
     const flows = forecastFlows(
       { inflow: inflow.slice(1), stock: stock.slice(1), outflow: churned.slice(1) },
