@@ -32,7 +32,7 @@ function knownFrom(events: KnownEvents, from: number): KnownEvents {
       .map((change) => ({ ...change, step: change.step - from }))
       .filter((change) => change.step >= 0),
     campaigns: events.campaigns
-      .map((run) => ({ from: run.from - from, to: run.to - from }))
+      .map((run) => ({ ...run, from: run.from - from, to: run.to - from }))
       .filter((run) => run.to >= 0),
   };
 }
@@ -74,7 +74,7 @@ try {
       100 * (sum(new_price) / sum(old_price) - 1) AS pct
     FROM price_changes WHERE tenant_id = 'aurora' GROUP BY effective_date`);
   const campaigns = await warehouse.admin().query(`SELECT ${step.replace('%s', 'start_date')} AS start,
-      ${step.replace('%s', 'end_date')} AS end FROM campaigns WHERE tenant_id = 'aurora'`);
+      ${step.replace('%s', 'end_date')} AS end, target_region AS kind FROM campaigns WHERE tenant_id = 'aurora'`);
   series.push({
     name: 'fixture (aurora, all plans)',
     stock: rows.map((row) => Number(row.stock)),
@@ -82,7 +82,11 @@ try {
     outflow: rows.map((row) => Number(row.outflow)),
     events: {
       priceChanges: prices.map((row) => ({ step: Number(row.step), pct: Number(row.pct) })),
-      campaigns: campaigns.map((row) => ({ from: Number(row.start), to: Number(row.end) })),
+      campaigns: campaigns.map((row) => ({
+        from: Number(row.start),
+        to: Number(row.end),
+        kind: String(row.kind),
+      })),
     },
   });
 } finally {
@@ -179,7 +183,9 @@ writeSection(
     '80% and 95% (the issue asks 90-98% for the 95% interval) with the narrowest band that does it.',
     "Known events are interventions: the fixture's price change and campaigns (read from its warehouse) and the",
     'synthetic price rises are known at every origin, as announced, with their responses estimated from the',
-    'history before the origin.',
+    'history before the origin; a scheduled campaign takes the lift of past campaigns of its kind (the fixture: the',
+    'region it targets). Sign-ups follow the line of their last 91 days and the churn rate the level of its last 91',
+    "days; each one's measured error is scaled by 0.8, the narrowest that keeps every series in 90-98% (README decision 31).",
     '',
     '| series | horizon (days) | origins | inside 80% | inside 95% | 95% half-width |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -19,6 +19,8 @@ export interface PriceChange {
 export interface CampaignRun {
   readonly from: number;
   readonly to: number;
+  /** Campaigns of one kind (the region they target, say) lift sign-ups alike. */
+  readonly kind?: string | undefined;
 }
 
 export interface KnownEvents {
@@ -85,6 +87,11 @@ export interface Responses {
   readonly signupsPerCampaign?: Estimate | undefined;
   /** Each past campaign's own change of log sign-ups while it ran. */
   readonly campaignLifts?: ReadonlyMap<CampaignRun, number> | undefined;
+  /**
+   * By kind, the mean change of log sign-ups of the history's campaigns of that kind (uncertain for a new one
+   * by as much as they differ, or as all campaigns do when too few to tell), and how many there were.
+   */
+  readonly campaignKinds?: ReadonlyMap<string, Estimate & { readonly campaigns: number }> | undefined;
 }
 
 /** The responses one sample path lives with (0 where there is no estimate). */
@@ -94,6 +101,8 @@ export interface ResponseDraw {
   readonly shape: JumpShape;
   readonly signupsPerPricePct: number;
   readonly signupsPerCampaign: number;
+  /** A new campaign's lift by its kind (a kind not seen before takes `signupsPerCampaign`). */
+  readonly campaignKinds: ReadonlyMap<string, number>;
 }
 
 /** The fewest days before a change its baseline level (of up to `WINDOW` days) is read from. */
@@ -199,18 +208,34 @@ function isRunning(run: CampaignRun, t: number): boolean {
   return run.from <= t && t <= run.to;
 }
 
-/** The summed change of log sign-ups of the campaigns running on day `t`: each its own, else a draw's. */
+/**
+ * The summed change of log sign-ups of the campaigns running on day `t`: each its own, else the draw's for its
+ * kind, else the draw's for any campaign.
+ */
 function lifted(
   campaigns: readonly CampaignRun[],
   t: number,
   draw: ResponseDraw,
   lifts?: Responses['campaignLifts'],
 ) {
-  return campaigns.reduce(
-    (sum, run) => sum + (isRunning(run, t) ? (lifts?.get(run) ?? draw.signupsPerCampaign) : 0),
-    0,
-  );
+  const lift = (run: CampaignRun) =>
+    lifts?.get(run) ??
+    (run.kind === undefined ? undefined : draw.campaignKinds.get(run.kind)) ??
+    draw.signupsPerCampaign;
+  return campaigns.reduce((sum, run) => sum + (isRunning(run, t) ? lift(run) : 0), 0);
 }
+
+/** Of at least this many campaigns, a kind's lifts tell how much its campaigns differ. */
+const KIND_SPREAD_CAMPAIGNS = 3;
+
+const meanAndSpread = (values: readonly number[]) => {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const spread =
+    values.length > 1
+      ? Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1))
+      : undefined;
+  return { mean, spread };
+};
 
 /** The sum of price changes in effect on day `t`, in percent. */
 function priced(changes: readonly PriceChange[], t: number): number {
@@ -229,7 +254,7 @@ export function fitSignupResponses(
   signups: readonly number[],
   events: KnownEvents,
   period = 7,
-): Pick<Responses, 'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts'> {
+): Pick<Responses, 'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts' | 'campaignKinds'> {
   const logs = signups.map((value) => Math.log(value));
   const days = Array.from({ length: Math.max(0, logs.length - period) }, (_, i) => i + period);
   const weekly = (at: (t: number) => number) => days.map((t) => at(t) - at(t - period));
@@ -255,17 +280,26 @@ export function fitSignupResponses(
   const each = campaigns.flatMap(({ runs }, index) =>
     runs.map((run) => ({ run, lift: coefficient(index) / runs.length })),
   );
-  const lifts = each.map(({ lift }) => lift);
-  const result: Pick<Responses, 'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts'> = {};
-  if (lifts.length > 0) {
-    const mean = lifts.reduce((sum, value) => sum + value, 0) / lifts.length;
-    const spread =
-      lifts.length > 1
-        ? Math.sqrt(lifts.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (lifts.length - 1))
-        : Math.sqrt(fit.covariance[1]?.[1] ?? 0);
+  const result: Pick<
+    Responses,
+    'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts' | 'campaignKinds'
+  > = {};
+  if (each.length > 0) {
+    const all = meanAndSpread(each.map(({ lift }) => lift));
+    const se = all.spread ?? Math.sqrt(fit.covariance[1]?.[1] ?? 0);
+    const kinds = new Map<string, number[]>();
+    for (const { run, lift } of each)
+      if (run.kind !== undefined) kinds.set(run.kind, [...(kinds.get(run.kind) ?? []), lift]);
     Object.assign(result, {
-      signupsPerCampaign: { value: mean, se: spread },
+      signupsPerCampaign: { value: all.mean, se },
       campaignLifts: new Map(each.map(({ run, lift }) => [run, lift])),
+      campaignKinds: new Map(
+        [...kinds].map(([kind, lifts]) => {
+          const own = meanAndSpread(lifts);
+          const spread = lifts.length >= KIND_SPREAD_CAMPAIGNS ? own.spread : undefined;
+          return [kind, { value: own.mean, se: spread ?? se, campaigns: lifts.length }];
+        }),
+      ),
     });
   }
   if (pricedAt) {
@@ -311,6 +345,7 @@ export function estimatedResponses(responses: Responses): ResponseDraw {
     shape: best?.shape ?? { kind: 'step', days: 0 },
     signupsPerPricePct: responses.signupsPerPricePct?.value ?? 0,
     signupsPerCampaign: responses.signupsPerCampaign?.value ?? 0,
+    campaignKinds: new Map([...(responses.campaignKinds ?? [])].map(([kind, lift]) => [kind, lift.value])),
   };
 }
 
@@ -337,6 +372,10 @@ export function drawResponses(responses: Responses, normal: () => number): Respo
       (churn?.lasting.value ?? 0) + (churn?.lasting.se ?? 0) * (rho * a + Math.sqrt(1 - rho * rho) * b),
     signupsPerPricePct: mean.signupsPerPricePct + (responses.signupsPerPricePct?.se ?? 0) * c,
     signupsPerCampaign: mean.signupsPerCampaign + (responses.signupsPerCampaign?.se ?? 0) * d,
+    // One draw for every new campaign of a path: how far this future's campaigns lift from their kinds' past.
+    campaignKinds: new Map(
+      [...(responses.campaignKinds ?? [])].map(([kind, lift]) => [kind, lift.value + lift.se * d]),
+    ),
   };
 }
 
@@ -446,5 +485,10 @@ export function describeResponses(responses: Responses) {
           },
     signups: signups === undefined ? undefined : interval(signups.value, signups.se, relative),
     campaignLift: campaign === undefined ? undefined : interval(campaign.value, campaign.se, relative),
+    campaignKinds: [...(responses.campaignKinds ?? [])].map(([kind, lift]) => ({
+      kind,
+      campaigns: lift.campaigns,
+      lift: interval(lift.value, lift.se, relative),
+    })),
   };
 }

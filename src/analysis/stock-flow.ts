@@ -4,7 +4,7 @@
  * Pure: no I/O.
  */
 import { mase as maseOf, naiveScale, smape as smapeOf } from './accuracy.js';
-import { type Forecast, forecastSeries } from './forecast.js';
+import type { Forecast } from './forecast.js';
 import {
   churnFactor,
   drawResponses,
@@ -18,7 +18,7 @@ import {
   signupFactor,
   splitAt,
 } from './interventions.js';
-import { forecastRate, WINDOW as LEVEL_DAYS } from './stationary-rate.js';
+import { forecastGrowth, forecastRate, WINDOW as LEVEL_DAYS } from './stationary-rate.js';
 
 /** Days per month, for monthly churn rates. */
 export const DAYS_PER_MONTH = 30.4375;
@@ -133,8 +133,7 @@ export function forecastFlows(
     (value, t) => value / signupFactor(past, estimate, t, responses.campaignLifts),
   );
   return {
-    inflow:
-      refit?.inflow.refit?.(cleanSignups, horizon) ?? forecastSeries(cleanSignups, { horizon, periods }),
+    inflow: refit?.inflow.refit?.(cleanSignups, horizon) ?? forecastGrowth(cleanSignups, horizon, period),
     churnRate: refit?.churnRate.refit?.(cleanRates, horizon) ?? forecastRate(cleanRates, horizon, period),
     known: { events, responses, days },
   };

@@ -351,7 +351,10 @@ export function checkSemanticLayer(
       if (campaigns !== undefined)
         checkEvents(
           'campaigns',
-          { days: { start: campaigns.start, end: campaigns.end }, others: { id: campaigns.id } },
+          {
+            days: { start: campaigns.start, end: campaigns.end },
+            others: { id: campaigns.id, ...(campaigns.kind === undefined ? {} : { kind: campaigns.kind }) },
+          },
           {},
           campaigns.filters,
         );

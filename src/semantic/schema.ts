@@ -169,11 +169,15 @@ const priceChangesSchema = z.strictObject({
   filters: eventFiltersSchema,
 });
 
-/** Campaigns that drive sign-ups: each one's id and its first and last day. */
+/**
+ * Campaigns that drive sign-ups: each one's id and its first and last day, and optionally its kind (a dimension
+ * such as the region it targets): a scheduled campaign is expected to lift sign-ups as past ones of its kind did.
+ */
 const campaignRunsSchema = z.strictObject({
   id: identifier,
   start: identifier,
   end: identifier,
+  kind: identifier.optional(),
   filters: eventFiltersSchema,
 });
 

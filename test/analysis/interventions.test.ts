@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { Forecast } from '../../src/analysis/forecast.js';
 import {
   type CampaignRun,
+  drawResponses,
+  estimatedResponses,
   fitChurnResponse,
   fitSignupResponses,
   jumpAt,
+  signupFactor,
 } from '../../src/analysis/interventions.js';
 import { leastSquares } from '../../src/analysis/statistics.js';
 import { projectStock } from '../../src/analysis/stock-flow.js';
@@ -108,6 +111,49 @@ describe("sign-ups' answer to campaigns and price", () => {
     expect(responses.signupsPerCampaign?.value).toBeCloseTo(0.2, 9);
     expect(responses.signupsPerCampaign?.se).toBeCloseTo(Math.sqrt(0.02), 9);
     expect(responses.signupsPerPricePct?.value).toBeCloseTo(-0.004, 9);
+  });
+
+  it('expects a scheduled campaign to lift as past ones of its kind did', () => {
+    // Three national campaigns lift log sign-ups 0.3, 0.25 and 0.35; two regional ones 0.05 and 0.07.
+    const planted: [CampaignRun, number][] = [
+      [{ from: 20, to: 40, kind: 'ALL' }, 0.3],
+      [{ from: 60, to: 75, kind: 'EMEA' }, 0.05],
+      [{ from: 100, to: 130, kind: 'ALL' }, 0.25],
+      [{ from: 160, to: 180, kind: 'EMEA' }, 0.07],
+      [{ from: 220, to: 250, kind: 'ALL' }, 0.35],
+    ];
+    const signups = Array.from({ length: 365 }, (_, t) =>
+      Math.exp(
+        5 +
+          0.0005 * t +
+          Math.log(WEEK[t % 7] ?? 1) +
+          planted.reduce((sum, [run, lift]) => sum + (t >= run.from && t <= run.to ? lift : 0), 0),
+      ),
+    );
+    const events = { campaigns: planted.map(([run]) => run), priceChanges: [] };
+    const responses = fitSignupResponses(signups, events);
+    // By kind, the mean of its campaigns' lifts; the spread of three national ones is their own sd (0.05), two
+    // regional ones are too few to tell and take the spread of all five (sd of 0.3, 0.05, 0.25, 0.07, 0.35).
+    const all = [0.3, 0.05, 0.25, 0.07, 0.35];
+    const mean = all.reduce((a, b) => a + b) / all.length;
+    const sdAll = Math.sqrt(all.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (all.length - 1));
+    expect(responses.campaignKinds?.get('ALL')?.value).toBeCloseTo(0.3, 9);
+    expect(responses.campaignKinds?.get('ALL')?.se).toBeCloseTo(0.05, 9);
+    expect(responses.campaignKinds?.get('ALL')?.campaigns).toBe(3);
+    expect(responses.campaignKinds?.get('EMEA')?.value).toBeCloseTo(0.06, 9);
+    expect(responses.campaignKinds?.get('EMEA')?.se).toBeCloseTo(sdAll, 9);
+    // Scheduled campaigns: a regional one lifts e^0.06, a national one e^0.3, one of a kind never seen e^mean.
+    const estimate = estimatedResponses(responses);
+    const scheduled = (kind?: string) =>
+      signupFactor({ campaigns: [{ from: 400, to: 420, kind }], priceChanges: [] }, estimate, 410);
+    expect(scheduled('EMEA')).toBeCloseTo(Math.exp(0.06), 9);
+    expect(scheduled('ALL')).toBeCloseTo(Math.exp(0.3), 9);
+    expect(scheduled('APAC')).toBeCloseTo(Math.exp(mean), 9);
+    expect(scheduled()).toBeCloseTo(Math.exp(mean), 9);
+    // A sample path draws every kind with one shared deviate: N(0, 1) = 1 puts each kind one spread above.
+    const draw = drawResponses(responses, () => 1);
+    expect(draw.campaignKinds.get('ALL')).toBeCloseTo(0.35, 9);
+    expect(draw.campaignKinds.get('EMEA')).toBeCloseTo(0.06 + sdAll, 9);
   });
 });
 

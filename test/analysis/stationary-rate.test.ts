@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forecastRate } from '../../src/analysis/stationary-rate.js';
+import { forecastGrowth, forecastRate } from '../../src/analysis/stationary-rate.js';
 import { withoutBreaks } from '../../src/analysis/stock-flow.js';
 
 const WEEK = [0.9, 0.9, 0.95, 1, 1.1, 1.2, 1.0];
@@ -34,5 +34,40 @@ describe('a rate that returns to its level', () => {
     const cleaned = withoutBreaks(rates);
     expect(cleaned.slice(120, 127)).toEqual(new Array(7).fill(0.002));
     expect(cleaned.filter((value, t) => value !== rates[t]).length).toBe(7);
+  });
+});
+
+describe('a flow that grows along a line', () => {
+  it('continues an exact log-linear trend with its weekly profile, with no spread at all', () => {
+    // 22% a year, compounded daily: log(value) = log(300) + t·log(1.22)/365 + log(WEEK[t mod 7]).
+    const slope = Math.log(1.22) / 365;
+    const exact = (t: number) => 300 * Math.exp(slope * t) * (WEEK[t % 7] ?? 1);
+    const history = Array.from({ length: 365 }, (_, t) => exact(t));
+    const forecast = forecastGrowth(history, 182);
+    forecast.mean.forEach((value, step) => {
+      expect(value / exact(365 + step)).toBeCloseTo(1, 9);
+      expect((forecast.intervals[95].upper[step] ?? 0) / value).toBeCloseTo(1, 9);
+    });
+    expect(forecast.model).toMatch(/^line of 91 days with a weekly profile on log \(line error 0\.000\)/);
+  });
+
+  it('widens its band by how far the line has missed in this history', () => {
+    // The same trend, bending every 91 days (a quarter up 6%, the next down 6%): a line of the last quarter
+    // misses what follows, and the band says so.
+    const bend = (t: number) => Math.exp(0.06 * Math.sin((2 * Math.PI * t) / 182));
+    const history = Array.from({ length: 365 }, (_, t) => 300 * bend(t) * (WEEK[t % 7] ?? 1));
+    const forecast = forecastGrowth(history, 91);
+    const drift = Number(forecast.model.match(/line error ([0-9.]+)/)?.[1]);
+    expect(drift).toBeGreaterThan(0.02);
+    const ratio = (forecast.intervals[95].upper[90] ?? 0) / (forecast.mean[90] ?? 1);
+    expect(ratio).toBeGreaterThan(1.02);
+    // What happened next lies inside the band on the last day.
+    const next = 300 * bend(365 + 90) * (WEEK[(365 + 90) % 7] ?? 1);
+    expect(next).toBeGreaterThan(forecast.intervals[95].lower[90] ?? Infinity);
+    expect(next).toBeLessThan(forecast.intervals[95].upper[90] ?? 0);
+  });
+
+  it('falls back to a level when the history is too short for a line', () => {
+    expect(forecastGrowth([5, 6, 5, 6, 5, 6, 5, 6], 7).model).toMatch(/^level of/);
   });
 });

@@ -116,7 +116,7 @@ describe('churn breaks and backtests', () => {
       14,
       [7],
     );
-    expect(flows.inflow.model).toMatch(/period 7/);
+    expect(flows.inflow.model).toMatch(/weekly profile/);
     flows.inflow.mean.forEach((value, i) => {
       expect(flows.inflow.intervals[95].lower[i]).toBeLessThanOrEqual(value);
       expect(flows.inflow.intervals[95].upper[i]).toBeGreaterThanOrEqual(value);

@@ -1,3 +1,5 @@
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpServer } from '../../src/server/serve-http.js';
@@ -5,8 +7,10 @@ import {
   callTool,
   connectHttp,
   type ForecastSubsOutput,
+  SEMANTIC_LAYER,
   seededWarehouse,
   startHttp,
+  tempDir,
   toolErrorText,
 } from '../helpers.js';
 
@@ -17,6 +21,8 @@ import {
 let server: HttpServer;
 let client: Client;
 let remove: () => Promise<void>;
+/** A caller whose policy hides the region campaigns target (the forecast's campaign kind). */
+let regionBlind: { server: HttpServer; client: Client; removeLayer: () => Promise<void> };
 
 beforeAll(async () => {
   const seeded = await seededWarehouse();
@@ -29,9 +35,28 @@ beforeAll(async () => {
     SELECT 'aurora', toDate('2025-11-01') + number, 'XQ', 'premium', 3, number % 2, number % 2 FROM numbers(365)`);
   server = await startHttp(seeded.warehouse, 'aurora', undefined, ['vp']);
   client = await connectHttp(server.url);
+  const layer = await tempDir('layer');
+  await cp(SEMANTIC_LAYER, layer.path, { recursive: true });
+  const access = join(layer.path, 'access.yaml');
+  await writeFile(
+    access,
+    (await readFile(access, 'utf8')).replace(
+      '  policies:\n',
+      '  policies:\n    region_blind:\n      description: Sees no campaign targeting.\n      hidden_dimensions: [target_region]\n',
+    ),
+  );
+  const blindServer = await startHttp(seeded.warehouse, 'aurora', layer.path, ['region_blind']);
+  regionBlind = {
+    server: blindServer,
+    client: await connectHttp(blindServer.url),
+    removeLayer: layer.remove,
+  };
 });
 
 afterAll(async () => {
+  await regionBlind?.client.close();
+  await regionBlind?.server.close();
+  await regionBlind?.removeLayer();
   await client?.close();
   await server?.close();
   await remove?.();
@@ -54,5 +79,24 @@ describe('forecast_subs under the minimum group size', () => {
     expect(both.current).toEqual(alone.current);
     expect(both.baseline).toEqual(alone.baseline);
     expect(both.privacy.left_out).toEqual([{ argument: 'country', value: 'XQ' }]);
+  });
+});
+
+describe('forecast_subs and a hidden campaign kind', () => {
+  it('models the campaigns without telling their kinds to a caller who may not see them', async () => {
+    const ask = async (who: Client) => {
+      const result = await callTool(who, { horizon: 1 }, 'forecast_subs');
+      if (result.isError === true) throw new Error(String(result.content[0]?.text));
+      return result.structuredContent as ForecastSubsOutput;
+    };
+    const seeing = await ask(client);
+    const blind = await ask(regionBlind.client);
+    expect(seeing.events.campaign_lift_by_kind.map((entry) => entry.kind)).toContain('LATAM');
+    expect(blind.events.campaigns).toEqual(seeing.events.campaigns);
+    expect(blind.events.campaign_lift_pct).toEqual(seeing.events.campaign_lift_pct);
+    expect(blind.events.campaign_lift_by_kind).toEqual([]);
+    expect(blind.events.withheld).toEqual([]);
+    const text = JSON.stringify(blind);
+    for (const region of ['LATAM', 'EMEA', 'APAC']) expect(text).not.toContain(region);
   });
 });

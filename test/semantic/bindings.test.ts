@@ -103,7 +103,8 @@ describe('known events of a forecast', () => {
           'filters: { plan: price_change_plan }',
           'filters: { plna: price_change_plan, country: subscriber_country }',
         )
-        .replace('        start: campaign_start\n', '        start: campaign_name\n'),
+        .replace('        start: campaign_start\n', '        start: campaign_name\n')
+        .replace('        kind: target_region\n', '        kind: target_regoin\n'),
     );
     expect(problems).toEqual([
       expect.stringMatching(
@@ -114,6 +115,9 @@ describe('known events of a forecast', () => {
       ),
       expect.stringMatching(
         /tools\.forecast_subs\.forecast\.campaigns\.start: "campaign_name" must be a date or timestamp dimension/,
+      ),
+      expect.stringMatching(
+        /tools\.forecast_subs\.forecast\.campaigns\.kind: Unknown dimension "target_regoin": did you mean "target_region"\?/,
       ),
     ]);
   });

@@ -93,6 +93,26 @@ describe('forecast_subs', () => {
     expect(out.summary).toContain(
       `Price changes (${PRICE_CHANGE.date} +${Number(change?.pct).toFixed(1)}%) are modelled as interventions`,
     );
+    // Campaigns by kind (the region they target): the history's campaigns of each, by hand-written SQL.
+    const kinds = await sql(`SELECT target_region AS kind, toUInt32(count()) AS n FROM campaigns
+      WHERE tenant_id = 'aurora' AND end_date >= '${out.history.from}' AND start_date <= '${out.history.to}'
+      GROUP BY kind ORDER BY kind`);
+    expect(
+      out.events.campaign_lift_by_kind
+        .map(({ kind, campaigns }) => ({ kind, n: campaigns }))
+        .sort((a, b) => a.kind.localeCompare(b.kind)),
+    ).toEqual(kinds.map((row) => ({ kind: row.kind, n: Number(row.n) })));
+    // Planted: a campaign lifts its region's sign-ups +30%; a national one (ALL) lifts every market, so the
+    // tenant's +30%, a regional one only its region's share of them.
+    const lift = (kind: string) =>
+      out.events.campaign_lift_by_kind.find((entry) => entry.kind === kind)?.lift_pct.value as number;
+    expect(lift('ALL')).toBeGreaterThan(20);
+    expect(lift('ALL')).toBeLessThan(40);
+    for (const { kind } of out.events.campaign_lift_by_kind)
+      if (kind !== 'ALL') expect(lift(kind)).toBeLessThan(lift('ALL'));
+    expect(out.summary).toMatch(
+      /By kind \(a scheduled campaign is expected to lift as past ones of its kind did\): .*ALL \+\d/,
+    );
   });
 
   it('a caller whose policy does not reach price changes and campaigns is told, and sees the break as a break', async () => {

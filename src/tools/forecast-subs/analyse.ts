@@ -133,7 +133,15 @@ function knownEvents(results: Results, plan: ForecastPlan, firstDay: string): Kn
         : results.rows(CAMPAIGNS).flatMap((row) => {
             const end = String(row[campaigns.end] ?? '');
             if (end < firstDay) return [];
-            return [{ from: step(row[campaigns.start]), to: step(end) }];
+            const kind = campaigns.kind === undefined ? undefined : row[campaigns.kind];
+            // Absent from the row when the caller's policy hides it.
+            return [
+              {
+                from: step(row[campaigns.start]),
+                to: step(end),
+                ...(kind === undefined || kind === null ? {} : { kind: String(kind) }),
+              },
+            ];
           }),
   };
 }
@@ -179,6 +187,11 @@ function eventsOutput(
               signups_pct: described.signups === undefined ? null : rounded(described.signups, 3),
             },
     campaign_lift_pct: described.campaignLift === undefined ? null : rounded(described.campaignLift),
+    campaign_lift_by_kind: described.campaignKinds.map(({ kind, campaigns, lift }) => ({
+      kind,
+      campaigns,
+      lift_pct: rounded(lift),
+    })),
     withheld: [...withheld],
   };
 }

@@ -63,6 +63,12 @@ export const forecastSubsOutput = z.object({
       .nullable(),
     /** Sign-ups' lift while one campaign runs, in percent. */
     campaign_lift_pct: interval.nullable(),
+    /**
+     * By the kind the layer names (the region a campaign targets, say): the history's campaigns of that kind and
+     * their lift, which a scheduled campaign of the kind is expected to repeat (its 95% interval spans how much
+     * they differ).
+     */
+    campaign_lift_by_kind: z.array(z.object({ kind: z.string(), campaigns: z.number(), lift_pct: interval })),
     /** Kinds of events the caller's access policy does not let the forecast read: noise to the model. */
     withheld: z.array(z.string()),
   }),

@@ -62,7 +62,15 @@ function eventQueries(call: Call, forecast: ForecastDef, filters: readonly Appli
       : {
           name: CAMPAIGNS,
           what: 'campaigns',
-          dimensions: [forecast.campaigns.id, forecast.campaigns.start, forecast.campaigns.end],
+          dimensions: [
+            forecast.campaigns.id,
+            forecast.campaigns.start,
+            forecast.campaigns.end,
+            // A kind the caller may not see is left out, not the campaigns: they are then all of one kind.
+            ...(forecast.campaigns.kind === undefined || policy.hiddenDimensions.has(forecast.campaigns.kind)
+              ? []
+              : [forecast.campaigns.kind]),
+          ],
           metrics: [],
           map: forecast.campaigns.filters,
         },

@@ -24,6 +24,11 @@ function eventLines(events: ForecastSubsResult['events']): string[] {
     lines.push(
       `Campaigns (${events.campaigns.in_history} in the history${events.campaigns.scheduled > 0 ? `, ${events.campaigns.scheduled} scheduled in the forecast` : ''}) are modelled as interventions: sign-ups ran ${signed(lift.value, 1)} while one ran (${span(lift, 1)}).`,
     );
+    const kinds = events.campaign_lift_by_kind;
+    if (kinds.length > 0)
+      lines.push(
+        `By kind (a scheduled campaign is expected to lift as past ones of its kind did): ${kinds.map(({ kind, campaigns, lift_pct }) => `${kind} ${signed(lift_pct.value, 1)} (${campaigns} ${campaigns === 1 ? 'campaign' : 'campaigns'})`).join(', ')}.`,
+      );
   }
   if (events.withheld.length > 0)
     lines.push(
@@ -47,7 +52,7 @@ export function summariseForecastSubs(output: ForecastSubsResult): string {
       .map(([key, value]) => `${key} ${value}`)
       .join(', ');
     lines.push(
-      `Scenario (${applied}): ${formatCount(s.mean)} (95% ${formatCount(s.lower95)} to ${formatCount(s.upper95)}), ${output.difference >= 0 ? '+' : '−'}${formatCount(Math.abs(output.difference))} vs baseline (${((100 * output.difference) / Math.max(1, b.mean)).toFixed(1)}%).`,
+      `Scenario (${applied}): ${formatCount(s.mean)} (95% ${formatCount(s.lower95)} to ${formatCount(s.upper95)}), ${output.difference >= 0 ? '+' : '−'}${formatCount(Math.abs(output.difference))} vs baseline (${signed((100 * output.difference) / Math.max(1, b.mean), 1)}).`,
     );
   }
   lines.push(...eventLines(output.events));
