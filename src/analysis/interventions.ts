@@ -225,6 +225,12 @@ function lifted(
   return campaigns.reduce((sum, run) => sum + (isRunning(run, t) ? lift(run) : 0), 0);
 }
 
+/** The responses of sign-ups fitSignupResponses estimates. */
+type SignupResponses = Pick<
+  Responses,
+  'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts' | 'campaignKinds'
+>;
+
 /** Of at least this many campaigns, a kind's lifts tell how much its campaigns differ. */
 const KIND_SPREAD_CAMPAIGNS = 3;
 
@@ -254,7 +260,7 @@ export function fitSignupResponses(
   signups: readonly number[],
   events: KnownEvents,
   period = 7,
-): Pick<Responses, 'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts' | 'campaignKinds'> {
+): SignupResponses {
   const logs = signups.map((value) => Math.log(value));
   const days = Array.from({ length: Math.max(0, logs.length - period) }, (_, i) => i + period);
   const weekly = (at: (t: number) => number) => days.map((t) => at(t) - at(t - period));
@@ -280,16 +286,20 @@ export function fitSignupResponses(
   const each = campaigns.flatMap(({ runs }, index) =>
     runs.map((run) => ({ run, lift: coefficient(index) / runs.length })),
   );
-  const result: Pick<
-    Responses,
-    'signupsPerPricePct' | 'signupsPerCampaign' | 'campaignLifts' | 'campaignKinds'
-  > = {};
+  const result: SignupResponses = {};
   if (each.length > 0) {
     const all = meanAndSpread(each.map(({ lift }) => lift));
     const se = all.spread ?? Math.sqrt(fit.covariance[1]?.[1] ?? 0);
     const kinds = new Map<string, number[]>();
+    // Campaigns of one window share its lift evenly: a kind learns only from windows of that kind alone.
+    const mixed = new Set(
+      campaigns
+        .filter(({ runs }) => new Set(runs.map((run) => run.kind)).size > 1)
+        .flatMap(({ runs }) => runs),
+    );
     for (const { run, lift } of each)
-      if (run.kind !== undefined) kinds.set(run.kind, [...(kinds.get(run.kind) ?? []), lift]);
+      if (run.kind !== undefined && !mixed.has(run))
+        kinds.set(run.kind, [...(kinds.get(run.kind) ?? []), lift]);
     Object.assign(result, {
       signupsPerCampaign: { value: all.mean, se },
       campaignLifts: new Map(each.map(({ run, lift }) => [run, lift])),

@@ -43,10 +43,10 @@ type WindowFit = (from: number, to: number) => ((day: number) => number) | undef
 
 /**
  * How far the mean of the next `days` days (or as many as the history can measure) has come from what a fit
- * of the window before expected, in this history: the root mean square over origins `STEP` days apart (0 when
- * fewer than 3 origins, too few to tell).
+ * of the window before expected, in this history: the root mean square over origins `STEP` days apart
+ * (undefined when fewer than 3 origins, too few to tell).
  */
-function measuredError(logs: readonly number[], days: number, fitWindow: WindowFit): number {
+function measuredError(logs: readonly number[], days: number, fitWindow: WindowFit): number | undefined {
   const stretch = Math.max(1, Math.min(days, logs.length - WINDOW - 3 * STEP));
   const errors: number[] = [];
   for (let origin = WINDOW; origin + stretch <= logs.length; origin += STEP) {
@@ -54,16 +54,18 @@ function measuredError(logs: readonly number[], days: number, fitWindow: WindowF
     if (at === undefined) continue;
     errors.push(mean(Array.from({ length: stretch }, (_, i) => (logs[origin + i] ?? 0) - at(origin + i))));
   }
-  if (errors.length < 3) return 0;
+  if (errors.length < 3) return undefined;
   return Math.sqrt(errors.reduce((sum, value) => sum + value * value, 0) / errors.length);
 }
 
-/** The level's error over `days` days, or over as long a stretch as the history can measure. */
+/** The level's error over `days` days, or over as long a stretch as the history can measure (0: too short). */
 export function measuredLevelError(logs: readonly number[], days: number): number {
-  return measuredError(logs, days, (from, to) => {
-    const level = mean(logs.slice(from, to));
-    return () => level;
-  });
+  return (
+    measuredError(logs, days, (from, to) => {
+      const level = mean(logs.slice(from, to));
+      return () => level;
+    }) ?? 0
+  );
 }
 
 /**
@@ -130,7 +132,7 @@ export function forecastRate(rates: readonly number[], horizon: number, period =
     centre,
     spread,
     CALIBRATION * drift,
-    `level of ${Math.min(WINDOW, logs.length)} days with a weekly profile on log (level error ${drift.toFixed(3)})`,
+    `level of ${Math.min(WINDOW, logs.length)} days with a weekly profile on log (level error ${(CALIBRATION * drift).toFixed(3)})`,
     (y, h) => forecastRate(y, h, period),
   );
 }
@@ -138,19 +140,20 @@ export function forecastRate(rates: readonly number[], horizon: number, period =
 /**
  * Forecasts a positive daily flow `horizon` days ahead along the line (on the log scale: steady growth or
  * decline) of its last `WINDOW` days, with a weekly profile; the line's error is measured over this history as
- * the level's is in forecastRate. A history too short for a line is forecast as a level.
+ * the level's is in forecastRate. A history too short to measure a line's misses is forecast as a level.
  */
 export function forecastGrowth(values: readonly number[], horizon: number, period = 7): Forecast {
   const logs = values.map((value) => Math.log(value));
   const line = lineOf(logs, period, Math.max(0, logs.length - WINDOW), logs.length);
-  if (line === undefined || logs.length < 2 * period + 2) return forecastRate(values, horizon, period);
   const drift = measuredError(logs, horizon, (from, to) => lineOf(logs, period, from, to)?.at);
+  // A line whose misses cannot be measured (under about 16 weeks of days) would be trusted blindly: a level.
+  if (line === undefined || drift === undefined) return forecastRate(values, horizon, period);
   const centre = Array.from({ length: horizon }, (_, step) => line.at(logs.length + step));
   return logForecast(
     centre,
     line.spread,
     CALIBRATION * drift,
-    `line of ${Math.min(WINDOW, logs.length)} days with a weekly profile on log (line error ${drift.toFixed(3)})`,
+    `line of ${Math.min(WINDOW, logs.length)} days with a weekly profile on log (line error ${(CALIBRATION * drift).toFixed(3)})`,
     (y, h) => forecastGrowth(y, h, period),
   );
 }

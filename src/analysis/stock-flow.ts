@@ -4,7 +4,7 @@
  * Pure: no I/O.
  */
 import { mase as maseOf, naiveScale, smape as smapeOf } from './accuracy.js';
-import type { Forecast } from './forecast.js';
+import { type Forecast, forecastSeries } from './forecast.js';
 import {
   churnFactor,
   drawResponses,
@@ -133,7 +133,12 @@ export function forecastFlows(
     (value, t) => value / signupFactor(past, estimate, t, responses.campaignLifts),
   );
   return {
-    inflow: refit?.inflow.refit?.(cleanSignups, horizon) ?? forecastGrowth(cleanSignups, horizon, period),
+    // Sign-ups with many zero days cannot be taken on the log scale: ETS on their own scale.
+    inflow:
+      refit?.inflow.refit?.(cleanSignups, horizon) ??
+      (logable(cleanSignups)
+        ? forecastGrowth(cleanSignups, horizon, period)
+        : forecastSeries(cleanSignups, { horizon, periods })),
     churnRate: refit?.churnRate.refit?.(cleanRates, horizon) ?? forecastRate(cleanRates, horizon, period),
     known: { events, responses, days },
   };

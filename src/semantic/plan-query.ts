@@ -259,7 +259,7 @@ export function dimensionsToCheck(
 }
 
 /** The dimensions a filter argument's values may match: the filter's, less those the policy hides. */
-function visibleDimensions(tool: Tool, argument: string, policy: AccessPolicy): string[] {
+export function visibleDimensions(tool: Tool, argument: string, policy: AccessPolicy): string[] {
   return (tool.filters[argument]?.dimensions ?? []).filter((name) => !policy.hiddenDimensions.has(name));
 }
 

@@ -53,6 +53,26 @@ class DoorServer extends Server {
   }
 }
 
+/** How long tools/list waits for filter values before listing the tools without them. */
+const LIST_VALUES_WAIT_MS = 2_000;
+
+/** An input schema whose filter arguments' descriptions end with the values they take. */
+function withChoices(
+  schema: ListedTool['inputSchema'],
+  choices: Record<string, string[]>,
+): ListedTool['inputSchema'] {
+  const properties: Record<string, unknown> = { ...schema.properties };
+  for (const [name, values] of Object.entries(choices)) {
+    const property = properties[name] as { description?: string } | undefined;
+    if (property === undefined) continue;
+    properties[name] = {
+      ...property,
+      description: `${property.description ?? ''} Values: ${values.join(', ')}.`,
+    };
+  }
+  return { ...schema, properties } as ListedTool['inputSchema'];
+}
+
 /** A zod schema as MCP lists it: JSON Schema with an object root. */
 function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): ListedTool['inputSchema'] {
   const standard = schema['~standard'] as unknown as {
@@ -73,7 +93,7 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
   const door = new Door(dependencies, identity);
   const tools = door.tools();
   const entities = door.entities();
-  const listed: ListedTool[] = tools.map((tool) => ({
+  const base: ListedTool[] = tools.map((tool) => ({
     name: tool.definition.name,
     title: tool.definition.title,
     description: tool.description,
@@ -81,6 +101,20 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     outputSchema: jsonSchemaOf(tool.output, 'output'),
     annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   }));
+  // Each filter's description lists its values where they are few; a warehouse that cannot say leaves it as is.
+  const listed = (): Promise<ListedTool[]> =>
+    Promise.all(
+      base.map(async (entry, index) => {
+        const tool = tools[index] as (typeof tools)[number];
+        const choices = await Promise.race([
+          door.filterChoices(tool).catch(() => ({})),
+          new Promise<Record<string, string[]>>((resolve) => {
+            setTimeout(() => resolve({}), LIST_VALUES_WAIT_MS).unref();
+          }),
+        ]);
+        return { ...entry, inputSchema: withChoices(entry.inputSchema, choices) };
+      }),
+    );
   const server = new DoorServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
@@ -89,7 +123,7 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     },
   );
   server.door = door;
-  server.setRequestHandler('tools/list', () => ({ tools: listed }));
+  server.setRequestHandler('tools/list', async () => ({ tools: await listed() }));
   server.setRequestHandler('tools/call', async (request, ctx) => {
     server.reach(ctx);
     const { name, arguments: args } = request.params;
@@ -100,7 +134,7 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
         ...(response.structured === undefined ? {} : { structuredContent: response.structured }),
         ...(response.isError ? { isError: true } : {}),
       };
-      return server.projectCallToolResult(result, listed.find((tool) => tool.name === name)?.outputSchema);
+      return server.projectCallToolResult(result, base.find((tool) => tool.name === name)?.outputSchema);
     } catch (error) {
       if (error instanceof UnknownToolError)
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);

@@ -52,8 +52,8 @@ describe('a flow that grows along a line', () => {
   });
 
   it('widens its band by how far the line has missed in this history', () => {
-    // The same trend, bending every 91 days (a quarter up 6%, the next down 6%): a line of the last quarter
-    // misses what follows, and the band says so.
+    // A level that bends ±6% over a 182-day cycle (no trend): a line of the last quarter misses what follows,
+    // and the band says so.
     const bend = (t: number) => Math.exp(0.06 * Math.sin((2 * Math.PI * t) / 182));
     const history = Array.from({ length: 365 }, (_, t) => 300 * bend(t) * (WEEK[t % 7] ?? 1));
     const forecast = forecastGrowth(history, 91);

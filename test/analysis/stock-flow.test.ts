@@ -110,13 +110,22 @@ describe('churn breaks and backtests', () => {
     expect(accuracy?.mase).toBeLessThan(accuracy?.naiveMase as number);
   });
 
+  it('forecasts sign-ups with many zero days on their own scale, not as logs of zero', () => {
+    const days = 365;
+    const signups = Array.from({ length: days }, (_, t) => (t % 5 === 0 ? 0 : 40));
+    const stock = Array.from({ length: days }, () => 10_000);
+    const flows = forecastFlows({ inflow: signups, stock, outflow: new Array(days).fill(20) }, 28, [7]);
+    expect(flows.inflow.model).toMatch(/^ETS/);
+    for (const value of flows.inflow.mean) expect(Number.isFinite(value)).toBe(true);
+  });
+
   it('forecasts the flows with intervals around the mean', () => {
     const flows = forecastFlows(
       { inflow: inflow.slice(1), stock: stock.slice(1), outflow: outflow.slice(1) },
       14,
       [7],
     );
-    expect(flows.inflow.model).toMatch(/weekly profile/);
+    expect(flows.inflow.model).toMatch(/^line of 91 days with a weekly profile/);
     flows.inflow.mean.forEach((value, i) => {
       expect(flows.inflow.intervals[95].lower[i]).toBeLessThanOrEqual(value);
       expect(flows.inflow.intervals[95].upper[i]).toBeGreaterThanOrEqual(value);

@@ -49,7 +49,6 @@ describe('forecast_subs', () => {
     // One more point of monthly churn for six months costs, in closed form, 1 − exp(−0.01 × 181 / 30.4375) = 5.8%
     // of the subscribers there are; inflows and the existing churn move that a little either way.
     const closedForm = 1 - Math.exp((-0.01 * 181) / 30.4375);
-    expect(closedForm).toBeCloseTo(0.0577, 4);
     expect(-(out.difference as number) / out.current.value).toBeGreaterThan(closedForm * 0.8);
     expect(-(out.difference as number) / out.current.value).toBeLessThan(closedForm * 1.2);
     expect(out.accuracy).not.toBeNull();
@@ -111,7 +110,7 @@ describe('forecast_subs', () => {
     for (const { kind } of out.events.campaign_lift_by_kind)
       if (kind !== 'ALL') expect(lift(kind)).toBeLessThan(lift('ALL'));
     expect(out.summary).toMatch(
-      /By kind \(a scheduled campaign is expected to lift as past ones of its kind did\): .*ALL \+\d/,
+      /By kind \(a scheduled campaign is expected to lift as past ones of its kind did\): .*"ALL" \+\d/,
     );
   });
 

@@ -1,3 +1,4 @@
+import { quoteData } from '../../guard/untrusted-text.js';
 import { describeFilters, formatCount } from '../framework/format.js';
 import type { ForecastSubsResult } from './output.js';
 
@@ -27,7 +28,7 @@ function eventLines(events: ForecastSubsResult['events']): string[] {
     const kinds = events.campaign_lift_by_kind;
     if (kinds.length > 0)
       lines.push(
-        `By kind (a scheduled campaign is expected to lift as past ones of its kind did): ${kinds.map(({ kind, campaigns, lift_pct }) => `${kind} ${signed(lift_pct.value, 1)} (${campaigns} ${campaigns === 1 ? 'campaign' : 'campaigns'})`).join(', ')}.`,
+        `By kind (a scheduled campaign is expected to lift as past ones of its kind did): ${kinds.map(({ kind, campaigns, lift_pct }) => `${quoteData(kind)} ${signed(lift_pct.value, 1)} (${campaigns} ${campaigns === 1 ? 'campaign' : 'campaigns'})`).join(', ')}.`,
       );
   }
   if (events.withheld.length > 0)

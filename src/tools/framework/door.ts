@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { Identity } from '../../auth/identity.js';
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
-import { neutraliseDeep } from '../../guard/untrusted-text.js';
+import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
 import type { Outcome } from '../../observe/audit-log.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { unknownNameMessage } from '../../semantic/did-you-mean.js';
+import { visibleDimensions } from '../../semantic/plan-query.js';
 import type { SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
 import { CATALOG } from '../catalog.js';
 import {
@@ -33,6 +34,11 @@ export interface ToolResponse {
   readonly texts: readonly string[];
   readonly structured?: Record<string, unknown> | undefined;
 }
+
+/** Most values a filter's description lists: a longer list is for did-you-mean, not for reading. */
+const LISTED_VALUES = 12;
+/** A value a description may carry: a short plain name (letters, digits, spaces and a little punctuation). */
+const PLAIN_NAME = /^[\p{L}\p{N}][\p{L}\p{N} _.&+-]{0,39}$/u;
 
 /** A tool a caller is offered: its definition, its binding, and its schemas for the caller's policy. */
 export interface OfferedTool {
@@ -110,6 +116,30 @@ export class Door {
     }
     if (this.resolved instanceof MarqueeError) throw this.resolved;
     return this.resolved;
+  }
+
+  /**
+   * The values a tool's filters take, for their descriptions: of each filter whose visible dimensions are all
+   * enumerable, the values the caller can see, when there are few (at most `LISTED_VALUES`) and every one reads
+   * as a plain name that is not instruction-like (warehouse text goes into no description otherwise). Only filters that qualify are keyed.
+   */
+  async filterChoices(tool: OfferedTool): Promise<Record<string, string[]>> {
+    const caller = this.caller();
+    const choices: Record<string, string[]> = {};
+    for (const name of Object.keys(tool.binding.filters)) {
+      const dimensions = visibleDimensions(tool.binding, name, caller.policy);
+      if (dimensions.length === 0) continue;
+      if (!dimensions.every((dimension) => this.layer.dimensions.get(dimension)?.enumerable === true))
+        continue;
+      const lists = await Promise.all(
+        dimensions.map((dimension) => this.deps.service.values(caller, tool.binding, dimension)),
+      );
+      const values = [...new Set(lists.flat())];
+      if (values.length === 0 || values.length > LISTED_VALUES) continue;
+      if (values.every((value) => PLAIN_NAME.test(value) && neutralise(value) === value))
+        choices[name] = values;
+    }
+    return choices;
   }
 
   /** The tools this caller may see and call: bound in the layer, within its scopes, offered to its policy. */
