@@ -14,9 +14,9 @@ export const WINDOW = 91;
 /** Days between the origins the level's own error is measured from. */
 const STEP = 7;
 /**
- * The share of the measured error a forecast's persistent shift carries: the narrowest whose 95% bands held
- * 90–98% of the time on every series of `npm run bench:forecast-subs-calibration` with a step to spare (0.75
- * was the narrowest, 0.7 held 83% on a smoothly growing series; 1 held 99% on a declining one). README decision 31.
+ * The share of the measured error a forecast's persistent shift carries: one whose 95% bands held 90–98% of
+ * the time on every series of `npm run bench:forecast-subs-calibration`, with a step to spare (at 1 and 0.9 a
+ * series with price rises held 100%; 0.75 held 91% on a smoothly growing one, 0.7 83%). README decision 31.
  */
 const CALIBRATION = 0.8;
 
@@ -148,6 +148,9 @@ export function forecastGrowth(values: readonly number[], horizon: number, perio
   const drift = measuredError(logs, horizon, (from, to) => lineOf(logs, period, from, to)?.at);
   // A line whose misses cannot be measured (under about 16 weeks of days) would be trusted blindly: a level.
   if (line === undefined || drift === undefined) return forecastRate(values, horizon, period);
+  // A flow that has strayed less from its level than from its line (bumps a line would extrapolate: campaigns the
+  // caller cannot see) is forecast as a level.
+  if (measuredLevelError(logs, horizon) < drift) return forecastRate(values, horizon, period);
   const centre = Array.from({ length: horizon }, (_, step) => line.at(logs.length + step));
   return logForecast(
     centre,

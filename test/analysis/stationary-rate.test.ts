@@ -52,19 +52,29 @@ describe('a flow that grows along a line', () => {
   });
 
   it('widens its band by how far the line has missed in this history', () => {
-    // A level that bends ±6% over a 182-day cycle (no trend): a line of the last quarter misses what follows,
-    // and the band says so.
-    const bend = (t: number) => Math.exp(0.06 * Math.sin((2 * Math.PI * t) / 182));
-    const history = Array.from({ length: 365 }, (_, t) => 300 * bend(t) * (WEEK[t % 7] ?? 1));
+    // Growth of 0.2% a day bending ±5% over a yearly cycle: a line of the last quarter misses what follows, and
+    // the band says so (a level misses by far more: the growth).
+    const curve = (t: number) => 300 * Math.exp(0.002 * t + 0.05 * Math.sin((2 * Math.PI * t) / 364));
+    const history = Array.from({ length: 365 }, (_, t) => curve(t) * (WEEK[t % 7] ?? 1));
     const forecast = forecastGrowth(history, 91);
+    expect(forecast.model).toMatch(/^line of 91 days/);
     const drift = Number(forecast.model.match(/line error ([0-9.]+)/)?.[1]);
     expect(drift).toBeGreaterThan(0.02);
     const ratio = (forecast.intervals[95].upper[90] ?? 0) / (forecast.mean[90] ?? 1);
     expect(ratio).toBeGreaterThan(1.02);
     // What happened next lies inside the band on the last day.
-    const next = 300 * bend(365 + 90) * (WEEK[(365 + 90) % 7] ?? 1);
+    const next = curve(365 + 90) * (WEEK[(365 + 90) % 7] ?? 1);
     expect(next).toBeGreaterThan(forecast.intervals[95].lower[90] ?? Infinity);
     expect(next).toBeLessThan(forecast.intervals[95].upper[90] ?? 0);
+  });
+
+  it('forecasts a flat flow with bumps a line would extrapolate as a level', () => {
+    // 300 a day, 30% more for 30 days of every 91 (campaigns the forecast is not told of).
+    const history = Array.from({ length: 365 }, (_, t) => 300 * (t % 91 < 30 ? 1.3 : 1) * (WEEK[t % 7] ?? 1));
+    const forecast = forecastGrowth(history, 91);
+    expect(forecast.model).toMatch(/^level of 91 days/);
+    // A level: the same weekday a week apart is forecast the same.
+    expect(forecast.mean[84]).toBeCloseTo(forecast.mean[0] ?? 0, 9);
   });
 
   it('falls back to a level when the history is too short for a line', () => {

@@ -125,7 +125,7 @@ describe('churn breaks and backtests', () => {
       14,
       [7],
     );
-    expect(flows.inflow.model).toMatch(/^line of 91 days with a weekly profile/);
+    expect(flows.inflow.model).toMatch(/^(line|level) of 91 days with a weekly profile/);
     flows.inflow.mean.forEach((value, i) => {
       expect(flows.inflow.intervals[95].lower[i]).toBeLessThanOrEqual(value);
       expect(flows.inflow.intervals[95].upper[i]).toBeGreaterThanOrEqual(value);
