@@ -6,6 +6,7 @@ import type {
   MetricDef,
   ModelDef,
   PolicyDef,
+  PromptDef,
   ResourceDef,
   ToolDef,
   ToolKind,
@@ -27,6 +28,18 @@ interface Definitions {
   metrics: Record<string, MetricDef>;
   tools: Record<string, ToolDef>;
   resources: Record<string, ResourceDef>;
+  prompts: Record<string, PromptDef>;
+}
+
+/** `{name}` placeholders of a saved prompt's text or step argument. */
+export const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
+
+/** Every `{name}` placeholder in a step's arguments (strings at any depth). */
+export function placeholdersIn(value: unknown): string[] {
+  if (typeof value === 'string') return [...value.matchAll(PLACEHOLDER)].map((match) => match[1] ?? '');
+  if (Array.isArray(value)) return value.flatMap(placeholdersIn);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(placeholdersIn);
+  return [];
 }
 
 /** Aggregations that count people: a model's `people` metric must be one of them. */
@@ -472,6 +485,49 @@ export function checkSemanticLayer(
     });
   }
 
+  const resourceNames = Object.keys(defs.resources);
+  const boundTools = Object.keys(defs.tools);
+  for (const [name, prompt] of Object.entries(defs.prompts)) {
+    const argumentNames = Object.keys(prompt.arguments);
+    for (const [argument, def] of Object.entries(prompt.arguments)) {
+      const complete = def.complete;
+      const at = ['arguments', argument, 'complete'];
+      if (typeof complete === 'object' && 'entity' in complete && !(complete.entity in defs.resources))
+        report(
+          'prompts',
+          name,
+          [...at, 'entity'],
+          unknownNameMessage('resource', complete.entity, resourceNames),
+        );
+      if (typeof complete === 'object' && 'filter' in complete) {
+        const tool = defs.tools[complete.tool];
+        if (tool === undefined)
+          report('prompts', name, [...at, 'tool'], unknownNameMessage('tool', complete.tool, boundTools));
+        else if (!(complete.filter in tool.filters))
+          report(
+            'prompts',
+            name,
+            [...at, 'filter'],
+            unknownNameMessage(`filter of ${complete.tool}`, complete.filter, Object.keys(tool.filters)),
+          );
+      }
+      if (def.required && def.default !== undefined)
+        report('prompts', name, ['arguments', argument, 'default'], 'A required argument has no default');
+    }
+    prompt.steps.forEach((step, index) => {
+      if (!(step.tool in defs.tools))
+        report('prompts', name, ['steps', index, 'tool'], unknownNameMessage('tool', step.tool, boundTools));
+      for (const placeholder of placeholdersIn(step.arguments))
+        if (!(placeholder in prompt.arguments))
+          report(
+            'prompts',
+            name,
+            ['steps', index, 'arguments'],
+            unknownNameMessage('prompt argument', placeholder, argumentNames),
+          );
+    });
+  }
+
   if (access !== undefined) {
     const at = (path: PropertyKey[], message: string) =>
       problems.push(access.source.problem(['access', ...path], message));
@@ -577,6 +633,7 @@ export function checkSemanticLayer(
     resources: new Map(
       Object.entries(defs.resources).map(([name, def]): [string, EntityResource] => [name, { ...def, name }]),
     ),
+    prompts: new Map(Object.entries(defs.prompts).map(([name, def]) => [name, { ...def, name }])),
   });
   return { layer, problems };
 }

@@ -99,6 +99,7 @@ export function parseSemanticLayer(
     metrics: {},
     tools: {},
     resources: {},
+    prompts: {},
   };
   const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
   let access: { definition: AccessDef; source: SourceFile } | undefined;
@@ -212,6 +213,9 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefi
 }
 
 /** Reads every `.yaml`/`.yml` file of a directory (sorted) and parses it as one semantic layer. */
+/** The layer directory's folder of saved prompts (files there are layer files like any other). */
+const PROMPTS_FOLDER = 'prompts';
+
 export async function loadSemanticLayer(
   directory: string,
   catalogue: ReadonlyMap<string, ToolKind>,
@@ -219,6 +223,14 @@ export async function loadSemanticLayer(
   let names: string[];
   try {
     names = (await readdir(directory)).filter((name) => /\.ya?ml$/.test(name)).sort();
+    // Saved prompts may live in their own folder, `prompts/`.
+    const prompts = await readdir(join(directory, PROMPTS_FOLDER)).catch(() => []);
+    names.push(
+      ...prompts
+        .filter((name) => /\.ya?ml$/.test(name))
+        .sort()
+        .map((name) => join(PROMPTS_FOLDER, name)),
+    );
   } catch (error) {
     throw new SemanticLayerError([
       {

@@ -240,6 +240,48 @@ const resourceSchema = z.strictObject({
   description,
 });
 
+/**
+ * Where a saved prompt's argument gets its completions (and what its value is checked against): `period` (the
+ * period vocabulary and the data's recent periods), `entity` (the key of one of the layer's resources, e.g. a
+ * campaign id, completed from its id or its name), or a tool's `filter` (its values, e.g. countries and regions).
+ */
+const promptArgumentSchema = z.strictObject({
+  description,
+  required: z.boolean().default(false),
+  /** A number argument's value reaches the tools as a number (a prompt's arguments arrive as text). */
+  type: z.enum(['string', 'number']).default('string'),
+  /** The value when the person gives none (only for an argument that is not required). */
+  default: z.string().min(1).max(200).optional(),
+  complete: z
+    .union([
+      z.literal('period'),
+      z.strictObject({ entity: name }),
+      z.strictObject({ tool: name, filter: name }),
+    ])
+    .optional(),
+});
+
+/**
+ * One tool call of a saved prompt's flow: its arguments, where `{name}` is replaced by the prompt argument's value
+ * (an argument given nothing and defaulting to nothing drops a value that is exactly its placeholder), and what
+ * to show of the answer.
+ */
+const promptStepSchema = z.strictObject({
+  tool: name,
+  arguments: z.record(name, z.unknown()).default({}),
+  show: z.string().min(1).max(1000),
+});
+
+/** A saved prompt (MCP prompts): arguments a person fills in, and the tools a model calls, in order, and shows. */
+const promptSchema = z.strictObject({
+  title: z.string().min(1).max(100),
+  description,
+  arguments: z.record(name, promptArgumentSchema).default({}),
+  steps: z.array(promptStepSchema).min(1).max(10),
+  /** What to finish with once every step is answered. */
+  finish: z.string().min(1).max(1000),
+});
+
 /** The fewest people (counted by each model's `people` metric) any figure of an answer may describe. */
 const minGroupSizeSchema = z.number().int().min(2).max(1_000_000);
 
@@ -275,6 +317,7 @@ export const semanticFileSchema = z.strictObject({
   metrics: z.record(name, metricSchema).optional(),
   tools: z.record(name, toolSchema).optional(),
   resources: z.record(name, resourceSchema).optional(),
+  prompts: z.record(name, promptSchema).optional(),
   access: accessSchema.optional(),
 });
 
@@ -295,6 +338,9 @@ export const SHAPES: Record<string, readonly string[]> = {
   'tools.forecast.prices': Object.keys(priceChangesSchema.shape),
   'tools.forecast.campaigns': Object.keys(campaignRunsSchema.shape),
   resources: Object.keys(resourceSchema.shape),
+  prompts: Object.keys(promptSchema.shape),
+  'prompts.arguments': Object.keys(promptArgumentSchema.shape),
+  'prompts.steps': Object.keys(promptStepSchema.shape),
 };
 
 export type SemanticFile = z.infer<typeof semanticFileSchema>;
@@ -311,9 +357,11 @@ export type MetricDef = z.infer<typeof metricSchema>;
 export type ToolDef = z.infer<typeof toolSchema>;
 export type ExperimentDef = z.infer<typeof experimentSchema>;
 export type ResourceDef = z.infer<typeof resourceSchema>;
+export type PromptDef = z.infer<typeof promptSchema>;
+export type PromptArgumentDef = z.infer<typeof promptArgumentSchema>;
 export type ForecastDef = z.infer<typeof forecastSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
 export type PolicyDef = z.infer<typeof policySchema>;
 export type AccessDef = z.infer<typeof accessSchema>;
-export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools', 'resources'] as const;
+export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools', 'resources', 'prompts'] as const;
 export type Section = (typeof SECTIONS)[number];

@@ -8,6 +8,7 @@ import type {
   MetricDef,
   ModelDef,
   PolicyDef,
+  PromptDef,
   ResourceDef,
   Section,
   ToolDef,
@@ -70,6 +71,9 @@ export const unlocated: Locate = (section, name, path, message) => ({
   message,
 });
 
+/** A saved prompt of the layer, with its name. */
+export type SavedPrompt = PromptDef & { readonly name: string };
+
 /** The validated semantic layer: models, dimensions, metrics and tool bindings, looked up by name. */
 export class SemanticLayer {
   readonly models: ReadonlyMap<string, Model>;
@@ -77,6 +81,8 @@ export class SemanticLayer {
   readonly metrics: ReadonlyMap<string, Metric>;
   readonly tools: ReadonlyMap<string, Tool>;
   readonly resources: ReadonlyMap<string, EntityResource>;
+  /** Saved prompts: arguments a person fills in, and the tool calls a model makes in order. */
+  readonly prompts: ReadonlyMap<string, SavedPrompt>;
   readonly access: AccessDef;
   /** The IANA zone whose calendar days periods, grains and dates of timestamps are in. */
   readonly timeZone: string;
@@ -91,6 +97,7 @@ export class SemanticLayer {
     metrics: Map<string, Metric>;
     tools: Map<string, Tool>;
     resources?: Map<string, EntityResource>;
+    prompts?: Map<string, SavedPrompt>;
     timeZone?: string;
     locate?: Locate;
   }) {
@@ -99,6 +106,7 @@ export class SemanticLayer {
     this.metrics = parts.metrics;
     this.tools = parts.tools;
     this.resources = parts.resources ?? new Map();
+    this.prompts = parts.prompts ?? new Map();
     this.access = parts.access;
     this.timeZone = parts.timeZone ?? DEFAULT_TIME_ZONE;
     this.locate = parts.locate ?? unlocated;

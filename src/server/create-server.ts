@@ -8,6 +8,8 @@ import {
 } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Identity } from '../auth/identity.js';
+import { MarqueeError } from '../errors.js';
+import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
 import { Door, NotFoundError, UnknownToolError } from '../tools/framework/door.js';
 import { instructionsFor } from '../tools/framework/instructions.js';
@@ -21,7 +23,7 @@ const SCHEMA_TARGET = 'draft-2020-12';
 export type ServerDependencies = Dependencies;
 
 /** The requests the door answers: each is audited once, even when the protocol refuses its parameters. */
-const DOOR_METHODS = new Set(['tools/call', 'resources/read', 'completion/complete']);
+const DOOR_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete']);
 
 /**
  * A Server whose door requests refused by the protocol's own validation (a numeric tool name, arguments that
@@ -52,6 +54,22 @@ class DoorServer extends Server {
     };
   }
 }
+
+/**
+ * Caching hints of the cacheable results (2026-07-28), true to what they hold. Every one depends on the caller
+ * (scopes, tenant, policy): private. What depends on the data (filter values in tool descriptions, entity reads)
+ * stays valid as long as the facts it was read from (a minute); what depends only on the layer and the caller
+ * (prompts, templates, the server's instructions) until the layer is redeployed: ten minutes.
+ */
+const LAYER_TTL_MS = 600_000;
+const CACHE_HINTS = {
+  'tools/list': { ttlMs: FACT_TTL_MS, cacheScope: 'private' },
+  'resources/read': { ttlMs: FACT_TTL_MS, cacheScope: 'private' },
+  'prompts/list': { ttlMs: LAYER_TTL_MS, cacheScope: 'private' },
+  'resources/list': { ttlMs: LAYER_TTL_MS, cacheScope: 'private' },
+  'resources/templates/list': { ttlMs: LAYER_TTL_MS, cacheScope: 'private' },
+  'server/discover': { ttlMs: LAYER_TTL_MS, cacheScope: 'private' },
+} as const;
 
 /** How long tools/list waits for filter values before listing the tools without them. */
 const LIST_VALUES_WAIT_MS = 2_000;
@@ -118,8 +136,14 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
   const server = new DoorServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, completions: {} },
+      capabilities: {
+        tools: { listChanged: false },
+        resources: { listChanged: false },
+        prompts: { listChanged: false },
+        completions: {},
+      },
       instructions: instructionsFor(tools, entities),
+      cacheHints: CACHE_HINTS,
     },
   );
   server.door = door;
@@ -164,12 +188,43 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     server.reach(ctx);
     const { ref, argument } = request.params;
     try {
-      // Marquee has no prompts yet: a prompt's completion is an unknown reference, audited as one.
-      const target = ref.type === 'ref/resource' ? ref.uri : `prompt:${ref.name}`;
-      const values = await door.complete(target, argument.name, argument.value);
+      const values =
+        ref.type === 'ref/resource'
+          ? await door.complete(ref.uri, argument.name, argument.value)
+          : await door.completePrompt(ref.name, argument.name, argument.value);
       return { completion: { values, total: values.length, hasMore: false } };
     } catch (error) {
       if (error instanceof NotFoundError)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+      throw error;
+    }
+  });
+  server.setRequestHandler('prompts/list', () => ({
+    prompts: door.prompts().map((prompt) => ({
+      name: prompt.name,
+      title: prompt.title,
+      description: prompt.description,
+      arguments: Object.entries(prompt.arguments).map(([name, def]) => ({
+        name,
+        description:
+          def.default === undefined
+            ? def.description
+            : `${def.description.replace(/\.$/, '')} (default ${def.default}).`,
+        required: def.required,
+      })),
+    })),
+  }));
+  server.setRequestHandler('prompts/get', async (request, ctx) => {
+    server.reach(ctx);
+    const { name, arguments: given } = request.params;
+    try {
+      const answer = await door.getPrompt(name, given ?? {});
+      return {
+        description: answer.description,
+        messages: [{ role: 'user' as const, content: { type: 'text' as const, text: answer.text } }],
+      };
+    } catch (error) {
+      if (error instanceof MarqueeError)
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
       throw error;
     }

@@ -13,6 +13,7 @@ async function shipped(): Promise<{ name: string; text: string }[]> {
     'engagement.yaml',
     'models.yaml',
     'subscriptions.yaml',
+    'prompts/analyst-prompts.yaml',
   ];
   return Promise.all(
     names.map(async (name) => ({ name, text: await readFile(join(SEMANTIC_LAYER, name), 'utf8') })),
@@ -59,6 +60,13 @@ describe('tool bindings', () => {
         new RegExp(
           `^engagement\\.yaml:${line} tools\\.explain_chnage: Unknown tool "explain_chnage": did you mean "explain_change"\\?`,
         ),
+      ),
+      // The saved prompts that call it name it too.
+      expect.stringMatching(
+        /prompts\.weekly_engagement_review\.steps\.2\.tool: Unknown tool "explain_change"/,
+      ),
+      expect.stringMatching(
+        /prompts\.engagement_drop_investigation\.steps\.1\.tool: Unknown tool "explain_change"/,
       ),
     ]);
   });
@@ -216,5 +224,33 @@ describe('access policies', () => {
     expect(() => layer.policyFor(['intern'])).toThrow(/Role "intern" has no access policy/);
     expect(() => layer.policyFor([])).toThrow(/A caller with no role has no access policy/);
     expect(layer.policyFor(['vp']).name).toBe('vp');
+  });
+});
+
+describe('saved prompts', () => {
+  it('name an unknown tool, placeholder, resource and filter, each at its line', async () => {
+    const problems = await problemsWith('prompts/analyst-prompts.yaml', (text) =>
+      text
+        .replace('      - tool: compare_campaigns\n', '      - tool: compare_campaign\n')
+        .replace('campaign_b: "{compared_with}"', 'campaign_b: "{compared}"')
+        .replace('complete: { entity: campaign }', 'complete: { entity: campaing }')
+        .replace(
+          'complete: { tool: forecast_subs, filter: country }',
+          'complete: { tool: forecast_subs, filter: contry }',
+        ),
+    );
+    const line = (needle: string) => lineOf('prompts/analyst-prompts.yaml', needle);
+    expect(problems).toEqual([
+      `prompts/analyst-prompts.yaml:${(await line("description: The campaign's id")) + 2} prompts.campaign_post_mortem.arguments.campaign.complete.entity: Unknown resource "campaing": did you mean "campaign"? Allowed: campaign, title, country`,
+      expect.stringMatching(
+        /prompts\.campaign_post_mortem\.steps\.0\.tool: Unknown tool "compare_campaign": did you mean "compare_campaigns"\?/,
+      ),
+      expect.stringMatching(
+        /prompts\.campaign_post_mortem\.steps\.0\.arguments: Unknown prompt argument "compared"; allowed: campaign, compared_with$/,
+      ),
+      expect.stringMatching(
+        /prompts\.subscriber_forecast_brief\.arguments\.country\.complete\.filter: Unknown filter of forecast_subs "contry": did you mean "country"\?/,
+      ),
+    ]);
   });
 });

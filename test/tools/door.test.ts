@@ -104,6 +104,7 @@ describe('refused calls', () => {
       { method: 'tools/call', params: { name: 5 } },
       { method: 'tools/call', params: { name: 'query_engagement', arguments: [1] } },
       { method: 'resources/read', params: {} },
+      { method: 'prompts/get', params: { arguments: 5 } },
       {
         method: 'completion/complete',
         params: { ref: { type: 'ref/prompt', name: 'weekly' }, argument: { name: 'x', value: '' } },
@@ -126,7 +127,8 @@ describe('refused calls', () => {
       ['tools/call', 'invalid_request'],
       ['query_engagement', 'invalid_request'],
       ['resources/read', 'invalid_request'],
-      ['resource:(unknown):complete', 'not_found'],
+      ['prompts/get', 'invalid_request'],
+      ['prompt:(unknown):complete', 'not_found'],
     ]);
   });
 

@@ -30,7 +30,7 @@ import { addDays, dayIn } from '../../semantic/time-range.js';
 import { describeWarehouse } from '../../warehouse/describe-warehouse.js';
 import type { Row, Warehouse } from '../../warehouse/warehouse.js';
 
-const FACT_TTL_MS = 60_000;
+export const FACT_TTL_MS = 60_000;
 /** How long a check of the layer against the warehouse holds: long when they agree, short while they differ. */
 const FIT_TTL_MS = 60_000;
 const MISFIT_TTL_MS = 5_000;

@@ -5,9 +5,10 @@ import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
 import type { Outcome } from '../../observe/audit-log.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
-import { unknownNameMessage } from '../../semantic/did-you-mean.js';
+import { closest, unknownNameMessage } from '../../semantic/did-you-mean.js';
 import { visibleDimensions } from '../../semantic/plan-query.js';
-import type { SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
+import type { SavedPrompt, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
+import { dayIn, resolveNamedPeriod } from '../../semantic/time-range.js';
 import { CATALOG } from '../catalog.js';
 import {
   type EntityTemplate,
@@ -18,6 +19,7 @@ import {
   MAX_COMPLETIONS,
   offeredEntities,
 } from '../entities.js';
+import { periodChoices, promptSteps, promptText, promptValues } from '../prompts.js';
 import type { Caller } from './analytics-service.js';
 import type { Dependencies } from './context.js';
 import type { AnyToolDefinition, Call, ToolPlan } from './definition.js';
@@ -271,6 +273,158 @@ export class Door {
     });
   }
 
+  /** The saved prompts this caller may use: those whose every step calls a tool it is offered. */
+  prompts(): SavedPrompt[] {
+    const offered = new Set(this.tools().map((tool) => tool.definition.name));
+    return [...this.layer.prompts.values()].filter((prompt) =>
+      prompt.steps.every((step) => offered.has(step.tool)),
+    );
+  }
+
+  /**
+   * A saved prompt with the caller's values in place: each value checked (an entity must exist for the caller,
+   * a period must read as one), and each step's arguments validated as the tool will validate them. An unknown
+   * prompt throws NotFoundError (after audit).
+   */
+  getPrompt(name: string, given: Readonly<Record<string, string>>): Promise<PromptAnswer> {
+    const prompt = this.prompts().find((candidate) => candidate.name === name);
+    const audited = `prompt:${prompt === undefined ? '(unknown)' : name}`;
+    return this.through(audited, audited, { name, arguments: given }, PROMPT_ANSWER, async () => {
+      const caller = this.caller();
+      if (prompt === undefined)
+        throw new NotFoundError(
+          `prompt:${name.slice(0, 200)}`,
+          unknownNameMessage(
+            'prompt',
+            name.slice(0, 200),
+            this.prompts().map((candidate) => candidate.name),
+          ),
+        );
+      const values = promptValues(prompt, given);
+      for (const [argument, value] of Object.entries(values))
+        await this.checkPromptValue(caller, prompt, argument, String(value));
+      const steps = promptSteps(prompt, values);
+      steps.forEach((step, index) => {
+        const offered = this.tools().find((tool) => tool.definition.name === step.tool) as OfferedTool;
+        try {
+          validateArguments(offered.input, step.arguments);
+        } catch (error) {
+          if (!(error instanceof ArgumentError)) throw error;
+          throw new ArgumentError(error.field, `step ${index + 1} (${step.tool}): ${error.message}`);
+        }
+      });
+      return {
+        result: { description: prompt.description, text: promptText(prompt, values, steps) },
+        rows: 0,
+        suppressedGroups: 0,
+      };
+    });
+  }
+
+  /** Completes a saved prompt's argument: periods, entity keys (from the id or the name), or a filter's values. */
+  completePrompt(name: string, argument: string, value: string): Promise<string[]> {
+    const prompt = this.prompts().find((candidate) => candidate.name === name);
+    const audited = `prompt:${prompt === undefined ? '(unknown)' : name}:complete`;
+    return this.through(audited, audited, { name, argument, value }, COMPLETION_ANSWER, async () => {
+      const caller = this.caller();
+      if (prompt === undefined || !(argument in prompt.arguments))
+        throw new NotFoundError(
+          `prompt:${name.slice(0, 200)}`,
+          `No prompt argument ${JSON.stringify(argument.slice(0, 200))}`,
+        );
+      const complete = prompt.arguments[argument]?.complete;
+      const needle = value.trim().toLowerCase();
+      const matching = (choices: readonly string[]) => {
+        const starting = choices.filter((choice) => choice.toLowerCase().startsWith(needle));
+        return starting.length > 0
+          ? starting
+          : choices.filter((choice) => choice.toLowerCase().includes(needle));
+      };
+      let values: string[] = [];
+      if (complete === 'period') values = matching(periodChoices(await this.anchorFor(caller, prompt)));
+      else if (complete !== undefined && 'entity' in complete) {
+        const template = this.entityNamed(complete.entity);
+        if (template !== undefined) values = await this.completeKey(caller, template, value).catch(() => []);
+      } else if (complete !== undefined) values = matching(await this.filterValues(caller, complete));
+      values = values.slice(0, MAX_COMPLETIONS);
+      return { result: values, rows: values.length, suppressedGroups: 0 };
+    });
+  }
+
+  /** The last complete day of data of a prompt's first step whose tool reads periods (today when none does). */
+  private async anchorFor(caller: Caller, prompt: SavedPrompt): Promise<string> {
+    for (const step of prompt.steps) {
+      const binding = this.layer.tools.get(step.tool);
+      if (binding?.time_dimension !== undefined) return this.deps.service.anchor(caller, binding);
+    }
+    return dayIn(this.layer.timeZone, new Date());
+  }
+
+  /** The entity template of a resource this caller is offered. */
+  private entityNamed(resource: string): EntityTemplate | undefined {
+    return this.entities().find((candidate) => candidate.resource.name === resource);
+  }
+
+  /** Every value a tool's filter takes that the caller can see (countries and regions, say). */
+  private async filterValues(caller: Caller, filter: { tool: string; filter: string }): Promise<string[]> {
+    const binding = this.layer.tools.get(filter.tool);
+    if (binding === undefined) return [];
+    const lists = await Promise.all(
+      visibleDimensions(binding, filter.filter, caller.policy).map((dimension) =>
+        this.deps.service.values(caller, binding, dimension),
+      ),
+    );
+    return [...new Set(lists.flat())];
+  }
+
+  /**
+   * A prompt argument's value checked against what completes it: a period that reads as one, an entity that
+   * exists for the caller, a value the filter takes (case aside); otherwise an ArgumentError with did-you-mean.
+   */
+  private async checkPromptValue(
+    caller: Caller,
+    prompt: SavedPrompt,
+    argument: string,
+    value: string,
+  ): Promise<void> {
+    const complete = prompt.arguments[argument]?.complete;
+    if (complete === undefined) return;
+    if (complete === 'period') {
+      try {
+        resolveNamedPeriod(value, await this.anchorFor(caller, prompt));
+      } catch (error) {
+        if (error instanceof MarqueeError) throw new ArgumentError(argument, `${argument}: ${error.message}`);
+        throw error;
+      }
+      return;
+    }
+    if ('entity' in complete) {
+      const template = this.entityNamed(complete.entity);
+      const found =
+        template !== undefined &&
+        (
+          await this.executor.run({ entity: { query: entityPlan(template, value) } }, caller, [])
+        ).results.rows('entity').length > 0;
+      if (found) return;
+      // What completing the text offers (by id or by name), else the id closest to it.
+      const offered =
+        template === undefined ? [] : await this.completeKey(caller, template, value).catch(() => []);
+      const nearest =
+        template === undefined || offered.length > 0
+          ? undefined
+          : closest(value, await this.entityKeys(caller, template).catch(() => []));
+      const suggestions = nearest === undefined ? offered.slice(0, 5) : [nearest];
+      const hint =
+        suggestions.length === 0
+          ? ''
+          : `; did you mean ${suggestions.map((key) => JSON.stringify(key)).join(', ')}?`;
+      throw new ArgumentError(argument, `${argument}: no ${complete.entity} ${JSON.stringify(value)}${hint}`);
+    }
+    const values = await this.filterValues(caller, complete);
+    if (values.some((candidate) => candidate.toLowerCase() === value.toLowerCase())) return;
+    throw new ArgumentError(argument, `${argument}: ${unknownNameMessage('value', value, values)}`);
+  }
+
   /** Completes an entity key as a person types: keys starting with the text, else keys whose name matches it. */
   complete(uriTemplate: string, argument: string, value: string): Promise<string[]> {
     const template = this.entities().find((candidate) => candidate.uriTemplate === uriTemplate);
@@ -292,16 +446,22 @@ export class Door {
     });
   }
 
-  private async completeKey(caller: Caller, template: EntityTemplate, typed: string): Promise<string[]> {
+  /** Every key of an entity the caller can see. */
+  private async entityKeys(caller: Caller, template: EntityTemplate): Promise<string[]> {
     const { resource } = template;
-    const needle = typed.trim().toLowerCase();
-    const keys = (
+    return (
       await this.deps.service.distinct(caller, { name: `resource:${resource.name}`, model: resource.model }, [
         resource.key,
       ])
     )
       .map((row) => String(row[resource.key] ?? ''))
       .filter((key) => key !== '');
+  }
+
+  private async completeKey(caller: Caller, template: EntityTemplate, typed: string): Promise<string[]> {
+    const { resource } = template;
+    const needle = typed.trim().toLowerCase();
+    const keys = await this.entityKeys(caller, template);
     const found = keys.filter((key) => key.toLowerCase().startsWith(needle));
     // Only when the text is no key prefix: then it is part of a name (or a typo of one).
     const search =
@@ -482,6 +642,18 @@ const RESOURCE_ANSWER: AnswerKind<{ uri: string; mimeType: string; text: string 
 /** A request the protocol refused: only its audit record is kept. */
 const REFUSED: AnswerKind<null> = {
   redact: (result) => ({ value: result, count: 0 }),
+  hash: (result) => result,
+  failure: rethrow,
+};
+
+/** A saved prompt as the client gets it: its description and its text for the model. */
+export interface PromptAnswer {
+  readonly description: string;
+  readonly text: string;
+}
+
+const PROMPT_ANSWER: AnswerKind<PromptAnswer> = {
+  redact: (result) => redactDeep(result),
   hash: (result) => result,
   failure: rethrow,
 };
