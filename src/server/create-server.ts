@@ -13,6 +13,7 @@ import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
 import { Door, NotFoundError, UnknownToolError } from '../tools/framework/door.js';
 import { instructionsFor } from '../tools/framework/instructions.js';
+import { CATALOGUE_LISTS, CATALOGUE_TEMPLATES } from '../tools/semantic-catalogue.js';
 
 export const SERVER_NAME = 'marquee';
 export const SERVER_VERSION = '0.1.0';
@@ -165,15 +166,38 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
       throw error;
     }
   });
-  server.setRequestHandler('resources/list', () => ({ resources: [] }));
+  // The semantic catalogue is offered to any caller offered a tool: it describes what those tools take.
+  const catalogue = tools.length > 0;
+  server.setRequestHandler('resources/list', () => ({
+    resources: catalogue
+      ? Object.entries(CATALOGUE_LISTS).map(([name, list]) => ({
+          name: `semantic-${name}`,
+          title: `Semantic layer: ${name}`,
+          uri: list.uri,
+          description: list.description,
+          mimeType: 'application/json',
+        }))
+      : [],
+  }));
   server.setRequestHandler('resources/templates/list', () => ({
-    resourceTemplates: entities.map((entity) => ({
-      name: entity.resource.name,
-      title: entity.resource.name,
-      uriTemplate: entity.uriTemplate,
-      description: entity.resource.description,
-      mimeType: 'application/json',
-    })),
+    resourceTemplates: [
+      ...entities.map((entity) => ({
+        name: entity.resource.name,
+        title: entity.resource.name,
+        uriTemplate: entity.uriTemplate,
+        description: entity.resource.description,
+        mimeType: 'application/json',
+      })),
+      ...(catalogue
+        ? Object.entries(CATALOGUE_TEMPLATES).map(([name, template]) => ({
+            name: `semantic-${name}`,
+            title: `Semantic layer: one ${name}`,
+            uriTemplate: template.uriTemplate,
+            description: template.description,
+            mimeType: 'application/json',
+          }))
+        : []),
+    ],
   }));
   server.setRequestHandler('resources/read', async (request, ctx) => {
     server.reach(ctx);

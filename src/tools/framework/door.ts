@@ -20,6 +20,14 @@ import {
   offeredEntities,
 } from '../entities.js';
 import { periodChoices, promptSteps, promptText, promptValues } from '../prompts.js';
+import {
+  CATALOGUE_TEMPLATES,
+  type Catalogue,
+  catalogueFor,
+  catalogueTarget,
+  describeDimension,
+  describeMetric,
+} from '../semantic-catalogue.js';
 import type { Caller } from './analytics-service.js';
 import type { Dependencies } from './context.js';
 import type { AnyToolDefinition, Call, ToolPlan } from './definition.js';
@@ -37,6 +45,8 @@ export interface ToolResponse {
   readonly structured?: Record<string, unknown> | undefined;
 }
 
+/** Most values a dimension's catalogue entry lists. */
+const MAX_CATALOGUE_VALUES = 200;
 /** Most values a filter's description lists: a longer list is for did-you-mean, not for reading. */
 const LISTED_VALUES = 12;
 /** A value a description may carry: a short plain name (letters, digits, spaces and a little punctuation). */
@@ -251,8 +261,19 @@ export class Door {
     );
   }
 
-  /** Reads an entity by URI; a URI naming nothing this caller may read throws NotFoundError (after audit). */
+  /** The metrics and dimensions this caller may use, with the tools that take each. */
+  catalogue(): Catalogue {
+    return catalogueFor(
+      this.layer,
+      this.tools().map((tool) => tool.binding),
+      this.caller().policy,
+    );
+  }
+
+  /** Reads an entity or the semantic catalogue by URI; a URI naming nothing this caller may read throws NotFoundError (after audit). */
   read(uri: string): Promise<{ uri: string; mimeType: string; text: string }> {
+    const target = catalogueTarget(uri);
+    if (target !== undefined) return this.readCatalogue(uri, target);
     const found = entityOf(uri, this.entities());
     const name = found === undefined ? 'resource:(unknown)' : `resource:${found.template.resource.name}`;
     return this.through(name, name, { uri }, RESOURCE_ANSWER, async () => {
@@ -319,6 +340,36 @@ export class Door {
         suppressedGroups: 0,
       };
     });
+  }
+
+  /** Completes a metric's or dimension's name in a catalogue template, among those the caller may use. */
+  private completeCatalogue(
+    template: (typeof CATALOGUE_TEMPLATES)[keyof typeof CATALOGUE_TEMPLATES],
+    argument: string,
+    value: string,
+  ): Promise<string[]> {
+    const name = `resource:semantic:complete`;
+    return this.through(
+      name,
+      name,
+      { uriTemplate: template.uriTemplate, argument, value },
+      COMPLETION_ANSWER,
+      async () => {
+        this.caller();
+        if (argument !== template.variable)
+          throw new NotFoundError(
+            template.uriTemplate,
+            `No argument ${JSON.stringify(argument.slice(0, 200))}`,
+          );
+        const { metrics, dimensions } = this.catalogue();
+        const names = [...(template.variable === 'metric' ? metrics : dimensions).keys()];
+        const needle = value.trim().toLowerCase();
+        const values = names
+          .filter((candidate) => candidate.toLowerCase().includes(needle))
+          .slice(0, MAX_COMPLETIONS);
+        return { result: values, rows: values.length, suppressedGroups: 0 };
+      },
+    );
   }
 
   /** Completes a saved prompt's argument: periods, entity keys (from the id or the name), or a filter's values. */
@@ -425,8 +476,61 @@ export class Door {
     throw new ArgumentError(argument, `${argument}: ${unknownNameMessage('value', value, values)}`);
   }
 
+  /** Reads the semantic catalogue: the lists, or one metric or dimension (with its values when it has a short list). */
+  private readCatalogue(
+    uri: string,
+    target: NonNullable<ReturnType<typeof catalogueTarget>>,
+  ): Promise<{ uri: string; mimeType: string; text: string }> {
+    return this.through('resource:semantic', 'resource:semantic', { uri }, RESOURCE_ANSWER, async () => {
+      const caller = this.caller();
+      const { metrics, dimensions } = this.catalogue();
+      const answer = (body: unknown, rows: number) => ({
+        result: { uri, mimeType: 'application/json', text: JSON.stringify(body) },
+        rows,
+        suppressedGroups: 0,
+      });
+      if (!('name' in target)) {
+        if (target.kind === 'metrics')
+          return answer(
+            [...metrics.values()].map(({ metric, tools }) => describeMetric(metric, tools)),
+            metrics.size,
+          );
+        return answer(
+          [...dimensions.values()].map(({ dimension, tools }) => describeDimension(dimension, tools)),
+          dimensions.size,
+        );
+      }
+      const missing = () =>
+        new NotFoundError(
+          uri,
+          unknownNameMessage(target.kind, target.name.slice(0, 200), [
+            ...(target.kind === 'metric' ? metrics : dimensions).keys(),
+          ]),
+        );
+      if (target.kind === 'metric') {
+        const found = metrics.get(target.name);
+        if (found === undefined) throw missing();
+        return answer(describeMetric(found.metric, found.tools), 1);
+      }
+      const found = dimensions.get(target.name);
+      if (found === undefined) throw missing();
+      const described = describeDimension(found.dimension, found.tools);
+      if (!found.dimension.enumerable) return answer(described, 1);
+      const binding = this.layer.tools.get(found.tools[0] ?? '') as Tool;
+      const values = await this.deps.service.values(caller, binding, found.dimension.name);
+      return answer(
+        { ...described, values: values.slice(0, MAX_CATALOGUE_VALUES), values_total: values.length },
+        values.length,
+      );
+    });
+  }
+
   /** Completes an entity key as a person types: keys starting with the text, else keys whose name matches it. */
   complete(uriTemplate: string, argument: string, value: string): Promise<string[]> {
+    const named = Object.values(CATALOGUE_TEMPLATES).find(
+      (candidate) => candidate.uriTemplate === uriTemplate,
+    );
+    if (named !== undefined) return this.completeCatalogue(named, argument, value);
     const template = this.entities().find((candidate) => candidate.uriTemplate === uriTemplate);
     const name =
       template === undefined ? 'resource:(unknown):complete' : `resource:${template.resource.name}:complete`;

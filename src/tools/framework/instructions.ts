@@ -1,4 +1,5 @@
 import type { EntityTemplate } from '../entities.js';
+import { CATALOGUE_LISTS } from '../semantic-catalogue.js';
 import type { OfferedTool } from './door.js';
 
 /** The server instructions for one caller: generated from the tools and entities it is offered. */
@@ -10,6 +11,9 @@ export function instructionsFor(tools: readonly OfferedTool[], entities: readonl
     `Marquee answers questions from an analytics warehouse, for your tenant only. Tools: ${uses.join('; ')}.`,
     'Every answer says which dates it covered; figures about too few people are withheld, and the answer says so.',
   ];
+  lines.push(
+    `What each metric and dimension means, and a dimension's values, are in ${CATALOGUE_LISTS.metrics.uri} and ${CATALOGUE_LISTS.dimensions.uri}.`,
+  );
   if (entities.length > 0)
     lines.push(
       `Entity resources (${entities.map((entity) => entity.uriTemplate).join(', ')}) are readable, and their ids complete as you type.`,
