@@ -115,7 +115,9 @@ describe('entity resources', () => {
   it('is not offered where the policy hides its key', async () => {
     const { resourceTemplates } = await bi.listResourceTemplates();
     expect(
-      resourceTemplates.map((template) => template.uriTemplate).filter((uri) => !uri.includes('://semantic/')),
+      resourceTemplates
+        .map((template) => template.uriTemplate)
+        .filter((uri) => !uri.includes('://semantic/')),
     ).toEqual([CAMPAIGN, COUNTRY]);
     await expect(read(bi, 'marquee://title/aur-0002')).rejects.toThrow();
   });

@@ -1,28 +1,26 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpServer } from '../../src/server/serve-http.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { callTool, connectHttp, SEMANTIC_LAYER, seededWarehouse, startHttp } from '../helpers.js';
+import { AURORA_ROLES, callers, callTool } from '../helpers.js';
 
 /** Saved prompts through a real client: listed, filled in, completed, refused when wrong, and run end to end. */
 let warehouse: Warehouse;
-let remove: () => Promise<void>;
-const servers: HttpServer[] = [];
+let close: () => Promise<void>;
 let vp: Client;
 let latam: Client;
 
 beforeAll(async () => {
-  ({ warehouse, remove } = await seededWarehouse());
-  for (const roles of [['vp'], ['latam_analyst']])
-    servers.push(await startHttp(warehouse, 'aurora', SEMANTIC_LAYER, roles));
-  vp = await connectHttp(servers[0]?.url ?? '');
-  latam = await connectHttp(servers[1]?.url ?? '');
+  let clients: Record<'vp' | 'latam', Client>;
+  ({ warehouse, clients, close } = await callers({ vp: AURORA_ROLES.vp, latam: AURORA_ROLES.latam }));
+  ({ vp, latam } = clients);
 });
 
 afterAll(async () => {
-  for (const client of [vp, latam]) await client?.close();
-  for (const server of servers) await server.close();
-  await remove?.();
+  await close?.();
+});
+
+afterAll(async () => {
+  await close?.();
 });
 
 const sql = async (text: string) =>

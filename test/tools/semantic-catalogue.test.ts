@@ -3,33 +3,24 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { HttpServer } from '../../src/server/serve-http.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { connectHttp, SEMANTIC_LAYER, seededWarehouse, startHttp } from '../helpers.js';
+import { AURORA_ROLES, callers, SEMANTIC_LAYER } from '../helpers.js';
 
 /** The semantic catalogue as resources, through a real client, as each caller's policy shows it. */
 let warehouse: Warehouse;
-let remove: () => Promise<void>;
-const servers: HttpServer[] = [];
-const clients: Record<'vp' | 'latam' | 'bi', Client> = {} as never;
+let clients: Record<keyof typeof AURORA_ROLES, Client>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ warehouse, remove } = await seededWarehouse());
-  for (const [key, roles] of [
-    ['vp', ['vp']],
-    ['latam', ['latam_analyst']],
-    ['bi', ['bi_service']],
-  ] as const) {
-    const server = await startHttp(warehouse, 'aurora', SEMANTIC_LAYER, [...roles]);
-    servers.push(server);
-    clients[key] = await connectHttp(server.url);
-  }
+  ({ warehouse, clients, close } = await callers(AURORA_ROLES));
 });
 
 afterAll(async () => {
-  for (const client of Object.values(clients)) await client?.close();
-  for (const server of servers) await server.close();
-  await remove?.();
+  await close?.();
+});
+
+afterAll(async () => {
+  await close?.();
 });
 
 async function read<T>(client: Client, uri: string): Promise<T> {
