@@ -74,7 +74,9 @@ function queryEngagementChart(output: Row): ChartSpec {
       : [
           `compared with ${comparison}${change === null || change === undefined ? '' : `: ${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)}% in total`}`,
         ]),
-    ...(complete.length < rows.length ? [`${rows.length - complete.length} partial bucket(s) left out`] : []),
+    ...(complete.length < rows.length
+      ? [`${partial.size === 1 ? 'a partial bucket' : `${partial.size} partial buckets`} left out`]
+      : []),
   ];
   const subtitle = notes.length === 0 ? undefined : notes.join('; ');
   const y = { field: metric, type: 'quantitative', title: metric, axis: { format } };

@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Identity } from '../auth/identity.js';
+import { CHART_TEMPLATE, chartUri, VEGA_LITE_MIME } from '../charts/chart-resource.js';
 import { MarqueeError } from '../errors.js';
 import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
@@ -155,7 +156,22 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     try {
       const response = await door.call(name, args ?? {});
       const result: CallToolResult = {
-        content: response.texts.map((text) => ({ type: 'text' as const, text })),
+        content: [
+          ...response.texts.map((text) => ({ type: 'text' as const, text })),
+          ...(response.chart === undefined
+            ? []
+            : [
+                {
+                  type: 'resource_link' as const,
+                  uri: chartUri(response.chart),
+                  name: 'chart',
+                  title: `Chart of this ${name} answer`,
+                  description:
+                    'The answer as a Vega-Lite chart, recomputed for whoever reads it; append .svg or .png for a drawing.',
+                  mimeType: VEGA_LITE_MIME,
+                },
+              ]),
+        ],
         ...(response.structured === undefined ? {} : { structuredContent: response.structured }),
         ...(response.isError ? { isError: true } : {}),
       };
@@ -188,6 +204,18 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
         description: entity.resource.description,
         mimeType: 'application/json',
       })),
+      ...(catalogue
+        ? [
+            {
+              name: 'chart',
+              title: 'Chart of an answer',
+              uriTemplate: CHART_TEMPLATE,
+              description:
+                "A tool answer's chart, from the link the answer carries: the Vega-Lite spec, or .svg / .png drawn.",
+              mimeType: VEGA_LITE_MIME,
+            },
+          ]
+        : []),
       ...(catalogue
         ? Object.entries(CATALOGUE_TEMPLATES).map(([name, template]) => ({
             name: `semantic-${name}`,

@@ -29,6 +29,16 @@ export class CursorCodec {
     return `${body}.${this.sign(body)}`;
   }
 
+  /** The tool a cursor says it belongs to, unverified (decode verifies): to know which tool to decode it for. */
+  toolOf(cursor: string): string | undefined {
+    try {
+      const payload = JSON.parse(Buffer.from(cursor.split('.')[0] ?? '', 'base64url').toString('utf8'));
+      return typeof payload?.tool === 'string' ? payload.tool : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Decodes a cursor for `tool`; any tampering, truncation or expiry is an ArgumentError on `cursor`. */
   decode(cursor: string, tool: string, now = Date.now()): CursorState {
     const invalid = (why: string): ArgumentError =>

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { Identity } from '../../auth/identity.js';
+import { type ChartTarget, chartTarget, drawChart } from '../../charts/chart-resource.js';
+import { chartFor } from '../../charts/chart-spec.js';
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
@@ -30,6 +32,7 @@ import {
 } from '../semantic-catalogue.js';
 import type { Caller } from './analytics-service.js';
 import type { Dependencies } from './context.js';
+import type { CursorCodec } from './cursor.js';
 import type { AnyToolDefinition, Call, ToolPlan } from './definition.js';
 import { type Execution, Executor } from './executor.js';
 import { factsFor } from './facts.js';
@@ -43,7 +46,14 @@ export interface ToolResponse {
   readonly isError: boolean;
   readonly texts: readonly string[];
   readonly structured?: Record<string, unknown> | undefined;
+  /** The signed token of the answer's chart (marquee://charts/{token}), recomputed for whoever reads it. */
+  readonly chart?: string | undefined;
 }
+
+/** What a resource read returns: text (JSON, SVG) or a binary blob (PNG), base64. */
+export type ResourceContent =
+  | { readonly uri: string; readonly mimeType: string; readonly text: string }
+  | { readonly uri: string; readonly mimeType: string; readonly blob: string };
 
 /** Most values a dimension's catalogue entry lists. */
 const MAX_CATALOGUE_VALUES = 200;
@@ -271,7 +281,9 @@ export class Door {
   }
 
   /** Reads an entity or the semantic catalogue by URI; a URI naming nothing this caller may read throws NotFoundError (after audit). */
-  read(uri: string): Promise<{ uri: string; mimeType: string; text: string }> {
+  read(uri: string): Promise<ResourceContent> {
+    const chart = chartTarget(uri);
+    if (chart !== undefined) return this.readChart(uri, chart);
     const target = catalogueTarget(uri);
     if (target !== undefined) return this.readCatalogue(uri, target);
     const found = entityOf(uri, this.entities());
@@ -476,6 +488,46 @@ export class Door {
     throw new ArgumentError(argument, `${argument}: ${unknownNameMessage('value', value, values)}`);
   }
 
+  /**
+   * Reads a chart: the call its token carries is answered again for this reader (its tenant, scopes and
+   * policy), and the answer charted, neutralised and redacted before it is drawn. A token another deployment
+   * signed, an expired one, or a call this reader may not make or that names nothing it can see, is not found.
+   */
+  private readChart(uri: string, target: ChartTarget): Promise<ResourceContent> {
+    return this.through('resource:chart', 'resource:chart', { uri }, CHART_ANSWER, async () => {
+      this.caller();
+      const tool = this.deps.cursors.toolOf(target.token);
+      const offered = this.tools().find((candidate) => candidate.definition.name === tool);
+      const missing = (why: string) => new NotFoundError(uri, `No chart for you at this link: ${why}`);
+      if (offered === undefined) throw missing('it names no tool you may call');
+      let state: ReturnType<CursorCodec['decode']>;
+      try {
+        state = this.deps.cursors.decode(target.token, offered.definition.name);
+      } catch (error) {
+        throw missing(
+          error instanceof MarqueeError ? error.message.replace(/^cursor: /, '') : 'it is malformed',
+        );
+      }
+      // The chart draws the whole answer, not its page: every row the tool gives at once, from the first.
+      const limit = (
+        offered.input.shape.limit as { unwrap?: () => { maxValue?: number } } | undefined
+      )?.unwrap?.().maxValue;
+      const args = limit === undefined ? state.args : { ...state.args, limit };
+      let done: Done<ToolResponse>;
+      try {
+        done = await this.answer(offered, args, { offset: 0, anchor: state.anchor });
+      } catch (error) {
+        if (error instanceof MarqueeError && !(error instanceof NotFoundError)) throw missing(error.message);
+        throw error;
+      }
+      const spec = redactDeep(
+        neutraliseDeep(chartFor(offered.definition.name, done.result.structured ?? {})),
+      ).value;
+      const content = await drawChart(uri, spec, target.variant);
+      return { result: content, rows: done.rows, suppressedGroups: done.suppressedGroups };
+    });
+  }
+
   /** Reads the semantic catalogue: the lists, or one metric or dimension (with its values when it has a short list). */
   private readCatalogue(
     uri: string,
@@ -580,14 +632,20 @@ export class Door {
   }
 
   /** Arguments validated, a cursor resumed, required arguments checked: the call a tool plans. */
-  private prepare(offered: OfferedTool, raw: unknown): { call: Call; caller: Caller } {
+  private prepare(
+    offered: OfferedTool,
+    raw: unknown,
+    pinned?: { offset: number; anchor: string },
+  ): { call: Call; caller: Caller } {
     const caller = this.caller();
     const { definition, binding } = offered;
     const validated = validateArguments(offered.input, raw);
     const resumed =
-      definition.paginated === true
-        ? this.deps.cursors.resume(definition.name, validated)
-        : { args: validated, offset: 0, anchor: undefined };
+      pinned !== undefined
+        ? { args: validated, ...pinned }
+        : definition.paginated === true
+          ? this.deps.cursors.resume(definition.name, validated)
+          : { args: validated, offset: 0, anchor: undefined };
     for (const field of definition.required ?? []) {
       const value = resumed.args[field];
       if (value === undefined || (typeof value === 'string' && value.trim() === ''))
@@ -608,9 +666,13 @@ export class Door {
   }
 
   /** Plans, runs (stage by stage, under the privacy rules), analyses and summarises one call. */
-  private async answer(offered: OfferedTool, raw: unknown): Promise<Done<ToolResponse>> {
+  private async answer(
+    offered: OfferedTool,
+    raw: unknown,
+    pinned?: { offset: number; anchor: string },
+  ): Promise<Done<ToolResponse>> {
     const { definition } = offered;
-    const { call, caller } = this.prepare(offered, raw);
+    const { call, caller } = this.prepare(offered, raw, pinned);
     let drops: Execution['drops'] = new Map();
     let plan: ToolPlan;
     let execution: Execution;
@@ -652,8 +714,15 @@ export class Door {
         ? []
         : [formatTable(analysis.table.columns, analysis.table.rows as Record<string, unknown>[])]),
     ];
+    // The chart link carries the call (its page and the day its periods were resolved against), not its data.
+    const chart = this.deps.cursors.encode({
+      tool: definition.name,
+      args: call.args as Record<string, unknown>,
+      anchor: plan.anchor,
+      offset: call.offset,
+    });
     return {
-      result: { isError: false, texts, structured },
+      result: { isError: false, texts, structured, chart },
       rows: analysis.rows,
       suppressedGroups: execution.withheldGroups,
     };
@@ -758,6 +827,13 @@ export interface PromptAnswer {
 
 const PROMPT_ANSWER: AnswerKind<PromptAnswer> = {
   redact: (result) => redactDeep(result),
+  hash: (result) => result,
+  failure: rethrow,
+};
+
+/** Chart reads: the spec is redacted before it is drawn; a PNG's bytes are never rewritten. */
+const CHART_ANSWER: AnswerKind<ResourceContent> = {
+  redact: (result) => ('blob' in result ? { value: result, count: 0 } : redactDeep(result)),
   hash: (result) => result,
   failure: rethrow,
 };
