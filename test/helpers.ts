@@ -248,18 +248,26 @@ export async function spawnHttpServer(env: Record<string, string>, command = ['s
 export async function callers<const K extends string>(
   who: Record<K, { tenant: string; roles?: string[] }>,
   scale = TEST_SCALE,
-): Promise<{ warehouse: Warehouse; clients: Record<K, Client>; close: () => Promise<void> }> {
+): Promise<{
+  warehouse: Warehouse;
+  clients: Record<K, Client>;
+  urls: Record<K, string>;
+  close: () => Promise<void>;
+}> {
   const { warehouse, remove } = await seededWarehouse(scale);
   const servers: HttpServer[] = [];
   const clients = {} as Record<K, Client>;
+  const urls = {} as Record<K, string>;
   for (const [name, caller] of Object.entries(who) as [K, { tenant: string; roles?: string[] }][]) {
     const server = await startHttp(warehouse, caller.tenant, SEMANTIC_LAYER, caller.roles ?? []);
     servers.push(server);
+    urls[name] = server.url;
     clients[name] = await connectHttp(server.url);
   }
   return {
     warehouse,
     clients,
+    urls,
     close: async () => {
       for (const client of Object.values(clients) as Client[]) await client.close();
       for (const server of servers) await server.close();

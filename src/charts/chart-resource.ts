@@ -5,6 +5,10 @@ import { renderPng, renderSvg } from './render.js';
 /** A chart resource: `marquee://charts/{token}` is its Vega-Lite spec, `.svg` and `.png` its drawings. */
 const PREFIX = `${RESOURCE_SCHEME}://charts/`;
 export const CHART_TEMPLATE = `${PREFIX}{token}`;
+/** A result resource: `marquee://results/{token}.csv` (or `.json`) is every row of an answer. */
+const RESULTS_PREFIX = `${RESOURCE_SCHEME}://results/`;
+export const RESULTS_TEMPLATE = `${RESULTS_PREFIX}{token}.csv`;
+const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v6+json';
 const VARIANTS = { svg: 'image/svg+xml', png: 'image/png' } as const;
 
@@ -21,8 +25,46 @@ export function chartTarget(uri: string): ChartTarget | undefined {
     rest.endsWith(`.${name}`),
   );
   const token = variant === undefined ? rest : rest.slice(0, -(variant.length + 1));
-  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return undefined;
+  if (!TOKEN.test(token)) return undefined;
   return { token, variant: variant ?? 'spec' };
+}
+
+export interface ResultsTarget {
+  readonly token: string;
+  readonly format: 'csv' | 'json';
+}
+
+/** The result a URI names (its token and format), or undefined for any other URI. */
+export function resultsTarget(uri: string): ResultsTarget | undefined {
+  if (!uri.startsWith(RESULTS_PREFIX)) return undefined;
+  const match = /^(.+)\.(csv|json)$/.exec(uri.slice(RESULTS_PREFIX.length));
+  if (match === null || !TOKEN.test(match[1] ?? '')) return undefined;
+  return { token: match[1] ?? '', format: match[2] as 'csv' | 'json' };
+}
+
+/** The URI of every row of an answer. */
+export function resultsUri(token: string, format: ResultsTarget['format'] = 'csv'): string {
+  return `${RESULTS_PREFIX}${token}.${format}`;
+}
+
+/**
+ * A CSV field: quoted when it must be, and a text that a spreadsheet would run as a formula (=, +, -, @, a tab
+ * or a carriage return first) led by an apostrophe.
+ */
+function field(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return String(value);
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** Rows as CSV (RFC 4180, a header line, CRLF). */
+export function toCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  return [columns, ...rows.map((row) => columns.map((column) => row[column]))]
+    .map((line) => line.map(field).join(','))
+    .join('\r\n')
+    .concat('\r\n');
 }
 
 /** The URI of an answer's chart. */

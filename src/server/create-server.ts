@@ -8,7 +8,13 @@ import {
 } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Identity } from '../auth/identity.js';
-import { CHART_TEMPLATE, chartUri, VEGA_LITE_MIME } from '../charts/chart-resource.js';
+import {
+  CHART_TEMPLATE,
+  chartUri,
+  RESULTS_TEMPLATE,
+  resultsUri,
+  VEGA_LITE_MIME,
+} from '../charts/chart-resource.js';
 import { MarqueeError } from '../errors.js';
 import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
@@ -171,6 +177,19 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
                   mimeType: VEGA_LITE_MIME,
                 },
               ]),
+          ...(response.results === undefined
+            ? []
+            : [
+                {
+                  type: 'resource_link' as const,
+                  uri: resultsUri(response.results),
+                  name: 'all rows',
+                  title: `Every row of this ${name} answer`,
+                  description:
+                    'Every row of the answer as CSV (or .json in place of .csv), recomputed for whoever reads it.',
+                  mimeType: 'text/csv',
+                },
+              ]),
         ],
         ...(response.structured === undefined ? {} : { structuredContent: response.structured }),
         ...(response.isError ? { isError: true } : {}),
@@ -206,6 +225,14 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
       })),
       ...(catalogue
         ? [
+            {
+              name: 'results',
+              title: 'Every row of an answer',
+              uriTemplate: RESULTS_TEMPLATE,
+              description:
+                "A tool answer's rows, all of them, from the link an answer with more than a page carries (.csv or .json).",
+              mimeType: 'text/csv',
+            },
             {
               name: 'chart',
               title: 'Chart of an answer',

@@ -22,6 +22,7 @@ import type { AuthConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
 import { formatProblem } from '../semantic/load-semantic-layer.js';
 import { scopeOf, scopesOf } from '../tools/catalog.js';
+import { Door, NotFoundError } from '../tools/framework/door.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -33,6 +34,21 @@ const METADATA_PATHS = new Set([
 ]);
 /** Tool arguments are small; anything larger is refused before parsing. */
 const MAX_BODY_BYTES = 256 * 1024;
+/** Charts and results for BI tools: /charts/{token}.vl.json|.svg|.png and /results/{token}.csv|.json. */
+const RESOURCE_ROUTE = /^\/(charts|results)\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\.(vl\.json|svg|png|csv|json)$/;
+
+/** The MCP resource a BI route names, or undefined. */
+function routedResource(path: string): string | undefined {
+  const match = RESOURCE_ROUTE.exec(path);
+  if (match === null) return undefined;
+  const [, kind, token, format] = match;
+  if (kind === 'charts' && format === 'vl.json') return `marquee://charts/${token}`;
+  if (kind === 'charts' && (format === 'svg' || format === 'png'))
+    return `marquee://charts/${token}.${format}`;
+  if (kind === 'results' && (format === 'csv' || format === 'json'))
+    return `marquee://results/${token}.${format}`;
+  return undefined;
+}
 
 /**
  * Options of the HTTP server. With `auth`, every /mcp request needs a bearer token and the server may bind
@@ -177,6 +193,42 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       : hostHeaderValidation([publicHost, 'localhost', '127.0.0.1', '[::1]']);
   const validOrigin = localhostOriginValidation();
 
+  /**
+   * A chart or result for a BI tool: the same bearer token, scopes, rate limits and audit as /mcp (it is read
+   * through the door for the token's identity), the bytes as the resource has them.
+   */
+  const serveRouted = async (req: IncomingMessage, res: ServerResponse, uri: string): Promise<void> => {
+    if (req.method !== 'GET') return json(res, 405, { error: 'GET only' });
+    let who = identity as Identity;
+    if (gate !== undefined) {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers))
+        if (typeof value === 'string') headers.set(name, value);
+      const authInfo = await gate(
+        new Request(new URL(req.url ?? '/', auth?.audience ?? 'http://localhost'), { headers }),
+      );
+      if (authInfo instanceof Response) {
+        res.writeHead(authInfo.status, Object.fromEntries(authInfo.headers));
+        res.end(await authInfo.text());
+        return;
+      }
+      who = (authInfo as MarqueeAuthInfo).extra.identity;
+    }
+    try {
+      const content = await new Door(dependencies, who).read(uri);
+      res.writeHead(200, {
+        'content-type': content.mimeType === 'text/csv' ? 'text/csv; charset=utf-8' : content.mimeType,
+        'cache-control': 'private, max-age=60',
+      });
+      res.end('blob' in content ? Buffer.from(content.blob, 'base64') : content.text);
+    } catch (error) {
+      if (error instanceof NotFoundError) return json(res, 404, { error: error.message });
+      if (error instanceof MarqueeError)
+        return json(res, error.code === 'rate_limited' ? 429 : 400, { error: error.message });
+      throw error;
+    }
+  };
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
@@ -217,8 +269,26 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         resource_name: 'Marquee',
       });
     }
+    const routed = routedResource(path);
+    if (routed !== undefined) {
+      if (!validHost(req, res)) return;
+      serveRouted(req, res, routed).catch((error: unknown) => {
+        process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);
+        if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      });
+      return;
+    }
     if (path !== MCP_PATH)
-      return json(res, 404, { error: 'not found', endpoints: [MCP_PATH, '/healthz', '/readyz'] });
+      return json(res, 404, {
+        error: 'not found',
+        endpoints: [
+          MCP_PATH,
+          '/healthz',
+          '/readyz',
+          '/charts/{token}.vl.json|.svg|.png',
+          '/results/{token}.csv|.json',
+        ],
+      });
     if (!validHost(req, res)) return;
     if (auth === undefined && !validOrigin(req, res)) return;
     // Node's request always has a method on a server; the SDK's structural type just says so more strictly.

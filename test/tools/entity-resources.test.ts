@@ -117,7 +117,7 @@ describe('entity resources', () => {
     expect(
       resourceTemplates
         .map((template) => template.uriTemplate)
-        .filter((uri) => !/:\/\/(semantic|charts)\//.test(uri)),
+        .filter((uri) => !/:\/\/(semantic|charts|results)\//.test(uri)),
     ).toEqual([CAMPAIGN, COUNTRY]);
     await expect(read(bi, 'marquee://title/aur-0002')).rejects.toThrow();
   });

@@ -71,7 +71,7 @@ function output(overrides: Partial<QueryEngagementResult> = {}): QueryEngagement
     rows: [{}, {}],
     partial_buckets: [],
     warnings: [],
-    page: { offset: 0, limit: 2, returned: 2, next_cursor: 'abc.def' },
+    page: { offset: 0, limit: 2, returned: 2, next_cursor: 'abc.def', total_rows: 6 },
     ...overrides,
   };
 }
@@ -103,7 +103,7 @@ describe('the query_engagement summary', () => {
       period: { ...output().period, first_day_with_data: null, last_day_with_data: null },
       top_movers: [],
       rows: [],
-      page: { offset: 0, limit: 2, returned: 0, next_cursor: null },
+      page: { offset: 0, limit: 2, returned: 0, next_cursor: null, total_rows: 0 },
     });
     const lines = summariseQueryEngagement(empty, plan).split('\n');
     expect(lines[0]).toMatch(/: no data in this period\.$/);

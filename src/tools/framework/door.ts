@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { Identity } from '../../auth/identity.js';
-import { type ChartTarget, chartTarget, drawChart } from '../../charts/chart-resource.js';
+import {
+  type ChartTarget,
+  chartTarget,
+  drawChart,
+  type ResultsTarget,
+  resultsTarget,
+  resultsUri,
+  toCsv,
+} from '../../charts/chart-resource.js';
 import { chartFor } from '../../charts/chart-spec.js';
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
@@ -48,6 +56,10 @@ export interface ToolResponse {
   readonly structured?: Record<string, unknown> | undefined;
   /** The signed token of the answer's chart (marquee://charts/{token}), recomputed for whoever reads it. */
   readonly chart?: string | undefined;
+  /** The token of every row of the answer (marquee://results/{token}.csv), when a page does not hold them all. */
+  readonly results?: string | undefined;
+  /** The answer's table (this page), for result exports; not sent to clients. */
+  readonly table?: { readonly columns: readonly string[]; readonly rows: readonly Record<string, unknown>[] };
 }
 
 /** What a resource read returns: text (JSON, SVG) or a binary blob (PNG), base64. */
@@ -55,6 +67,26 @@ export type ResourceContent =
   | { readonly uri: string; readonly mimeType: string; readonly text: string }
   | { readonly uri: string; readonly mimeType: string; readonly blob: string };
 
+/** A paginated answer's page, as tools report it. */
+interface PageInfo {
+  readonly offset: number;
+  readonly limit: number;
+  readonly returned: number;
+  readonly next_cursor: string | null;
+  readonly total_rows?: number;
+}
+
+/** The summary line of an answer with more rows than its page: how many, and the link to every row. */
+function allRowsLine(page: PageInfo, uri: string): string {
+  const total =
+    page.total_rows === undefined
+      ? `More rows than this page (${page.returned} from row ${page.offset + 1})`
+      : `${page.total_rows.toLocaleString('en-US')} rows in ${Math.ceil(page.total_rows / page.limit)} pages of ${page.limit}; this is rows ${page.offset + 1} to ${page.offset + page.returned}`;
+  return `${total}. Every row, in one file: ${uri} (or .json); give that link rather than paging.`;
+}
+
+/** Most pages a result export reads (of the widest page a tool gives: 500 rows for query_engagement). */
+const MAX_RESULT_PAGES = 200;
 /** Most values a dimension's catalogue entry lists. */
 const MAX_CATALOGUE_VALUES = 200;
 /** Most values a filter's description lists: a longer list is for did-you-mean, not for reading. */
@@ -284,6 +316,8 @@ export class Door {
   read(uri: string): Promise<ResourceContent> {
     const chart = chartTarget(uri);
     if (chart !== undefined) return this.readChart(uri, chart);
+    const results = resultsTarget(uri);
+    if (results !== undefined) return this.readResults(uri, results);
     const target = catalogueTarget(uri);
     if (target !== undefined) return this.readCatalogue(uri, target);
     const found = entityOf(uri, this.entities());
@@ -495,37 +529,75 @@ export class Door {
    */
   private readChart(uri: string, target: ChartTarget): Promise<ResourceContent> {
     return this.through('resource:chart', 'resource:chart', { uri }, CHART_ANSWER, async () => {
-      this.caller();
-      const tool = this.deps.cursors.toolOf(target.token);
-      const offered = this.tools().find((candidate) => candidate.definition.name === tool);
-      const missing = (why: string) => new NotFoundError(uri, `No chart for you at this link: ${why}`);
-      if (offered === undefined) throw missing('it names no tool you may call');
-      let state: ReturnType<CursorCodec['decode']>;
-      try {
-        state = this.deps.cursors.decode(target.token, offered.definition.name);
-      } catch (error) {
-        throw missing(
-          error instanceof MarqueeError ? error.message.replace(/^cursor: /, '') : 'it is malformed',
-        );
-      }
-      // The chart draws the whole answer, not its page: every row the tool gives at once, from the first.
-      const limit = (
-        offered.input.shape.limit as { unwrap?: () => { maxValue?: number } } | undefined
-      )?.unwrap?.().maxValue;
-      const args = limit === undefined ? state.args : { ...state.args, limit };
-      let done: Done<ToolResponse>;
-      try {
-        done = await this.answer(offered, args, { offset: 0, anchor: state.anchor });
-      } catch (error) {
-        if (error instanceof MarqueeError && !(error instanceof NotFoundError)) throw missing(error.message);
-        throw error;
-      }
-      const spec = redactDeep(
-        neutraliseDeep(chartFor(offered.definition.name, done.result.structured ?? {})),
-      ).value;
+      const link = this.linkedCall(uri, target.token, 'chart');
+      const done = await link.page(0);
+      const spec = redactDeep(neutraliseDeep(chartFor(link.tool, done.result.structured ?? {}))).value;
       const content = await drawChart(uri, spec, target.variant);
       return { result: content, rows: done.rows, suppressedGroups: done.suppressedGroups };
     });
+  }
+
+  /**
+   * Reads every row of an answer, page after page of the widest page the tool gives, as CSV or JSON: the call
+   * its token carries, answered again for this reader, as readChart does.
+   */
+  private readResults(uri: string, target: ResultsTarget): Promise<ResourceContent> {
+    return this.through('resource:results', 'resource:results', { uri }, RESOURCE_ANSWER, async () => {
+      const link = this.linkedCall(uri, target.token, 'result');
+      const rows: Record<string, unknown>[] = [];
+      let columns: readonly string[] = [];
+      let suppressedGroups = 0;
+      for (let offset = 0, pages = 0; pages < MAX_RESULT_PAGES; pages++) {
+        const done = await link.page(offset);
+        columns = done.result.table?.columns ?? columns;
+        rows.push(...(done.result.table?.rows ?? []));
+        suppressedGroups = Math.max(suppressedGroups, done.suppressedGroups);
+        const page = done.result.structured?.page as { next_cursor?: string | null } | undefined;
+        if (link.limit === undefined || typeof page?.next_cursor !== 'string') break;
+        offset += link.limit;
+      }
+      const text = target.format === 'csv' ? toCsv(columns, rows) : JSON.stringify({ columns, rows });
+      const mimeType = target.format === 'csv' ? 'text/csv' : 'application/json';
+      return { result: { uri, mimeType, text }, rows: rows.length, suppressedGroups };
+    });
+  }
+
+  /**
+   * The call a chart or result link carries, for this reader: its tool (which the reader must be offered), and
+   * its pages answered again under the reader's identity, each of the widest page the tool gives. A token
+   * another deployment signed, an expired one, or a call this reader may not make, is not found.
+   */
+  private linkedCall(uri: string, token: string, what: string) {
+    this.caller();
+    const missing = (why: string) => new NotFoundError(uri, `No ${what} for you at this link: ${why}`);
+    const tool = this.deps.cursors.toolOf(token);
+    const offered = this.tools().find((candidate) => candidate.definition.name === tool);
+    if (offered === undefined) throw missing('it names no tool you may call');
+    let state: ReturnType<CursorCodec['decode']>;
+    try {
+      state = this.deps.cursors.decode(token, offered.definition.name);
+    } catch (error) {
+      throw missing(
+        error instanceof MarqueeError ? error.message.replace(/^cursor: /, '') : 'it is malformed',
+      );
+    }
+    const limit = (
+      offered.input.shape.limit as { unwrap?: () => { maxValue?: number } } | undefined
+    )?.unwrap?.().maxValue;
+    const args = limit === undefined ? state.args : { ...state.args, limit };
+    return {
+      tool: offered.definition.name,
+      limit,
+      page: async (offset: number): Promise<Done<ToolResponse>> => {
+        try {
+          return await this.answer(offered, args, { offset, anchor: state.anchor });
+        } catch (error) {
+          if (error instanceof MarqueeError && !(error instanceof NotFoundError))
+            throw missing(error.message);
+          throw error;
+        }
+      },
+    };
   }
 
   /** Reads the semantic catalogue: the lists, or one metric or dimension (with its values when it has a short list). */
@@ -703,7 +775,20 @@ export class Door {
       left_out: [...execution.leftOut],
     };
     const note = describePrivacy(privacy, caller.policy.minDistinct.size > 0);
-    const summary = [definition.summarise(analysis.output, plan, call), ...note].join('\n');
+    // Chart and result links carry the call (its page and the day its periods were resolved against), not its data.
+    const token = this.deps.cursors.encode({
+      tool: definition.name,
+      args: call.args as Record<string, unknown>,
+      anchor: plan.anchor,
+      offset: call.offset,
+    });
+    const page = (analysis.output as { page?: PageInfo }).page;
+    const more = typeof page?.next_cursor === 'string';
+    const summary = [
+      definition.summarise(analysis.output, plan, call),
+      ...note,
+      ...(more ? [allRowsLine(page as PageInfo, resultsUri(token))] : []),
+    ].join('\n');
     const structured = { summary, ...analysis.output, privacy };
     const checked = offered.output.safeParse(structured);
     if (!checked.success)
@@ -714,15 +799,23 @@ export class Door {
         ? []
         : [formatTable(analysis.table.columns, analysis.table.rows as Record<string, unknown>[])]),
     ];
-    // The chart link carries the call (its page and the day its periods were resolved against), not its data.
-    const chart = this.deps.cursors.encode({
-      tool: definition.name,
-      args: call.args as Record<string, unknown>,
-      anchor: plan.anchor,
-      offset: call.offset,
-    });
+    const chart = token;
     return {
-      result: { isError: false, texts, structured, chart },
+      result: {
+        isError: false,
+        texts,
+        structured,
+        chart,
+        ...(more ? { results: token } : {}),
+        ...(analysis.table === undefined
+          ? {}
+          : {
+              table: {
+                columns: analysis.table.columns,
+                rows: analysis.table.rows as Record<string, unknown>[],
+              },
+            }),
+      },
       rows: analysis.rows,
       suppressedGroups: execution.withheldGroups,
     };

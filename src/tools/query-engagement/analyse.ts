@@ -191,6 +191,7 @@ export function analyseQueryEngagement(
       limit: plan.limit,
       returned: rows.length,
       next_cursor: more ? call.nextCursor(plan.offset + plan.limit, anchor) : null,
+      total_rows: all.length,
     },
   };
   return { output, rows: rows.length, table: { columns, rows } };

@@ -33,6 +33,6 @@ export const queryEngagementOutput = z.object({
   rows: z.array(z.record(z.string(), value)),
   /** Time buckets of the rows the period (or the data so far) covers only in part: their totals are not comparable. */
   partial_buckets: z.array(z.object({ start: z.string(), days: z.number(), of: z.number() })),
-  page: pageSchema,
+  page: pageSchema.extend({ total_rows: z.number() }),
 });
 export type QueryEngagementResult = z.infer<typeof queryEngagementOutput>;
