@@ -208,6 +208,21 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         new Request(new URL(req.url ?? '/', auth?.audience ?? 'http://localhost'), { headers }),
       );
       if (authInfo instanceof Response) {
+        // Refused like a refused /mcp request: one audit record, what was asked, never the token.
+        dependencies.audit.record({
+          tenant: '',
+          subject: '',
+          tool: `GET ${uri.startsWith('marquee://charts/') ? '/charts' : '/results'}`,
+          argumentHash: dependencies.audit.hash(uri),
+          resultHash: '',
+          rows: 0,
+          latencyMs: 0,
+          cacheHit: false,
+          redactions: 0,
+          suppressedGroups: 0,
+          outcome: 'unauthenticated',
+          errorClass: 'invalid_token',
+        });
         res.writeHead(authInfo.status, Object.fromEntries(authInfo.headers));
         res.end(await authInfo.text());
         return;

@@ -241,3 +241,57 @@ describe('refusals are audited', () => {
     expect(everything).not.toContain(token.split('.')[1]);
   });
 });
+
+describe('charts and results for BI tools over plain HTTP', () => {
+  /** An answer's chart and result links, asked with `token`. */
+  async function links(token: string): Promise<{ chart: string; results: string }> {
+    const client = await connect(token);
+    try {
+      const result = (await client.callTool({
+        name: 'query_engagement',
+        arguments: { metrics: ['views'], time_range: '2026', grain: 'day', group_by: ['country'], limit: 50 },
+      })) as { content: { type: string; uri?: string; mimeType?: string }[] };
+      const uri = (mime: string) =>
+        result.content.find((item) => item.type === 'resource_link' && item.mimeType === mime)?.uri ?? '';
+      return { chart: uri('application/vnd.vegalite.v6+json'), results: uri('text/csv') };
+    } finally {
+      await client.close();
+    }
+  }
+  const route = (uri: string, suffix: string) =>
+    `${server.url.replace(/\/mcp$/, '')}/${uri.replace(/^marquee:\/\//, '').replace(/\.csv$/, '')}${suffix}`;
+  const get = (url: string, token?: string) =>
+    fetch(url, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+
+  it('need the same bearer token as /mcp, and answer for its tenant and scopes', async () => {
+    const token = await issuer.mint();
+    const { chart, results } = await links(token);
+    const csv = route(results, '.csv');
+    const png = route(chart, '.png');
+    for (const url of [csv, png]) {
+      const refused = await get(url);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect((await get(url, `${token}x`)).status).toBe(401);
+    }
+    await dependencies.audit.flush();
+    const refusals = await warehouse
+      .admin()
+      .query(`SELECT tool, outcome FROM marquee.audit WHERE tool LIKE 'GET /%' ORDER BY time`);
+    expect(refusals.map((row) => [row.tool, row.outcome])).toEqual([
+      ['GET /results', 'unauthenticated'],
+      ['GET /results', 'unauthenticated'],
+      ['GET /charts', 'unauthenticated'],
+      ['GET /charts', 'unauthenticated'],
+    ]);
+    expect((await get(csv, token)).status).toBe(200);
+    expect((await get(png, token)).headers.get('content-type')).toBe('image/png');
+    // A token without the tool's scope reads nothing; another tenant's token reads its own rows.
+    expect((await get(csv, await issuer.mint({ scope: 'analytics:forecast' }))).status).toBe(404);
+    const borealis = await (
+      await get(csv, await issuer.mint({ tenant_id: 'borealis', sub: 'vp@borealis' }))
+    ).text();
+    expect(borealis).not.toMatch(/,BR,|\r\nBR,|,BR\r\n/);
+    expect(borealis.split('\r\n')[0]).toBe('date,country,views');
+  });
+});
