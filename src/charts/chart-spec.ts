@@ -212,6 +212,10 @@ function forecastChart(output: Row): ChartSpec {
       encoding: { x: { field: 'date', type: 'temporal' }, y: { field: prefix, type: 'quantitative' } },
     },
   ];
+  const history = ((output.history as { weekly?: Row[] } | undefined)?.weekly ?? []).map((point) => ({
+    date: point.date,
+    history: point.value,
+  }));
   return {
     ...base(
       `Active subscribers to ${horizon?.to ?? ''}: baseline${scenario ? ' and scenario' : ''} with 95% intervals`,
@@ -220,7 +224,15 @@ function forecastChart(output: Row): ChartSpec {
         : `${current.value?.toLocaleString('en-US') ?? ''} on ${current.date}`,
       rows,
     ),
-    layer: [...band('baseline', '#4c78a8'), ...(scenario ? band('scenario', '#e45756') : [])],
+    layer: [
+      {
+        data: { values: history },
+        mark: { type: 'line', color: '#888888' },
+        encoding: { x: { field: 'date', type: 'temporal' }, y: { field: 'history', type: 'quantitative' } },
+      },
+      ...band('baseline', '#4c78a8'),
+      ...(scenario ? band('scenario', '#e45756') : []),
+    ],
   };
 }
 

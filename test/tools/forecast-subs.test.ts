@@ -36,6 +36,13 @@ describe('forecast_subs', () => {
     const [last] = await sql(`SELECT sum(active_subscribers) AS n FROM subscriptions_daily
       WHERE tenant_id = 'aurora' AND date = (SELECT max(date) FROM subscriptions_daily WHERE tenant_id = 'aurora')`);
     expect(out.current.value).toBe(Number(last?.n));
+    // The history a chart draws: the stock every 7 days, ending on the last day of data.
+    const weekly = out.history.weekly;
+    expect(weekly.at(-1)).toEqual({ date: out.current.date, value: out.current.value });
+    expect(weekly).toHaveLength(Math.ceil(out.history.days / 7));
+    const [week] = await sql(`SELECT sum(active_subscribers) AS n FROM subscriptions_daily
+      WHERE tenant_id = 'aurora' AND date = toDate('${out.current.date}') - 7`);
+    expect(weekly.at(-2)?.value).toBe(Number(week?.n));
     // Six calendar months after the last day of data (2026-10-31): 2026-11-01 to 2027-04-30.
     expect(out.horizon).toMatchObject({ from: '2026-11-01', to: '2027-04-30', days: 181 });
     for (const band of [out.baseline, out.scenario]) {

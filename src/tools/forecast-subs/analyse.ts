@@ -265,7 +265,14 @@ export function analyseForecastSubs(
   const output: ForecastSubsResult = {
     metric: binding.stock,
     current: { date: lastDay, value: Math.round(start) },
-    history: { from: days[0] ?? historyFrom, to: lastDay, days: days.length },
+    history: {
+      from: days[0] ?? historyFrom,
+      to: lastDay,
+      days: days.length,
+      weekly: days
+        .map((date, i) => ({ date, value: Math.round(stock[i] ?? 0) }))
+        .filter((_, i) => (days.length - 1 - i) % 7 === 0),
+    },
     horizon: { from: first, to: last, days: horizonDays },
     baseline: baselineAt,
     scenario: scenarioAt,

@@ -15,7 +15,10 @@ const interval = z.object({ value: z.number(), lower95: z.number(), upper95: z.n
 export const forecastSubsOutput = z.object({
   metric: z.string(),
   current: z.object({ date: z.string(), value: z.number() }),
-  history: period,
+  history: period.extend({
+    /** The stock every 7 days, ending on the last day of data: the history a chart draws before the forecast. */
+    weekly: z.array(z.object({ date: z.string(), value: z.number() })),
+  }),
   horizon: period,
   baseline: band,
   scenario: band.nullable(),
