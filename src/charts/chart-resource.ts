@@ -1,4 +1,5 @@
 import { RESOURCE_SCHEME } from '../tools/entities.js';
+import type { ResourceContent } from '../tools/framework/door.js';
 import type { ChartSpec } from './chart-spec.js';
 import { renderPng, renderSvg } from './render.js';
 
@@ -55,7 +56,7 @@ function field(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return String(value);
   let text = String(value);
-  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text)) text = `'${text}`;
+  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?%?$/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -77,9 +78,7 @@ export async function drawChart(
   uri: string,
   spec: ChartSpec,
   variant: ChartTarget['variant'],
-): Promise<
-  { uri: string; mimeType: string; text: string } | { uri: string; mimeType: string; blob: string }
-> {
+): Promise<ResourceContent> {
   if (variant === 'spec') return { uri, mimeType: VEGA_LITE_MIME, text: JSON.stringify(spec) };
   const svg = await renderSvg(spec);
   if (variant === 'svg') return { uri, mimeType: VARIANTS.svg, text: svg };

@@ -19,7 +19,7 @@ import {
 import type { Identity } from '../auth/identity.js';
 import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
 import type { AuthConfig } from '../config.js';
-import { MarqueeError } from '../errors.js';
+import { ArgumentError, MarqueeError } from '../errors.js';
 import { formatProblem } from '../semantic/load-semantic-layer.js';
 import { scopeOf, scopesOf } from '../tools/catalog.js';
 import { Door, NotFoundError } from '../tools/framework/door.js';
@@ -234,12 +234,24 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       res.writeHead(200, {
         'content-type': content.mimeType === 'text/csv' ? 'text/csv; charset=utf-8' : content.mimeType,
         'cache-control': 'private, max-age=60',
+        // An SVG or JSON served from this origin is a file, never a page that runs.
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none'",
       });
       res.end('blob' in content ? Buffer.from(content.blob, 'base64') : content.text);
     } catch (error) {
       if (error instanceof NotFoundError) return json(res, 404, { error: error.message });
-      if (error instanceof MarqueeError)
-        return json(res, error.code === 'rate_limited' ? 429 : 400, { error: error.message });
+      if (error instanceof MarqueeError) {
+        const status =
+          error.code === 'rate_limited'
+            ? 429
+            : error.code.endsWith('unavailable')
+              ? 503
+              : error instanceof ArgumentError
+                ? 400
+                : 500;
+        return json(res, status, { error: status === 500 ? 'internal error' : error.message });
+      }
       throw error;
     }
   };
@@ -287,6 +299,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     const routed = routedResource(path);
     if (routed !== undefined) {
       if (!validHost(req, res)) return;
+      if (auth === undefined && !validOrigin(req, res)) return;
       serveRouted(req, res, routed).catch((error: unknown) => {
         process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);
         if (!res.headersSent) json(res, 500, { error: 'internal error' });

@@ -47,9 +47,12 @@ export function promptValues(prompt: SavedPrompt, given: Readonly<Record<string,
 /** A step argument with the values in place: a value that is one placeholder of an argument without a value is dropped. */
 function fill(value: unknown, values: PromptValues): unknown {
   if (typeof value === 'string') {
+    // A value naming an argument given nothing is dropped, never sent half-filled.
+    const named = [...value.matchAll(PLACEHOLDER)].map((match) => match[1] ?? '');
+    if (named.some((name) => values[name] === undefined)) return undefined;
     const whole = /^\{([A-Za-z][A-Za-z0-9_]*)\}$/.exec(value);
     if (whole !== null) return values[whole[1] ?? ''];
-    return value.replace(PLACEHOLDER, (_, name: string) => String(values[name] ?? ''));
+    return value.replace(PLACEHOLDER, (_, name: string) => String(values[name]));
   }
   if (Array.isArray(value))
     return value.map((item) => fill(item, values)).filter((item) => item !== undefined);
@@ -87,7 +90,7 @@ export function promptText(prompt: SavedPrompt, values: PromptValues, steps: rea
   ].join('\n');
 }
 
-/** Periods a person may pick, most recent first: the relative ones, then the data's recent quarters, months and weeks. */
+/** Periods a person may pick: the relative ones, then the data's recent quarters and months, and years, most recent first. */
 export function periodChoices(anchor: string): string[] {
   const [year, month] = [Number(anchor.slice(0, 4)), Number(anchor.slice(5, 7))];
   const months = Array.from({ length: 6 }, (_, back) => {

@@ -120,6 +120,21 @@ describe('every row of an answer', () => {
   });
 });
 
+describe('warehouse text in a file', () => {
+  it('is neutralised value by value: an instruction in a title is removed, and every other row kept', async () => {
+    const args = { time_range: '2026', group_by: ['title'], metrics: ['views'], limit: 20 };
+    const answer = (await callTool(clients.vp, args)) as Answer;
+    const total = answer.structuredContent?.page.total_rows ?? 0;
+    const uri = answer.content.find((item) => item.mimeType === 'text/csv')?.uri ?? '';
+    const [csv] = (await clients.vp.readResource({ uri })).contents as { text: string }[];
+    const lines = (csv?.text ?? '').trimEnd().split('\r\n');
+    expect(lines).toHaveLength(total + 1);
+    expect(csv?.text).not.toMatch(/Ignore all previous instructions/i);
+    expect(csv?.text).toContain('[instruction-like text removed]');
+    expect(csv?.text).toContain('[redacted email]');
+  });
+});
+
 describe('CSV', () => {
   it('quotes what it must and never hands a spreadsheet a formula', () => {
     const text = toCsv(
@@ -129,10 +144,12 @@ describe('CSV', () => {
         { name: 'a, "b"', value: null },
         { name: '@SUM(A1)', value: 1.5 },
         { name: '-10%', value: 0 },
+        { name: "-1+cmd|' /C calc'!A0", value: '-2.5' },
       ],
     );
     expect(text).toBe(
-      'name,value\r\n"\'=HYPERLINK(""http://x"")",-3\r\n"a, ""b""",\r\n\'@SUM(A1),1.5\r\n-10%,0\r\n',
+      'name,value\r\n"\'=HYPERLINK(""http://x"")",-3\r\n"a, ""b""",\r\n\'@SUM(A1),1.5\r\n-10%,0\r\n' +
+        "'-1+cmd|' /C calc'!A0,-2.5\r\n",
     );
   });
 });

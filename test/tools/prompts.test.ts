@@ -203,3 +203,33 @@ describe('saved prompts', () => {
     );
   });
 });
+
+describe('a step argument naming an argument given nothing', () => {
+  it('is dropped whole, never sent half-filled', async () => {
+    const { promptSteps } = await import('../../src/tools/prompts.js');
+    const prompt = {
+      name: 'p',
+      title: 'P',
+      description: 'd',
+      finish: 'f',
+      arguments: {
+        a: { description: 'a', required: false, type: 'string' as const },
+        b: { description: 'b', required: false, type: 'string' as const },
+      },
+      steps: [
+        {
+          tool: 't',
+          show: 's',
+          arguments: { both: '{a} vs {b}', one: '{a}', fixed: 'x', list: ['{b}', 'y'] },
+        },
+      ],
+    };
+    expect(promptSteps(prompt, { a: 'A' })[0]?.arguments).toEqual({ one: 'A', fixed: 'x', list: ['y'] });
+    expect(promptSteps(prompt, { a: 'A', b: 'B' })[0]?.arguments).toEqual({
+      both: 'A vs B',
+      one: 'A',
+      fixed: 'x',
+      list: ['B', 'y'],
+    });
+  });
+});

@@ -85,8 +85,28 @@ function allRowsLine(page: PageInfo, uri: string): string {
   return `${total}. Every row, in one file: ${uri} (or .json); give that link rather than paging.`;
 }
 
-/** Most pages a result export reads (of the widest page a tool gives: 500 rows for query_engagement). */
-const MAX_RESULT_PAGES = 200;
+/** The choices a typed text completes to: those starting with it, else those containing it (case aside). */
+function matching(choices: readonly string[], typed: string): string[] {
+  const needle = typed.trim().toLowerCase();
+  const starting = choices.filter((choice) => choice.toLowerCase().startsWith(needle));
+  return starting.length > 0 ? starting : choices.filter((choice) => choice.toLowerCase().includes(needle));
+}
+
+/** Most rows a result export holds. */
+const MAX_EXPORT_ROWS = 100_000;
+/** A call answered again from a link: where it starts, the day its periods resolve against, and how many rows. */
+interface Pinned {
+  readonly offset: number;
+  readonly anchor: string | undefined;
+  readonly limit?: number | undefined;
+}
+/** Failures that mean "not for this reader" (not a fault): a link that fails so is not found. */
+const REFUSALS = new Set(['access_denied', 'too_small', 'not_found', 'unknown_tool', 'invalid_argument']);
+
+/** Every string value neutralised and redacted, one by one: for files, whose text must not be rewritten whole. */
+function guardValues<T>(value: T): T {
+  return redactDeep(neutraliseDeep(value)).value;
+}
 /** Most values a dimension's catalogue entry lists. */
 const MAX_CATALOGUE_VALUES = 200;
 /** Most values a filter's description lists: a longer list is for did-you-mean, not for reading. */
@@ -122,6 +142,11 @@ export class NotFoundError extends MarqueeError {
 /** How one kind of answer passes the door: how it is redacted and hashed, and what a failure becomes. */
 interface AnswerKind<T> {
   readonly redact: (answer: T) => { value: T; count: number };
+  /**
+   * A file (a chart, a CSV) whose values were neutralised and redacted one by one before it was serialised: the
+   * door does not run its patterns over the whole text, where they would run across cells and bytes.
+   */
+  readonly guardedBefore?: boolean;
   readonly hash: (answer: T) => unknown;
   /** The answer a failure becomes; throwing instead makes it a protocol error (after it is audited). */
   readonly failure: (error: unknown) => T;
@@ -257,7 +282,7 @@ export class Door {
 
   /** Calls a tool. Unknown tools throw UnknownToolError (a protocol error); every other failure is a tool error. */
   call(name: string, args: unknown): Promise<ToolResponse> {
-    const offered = this.tools().find((tool) => tool.definition.name === name);
+    const offered = this.offeredTool(name);
     const audited = offered === undefined ? name.slice(0, MAX_AUDITED_NAME) : name;
     return this.through(
       audited,
@@ -274,7 +299,7 @@ export class Door {
 
   /** The plan a call would run (SQL and parameters of every query, privacy checks included), not run. */
   async explain(name: string, args: unknown): Promise<Record<string, unknown>> {
-    const offered = this.tools().find((tool) => tool.definition.name === name);
+    const offered = this.offeredTool(name);
     if (offered === undefined) throw this.unknown(name);
     const { call, caller } = this.prepare(offered, args);
     const plan = await offered.definition.plan(call);
@@ -312,7 +337,7 @@ export class Door {
     );
   }
 
-  /** Reads an entity or the semantic catalogue by URI; a URI naming nothing this caller may read throws NotFoundError (after audit). */
+  /** Reads a resource by URI (a chart, every row of an answer, the semantic catalogue, an entity); a URI naming nothing this caller may read throws NotFoundError (after audit). */
   read(uri: string): Promise<ResourceContent> {
     const chart = chartTarget(uri);
     if (chart !== undefined) return this.readChart(uri, chart);
@@ -372,7 +397,7 @@ export class Door {
         await this.checkPromptValue(caller, prompt, argument, String(value));
       const steps = promptSteps(prompt, values);
       steps.forEach((step, index) => {
-        const offered = this.tools().find((tool) => tool.definition.name === step.tool) as OfferedTool;
+        const offered = this.offeredTool(step.tool) as OfferedTool;
         try {
           validateArguments(offered.input, step.arguments);
         } catch (error) {
@@ -409,10 +434,7 @@ export class Door {
           );
         const { metrics, dimensions } = this.catalogue();
         const names = [...(template.variable === 'metric' ? metrics : dimensions).keys()];
-        const needle = value.trim().toLowerCase();
-        const values = names
-          .filter((candidate) => candidate.toLowerCase().includes(needle))
-          .slice(0, MAX_COMPLETIONS);
+        const values = matching(names, value).slice(0, MAX_COMPLETIONS);
         return { result: values, rows: values.length, suppressedGroups: 0 };
       },
     );
@@ -430,19 +452,13 @@ export class Door {
           `No prompt argument ${JSON.stringify(argument.slice(0, 200))}`,
         );
       const complete = prompt.arguments[argument]?.complete;
-      const needle = value.trim().toLowerCase();
-      const matching = (choices: readonly string[]) => {
-        const starting = choices.filter((choice) => choice.toLowerCase().startsWith(needle));
-        return starting.length > 0
-          ? starting
-          : choices.filter((choice) => choice.toLowerCase().includes(needle));
-      };
       let values: string[] = [];
-      if (complete === 'period') values = matching(periodChoices(await this.anchorFor(caller, prompt)));
+      if (complete === 'period')
+        values = matching(periodChoices(await this.anchorFor(caller, prompt)), value);
       else if (complete !== undefined && 'entity' in complete) {
         const template = this.entityNamed(complete.entity);
         if (template !== undefined) values = await this.completeKey(caller, template, value).catch(() => []);
-      } else if (complete !== undefined) values = matching(await this.filterValues(caller, complete));
+      } else if (complete !== undefined) values = matching(await this.filterValues(caller, complete), value);
       values = values.slice(0, MAX_COMPLETIONS);
       return { result: values, rows: values.length, suppressedGroups: 0 };
     });
@@ -524,54 +540,52 @@ export class Door {
 
   /**
    * Reads a chart: the call its token carries is answered again for this reader (its tenant, scopes and
-   * policy), and the answer charted, neutralised and redacted before it is drawn. A token another deployment
-   * signed, an expired one, or a call this reader may not make or that names nothing it can see, is not found.
+   * policy), from its first row (as many rows as the caller asked for, else the widest page), and the answer
+   * charted, neutralised and redacted value by value before it is drawn.
    */
   private readChart(uri: string, target: ChartTarget): Promise<ResourceContent> {
-    return this.through('resource:chart', 'resource:chart', { uri }, CHART_ANSWER, async () => {
+    return this.through('resource:chart', 'resource:chart', { uri }, FILE_ANSWER, async () => {
       const link = this.linkedCall(uri, target.token, 'chart');
-      const done = await link.page(0);
-      const spec = redactDeep(neutraliseDeep(chartFor(link.tool, done.result.structured ?? {}))).value;
+      const done = await link.answer(link.args.limit === undefined ? link.widest : undefined);
+      const spec = guardValues(chartFor(link.tool, done.result.structured ?? {}));
       const content = await drawChart(uri, spec, target.variant);
       return { result: content, rows: done.rows, suppressedGroups: done.suppressedGroups };
     });
   }
 
   /**
-   * Reads every row of an answer, page after page of the widest page the tool gives, as CSV or JSON: the call
-   * its token carries, answered again for this reader, as readChart does.
+   * Reads every row of an answer as CSV or JSON, in one run of the call its token carries (answered again for
+   * this reader, as readChart does), each value neutralised and redacted. More rows than an export holds is an
+   * error naming the count, never a file cut short.
    */
   private readResults(uri: string, target: ResultsTarget): Promise<ResourceContent> {
-    return this.through('resource:results', 'resource:results', { uri }, RESOURCE_ANSWER, async () => {
+    return this.through('resource:results', 'resource:results', { uri }, FILE_ANSWER, async () => {
       const link = this.linkedCall(uri, target.token, 'result');
-      const rows: Record<string, unknown>[] = [];
-      let columns: readonly string[] = [];
-      let suppressedGroups = 0;
-      for (let offset = 0, pages = 0; pages < MAX_RESULT_PAGES; pages++) {
-        const done = await link.page(offset);
-        columns = done.result.table?.columns ?? columns;
-        rows.push(...(done.result.table?.rows ?? []));
-        suppressedGroups = Math.max(suppressedGroups, done.suppressedGroups);
-        const page = done.result.structured?.page as { next_cursor?: string | null } | undefined;
-        if (link.limit === undefined || typeof page?.next_cursor !== 'string') break;
-        offset += link.limit;
-      }
+      const done = await link.answer(MAX_EXPORT_ROWS);
+      const page = done.result.structured?.page as { next_cursor?: string | null } | undefined;
+      if (typeof page?.next_cursor === 'string')
+        throw new ArgumentError(
+          'limit',
+          `This answer has more than ${MAX_EXPORT_ROWS.toLocaleString('en-US')} rows, more than one file holds: narrow the question (a shorter period, fewer breakdowns)`,
+        );
+      const columns = done.result.table?.columns ?? [];
+      const rows = guardValues(done.result.table?.rows ?? []);
       const text = target.format === 'csv' ? toCsv(columns, rows) : JSON.stringify({ columns, rows });
       const mimeType = target.format === 'csv' ? 'text/csv' : 'application/json';
-      return { result: { uri, mimeType, text }, rows: rows.length, suppressedGroups };
+      return { result: { uri, mimeType, text }, rows: rows.length, suppressedGroups: done.suppressedGroups };
     });
   }
 
   /**
-   * The call a chart or result link carries, for this reader: its tool (which the reader must be offered), and
-   * its pages answered again under the reader's identity, each of the widest page the tool gives. A token
-   * another deployment signed, an expired one, or a call this reader may not make, is not found.
+   * The call a chart or result link carries, for this reader: its tool (which the reader must be offered), its
+   * arguments, and the call answered again under the reader's identity from its first row. A token another
+   * deployment signed, an expired one, or a call the reader may not make (a refused argument, a policy that
+   * does not reach the rows) is not found; any other failure (the warehouse) stays what it is.
    */
   private linkedCall(uri: string, token: string, what: string) {
     this.caller();
     const missing = (why: string) => new NotFoundError(uri, `No ${what} for you at this link: ${why}`);
-    const tool = this.deps.cursors.toolOf(token);
-    const offered = this.tools().find((candidate) => candidate.definition.name === tool);
+    const offered = this.offeredTool(this.deps.cursors.toolOf(token));
     if (offered === undefined) throw missing('it names no tool you may call');
     let state: ReturnType<CursorCodec['decode']>;
     try {
@@ -581,18 +595,23 @@ export class Door {
         error instanceof MarqueeError ? error.message.replace(/^cursor: /, '') : 'it is malformed',
       );
     }
-    const limit = (
+    const widest = (
       offered.input.shape.limit as { unwrap?: () => { maxValue?: number } } | undefined
     )?.unwrap?.().maxValue;
-    const args = limit === undefined ? state.args : { ...state.args, limit };
     return {
       tool: offered.definition.name,
-      limit,
-      page: async (offset: number): Promise<Done<ToolResponse>> => {
+      args: state.args,
+      widest,
+      /** The call from its first row, `limit` rows at once when given (past the schema's page: an export). */
+      answer: async (limit?: number): Promise<Done<ToolResponse>> => {
         try {
-          return await this.answer(offered, args, { offset, anchor: state.anchor });
+          return await this.answer(offered, state.args, {
+            offset: 0,
+            anchor: state.anchor || undefined,
+            limit,
+          });
         } catch (error) {
-          if (error instanceof MarqueeError && !(error instanceof NotFoundError))
+          if (error instanceof ArgumentError || (error instanceof MarqueeError && REFUSALS.has(error.code)))
             throw missing(error.message);
           throw error;
         }
@@ -600,16 +619,21 @@ export class Door {
     };
   }
 
+  /** The tool of that name this caller is offered. */
+  private offeredTool(name: string | undefined): OfferedTool | undefined {
+    return this.tools().find((tool) => tool.definition.name === name);
+  }
+
   /** Reads the semantic catalogue: the lists, or one metric or dimension (with its values when it has a short list). */
   private readCatalogue(
     uri: string,
     target: NonNullable<ReturnType<typeof catalogueTarget>>,
-  ): Promise<{ uri: string; mimeType: string; text: string }> {
-    return this.through('resource:semantic', 'resource:semantic', { uri }, RESOURCE_ANSWER, async () => {
+  ): Promise<ResourceContent> {
+    return this.through('resource:semantic', 'resource:semantic', { uri }, FILE_ANSWER, async () => {
       const caller = this.caller();
       const { metrics, dimensions } = this.catalogue();
       const answer = (body: unknown, rows: number) => ({
-        result: { uri, mimeType: 'application/json', text: JSON.stringify(body) },
+        result: { uri, mimeType: 'application/json', text: JSON.stringify(guardValues(body)) },
         rows,
         suppressedGroups: 0,
       });
@@ -704,17 +728,17 @@ export class Door {
   }
 
   /** Arguments validated, a cursor resumed, required arguments checked: the call a tool plans. */
-  private prepare(
-    offered: OfferedTool,
-    raw: unknown,
-    pinned?: { offset: number; anchor: string },
-  ): { call: Call; caller: Caller } {
+  private prepare(offered: OfferedTool, raw: unknown, pinned?: Pinned): { call: Call; caller: Caller } {
     const caller = this.caller();
     const { definition, binding } = offered;
     const validated = validateArguments(offered.input, raw);
     const resumed =
       pinned !== undefined
-        ? { args: validated, ...pinned }
+        ? {
+            args: pinned.limit === undefined ? validated : { ...validated, limit: pinned.limit },
+            offset: pinned.offset,
+            anchor: pinned.anchor,
+          }
         : definition.paginated === true
           ? this.deps.cursors.resume(definition.name, validated)
           : { args: validated, offset: 0, anchor: undefined };
@@ -738,11 +762,7 @@ export class Door {
   }
 
   /** Plans, runs (stage by stage, under the privacy rules), analyses and summarises one call. */
-  private async answer(
-    offered: OfferedTool,
-    raw: unknown,
-    pinned?: { offset: number; anchor: string },
-  ): Promise<Done<ToolResponse>> {
+  private async answer(offered: OfferedTool, raw: unknown, pinned?: Pinned): Promise<Done<ToolResponse>> {
     const { definition } = offered;
     const { call, caller } = this.prepare(offered, raw, pinned);
     let drops: Execution['drops'] = new Map();
@@ -799,13 +819,12 @@ export class Door {
         ? []
         : [formatTable(analysis.table.columns, analysis.table.rows as Record<string, unknown>[])]),
     ];
-    const chart = token;
     return {
       result: {
         isError: false,
         texts,
         structured,
-        chart,
+        chart: token,
         ...(more ? { results: token } : {}),
         ...(analysis.table === undefined
           ? {}
@@ -856,7 +875,10 @@ export class Door {
         failure = thrown;
       }
     }
-    const guarded = result === undefined ? undefined : kind.redact(neutraliseDeep(result));
+    const guarded =
+      result === undefined
+        ? undefined
+        : kind.redact(kind.guardedBefore === true ? result : neutraliseDeep(result));
     const audit = this.deps.audit;
     audit.record({
       tenant: this.identity.tenant,
@@ -924,9 +946,10 @@ const PROMPT_ANSWER: AnswerKind<PromptAnswer> = {
   failure: rethrow,
 };
 
-/** Chart reads: the spec is redacted before it is drawn; a PNG's bytes are never rewritten. */
-const CHART_ANSWER: AnswerKind<ResourceContent> = {
-  redact: (result) => ('blob' in result ? { value: result, count: 0 } : redactDeep(result)),
+/** Charts, results and the catalogue: their values are neutralised and redacted before they are serialised. */
+const FILE_ANSWER: AnswerKind<ResourceContent> = {
+  redact: (result) => ({ value: result, count: 0 }),
+  guardedBefore: true,
   hash: (result) => result,
   failure: rethrow,
 };
