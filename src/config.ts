@@ -27,6 +27,7 @@ const environmentSchema = z.object({
   MARQUEE_TENANT: optionalText,
   MARQUEE_ROLES: optionalText,
   MARQUEE_CURSOR_SECRET: optionalText,
+  MARQUEE_INLINE_CHART_PNG: z.enum(['true', 'false']).default('false'),
   MARQUEE_SCOPES: optionalText,
   MARQUEE_AUTH_ISSUER: optionalText.pipe(z.url().optional()),
   MARQUEE_AUTH_JWKS_URL: optionalText.pipe(z.url().optional()),
@@ -110,6 +111,8 @@ export interface Config {
     readonly redisUrl: string | undefined;
   };
   readonly cursorSecret: string | undefined;
+  /** Whether tool results carry their chart as an inline PNG image too (off: a link costs fewer tokens). */
+  readonly inlineChartPng: boolean;
 }
 
 /** Reads and validates the environment; throws a MarqueeError naming every bad variable. */
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redisUrl: e.MARQUEE_REDIS_URL,
     },
     cursorSecret: e.MARQUEE_CURSOR_SECRET,
+    inlineChartPng: e.MARQUEE_INLINE_CHART_PNG === 'true',
   };
 }
 

@@ -8,6 +8,9 @@ describe('configuration', () => {
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
     expect(config.auth).toBeUndefined();
     expect(config.rateLimits).toMatchObject({ perTenant: 600, perTool: 120 });
+    expect(config.inlineChartPng).toBe(false);
+    expect(loadConfig({ MARQUEE_INLINE_CHART_PNG: 'true' }).inlineChartPng).toBe(true);
+    expect(() => loadConfig({ MARQUEE_INLINE_CHART_PNG: 'yes' })).toThrow(/MARQUEE_INLINE_CHART_PNG: /);
   });
 
   it('names every bad variable at once', () => {

@@ -32,6 +32,7 @@ export async function bootstrap(
       key: auditKey(secret),
     }),
     limits: await RateLimits.create(config.rateLimits),
+    inlineChartPng: config.inlineChartPng,
   };
 }
 

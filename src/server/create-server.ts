@@ -15,6 +15,8 @@ import {
   resultsUri,
   VEGA_LITE_MIME,
 } from '../charts/chart-resource.js';
+import { chartFor } from '../charts/chart-spec.js';
+import { renderPng, renderSvg } from '../charts/render.js';
 import { MarqueeError } from '../errors.js';
 import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
@@ -161,6 +163,13 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     const { name, arguments: args } = request.params;
     try {
       const response = await door.call(name, args ?? {});
+      // The answer's own (already guarded) output, drawn: no second run.
+      const png =
+        dependencies.inlineChartPng === true &&
+        response.structured !== undefined &&
+        response.chart !== undefined
+          ? renderPng(await renderSvg(chartFor(name, response.structured))).toString('base64')
+          : undefined;
       const result: CallToolResult = {
         content: [
           ...response.texts.map((text) => ({ type: 'text' as const, text })),
@@ -177,6 +186,7 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
                   mimeType: VEGA_LITE_MIME,
                 },
               ]),
+          ...(png === undefined ? [] : [{ type: 'image' as const, data: png, mimeType: 'image/png' }]),
           ...(response.results === undefined
             ? []
             : [

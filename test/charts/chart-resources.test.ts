@@ -3,14 +3,16 @@ import type { Client } from '@modelcontextprotocol/client';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CursorCodec } from '../../src/tools/framework/cursor.js';
-import { AURORA_ROLES, callers, callTool } from '../helpers.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { AURORA_ROLES, callers, callTool, connectHttp, startHttp, testDependencies } from '../helpers.js';
 
 /** Chart links through a real client: on every answer, recomputed for the reader, never a way around the rules. */
 let clients: Record<'vp' | 'bi' | 'borealis', Client>;
 let close: () => Promise<void>;
+let warehouse: Warehouse;
 
 beforeAll(async () => {
-  ({ clients, close } = await callers({
+  ({ clients, close, warehouse } = await callers({
     vp: AURORA_ROLES.vp,
     bi: AURORA_ROLES.bi,
     borealis: { tenant: 'borealis', roles: ['vp'] },
@@ -145,6 +147,34 @@ describe('chart links', () => {
       }));
       expect(read.text).not.toMatch(/root:|href="(file|http)/);
       expect(read.text).toMatch(/No chart for you at this link/);
+    }
+  });
+});
+
+describe('an inline PNG of the chart', () => {
+  it('is off by default, and on when configured, drawn from the answer itself', async () => {
+    const server = await startHttp(warehouse, 'aurora', undefined, ['vp'], {
+      ...(await testDependencies(warehouse)),
+      inlineChartPng: true,
+    });
+    const client = await connectHttp(server.url);
+    try {
+      const args = { name: 'query_engagement', arguments: { time_range: '2026-08', group_by: ['region'] } };
+      type Content = { type: string; data?: string; mimeType?: string }[];
+      const images = (content: Content) => content.filter((item) => item.type === 'image');
+      const on = ((await client.callTool(args)) as { content: Content }).content;
+      expect(images(on)).toHaveLength(1);
+      expect(images(on)[0]?.mimeType).toBe('image/png');
+      expect(
+        Buffer.from(images(on)[0]?.data ?? '', 'base64')
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
+      const off = ((await clients.vp.callTool(args)) as { content: Content }).content;
+      expect(images(off)).toEqual([]);
+    } finally {
+      await client.close();
+      await server.close();
     }
   });
 });

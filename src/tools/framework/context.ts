@@ -9,4 +9,6 @@ export interface Dependencies {
   readonly cursors: CursorCodec;
   readonly audit: AuditLog;
   readonly limits: RateLimits;
+  /** Tool results carry their chart as an inline PNG image besides its link (MARQUEE_INLINE_CHART_PNG). */
+  readonly inlineChartPng?: boolean;
 }
