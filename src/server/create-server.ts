@@ -16,6 +16,7 @@ import {
   VEGA_LITE_MIME,
 } from '../charts/chart-resource.js';
 import { chartFor } from '../charts/chart-spec.js';
+import { CHART_VIEW_MIME, CHART_VIEW_URI } from '../charts/chart-view.js';
 import { renderPng, renderSvg } from '../charts/render.js';
 import { MarqueeError } from '../errors.js';
 import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
@@ -128,6 +129,8 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
     inputSchema: jsonSchemaOf(tool.input, 'input'),
     outputSchema: jsonSchemaOf(tool.output, 'output'),
     annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
+    // Hosts that render MCP Apps draw the answer's chart in this page (both keys: current and older hosts).
+    _meta: { ui: { resourceUri: CHART_VIEW_URI }, 'ui/resourceUri': CHART_VIEW_URI },
   }));
   // Each filter's description lists its values where they are few; a warehouse that cannot say leaves it as is.
   const listed = (): Promise<ListedTool[]> =>
@@ -215,13 +218,23 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
   const catalogue = tools.length > 0;
   server.setRequestHandler('resources/list', () => ({
     resources: catalogue
-      ? Object.entries(CATALOGUE_LISTS).map(([name, list]) => ({
-          name: `semantic-${name}`,
-          title: `Semantic layer: ${name}`,
-          uri: list.uri,
-          description: list.description,
-          mimeType: 'application/json',
-        }))
+      ? [
+          ...Object.entries(CATALOGUE_LISTS).map(([name, list]) => ({
+            name: `semantic-${name}`,
+            title: `Semantic layer: ${name}`,
+            uri: list.uri,
+            description: list.description,
+            mimeType: 'application/json',
+          })),
+          {
+            name: 'chart-view',
+            title: 'Interactive chart (MCP Apps)',
+            uri: CHART_VIEW_URI,
+            description:
+              'Draws a tool answer’s chart in hosts that render MCP Apps; everything bundled, nothing loaded.',
+            mimeType: CHART_VIEW_MIME,
+          },
+        ]
       : [],
   }));
   server.setRequestHandler('resources/templates/list', () => ({

@@ -178,3 +178,30 @@ describe('an inline PNG of the chart', () => {
     }
   });
 });
+
+describe('the interactive chart for MCP Apps hosts', () => {
+  it('is linked from every tool and is one page with everything bundled, loading nothing', async () => {
+    const { tools } = await clients.vp.listTools();
+    for (const tool of tools) {
+      const meta = tool._meta as { ui?: { resourceUri?: string }; 'ui/resourceUri'?: string } | undefined;
+      expect(meta?.ui?.resourceUri, tool.name).toBe('ui://marquee/chart.html');
+      expect(meta?.['ui/resourceUri']).toBe('ui://marquee/chart.html');
+    }
+    const [page] = (await clients.vp.readResource({ uri: 'ui://marquee/chart.html' })).contents as {
+      mimeType?: string;
+      text: string;
+    }[];
+    expect(page?.mimeType).toBe('text/html;profile=mcp-app');
+    expect(page?.text).toMatch(/^<!doctype html>/);
+    // The markup is one inline module script and two boxes: no script, stylesheet, image or frame from elsewhere,
+    // and the bundle imports nothing.
+    const [markup, rest] = (page?.text ?? '').split('<script type="module">');
+    const script = (rest ?? '').slice(0, (rest ?? '').lastIndexOf('</script>'));
+    expect(markup).not.toMatch(/<(script|link|img|iframe)\b/i);
+    expect(script).not.toMatch(/^import\b|\bimport\s*\(\s*["'`]https?:|from\s*["']https?:/m);
+    // The bundle carries vega-embed and the MCP Apps client (its handshake method).
+    expect(page?.text).toContain('ui/initialize');
+    expect(page?.text).toMatch(/vega-embed|vegaEmbed/);
+    expect(page?.text.length).toBeGreaterThan(500_000);
+  });
+});

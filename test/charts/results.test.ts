@@ -120,6 +120,20 @@ describe('every row of an answer', () => {
   });
 });
 
+describe('the minimum group size in a file', () => {
+  it('leaves out of the file exactly the groups the answer leaves out', async () => {
+    const args = { metrics: ['views'], time_range: '2026-Q3', geo: 'BR', group_by: ['content_id'], limit: 25 };
+    const answer = (await callTool(clients.vp, args)) as Answer & {
+      structuredContent: { privacy: { suppressed_groups: number } };
+    };
+    expect(answer.structuredContent.privacy.suppressed_groups).toBeGreaterThan(0);
+    const uri = answer.content.find((item) => item.mimeType === 'text/csv')?.uri ?? '';
+    const [csv] = (await clients.vp.readResource({ uri })).contents as { text: string }[];
+    expect(parseCsv(csv?.text ?? '')).toEqual(asText(await paged(clients.vp, args)));
+    expect(parseCsv(csv?.text ?? '')).toHaveLength(answer.structuredContent.page.total_rows);
+  });
+});
+
 describe('warehouse text in a file', () => {
   it('is neutralised value by value: an instruction in a title is removed, and every other row kept', async () => {
     const args = { time_range: '2026', group_by: ['title'], metrics: ['views'], limit: 20 };

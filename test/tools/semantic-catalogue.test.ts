@@ -54,6 +54,7 @@ describe('the semantic catalogue', () => {
     expect(resources.map((resource) => resource.uri)).toEqual([
       'marquee://semantic/metrics',
       'marquee://semantic/dimensions',
+      'ui://marquee/chart.html',
     ]);
     const { resourceTemplates } = await clients.vp.listResourceTemplates();
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(

@@ -10,6 +10,7 @@ import {
   toCsv,
 } from '../../charts/chart-resource.js';
 import { chartFor } from '../../charts/chart-spec.js';
+import { CHART_VIEW_MIME, CHART_VIEW_URI, chartViewPage } from '../../charts/chart-view.js';
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
@@ -339,6 +340,7 @@ export class Door {
 
   /** Reads a resource by URI (a chart, every row of an answer, the semantic catalogue, an entity); a URI naming nothing this caller may read throws NotFoundError (after audit). */
   read(uri: string): Promise<ResourceContent> {
+    if (uri === CHART_VIEW_URI) return this.readChartView();
     const chart = chartTarget(uri);
     if (chart !== undefined) return this.readChart(uri, chart);
     const results = resultsTarget(uri);
@@ -622,6 +624,27 @@ export class Door {
   /** The tool of that name this caller is offered. */
   private offeredTool(name: string | undefined): OfferedTool | undefined {
     return this.tools().find((tool) => tool.definition.name === name);
+  }
+
+  /** The MCP Apps chart page: the same for every reader (it holds no data), passed through the door for audit. */
+  private readChartView(): Promise<ResourceContent> {
+    return this.through(
+      'resource:chart-view',
+      'resource:chart-view',
+      { uri: CHART_VIEW_URI },
+      FILE_ANSWER,
+      async () => {
+        this.caller();
+        const text = await chartViewPage();
+        if (text === undefined)
+          throw new NotFoundError(CHART_VIEW_URI, 'The chart page was not built: run npm run build');
+        return {
+          result: { uri: CHART_VIEW_URI, mimeType: CHART_VIEW_MIME, text },
+          rows: 0,
+          suppressedGroups: 0,
+        };
+      },
+    );
   }
 
   /** Reads the semantic catalogue: the lists, or one metric or dimension (with its values when it has a short list). */
