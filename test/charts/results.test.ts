@@ -122,7 +122,13 @@ describe('every row of an answer', () => {
 
 describe('the minimum group size in a file', () => {
   it('leaves out of the file exactly the groups the answer leaves out', async () => {
-    const args = { metrics: ['views'], time_range: '2026-Q3', geo: 'BR', group_by: ['content_id'], limit: 25 };
+    const args = {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      geo: 'BR',
+      group_by: ['content_id'],
+      limit: 25,
+    };
     const answer = (await callTool(clients.vp, args)) as Answer & {
       structuredContent: { privacy: { suppressed_groups: number } };
     };
