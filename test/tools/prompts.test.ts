@@ -123,6 +123,7 @@ describe('saved prompts', () => {
     const flows: [string, Record<string, string>][] = [
       ['weekly_engagement_review', {}],
       ['weekly_engagement_review', { week: '2026-W40', geo: 'BR' }],
+      ['weekly_engagement_review', { week: '2026-W40', title: 'aur-0300' }],
       ['engagement_drop_investigation', { period: '2026-Q3', geo: 'LATAM' }],
       ['campaign_post_mortem', { campaign: spring, compared_with: winter }],
       ['subscriber_forecast_brief', { country: 'BR', churn_points: '0.5' }],
@@ -188,6 +189,11 @@ describe('saved prompts', () => {
       '2026-Q1',
     ]);
     expect(await complete(vp, 'campaign_post_mortem', 'campaign', 'Spring Bin')).toContain('aur-c-spring-26');
+    // A title completes from its name to its id, as the catalogue has it.
+    const [makers] = await sql(
+      `SELECT content_id FROM content WHERE tenant_id = 'aurora' AND title = 'Meet the Makers (write to makers@aurora-studios.example)'`,
+    );
+    expect(await complete(vp, 'weekly_engagement_review', 'title', 'Meet the Mak')).toContain(makers);
     const latamPlaces = await sql(
       `SELECT DISTINCT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM'`,
     );
