@@ -85,13 +85,36 @@ function queryEngagementChart(output: Row): ChartSpec {
     if (group === undefined && columns.includes(previous))
       return {
         ...base(title, subtitle, complete),
-        transform: [{ fold: [metric, previous], as: ['series', 'value'] }],
+        transform: [
+          { fold: [metric, previous], as: ['column', 'value'] },
+          // Each bucket's comparison is drawn at the bucket's own date: the two lines share one time axis.
+          {
+            calculate: `datum.column === ${JSON.stringify(previous)} ? 'comparison' : 'this period'`,
+            as: 'series',
+          },
+        ],
         mark: { type: 'line', point: rows.length <= 60 },
         encoding: {
           x: { field: day, type: 'temporal', title: day },
           y: { field: 'value', type: 'quantitative', title: metric, axis: { format } },
-          color: { field: 'series', type: 'nominal', title: null },
-          strokeDash: { field: 'series', type: 'nominal', legend: null },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: null,
+            scale: { domain: ['this period', 'comparison'], range: ['#4c78a8', '#9e9e9e'] },
+          },
+          strokeDash: {
+            field: 'series',
+            type: 'nominal',
+            title: null,
+            scale: {
+              domain: ['this period', 'comparison'],
+              range: [
+                [1, 0],
+                [5, 3],
+              ],
+            },
+          },
         },
       };
     return {

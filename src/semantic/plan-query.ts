@@ -65,6 +65,8 @@ export interface AnalyticsPlan {
   readonly offset: number;
   /** Every row group of the period (pages are cut after the privacy rules, which need them all). */
   readonly rows: QueryPlan;
+  /** A trend's buckets in the comparison period (with a grain and a comparison): each row's earlier bucket. */
+  readonly comparisonRows?: QueryPlan | undefined;
   /** Totals of the period and of its comparison, with the days that had data. */
   readonly totals: QueryPlan;
   /** Per-dimension breakdowns of both periods, for top movers (only with a comparison). */
@@ -182,6 +184,11 @@ export function planAnalytics(
   const rows: QueryPlan = paired
     ? { ...base, dimensions: groupBy, periods, byPeriod: true, order }
     : { ...base, dimensions: groupBy, grain, periods: [period], order };
+  // A trend with a comparison: the same buckets over the comparison period, each paired with its row by date.
+  const comparisonRows: QueryPlan | undefined =
+    comparison !== undefined && grain !== undefined
+      ? { ...base, dimensions: groupBy, grain, periods: [comparison], order }
+      : undefined;
   const totals: QueryPlan = {
     ...base,
     dimensions: [],
@@ -233,6 +240,7 @@ export function planAnalytics(
     limit: request.limit,
     offset: request.offset,
     rows,
+    comparisonRows,
     totals,
     movers,
   };

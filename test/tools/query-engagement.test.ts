@@ -177,6 +177,43 @@ describe('numbers equal hand-written SQL', () => {
     expect(out.changes?.views?.absolute).toBe(expectedChange);
   });
 
+  it("a trend with a comparison pairs each bucket with the comparison's bucket at the same point", async () => {
+    // Q3 (from Wednesday 1 July) against the 91 days before (from Wednesday 1 April): weeks 13 weeks apart.
+    const out = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      grain: 'week',
+      compare_to: 'previous_period',
+      geo: 'LATAM',
+    });
+    const hand =
+      await sql(`SELECT toString(toMonday(event_date)) AS week, count() AS views FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-04-01' AND '2026-06-30'
+        AND country_code IN (SELECT country_code FROM markets WHERE tenant_id = 'aurora' AND region = 'LATAM')
+      GROUP BY week`);
+    const earlier = new Map(hand.map((row) => [String(row.week), Number(row.views)]));
+    expect(out.rows.length).toBe(14);
+    for (const row of out.rows) {
+      const week = new Date(Date.parse(`${row.date}T00:00:00Z`) - 91 * 86_400_000).toISOString().slice(0, 10);
+      expect(row.views_previous, String(row.date)).toBe(earlier.get(week));
+      expect(row.views_change_pct).toBeCloseTo(
+        (100 * (Number(row.views) - Number(earlier.get(week)))) / Number(earlier.get(week)),
+        1,
+      );
+    }
+    // A year-ago trend moves by the calendar: August's days against last August's.
+    const daily = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-08',
+      grain: 'day',
+      compare_to: 'year_ago',
+      device: 'TV',
+    });
+    const [day] = await sql(`SELECT count() AS views FROM viewing_events
+      WHERE tenant_id = 'aurora' AND event_date = '2025-08-14' AND device = 'TV'`);
+    expect(daily.rows.find((row) => row.date === '2026-08-14')?.views_previous).toBe(Number(day?.views));
+  });
+
   it('relative periods end at the last day of data, not the wall clock', async () => {
     const out = await query(client, { metrics: ['views'], time_range: 'last_7_days' });
     expect(out.period).toMatchObject({

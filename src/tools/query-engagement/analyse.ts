@@ -12,12 +12,12 @@ import { emptyOf } from '../../semantic/metric-traits.js';
 import type { AnalyticsPlan } from '../../semantic/plan-query.js';
 import { PERIOD_COLUMN } from '../../semantic/query-plan.js';
 import type { Metric } from '../../semantic/semantic-layer.js';
-import { bucketEnd, dayCount, overlap, parseDate } from '../../semantic/time-range.js';
+import { addDays, addMonths, bucketEnd, dayCount, overlap, parseDate } from '../../semantic/time-range.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import { filtersOutput } from '../framework/common-args.js';
 import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.js';
 import type { QueryEngagementResult } from './output.js';
-import { type EngagementPlan, moversQuery, ROWS, TOTALS } from './plan.js';
+import { COMPARISON_ROWS, type EngagementPlan, moversQuery, ROWS, TOTALS } from './plan.js';
 
 const TOP_MOVERS = 5;
 /** The column saying how many of a time bucket's days the answer covers. */
@@ -79,6 +79,45 @@ function nulls(metrics: readonly Metric[]): Record<string, number | null> {
 }
 
 /** Totals, changes, movers and one page of rows, from what the privacy rules let the answer show. */
+
+/**
+ * For a trend with a comparison: each row's bucket in the comparison, found by date. The row's bucket start
+ * moved back as the comparison is (the period's length, or a year) falls in one bucket of the comparison, of
+ * the same group; that bucket's row, or whether the privacy rules withheld it.
+ */
+function trendPairs(
+  plan: EngagementPlan,
+  results: Results,
+  keyOf: (row: Row) => string,
+): (row: Row) => { row?: Row; withheld: boolean } {
+  const { comparison, period, grain } = plan;
+  const time = plan.rows.timeDimension;
+  if (comparison === undefined || grain === undefined) return () => ({ withheld: false });
+  // A comparison a year before moves dates by the calendar; any other by its distance in days.
+  const yearAgo = addMonths(period.from, -12) === comparison.from;
+  const back = (day: string) =>
+    yearAgo ? addMonths(day, -12) : addDays(day, -(dayCount({ from: comparison.from, to: period.from }) - 1));
+  const index = (rows: readonly Row[]) => {
+    const byKey = new Map<string, Row[]>();
+    for (const row of rows) byKey.set(keyOf(row), [...(byKey.get(keyOf(row)) ?? []), row]);
+    return byKey;
+  };
+  const shown = index(results.rows(COMPARISON_ROWS));
+  const withheld = index(results.withheld(COMPARISON_ROWS));
+  const holding = (rows: readonly Row[] | undefined, day: string) =>
+    rows?.find((row) => {
+      const start = String(row[time] ?? '');
+      return start <= day && day <= bucketEnd(start, grain);
+    });
+  return (row) => {
+    const day = back(String(row[time] ?? ''));
+    const found = holding(shown.get(keyOf(row)), day);
+    return found === undefined
+      ? { withheld: holding(withheld.get(keyOf(row)), day) !== undefined }
+      : { row: found, withheld: false };
+  };
+}
+
 export function analyseQueryEngagement(
   { detail: plan, anchor }: ToolPlan<EngagementPlan>,
   results: Results,
@@ -105,8 +144,11 @@ export function analyseQueryEngagement(
   // Buckets longer than a day carry how many of their days the answer covers.
   const daysColumn = plan.grain === undefined || plan.grain === 'day' ? [] : [DAYS_COLUMN];
   const paired = plan.rows.byPeriod === true;
+  // A trend with a comparison pairs each bucket with the comparison's bucket holding the same point of it.
+  const trend =
+    plan.comparisonRows !== undefined && plan.comparison !== undefined && plan.grain !== undefined;
   const metricColumns = plan.metrics.flatMap((metric) =>
-    paired ? [metric.name, `${metric.name}_previous`, `${metric.name}_change_pct`] : [metric.name],
+    paired || trend ? [metric.name, `${metric.name}_previous`, `${metric.name}_change_pct`] : [metric.name],
   );
   const columns = [...timeColumn, ...plan.groupBy, ...metricColumns, ...daysColumn];
   const keyOf = (row: Row) => JSON.stringify(plan.groupBy.map((name) => row[name] ?? null));
@@ -131,6 +173,7 @@ export function analyseQueryEngagement(
           .map(keyOf)
       : [],
   );
+  const earlierBucket = trend ? trendPairs(plan, results, keyOf) : undefined;
   const page = all.slice(plan.offset, plan.offset + plan.limit);
   const span = bucketSpan(plan);
   const shape = (row: Row) => {
@@ -140,17 +183,14 @@ export function analyseQueryEngagement(
     for (const metric of plan.metrics) {
       const now = toNumber(row[metric.name]);
       shaped[metric.name] = roundMetric(metric, now);
-      if (!paired) continue;
+      if (!paired && earlierBucket === undefined) continue;
       const key = keyOf(row);
-      const earlier = before.get(key);
+      const found = earlierBucket?.(row);
+      const earlier = earlierBucket === undefined ? before.get(key) : found?.row;
       // Absent from the comparison (and not withheld there): none of it then, a true zero for counts and sums;
       // a ratio of nothing is undefined. Withheld stays null.
-      const then =
-        earlier !== undefined
-          ? toNumber(earlier[metric.name])
-          : withheldBefore.has(key)
-            ? null
-            : emptyOf(metric);
+      const withheld = earlierBucket === undefined ? withheldBefore.has(key) : found?.withheld === true;
+      const then = earlier !== undefined ? toNumber(earlier[metric.name]) : withheld ? null : emptyOf(metric);
       shaped[`${metric.name}_previous`] = roundMetric(metric, then);
       shaped[`${metric.name}_change_pct`] = changeOf(now, then).percent;
     }

@@ -5,6 +5,7 @@ import { DEFAULT_LIMIT } from './input.js';
 
 /** Names of the queries a plan runs: the rows, the totals, and one breakdown per mover dimension. */
 export const ROWS = 'rows';
+export const COMPARISON_ROWS = 'comparison_rows';
 export const TOTALS = 'totals';
 export const moversQuery = (dimension: string): string => `movers_by_${dimension}`;
 
@@ -49,6 +50,7 @@ export async function planEngagement(call: Call, request: AnalyticsRequest): Pro
 function engagementQueries(plan: AnalyticsPlan): Record<string, PlannedQuery> {
   return {
     [ROWS]: { query: plan.rows },
+    ...(plan.comparisonRows === undefined ? {} : { [COMPARISON_ROWS]: { query: plan.comparisonRows } }),
     [TOTALS]: { query: plan.totals },
     ...Object.fromEntries(plan.movers.map((mover) => [moversQuery(mover.dimension), { query: mover.plan }])),
   };
