@@ -7,8 +7,7 @@
  */
 import { App } from '@modelcontextprotocol/ext-apps';
 import embed from 'vega-embed';
-
-const VEGA_LITE_MIME = 'application/vnd.vegalite.v6+json';
+import { chartOfResult } from './chart-of-result.js';
 
 const refuse = async (): Promise<never> => {
   throw new Error('A chart may not load data, files or images: its data is inline');
@@ -22,14 +21,9 @@ function say(text: string): void {
 
 const app = new App({ name: 'marquee-chart', version: '1.0.0' });
 app.ontoolresult = async (result) => {
-  const link = (result.content ?? []).find(
-    (item) => item.type === 'resource_link' && (item as { mimeType?: string }).mimeType === VEGA_LITE_MIME,
-  ) as { uri: string } | undefined;
-  if (link === undefined) return say('This answer has no chart.');
   try {
-    const read = await app.readServerResource({ uri: link.uri });
-    const [content] = read.contents as { text?: string }[];
-    const spec = JSON.parse(content?.text ?? '{}');
+    const spec = await chartOfResult(app, result);
+    if (spec === undefined) return say('This answer has no chart.');
     await embed('#chart', spec, { actions: false, renderer: 'svg', loader: loader as never });
     say('');
   } catch (error) {
