@@ -212,10 +212,10 @@ function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefi
   return undefined;
 }
 
-/** Reads every `.yaml`/`.yml` file of a directory (sorted) and parses it as one semantic layer. */
 /** The layer directory's folder of saved prompts (files there are layer files like any other). */
 const PROMPTS_FOLDER = 'prompts';
 
+/** Reads every `.yaml`/`.yml` file of a directory (sorted) and parses it as one semantic layer. */
 export async function loadSemanticLayer(
   directory: string,
   catalogue: ReadonlyMap<string, ToolKind>,

@@ -38,6 +38,8 @@ export const CALENDAR_PERIODS = [
   '2026-08-14 (one day)',
 ] as const;
 export const COMPARISONS = ['previous_period', 'year_ago'] as const;
+/** The most days `last_N_days` spans: ten years. */
+const MAX_LAST_DAYS = 3660;
 export type Comparison = (typeof COMPARISONS)[number];
 
 const DAY_MS = 86_400_000;
@@ -189,7 +191,7 @@ function unknownPeriod(name: string, text: string): never {
   const week = /^(?:(\d{4}) w(\d{1,2})|w(\d{1,2}) (\d{4}))$/.exec(text.replace(/-/g, ' '));
   const why =
     days !== null
-      ? `last_N_days takes 1 to 3660 days, not ${days[1]}`
+      ? `last_N_days takes 1 to ${MAX_LAST_DAYS} days, not ${days[1]}`
       : ISO_DATE.test(text)
         ? `${text} is not a real calendar day`
         : week !== null
@@ -250,7 +252,7 @@ function relativePeriod(text: string, anchor: string): Period | undefined {
   const days = /^last_(\d{1,4})_days?$/.exec(text);
   if (days !== null) {
     const count = Number(days[1]);
-    if (count < 1 || count > 3660) return undefined;
+    if (count < 1 || count > MAX_LAST_DAYS) return undefined;
     return {
       from: addDays(anchor, 1 - count),
       to: anchor,

@@ -78,8 +78,6 @@ function nulls(metrics: readonly Metric[]): Record<string, number | null> {
   return Object.fromEntries(metrics.map((metric) => [metric.name, null]));
 }
 
-/** Totals, changes, movers and one page of rows, from what the privacy rules let the answer show. */
-
 /**
  * For a trend with a comparison: each row's bucket in the comparison, found by date. The row's bucket start
  * moved back as the comparison is (the period's length, or a year) falls in one bucket of the comparison, of
@@ -99,7 +97,12 @@ function trendPairs(
     yearAgo ? addMonths(day, -12) : addDays(day, -(dayCount({ from: comparison.from, to: period.from }) - 1));
   const index = (rows: readonly Row[]) => {
     const byKey = new Map<string, Row[]>();
-    for (const row of rows) byKey.set(keyOf(row), [...(byKey.get(keyOf(row)) ?? []), row]);
+    for (const row of rows) {
+      const key = keyOf(row);
+      const group = byKey.get(key);
+      if (group === undefined) byKey.set(key, [row]);
+      else group.push(row);
+    }
     return byKey;
   };
   const shown = index(results.rows(COMPARISON_ROWS));
@@ -110,14 +113,16 @@ function trendPairs(
       return start <= day && day <= bucketEnd(start, grain);
     });
   return (row) => {
+    const key = keyOf(row);
     const day = back(String(row[time] ?? ''));
-    const found = holding(shown.get(keyOf(row)), day);
+    const found = holding(shown.get(key), day);
     return found === undefined
-      ? { withheld: holding(withheld.get(keyOf(row)), day) !== undefined }
+      ? { withheld: holding(withheld.get(key), day) !== undefined }
       : { row: found, withheld: false };
   };
 }
 
+/** Totals, changes, movers and one page of rows, from what the privacy rules let the answer show. */
 export function analyseQueryEngagement(
   { detail: plan, anchor }: ToolPlan<EngagementPlan>,
   results: Results,
@@ -180,16 +185,17 @@ export function analyseQueryEngagement(
     const shaped: Record<string, string | number | null> = {};
     for (const column of [...timeColumn, ...plan.groupBy])
       shaped[column] = row[column] === null || row[column] === undefined ? null : String(row[column]);
+    // The row's comparison, found once for all its metrics.
+    const key = paired || earlierBucket !== undefined ? keyOf(row) : '';
+    const found = earlierBucket?.(row);
+    const earlier = earlierBucket === undefined ? before.get(key) : found?.row;
+    const withheld = earlierBucket === undefined ? withheldBefore.has(key) : found?.withheld === true;
     for (const metric of plan.metrics) {
       const now = toNumber(row[metric.name]);
       shaped[metric.name] = roundMetric(metric, now);
       if (!paired && earlierBucket === undefined) continue;
-      const key = keyOf(row);
-      const found = earlierBucket?.(row);
-      const earlier = earlierBucket === undefined ? before.get(key) : found?.row;
       // Absent from the comparison (and not withheld there): none of it then, a true zero for counts and sums;
       // a ratio of nothing is undefined. Withheld stays null.
-      const withheld = earlierBucket === undefined ? withheldBefore.has(key) : found?.withheld === true;
       const then = earlier !== undefined ? toNumber(earlier[metric.name]) : withheld ? null : emptyOf(metric);
       shaped[`${metric.name}_previous`] = roundMetric(metric, then);
       shaped[`${metric.name}_change_pct`] = changeOf(now, then).percent;
