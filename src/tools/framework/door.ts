@@ -59,8 +59,6 @@ export interface ToolResponse {
   readonly chart?: string | undefined;
   /** The token of every row of the answer (marquee://results/{token}.csv), when a page does not hold them all. */
   readonly results?: string | undefined;
-  /** The answer's table (this page), for result exports; not sent to clients. */
-  readonly table?: { readonly columns: readonly string[]; readonly rows: readonly Record<string, unknown>[] };
 }
 
 /** What a resource read returns: text (JSON, SVG) or a binary blob (PNG), base64. */
@@ -142,12 +140,8 @@ export class NotFoundError extends MarqueeError {
 
 /** How one kind of answer passes the door: how it is redacted and hashed, and what a failure becomes. */
 interface AnswerKind<T> {
-  readonly redact: (answer: T) => { value: T; count: number };
-  /**
-   * A file (a chart, a CSV) whose values were neutralised and redacted one by one before it was serialised: the
-   * door does not run its patterns over the whole text, where they would run across cells and bytes.
-   */
-  readonly guardedBefore?: boolean;
+  /** The answer neutralised and redacted, with the count of redactions. */
+  readonly guard: (answer: T) => { value: T; count: number };
   readonly hash: (answer: T) => unknown;
   /** The answer a failure becomes; throwing instead makes it a protocol error (after it is audited). */
   readonly failure: (error: unknown) => T;
@@ -157,6 +151,8 @@ interface Done<T> {
   readonly result: T;
   readonly rows: number;
   readonly suppressedGroups: number;
+  /** A tool answer's table (this page), for result exports; never part of what a client is sent. */
+  readonly table?: { readonly columns: readonly string[]; readonly rows: readonly Record<string, unknown>[] };
 }
 
 const MAX_AUDITED_NAME = 100;
@@ -211,10 +207,7 @@ export class Door {
       if (dimensions.length === 0) continue;
       if (!dimensions.every((dimension) => this.layer.dimensions.get(dimension)?.enumerable === true))
         continue;
-      const lists = await Promise.all(
-        dimensions.map((dimension) => this.deps.service.values(caller, tool.binding, dimension)),
-      );
-      const values = [...new Set(lists.flat())];
+      const values = await this.filterValues(caller, tool.binding, name);
       if (values.length === 0 || values.length > LISTED_VALUES) continue;
       if (values.every((value) => PLAIN_NAME.test(value) && neutralise(value) === value))
         choices[name] = values;
@@ -460,7 +453,11 @@ export class Door {
       else if (complete !== undefined && 'entity' in complete) {
         const template = this.entityNamed(complete.entity);
         if (template !== undefined) values = await this.completeKey(caller, template, value).catch(() => []);
-      } else if (complete !== undefined) values = matching(await this.filterValues(caller, complete), value);
+      } else if (complete !== undefined)
+        values = matching(
+          await this.filterValues(caller, this.layer.tools.get(complete.tool), complete.filter),
+          value,
+        );
       values = values.slice(0, MAX_COMPLETIONS);
       return { result: values, rows: values.length, suppressedGroups: 0 };
     });
@@ -481,11 +478,10 @@ export class Door {
   }
 
   /** Every value a tool's filter takes that the caller can see (countries and regions, say). */
-  private async filterValues(caller: Caller, filter: { tool: string; filter: string }): Promise<string[]> {
-    const binding = this.layer.tools.get(filter.tool);
+  private async filterValues(caller: Caller, binding: Tool | undefined, filter: string): Promise<string[]> {
     if (binding === undefined) return [];
     const lists = await Promise.all(
-      visibleDimensions(binding, filter.filter, caller.policy).map((dimension) =>
+      visibleDimensions(binding, filter, caller.policy).map((dimension) =>
         this.deps.service.values(caller, binding, dimension),
       ),
     );
@@ -535,7 +531,7 @@ export class Door {
           : `; did you mean ${suggestions.map((key) => JSON.stringify(key)).join(', ')}?`;
       throw new ArgumentError(argument, `${argument}: no ${complete.entity} ${JSON.stringify(value)}${hint}`);
     }
-    const values = await this.filterValues(caller, complete);
+    const values = await this.filterValues(caller, this.layer.tools.get(complete.tool), complete.filter);
     if (values.some((candidate) => candidate.toLowerCase() === value.toLowerCase())) return;
     throw new ArgumentError(argument, `${argument}: ${unknownNameMessage('value', value, values)}`);
   }
@@ -570,8 +566,8 @@ export class Door {
           'limit',
           `This answer has more than ${MAX_EXPORT_ROWS.toLocaleString('en-US')} rows, more than one file holds: narrow the question (a shorter period, fewer breakdowns)`,
         );
-      const columns = done.result.table?.columns ?? [];
-      const rows = guardValues(done.result.table?.rows ?? []);
+      const columns = done.table?.columns ?? [];
+      const rows = guardValues(done.table?.rows ?? []);
       const text = target.format === 'csv' ? toCsv(columns, rows) : JSON.stringify({ columns, rows });
       const mimeType = target.format === 'csv' ? 'text/csv' : 'application/json';
       return { result: { uri, mimeType, text }, rows: rows.length, suppressedGroups: done.suppressedGroups };
@@ -849,17 +845,17 @@ export class Door {
         structured,
         chart: token,
         ...(more ? { results: token } : {}),
-        ...(analysis.table === undefined
-          ? {}
-          : {
-              table: {
-                columns: analysis.table.columns,
-                rows: analysis.table.rows as Record<string, unknown>[],
-              },
-            }),
       },
       rows: analysis.rows,
       suppressedGroups: execution.withheldGroups,
+      ...(analysis.table === undefined
+        ? {}
+        : {
+            table: {
+              columns: analysis.table.columns,
+              rows: analysis.table.rows as Record<string, unknown>[],
+            },
+          }),
     };
   }
 
@@ -898,10 +894,7 @@ export class Door {
         failure = thrown;
       }
     }
-    const guarded =
-      result === undefined
-        ? undefined
-        : kind.redact(kind.guardedBefore === true ? result : neutraliseDeep(result));
+    const guarded = result === undefined ? undefined : kind.guard(result);
     const audit = this.deps.audit;
     audit.record({
       tenant: this.identity.tenant,
@@ -929,7 +922,8 @@ const rethrow = (error: unknown): never => {
 
 /** Tool answers: redaction counted once, on the structured answer when there is one (the text repeats it). */
 const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
-  redact: (response) => {
+  guard: (answer) => {
+    const response = neutraliseDeep(answer);
     const texts = redactDeep(response.texts);
     const structured = response.structured === undefined ? undefined : redactDeep(response.structured);
     return {
@@ -944,15 +938,18 @@ const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
   },
 });
 
-const RESOURCE_ANSWER: AnswerKind<{ uri: string; mimeType: string; text: string }> = {
-  redact: (result) => redactDeep(result),
+/** Answers whose every string is neutralised, then redacted (entities, prompts, completions). */
+const deepAnswer = <T>(): AnswerKind<T> => ({
+  guard: (result) => redactDeep(neutraliseDeep(result)),
   hash: (result) => result,
   failure: rethrow,
-};
+});
+
+const RESOURCE_ANSWER = deepAnswer<{ uri: string; mimeType: string; text: string }>();
 
 /** A request the protocol refused: only its audit record is kept. */
 const REFUSED: AnswerKind<null> = {
-  redact: (result) => ({ value: result, count: 0 }),
+  guard: (result) => ({ value: result, count: 0 }),
   hash: (result) => result,
   failure: rethrow,
 };
@@ -963,22 +960,16 @@ export interface PromptAnswer {
   readonly text: string;
 }
 
-const PROMPT_ANSWER: AnswerKind<PromptAnswer> = {
-  redact: (result) => redactDeep(result),
-  hash: (result) => result,
-  failure: rethrow,
-};
+const PROMPT_ANSWER = deepAnswer<PromptAnswer>();
 
-/** Charts, results and the catalogue: their values are neutralised and redacted before they are serialised. */
+/**
+ * Charts, results and the catalogue: their values were neutralised and redacted one by one before they were
+ * serialised; the door does not run its patterns over the whole text, where they would run across cells and bytes.
+ */
 const FILE_ANSWER: AnswerKind<ResourceContent> = {
-  redact: (result) => ({ value: result, count: 0 }),
-  guardedBefore: true,
+  guard: (result) => ({ value: result, count: 0 }),
   hash: (result) => result,
   failure: rethrow,
 };
 
-const COMPLETION_ANSWER: AnswerKind<string[]> = {
-  redact: (result) => redactDeep(result),
-  hash: (result) => result,
-  failure: rethrow,
-};
+const COMPLETION_ANSWER = deepAnswer<string[]>();
