@@ -1,6 +1,5 @@
 import type { App } from '@modelcontextprotocol/ext-apps';
-
-const VEGA_LITE_MIME = 'application/vnd.vegalite.v6+json';
+import { VEGA_LITE_MIME } from '../charts/chart-spec.js';
 
 /** A tool result as the host hands it to the view. */
 type ToolResult = Parameters<NonNullable<App['ontoolresult']>>[0];

@@ -1,6 +1,9 @@
 import { RESOURCE_SCHEME } from '../tools/entities.js';
 import type { ResourceContent } from '../tools/framework/door.js';
-import type { ChartSpec } from './chart-spec.js';
+import { type ChartSpec, VEGA_LITE_MIME } from './chart-spec.js';
+
+export { VEGA_LITE_MIME };
+
 import { renderPng, renderSvg } from './render.js';
 
 /** A chart resource: `marquee://charts/{token}` is its Vega-Lite spec, `.svg` and `.png` its drawings. */
@@ -10,7 +13,6 @@ export const CHART_TEMPLATE = `${PREFIX}{token}`;
 const RESULTS_PREFIX = `${RESOURCE_SCHEME}://results/`;
 export const RESULTS_TEMPLATE = `${RESULTS_PREFIX}{token}.csv`;
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-export const VEGA_LITE_MIME = 'application/vnd.vegalite.v6+json';
 const VARIANTS = { svg: 'image/svg+xml', png: 'image/png' } as const;
 
 export interface ChartTarget {

@@ -4,6 +4,9 @@
  */
 export type ChartSpec = Record<string, unknown>;
 
+/** The media type of a chart's Vega-Lite spec (here, with no imports, so the MCP Apps view can share it). */
+export const VEGA_LITE_MIME = 'application/vnd.vegalite.v6+json';
+
 type Row = Record<string, unknown>;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';

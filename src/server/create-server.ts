@@ -11,13 +11,13 @@ import type { Identity } from '../auth/identity.js';
 import {
   CHART_TEMPLATE,
   chartUri,
+  drawChart,
   RESULTS_TEMPLATE,
   resultsUri,
   VEGA_LITE_MIME,
 } from '../charts/chart-resource.js';
 import { chartFor } from '../charts/chart-spec.js';
 import { CHART_VIEW_MIME, CHART_VIEW_URI } from '../charts/chart-view.js';
-import { renderPng, renderSvg } from '../charts/render.js';
 import { MarqueeError } from '../errors.js';
 import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
@@ -171,7 +171,9 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
         dependencies.inlineChartPng === true &&
         response.structured !== undefined &&
         response.chart !== undefined
-          ? renderPng(await renderSvg(chartFor(name, response.structured))).toString('base64')
+          ? await drawChart(chartUri(response.chart), chartFor(name, response.structured), 'png').then(
+              (drawn) => ('blob' in drawn ? drawn.blob : undefined),
+            )
           : undefined;
       const result: CallToolResult = {
         content: [

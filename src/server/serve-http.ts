@@ -18,6 +18,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Identity } from '../auth/identity.js';
 import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
+import { chartUri, resultsUri } from '../charts/chart-resource.js';
 import type { AuthConfig } from '../config.js';
 import { ArgumentError, MarqueeError } from '../errors.js';
 import { formatProblem } from '../semantic/load-semantic-layer.js';
@@ -37,17 +38,45 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** Charts and results for BI tools: /charts/{token}.vl.json|.svg|.png and /results/{token}.csv|.json. */
 const RESOURCE_ROUTE = /^\/(charts|results)\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\.(vl\.json|svg|png|csv|json)$/;
 
-/** The MCP resource a BI route names, or undefined. */
-function routedResource(path: string): string | undefined {
+/** The MCP resource a BI route names (and the route, for the audit), or undefined. */
+function routedResource(path: string): { uri: string; route: string } | undefined {
   const match = RESOURCE_ROUTE.exec(path);
   if (match === null) return undefined;
-  const [, kind, token, format] = match;
-  if (kind === 'charts' && format === 'vl.json') return `marquee://charts/${token}`;
+  const [, kind, token = '', format] = match;
+  const route = `GET /${kind}`;
+  if (kind === 'charts' && format === 'vl.json') return { uri: chartUri(token), route };
   if (kind === 'charts' && (format === 'svg' || format === 'png'))
-    return `marquee://charts/${token}.${format}`;
+    return { uri: `${chartUri(token)}.${format}`, route };
   if (kind === 'results' && (format === 'csv' || format === 'json'))
-    return `marquee://results/${token}.${format}`;
+    return { uri: resultsUri(token, format), route };
   return undefined;
+}
+
+/** The one audit record of a request refused before any answer: what was asked (never the token), by whom. */
+function auditRefusal(
+  audit: ServerDependencies['audit'],
+  refusal: {
+    tool: string;
+    args: unknown;
+    who: Identity | undefined;
+    outcome: 'unauthenticated' | 'forbidden';
+    started: number;
+  },
+): void {
+  audit.record({
+    tenant: refusal.who?.tenant ?? '',
+    subject: refusal.who?.subject ?? '',
+    tool: refusal.tool,
+    argumentHash: audit.hash(refusal.args ?? null),
+    resultHash: '',
+    rows: 0,
+    latencyMs: Math.round((performance.now() - refusal.started) * 100) / 100,
+    cacheHit: false,
+    redactions: 0,
+    suppressedGroups: 0,
+    outcome: refusal.outcome,
+    errorClass: refusal.outcome === 'unauthenticated' ? 'invalid_token' : 'insufficient_scope',
+  });
 }
 
 /**
@@ -144,23 +173,15 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         who: Identity | undefined,
         outcome: 'unauthenticated' | 'forbidden',
       ) => {
-        for (const message of messages) {
-          dependencies.audit.record({
-            tenant: who?.tenant ?? '',
-            subject: who?.subject ?? '',
+        for (const message of messages)
+          auditRefusal(dependencies.audit, {
             tool:
               message.method === 'tools/call' ? String(message.params?.name) : String(message.method ?? ''),
-            argumentHash: dependencies.audit.hash(message.params ?? null),
-            resultHash: '',
-            rows: 0,
-            latencyMs: Math.round((performance.now() - started) * 100) / 100,
-            cacheHit: false,
-            redactions: 0,
-            suppressedGroups: 0,
+            args: message.params,
+            who,
             outcome,
-            errorClass: outcome === 'unauthenticated' ? 'invalid_token' : 'insufficient_scope',
+            started,
           });
-        }
         return response;
       };
       const authInfo: AuthInfo | Response = await gate(request);
@@ -197,8 +218,13 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
    * A chart or result for a BI tool: the same bearer token, scopes, rate limits and audit as /mcp (it is read
    * through the door for the token's identity), the bytes as the resource has them.
    */
-  const serveRouted = async (req: IncomingMessage, res: ServerResponse, uri: string): Promise<void> => {
+  const serveRouted = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    { uri, route }: { uri: string; route: string },
+  ): Promise<void> => {
     if (req.method !== 'GET') return json(res, 405, { error: 'GET only' });
+    const started = performance.now();
     let who = identity as Identity;
     if (gate !== undefined) {
       const headers = new Headers();
@@ -208,20 +234,13 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         new Request(new URL(req.url ?? '/', auth?.audience ?? 'http://localhost'), { headers }),
       );
       if (authInfo instanceof Response) {
-        // Refused like a refused /mcp request: one audit record, what was asked, never the token.
-        dependencies.audit.record({
-          tenant: '',
-          subject: '',
-          tool: `GET ${uri.startsWith('marquee://charts/') ? '/charts' : '/results'}`,
-          argumentHash: dependencies.audit.hash(uri),
-          resultHash: '',
-          rows: 0,
-          latencyMs: 0,
-          cacheHit: false,
-          redactions: 0,
-          suppressedGroups: 0,
+        // Refused like a refused /mcp request: one audit record.
+        auditRefusal(dependencies.audit, {
+          tool: route,
+          args: uri,
+          who: undefined,
           outcome: 'unauthenticated',
-          errorClass: 'invalid_token',
+          started,
         });
         res.writeHead(authInfo.status, Object.fromEntries(authInfo.headers));
         res.end(await authInfo.text());
