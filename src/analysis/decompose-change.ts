@@ -6,7 +6,7 @@
  * tests every segment at once, so which moved beyond noise is decided with the Benjamini–Hochberg procedure
  * at a 5% false discovery rate over its segments, not by each segment's 95% test alone.
  */
-import { benjaminiHochberg, normalSf } from './statistics.js';
+import { benjaminiHochberg, normalSf, Z95 } from './statistics.js';
 
 /** One period's value of a segment: the metric, and for ratios its numerator and denominator. */
 export interface PeriodValue {
@@ -47,9 +47,6 @@ export interface Decomposition {
   /** Share of the change carried by segments that moved beyond noise (undefined without a noise model). */
   readonly significantShare?: number | undefined;
 }
-
-/** The two-sided 95% normal quantile: a total change at or above it is beyond noise. */
-export const Z95 = 1.959963984540054;
 
 /** The false discovery rate a breakdown's segments are tested at together (Benjamini–Hochberg). */
 export const FDR = 0.05;

@@ -7,7 +7,7 @@
  * drawn from their estimates' uncertainty on every sample path. Pure: no I/O.
  */
 import { levelOf, measuredLevelError, WINDOW } from './stationary-rate.js';
-import { leastSquares, normalCdf } from './statistics.js';
+import { leastSquares, normalCdf, Z95 } from './statistics.js';
 
 /** A price change taking effect on day `step` of the history (past its end: scheduled), by `pct` percent. */
 export interface PriceChange {
@@ -434,8 +434,6 @@ export interface Interval95 {
   readonly lower95: number;
   readonly upper95: number;
 }
-
-const Z95 = 1.959963984540054;
 
 /** Days the churn response is summed over for its one-figure elasticity: a quarter. */
 export const ELASTICITY_DAYS = 91;

@@ -13,6 +13,7 @@ import {
   fitSignupResponses,
   type KnownEvents,
   NO_EVENTS,
+  type PriceChange,
   type ResponseDraw,
   type Responses,
   signupFactor,
@@ -164,13 +165,25 @@ export function withoutBreaks(rates: readonly number[]): number[] {
   return cleaned;
 }
 
-function adjustRate(rate: number, step: number, scenario: Scenario, draw: ResponseDraw): number {
+/** A scenario's price change as a known change (step numbered like the forecast's days from 0), or none. */
+function scenarioChanges(scenario: Scenario): PriceChange[] {
+  const price = scenario.priceChange;
+  return price === undefined ? [] : [{ step: price.from, pct: price.pct }];
+}
+
+function adjustRate(
+  rate: number,
+  step: number,
+  scenario: Scenario,
+  draw: ResponseDraw,
+  changes: readonly PriceChange[],
+): number {
   let adjusted = rate * (1 + (scenario.churnRateChangePct ?? 0) / 100);
   const price = scenario.priceChange;
   if (price !== undefined && step >= price.from)
     adjusted *=
       price.elasticity === undefined
-        ? churnFactor([{ step: price.from, pct: price.pct }], draw, step)
+        ? churnFactor(changes, draw, step)
         : 1 - (price.elasticity * price.pct) / 100;
   const points = scenario.churnRateChangePoints ?? 0;
   if (points !== 0) {
@@ -264,10 +277,12 @@ function stockPath(
   draw: ResponseDraw,
 ) {
   const { estimate, future } = known;
+  // Arrays built once per path, not once per day.
   const pastDraws = known.pastChanges.map(({ change, before }) => ({
-    change,
+    changes: [change],
     draw: { ...draw, lasting: estimate.lasting + before * (draw.lasting - estimate.lasting) },
   }));
+  const scenarioChange = scenarioChanges(scenario);
   const stock: number[] = [];
   const inflows: number[] = [];
   const outflows: number[] = [];
@@ -281,10 +296,10 @@ function stockPath(
       draw,
     );
     const rate = pastDraws.reduce(
-      (value, past) => value * churnFactor([past.change], past.draw, day),
+      (value, past) => value * churnFactor(past.changes, past.draw, day),
       (rates[i] ?? 0) * churnFactor(future.priceChanges, draw, day),
     );
-    const churned = adjustRate(rate, i, scenario, draw) * level;
+    const churned = adjustRate(rate, i, scenario, draw, scenarioChange) * level;
     level = level + signups - churned;
     stock.push(level);
     inflows.push(signups);

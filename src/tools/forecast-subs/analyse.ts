@@ -4,6 +4,7 @@ import {
   type Interval95,
   type KnownEvents,
   type Responses,
+  splitAt,
 } from '../../analysis/interventions.js';
 import { roundTo, toNumber } from '../../analysis/period-results.js';
 import {
@@ -163,14 +164,15 @@ function eventsOutput(
   const described = describeResponses(responses);
   const firstDay = days[0] ?? '';
   const assumed = scenario?.priceChange?.elasticity;
+  const split = splitAt(events, days.length);
   return {
     prices: events.priceChanges.map((change) => ({
       date: addDays(firstDay, change.step),
       change_pct: roundTo(change.pct, 2),
     })),
     campaigns: {
-      in_history: events.campaigns.filter((run) => run.from < days.length).length,
-      scheduled: events.campaigns.filter((run) => run.from >= days.length).length,
+      in_history: split.past.campaigns.length,
+      scheduled: split.future.campaigns.length,
     },
     price_response:
       assumed !== undefined
