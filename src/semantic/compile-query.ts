@@ -1,7 +1,7 @@
 import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
-import { isAdditive } from './metric-traits.js';
+import { distinctPeopleMetric, isAdditive } from './metric-traits.js';
 import {
   COMPLETE_DAY_COLUMN,
   FIRST_DAY_COLUMN,
@@ -137,12 +137,8 @@ export function varianceExpression(layer: SemanticLayer, metric: Metric): Fragme
 
 /** The column naming the person behind each row of `model`: its `people` metric's distinct-counted column. */
 function unitOf(layer: SemanticLayer, model: string): string | undefined {
-  const people = layer.models.get(model)?.people;
-  if (typeof people !== 'string') return undefined;
-  const metric = layer.metrics.get(people);
-  const distinct =
-    metric?.aggregation === 'count_distinct' || metric?.aggregation === 'approx_count_distinct';
-  return distinct && (metric?.model ?? metric?.baseModel) === model ? metric?.column : undefined;
+  const metric = distinctPeopleMetric(layer, model);
+  return metric !== undefined && (metric.model ?? metric.baseModel) === model ? metric.column : undefined;
 }
 
 function scaled(metric: Metric, expression: Fragment): Fragment {

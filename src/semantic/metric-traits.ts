@@ -55,3 +55,12 @@ export function traitsOf(layer: SemanticLayer, metric: Metric): MetricTraits {
     parts,
   };
 }
+
+/** A model's `people` metric when it counts distinct people (the values it counts can be shared by rows). */
+export function distinctPeopleMetric(layer: SemanticLayer, model: string): Metric | undefined {
+  const people = layer.models.get(model)?.people;
+  const metric = typeof people === 'string' ? layer.metrics.get(people) : undefined;
+  return metric?.aggregation === 'count_distinct' || metric?.aggregation === 'approx_count_distinct'
+    ? metric
+    : undefined;
+}

@@ -339,8 +339,6 @@ export const SHAPES: Record<string, readonly string[]> = {
   'tools.forecast.campaigns': Object.keys(campaignRunsSchema.shape),
   resources: Object.keys(resourceSchema.shape),
   prompts: Object.keys(promptSchema.shape),
-  'prompts.arguments': Object.keys(promptArgumentSchema.shape),
-  'prompts.steps': Object.keys(promptStepSchema.shape),
 };
 
 export type SemanticFile = z.infer<typeof semanticFileSchema>;

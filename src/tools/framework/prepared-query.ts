@@ -7,7 +7,7 @@ import {
   type Span,
   type Threshold,
 } from '../../guard/disclosure-table.js';
-import { traitsOf } from '../../semantic/metric-traits.js';
+import { distinctPeopleMetric, traitsOf } from '../../semantic/metric-traits.js';
 import {
   type DimensionFilter,
   distinctColumn,
@@ -231,11 +231,10 @@ export function withoutFigures(plan: QueryPlan, changes: Partial<QueryPlan>): Qu
 /** The people metric of a query's model when it counts distinct people (values can share them). */
 export function distinctPeople(layer: SemanticLayer, planned: PlannedQuery): string | undefined {
   if (!('query' in planned)) return undefined;
-  const people = layer.models.get(planned.query.model)?.people;
-  const metric = typeof people === 'string' ? layer.metrics.get(people) : undefined;
-  const distinct =
-    metric?.aggregation === 'count_distinct' || metric?.aggregation === 'approx_count_distinct';
-  return distinct && metric?.where === undefined && metric.column !== undefined ? metric.name : undefined;
+  const metric = distinctPeopleMetric(layer, planned.query.model);
+  return metric !== undefined && metric.where === undefined && metric.column !== undefined
+    ? metric.name
+    : undefined;
 }
 
 /** Whether a model's rows are about people (its `people` metric names them). */
