@@ -193,7 +193,10 @@ describe('numbers equal hand-written SQL', () => {
       GROUP BY week`);
     const earlier = new Map(hand.map((row) => [String(row.week), Number(row.views)]));
     expect(out.rows.length).toBe(14);
-    for (const row of out.rows) {
+    // The last part-week holds 3 days of Q3 but its counterpart only 2 of Q2's: not like for like, no comparison.
+    // The first holds 5 days of each (1-5 July, 1-5 April).
+    expect(out.rows.find((row) => row.date === '2026-09-28')).toMatchObject({ views_previous: null });
+    for (const row of out.rows.filter((row) => row.date !== '2026-09-28')) {
       const week = new Date(Date.parse(`${row.date}T00:00:00Z`) - 91 * 86_400_000).toISOString().slice(0, 10);
       expect(row.views_previous, String(row.date)).toBe(earlier.get(week));
       expect(row.views_change_pct).toBeCloseTo(
@@ -212,6 +215,58 @@ describe('numbers equal hand-written SQL', () => {
     const [day] = await sql(`SELECT count() AS views FROM viewing_events
       WHERE tenant_id = 'aurora' AND event_date = '2025-08-14' AND device = 'TV'`);
     expect(daily.rows.find((row) => row.date === '2026-08-14')?.views_previous).toBe(Number(day?.views));
+  });
+
+  it('weeks compared with a year ago, or with a period not a whole number of weeks back, pair Monday with Monday', async () => {
+    const weeksOf = async (from: string, to: string) =>
+      new Map(
+        (
+          await sql(`SELECT toString(toMonday(event_date)) AS week, count() AS views FROM viewing_events
+            WHERE tenant_id = 'aurora' AND event_date BETWEEN '${from}' AND '${to}' GROUP BY week`)
+        ).map((row) => [String(row.week), Number(row.views)]),
+      );
+    const minusDays = (day: unknown, days: number) =>
+      new Date(Date.parse(`${day}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
+    // Q3 against the same dates of 2025: week of Monday 6 July 2026 against week of Monday 7 July 2025 (52
+    // weeks back), never against the part-week of 30 June 2025 that holds 6 July 2025.
+    const yearAgo = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-Q3',
+      grain: 'week',
+      compare_to: 'year_ago',
+    });
+    const lastYear = await weeksOf('2025-07-01', '2025-09-30');
+    expect(yearAgo.rows.find((row) => row.date === '2026-07-06')?.views_previous).toBe(
+      lastYear.get('2025-07-07'),
+    );
+    // The part-weeks hold 5 and 3 days of Q3 2026 but 6 and 2 days of Q3 2025: no comparison.
+    for (const date of ['2026-06-29', '2026-09-28'])
+      expect(yearAgo.rows.find((row) => row.date === date)).toMatchObject({ views_previous: null });
+    for (const row of yearAgo.rows.filter((row) => row.date !== '2026-06-29' && row.date !== '2026-09-28'))
+      expect(row.views_previous, String(row.date)).toBe(lastYear.get(minusDays(row.date, 364)));
+    // August (31 days) against July: four weeks back, so each whole week of August meets a whole week of July.
+    const monthBefore = await query(client, {
+      metrics: ['views'],
+      time_range: '2026-08',
+      grain: 'week',
+      compare_to: 'previous_period',
+    });
+    const july = await weeksOf('2026-07-01', '2026-07-31');
+    expect(monthBefore.rows.find((row) => row.date === '2026-08-03')?.views_previous).toBe(
+      july.get('2026-07-06'),
+    );
+    // The part-week of 31 August has no counterpart in July (3 August is past it); the whole week of 24 August
+    // meets the week of 27 July with only 5 of its days in July (no comparison, not -35%), and the part-week of
+    // 27 July (2 days of August) meets the week of 29 June (5 days of July).
+    for (const date of ['2026-07-27', '2026-08-24', '2026-08-31'])
+      expect(monthBefore.rows.find((row) => row.date === date)).toMatchObject({
+        views_previous: null,
+        views_change_pct: null,
+      });
+    for (const row of monthBefore.rows.filter(
+      (row) => String(row.date) > '2026-07-27' && String(row.date) < '2026-08-24',
+    ))
+      expect(row.views_previous, String(row.date)).toBe(july.get(minusDays(row.date, 28)));
   });
 
   it('relative periods end at the last day of data, not the wall clock', async () => {

@@ -80,21 +80,28 @@ function nulls(metrics: readonly Metric[]): Record<string, number | null> {
 
 /**
  * For a trend with a comparison: each row's bucket in the comparison, found by date. The row's bucket start
- * moved back as the comparison is (the period's length, or a year) falls in one bucket of the comparison, of
- * the same group; that bucket's row, or whether the privacy rules withheld it.
+ * moved back as the comparison is (the period's length, or a year; weeks by whole weeks) falls in one bucket
+ * of the comparison, of the same group; that bucket's row, whether the privacy rules withheld it, or that it
+ * has no like counterpart (outside the comparison period, or a week with fewer of its days in it).
  */
 function trendPairs(
   plan: EngagementPlan,
   results: Results,
   keyOf: (row: Row) => string,
-): (row: Row) => { row?: Row; withheld: boolean } {
+): (row: Row) => { row?: Row; withheld: boolean; unmatched?: boolean } {
   const { comparison, period, grain } = plan;
   const time = plan.rows.timeDimension;
   if (comparison === undefined || grain === undefined) return () => ({ withheld: false });
-  // A comparison a year before moves dates by the calendar; any other by its distance in days.
+  // A comparison a year before moves dates by the calendar; any other by its distance in days. Weeks move by
+  // whole weeks (52 for a year), so a Monday meets a Monday and a whole week a whole week.
   const yearAgo = addMonths(period.from, -12) === comparison.from;
+  const distance = yearAgo ? 364 : dayCount({ from: comparison.from, to: period.from }) - 1;
   const back = (day: string) =>
-    yearAgo ? addMonths(day, -12) : addDays(day, -(dayCount({ from: comparison.from, to: period.from }) - 1));
+    grain === 'week'
+      ? addDays(day, -7 * Math.round(distance / 7))
+      : yearAgo
+        ? addMonths(day, -12)
+        : addDays(day, -distance);
   const index = (rows: readonly Row[]) => {
     const byKey = new Map<string, Row[]>();
     for (const row of rows) {
@@ -107,6 +114,8 @@ function trendPairs(
   };
   const shown = index(results.rows(COMPARISON_ROWS));
   const withheld = index(results.withheld(COMPARISON_ROWS));
+  const daysIn = (start: string, range: { from: string; to: string }) =>
+    overlap({ from: start, to: bucketEnd(start, grain) }, range).days;
   const holding = (rows: readonly Row[] | undefined, day: string) =>
     rows?.find((row) => {
       const start = String(row[time] ?? '');
@@ -115,10 +124,15 @@ function trendPairs(
   return (row) => {
     const key = keyOf(row);
     const day = back(String(row[time] ?? ''));
+    // A bucket whose counterpart falls outside the comparison period has no comparison (not a zero); nor has a
+    // week whose counterpart week holds fewer of its days in the comparison than it holds in the period.
+    if (day > comparison.to || bucketEnd(day, grain) < comparison.from)
+      return { withheld: false, unmatched: true };
     const found = holding(shown.get(key), day);
-    return found === undefined
-      ? { withheld: holding(withheld.get(key), day) !== undefined }
-      : { row: found, withheld: false };
+    if (found === undefined) return { withheld: holding(withheld.get(key), day) !== undefined };
+    if (grain === 'week' && daysIn(String(found[time]), comparison) !== daysIn(String(row[time]), period))
+      return { withheld: false, unmatched: true };
+    return { row: found, withheld: false };
   };
 }
 
@@ -195,8 +209,13 @@ export function analyseQueryEngagement(
       shaped[metric.name] = roundMetric(metric, now);
       if (!paired && earlierBucket === undefined) continue;
       // Absent from the comparison (and not withheld there): none of it then, a true zero for counts and sums;
-      // a ratio of nothing is undefined. Withheld stays null.
-      const then = earlier !== undefined ? toNumber(earlier[metric.name]) : withheld ? null : emptyOf(metric);
+      // a ratio of nothing is undefined. Withheld, or with no like counterpart in the comparison, stays null.
+      const then =
+        earlier !== undefined
+          ? toNumber(earlier[metric.name])
+          : withheld || found?.unmatched === true
+            ? null
+            : emptyOf(metric);
       shaped[`${metric.name}_previous`] = roundMetric(metric, then);
       shaped[`${metric.name}_change_pct`] = changeOf(now, then).percent;
     }
