@@ -47,6 +47,8 @@ const environmentSchema = z.object({
   MARQUEE_MAX_EXECUTION_SECONDS: positiveInt(30),
   MARQUEE_MAX_RESULT_ROWS: positiveInt(100_000),
   MARQUEE_MAX_MEMORY_BYTES: positiveInt(4 * 1024 ** 3),
+  MARQUEE_RESULT_CACHE_MB: z.coerce.number().int().min(0).default(256),
+  MARQUEE_DATA_CHECK_MS: z.coerce.number().int().min(0).default(2_000),
 });
 
 /** Query limits applied to every read. */
@@ -113,6 +115,8 @@ export interface Config {
   readonly cursorSecret: string | undefined;
   /** Whether tool results carry their chart as an inline PNG image too (off: a link costs fewer tokens). */
   readonly inlineChartPng: boolean;
+  /** The result cache's bound (0: nothing kept) and how often the data's watermark is read. */
+  readonly cache: { readonly maxBytes: number; readonly dataCheckMs: number };
 }
 
 /** Reads and validates the environment; throws a MarqueeError naming every bad variable. */
@@ -169,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     cursorSecret: e.MARQUEE_CURSOR_SECRET,
     inlineChartPng: e.MARQUEE_INLINE_CHART_PNG === 'true',
+    cache: { maxBytes: e.MARQUEE_RESULT_CACHE_MB * 1024 ** 2, dataCheckMs: e.MARQUEE_DATA_CHECK_MS },
   };
 }
 

@@ -16,7 +16,7 @@ import { ALL_SCOPES, TOOL_KINDS } from '../src/tools/catalog.js';
 import type { CompareCampaignsResult } from '../src/tools/compare-campaigns/output.js';
 import type { ExplainChangeResult } from '../src/tools/explain-change/output.js';
 import type { ForecastSubsResult } from '../src/tools/forecast-subs/output.js';
-import { AnalyticsService } from '../src/tools/framework/analytics-service.js';
+import { AnalyticsService, DEFAULT_CACHE } from '../src/tools/framework/analytics-service.js';
 import { CursorCodec } from '../src/tools/framework/cursor.js';
 import type { Answered } from '../src/tools/framework/privacy-note.js';
 import type { LookupResult } from '../src/tools/lookup/lookup-tool.js';
@@ -95,7 +95,11 @@ export async function testDependencies(
   },
 ): Promise<ServerDependencies> {
   return {
-    service: new AnalyticsService(await loadSemanticLayer(layerDir, TOOL_KINDS), warehouse),
+    // The data's watermark read on every call: a test that writes rows sees them in its next answer.
+    service: new AnalyticsService(await loadSemanticLayer(layerDir, TOOL_KINDS), warehouse, {
+      ...DEFAULT_CACHE,
+      dataCheckMs: 0,
+    }),
     cursors: new CursorCodec('test-cursor-key'),
     audit: new AuditLog({
       sink: warehouse.admin(),

@@ -23,7 +23,7 @@ export async function bootstrap(
   const warehouse = createWarehouse(config.warehouse);
   const secret = await cursorKey(config, options.writes ?? true);
   return {
-    service: new AnalyticsService(layer, warehouse),
+    service: new AnalyticsService(layer, warehouse, config.cache),
     cursors: new CursorCodec(secret),
     audit: new AuditLog({
       sink: warehouse.admin(),

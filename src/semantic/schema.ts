@@ -23,6 +23,22 @@ const joinSchema = z.strictObject({
 /** A table name, alone or qualified by its database (`analytics.plays`). */
 export const TABLE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration in seconds: a whole number of seconds, or `90s`, `10m`, `1h`, `1d`. */
+const duration = z.union([z.number(), z.string()]).transform((value, context) => {
+  const text = String(value);
+  const match = /^(\d+)([smhd]?)$/.exec(text);
+  if (match === null) {
+    context.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(value)}: must be seconds, or a number with s, m, h or d (90s, 10m, 1h, 1d)`,
+    });
+    return z.NEVER;
+  }
+  return Number(match[1]) * DURATION_UNITS[(match[2] || 's') as keyof typeof DURATION_UNITS];
+});
+
 const modelSchema = z.strictObject({
   table: z.string().regex(TABLE, 'must be a plain name, or database.name'),
   /** The table's database, when the table name does not say it (default: the connection's database). */
@@ -42,6 +58,11 @@ const modelSchema = z.strictObject({
    * size counts them), or `false` for rows that are not about people (a catalogue).
    */
   people: z.union([identifier, z.literal(false)]).optional(),
+  /**
+   * How long answers read from this table may be kept (`90s`, `10m`, `1h`, `1d`, or seconds; 0: never): new
+   * data ends them sooner, when the engine keeps parts to tell (MergeTree tables). Default 10 minutes.
+   */
+  cache_ttl: duration.default(600),
 });
 
 /**

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
 import { MarqueeError } from '../errors.js';
 import { quote } from './did-you-mean.js';
 import type { Problem } from './load-semantic-layer.js';
@@ -89,6 +91,7 @@ export class SemanticLayer {
   /** Where each definition is written (file, line, column). */
   readonly locate: Locate;
   private readonly policies = new Map<string, AccessPolicy>();
+  private digest: string | undefined;
 
   constructor(parts: {
     access: AccessDef;
@@ -110,6 +113,26 @@ export class SemanticLayer {
     this.access = parts.access;
     this.timeZone = parts.timeZone ?? DEFAULT_TIME_ZONE;
     this.locate = parts.locate ?? unlocated;
+  }
+
+  /** A hash of every definition: answers computed under another layer are never taken for this one's. */
+  get version(): string {
+    this.digest ??= createHash('sha256')
+      .update(
+        stringify({
+          access: this.access,
+          timeZone: this.timeZone,
+          ...Object.fromEntries(
+            (['models', 'dimensions', 'metrics', 'tools', 'resources', 'prompts'] as const).map((section) => [
+              section,
+              Object.fromEntries(this[section]),
+            ]),
+          ),
+        }) ?? '',
+      )
+      .digest('base64url')
+      .slice(0, 22);
+    return this.digest;
   }
 
   /** The day dimension of a tool that filters by periods (every kind but lookup has one, checked at load). */

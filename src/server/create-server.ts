@@ -34,6 +34,9 @@ const SCHEMA_TARGET = 'draft-2020-12';
 export type ServerDependencies = Dependencies;
 
 /** The requests the door answers: each is audited once, even when the protocol refuses its parameters. */
+/** The `_meta` key of a tools/call asking for an answer computed afresh, not taken from the cache. */
+export const REFRESH_META = 'marquee/refresh';
+
 const DOOR_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete']);
 
 /**
@@ -118,8 +121,12 @@ function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): ListedTool['
  * the protocol: every list, call, read and completion goes through the door, which validates, applies the
  * rules and audits (unknown tools and resources included, as protocol errors after their audit record).
  */
-export function createMcpServer(dependencies: ServerDependencies, identity: Identity): Server {
-  const door = new Door(dependencies, identity);
+export function createMcpServer(
+  dependencies: ServerDependencies,
+  identity: Identity,
+  options: { refresh?: boolean } = {},
+): Server {
+  const door = new Door(dependencies, identity, options.refresh === true);
   const tools = door.tools();
   const entities = door.entities();
   const base: ListedTool[] = tools.map((tool) => ({
@@ -163,9 +170,11 @@ export function createMcpServer(dependencies: ServerDependencies, identity: Iden
   server.setRequestHandler('tools/list', async () => ({ tools: await listed() }));
   server.setRequestHandler('tools/call', async (request, ctx) => {
     server.reach(ctx);
-    const { name, arguments: args } = request.params;
+    const { name, arguments: args, _meta: meta } = request.params;
     try {
-      const response = await door.call(name, args ?? {});
+      // A client may ask for a fresh answer: `_meta: {"marquee/refresh": true}` (or, over HTTP, no-cache).
+      const refresh = meta?.[REFRESH_META] === true ? true : undefined;
+      const response = await door.call(name, args ?? {}, refresh);
       // The answer's own (already guarded) output, drawn: no second run.
       const png =
         dependencies.inlineChartPng === true &&

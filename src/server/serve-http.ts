@@ -38,6 +38,11 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** Charts and results for BI tools: /charts/{token}.vl.json|.svg|.png and /results/{token}.csv|.json. */
 const RESOURCE_ROUTE = /^\/(charts|results)\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\.(vl\.json|svg|png|csv|json)$/;
 
+/** Whether a request's Cache-Control asks for a fresh answer (no-cache or no-store). */
+function noCache(header: string | null | undefined): boolean {
+  return header != null && /(^|[\s,])no-(cache|store)($|[\s,;=])/i.test(header);
+}
+
 /** The MCP resource a BI route names (and the route, for the audit), or undefined. */
 function routedResource(path: string): { uri: string; route: string } | undefined {
   const match = RESOURCE_ROUTE.exec(path);
@@ -139,10 +144,11 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
   }
 
   const mcp = createMcpHandler(
-    ({ authInfo }) =>
+    ({ authInfo, requestInfo }) =>
       createMcpServer(
         dependencies,
         (authInfo as MarqueeAuthInfo | undefined)?.extra.identity ?? (identity as Identity),
+        { refresh: noCache(requestInfo?.headers.get('cache-control')) },
       ),
     {
       onerror: (error) => process.stderr.write(`[marquee] mcp: ${error.message}\n`),
@@ -249,7 +255,8 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       who = (authInfo as MarqueeAuthInfo).extra.identity;
     }
     try {
-      const content = await new Door(dependencies, who).read(uri);
+      const header = req.headers['cache-control'];
+      const content = await new Door(dependencies, who, noCache(header)).read(uri);
       res.writeHead(200, {
         'content-type': content.mimeType === 'text/csv' ? 'text/csv; charset=utf-8' : content.mimeType,
         'cache-control': 'private, max-age=60',

@@ -42,6 +42,24 @@ describe('the shipped semantic layer', () => {
       expect.arrayContaining(['date', 'country', 'region', 'device', 'content_id', 'title', 'genre', 'plan']),
     );
     for (const model of layer.models.values()) expect(model.tenant_column).toBeTruthy();
+    // Answers from the large viewing table are kept for an hour (new data ends them sooner); others 10 minutes.
+    expect(layer.models.get('viewing')?.cache_ttl).toBe(3600);
+    expect(layer.models.get('content')?.cache_ttl).toBe(600);
+  });
+});
+
+describe('a model cache TTL', () => {
+  const withTtl = (ttl: string) => [
+    {
+      name: 'm.yaml',
+      text: `models:\n  m:\n    table: t\n    description: x\n    tenant_column: tenant_id\n    cache_ttl: ${ttl}\n`,
+    },
+  ];
+  it('is seconds or a number with a unit, and says so when it is neither', () => {
+    const [problem] = problemsOf(withTtl('10 minutes'));
+    expect(problem).toMatchObject({ file: 'm.yaml', line: 6, path: 'models.m.cache_ttl' });
+    expect(problem?.message).toMatch(/seconds, or a number with s, m, h or d \(90s, 10m, 1h, 1d\)/);
+    expect(problemsOf(withTtl('-5')).map((found) => found.path)).toContain('models.m.cache_ttl');
   });
 });
 

@@ -27,8 +27,10 @@ import {
   type Tool,
 } from '../../semantic/semantic-layer.js';
 import { addDays, dayIn } from '../../semantic/time-range.js';
+import { type DataState, DataVersion } from '../../warehouse/data-version.js';
 import { describeWarehouse } from '../../warehouse/describe-warehouse.js';
 import type { Row, Warehouse } from '../../warehouse/warehouse.js';
+import { type Cached, cacheKey, ResultCache } from './result-cache.js';
 
 export const FACT_TTL_MS = 60_000;
 /** How long a check of the layer against the warehouse holds: long when they agree, short while they differ. */
@@ -54,6 +56,29 @@ function listing(model: string, dimensions: readonly string[], more: Partial<Que
   };
 }
 
+/** How results are cached: a byte bound (0: nothing kept) and how often the data's watermark is read. */
+export interface CacheOptions {
+  readonly maxBytes: number;
+  readonly dataCheckMs: number;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_CACHE: CacheOptions = { maxBytes: 256 * 1024 ** 2, dataCheckMs: 2_000 };
+
+/** A fair guess at the memory a cached value takes: its JSON's length (a long list: from its first items). */
+function approximateBytes(value: object): number {
+  if (Array.isArray(value) && value.length > 16)
+    return Math.ceil((JSON.stringify(value.slice(0, 16)).length / 16) * value.length) * 2;
+  return JSON.stringify(value).length * 2;
+}
+
+/** A cached value's objects frozen: whoever reads a shared entry can never change it for the next reader. */
+function frozen<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  for (const item of Object.values(value)) frozen(item);
+  return Object.freeze(value);
+}
+
 /** Who is asking, with the access policy their roles give them (resolved once per request). */
 export interface Caller {
   readonly identity: Identity;
@@ -73,7 +98,10 @@ export function rowFiltersApply(layer: SemanticLayer, policy: AccessPolicy, mode
  * passes through `compile`, which adds the caller's tenant and the row filters of its access policy.
  */
 export class AnalyticsService {
-  private readonly facts = new LRUCache<string, Promise<string | Row[]>>({ max: 5_000, ttl: FACT_TTL_MS });
+  private readonly facts = new LRUCache<string, Promise<string | readonly Row[]>>({
+    max: 5_000,
+    ttl: FACT_TTL_MS,
+  });
   private checked:
     | {
         until: number;
@@ -82,10 +110,45 @@ export class AnalyticsService {
       }
     | undefined;
 
+  /** Results and answers, by the hash of what they depend on (the data's version among it). */
+  readonly cache: ResultCache<object>;
+  /** The watermark of the data the layer reads. */
+  readonly data: DataVersion;
+
   constructor(
     readonly layer: SemanticLayer,
     readonly warehouse: Warehouse,
-  ) {}
+    cache: CacheOptions = DEFAULT_CACHE,
+  ) {
+    this.cache = new ResultCache<object>(cache.maxBytes, approximateBytes, cache.now);
+    this.data = new DataVersion(warehouse, readsOf(layer), cache.dataCheckMs, cache.now);
+  }
+
+  /** How long results read from `model` (and the models it joins) may be kept: the shortest of their TTLs. */
+  ttlOf(model: string): number {
+    return (
+      Math.min(
+        ...this.layer.reachableModels(model).map((name) => this.layer.models.get(name)?.cache_ttl ?? 0),
+      ) * 1000
+    );
+  }
+
+  /**
+   * `load`ed once per key among concurrent callers and kept for `ttlMs` under the current data version (so new
+   * data is never answered from the cache); `refresh` loads again. The key must hold everything else the value
+   * depends on: the caller's tenant and policy, and the layer's version.
+   */
+  async cached<T extends object>(
+    parts: unknown,
+    ttlMs: number,
+    load: (data: DataState) => Promise<T>,
+    refresh = false,
+  ): Promise<Cached<T> & { data: DataState }> {
+    const data = await this.data.current();
+    const key = cacheKey([this.layer.version, data.version, parts]);
+    const got = await this.cache.get(key, ttlMs, async () => frozen(await load(data)), refresh);
+    return { value: got.value as T, cached: got.cached, data };
+  }
 
   /** The caller behind `identity`: refused (access_denied) when its roles have no policy. */
   caller(identity: Identity): Caller {
@@ -103,14 +166,22 @@ export class AnalyticsService {
   }
 
   /** Runs a plan for a caller: refused, with the reason, while its models do not match the warehouse. */
-  async run(plan: QueryPlan, caller: Caller): Promise<Row[]> {
-    return this.runCompiled(this.compile(plan, caller), plan.model);
+  async run(plan: QueryPlan, caller: Caller): Promise<readonly Row[]> {
+    return this.runCompiled(this.compile(plan, caller), plan.model, caller);
   }
 
-  /** Runs a compiled query on `model` once the models it can read are known to match the warehouse. */
-  async runCompiled(query: CompiledQuery, model: string): Promise<Row[]> {
+  /**
+   * Runs a compiled query on `model` for `caller` once the models it can read are known to match the
+   * warehouse; its rows are cached (for the caller's tenant and policy, and the data's version) and frozen.
+   */
+  async runCompiled(query: CompiledQuery, model: string, caller: Caller): Promise<readonly Row[]> {
     await this.mustFit(model);
-    return this.warehouse.query(query);
+    const rows = await this.cached(
+      ['rows', this.scopeKey(caller), query.sql, query.parameters],
+      this.ttlOf(model),
+      () => this.warehouse.query(query),
+    );
+    return rows.value;
   }
 
   /**
@@ -223,7 +294,7 @@ export class AnalyticsService {
     caller: Caller,
     tool: Tool,
   ): Promise<{ first: string | null; last: string | null; complete: string | null }> {
-    const rows = await this.cached(`days|${this.scopeKey(caller)}|${tool.name}`, () =>
+    const rows = await this.fact(`days|${this.scopeKey(caller)}|${tool.name}`, () =>
       this.run(
         {
           model: tool.model,
@@ -267,8 +338,8 @@ export class AnalyticsService {
     caller: Caller,
     tool: Pick<Tool, 'name' | 'model'>,
     dimensions: readonly string[],
-  ): Promise<Row[]> {
-    return this.cached(`distinct|${this.scopeKey(caller)}|${tool.name}|${dimensions.join(',')}`, () => {
+  ): Promise<readonly Row[]> {
+    return this.fact(`distinct|${this.scopeKey(caller)}|${tool.name}|${dimensions.join(',')}`, () => {
       // Read from the dimensions' own table (a region list should not scan every view) unless row filters
       // apply or they span tables: then through the tool's model, so the list shows only what the caller may see.
       const own = new Set(dimensions.map((name) => this.layer.dimensions.get(name)?.model ?? tool.model));
@@ -289,9 +360,8 @@ export class AnalyticsService {
     values: readonly string[],
   ): Promise<Set<string>> {
     const lookup = (model: string, key: string, wanted: readonly string[]) =>
-      this.cached(
-        `exists|${this.scopeKey(caller)}|${tool.name}|${model}|${key}|${wanted.join('\u0000')}`,
-        () => this.run(listing(model, [key], { filters: [{ dimension: key, values: wanted }] }), caller),
+      this.fact(`exists|${this.scopeKey(caller)}|${tool.name}|${model}|${key}|${wanted.join('\u0000')}`, () =>
+        this.run(listing(model, [key], { filters: [{ dimension: key, values: wanted }] }), caller),
       ).then((rows) => rows.map((row) => String(row[key] ?? '')));
     const found = new Set<string>();
     const catalogue = this.layer.catalogueOf(dimension);
@@ -327,7 +397,7 @@ export class AnalyticsService {
       hidden.has(dimension)
     )
       return [];
-    const pairs = (rows: Row[]) =>
+    const pairs = (rows: readonly Row[]) =>
       rows.map((row) => ({ value: String(row[key] ?? ''), name: String(row[naming] ?? '') }));
     // The catalogue where the caller's row filters apply to it; else through the tool's rows, filtered.
     const model =
@@ -362,14 +432,18 @@ export class AnalyticsService {
     return `${caller.identity.tenant}|${caller.policy.name}`;
   }
 
-  /** A fact loaded once per key while fresh: concurrent askers share one load; a failed load is not kept. */
-  private cached<T extends string | Row[]>(key: string, load: () => Promise<T>): Promise<T> {
-    const hit = this.facts.get(key);
+  /**
+   * A fact loaded once per key while fresh and the data unchanged: concurrent askers share one load; a failed
+   * load is not kept.
+   */
+  private async fact<T extends string | readonly Row[]>(key: string, load: () => Promise<T>): Promise<T> {
+    const versioned = `${(await this.data.current()).version}|${key}`;
+    const hit = this.facts.get(versioned);
     if (hit !== undefined) return hit as Promise<T>;
     const value = load();
-    this.facts.set(key, value);
+    this.facts.set(versioned, value);
     value.catch(() => {
-      if (this.facts.get(key) === value) this.facts.delete(key);
+      if (this.facts.get(versioned) === value) this.facts.delete(versioned);
     });
     return value;
   }

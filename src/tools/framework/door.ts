@@ -20,6 +20,7 @@ import { closest, unknownNameMessage } from '../../semantic/did-you-mean.js';
 import { visibleDimensions } from '../../semantic/plan-query.js';
 import type { SavedPrompt, SemanticLayer, Tool } from '../../semantic/semantic-layer.js';
 import { dayIn, resolveNamedPeriod } from '../../semantic/time-range.js';
+import type { DataState } from '../../warehouse/data-version.js';
 import { CATALOG } from '../catalog.js';
 import {
   type EntityTemplate,
@@ -82,6 +83,49 @@ function allRowsLine(page: PageInfo, uri: string): string {
       ? `More rows than this page (${page.returned} from row ${page.offset + 1})`
       : `${page.total_rows.toLocaleString('en-US')} rows in ${Math.ceil(page.total_rows / page.limit)} pages of ${page.limit}; this is rows ${page.offset + 1} to ${page.offset + page.returned}`;
   return `${total}. Every row, in one file: ${uri} (or .json); give that link rather than paging.`;
+}
+
+/** Whether an answer came from the cache, and when the data it was computed from was last written. */
+const freshnessSchema = z.object({
+  cached: z.boolean(),
+  /** When the newest data of the tables it reads was written (ISO, UTC); null when the engine cannot say. */
+  data_as_of: z.string().nullable(),
+});
+type Freshness = z.infer<typeof freshnessSchema>;
+
+/** How the summary's last line (how fresh the answer is) begins. */
+export const FRESHNESS_LEAD = 'Data last loaded';
+
+/** The summary's last line: how fresh the answer is. */
+function freshnessLine(freshness: Freshness): string {
+  const loaded =
+    freshness.data_as_of === null
+      ? 'at an unknown time'
+      : `${freshness.data_as_of.slice(0, 16).replace('T', ' ')} UTC`;
+  return `${FRESHNESS_LEAD} ${loaded}${freshness.cached ? '; answer from the cache' : ''}.`;
+}
+
+/** A kept answer as a later asker gets it: marked as from the cache, in its summary and structured answer. */
+function asCached(done: Done<ToolResponse>): Done<ToolResponse> {
+  const structured = done.result.structured;
+  const freshness = structured?.freshness as Freshness | undefined;
+  if (structured === undefined || freshness === undefined) return { ...done, cached: true };
+  const now: Freshness = { ...freshness, cached: true };
+  const before = freshnessLine(freshness);
+  const summary = String(structured.summary);
+  const marked = summary.endsWith(before)
+    ? `${summary.slice(0, -before.length)}${freshnessLine(now)}`
+    : summary;
+  const [, ...tables] = done.result.texts;
+  return {
+    ...done,
+    cached: true,
+    result: {
+      ...done.result,
+      texts: [marked, ...tables],
+      structured: { ...structured, summary: marked, freshness: now },
+    },
+  };
 }
 
 /** The choices a typed text completes to: those starting with it, else those containing it (case aside). */
@@ -151,6 +195,8 @@ interface Done<T> {
   readonly result: T;
   readonly rows: number;
   readonly suppressedGroups: number;
+  /** Whether the answer came from the cache (audited). */
+  readonly cached?: boolean;
   /** A tool answer's table (this page), for result exports; never part of what a client is sent. */
   readonly table?: { readonly columns: readonly string[]; readonly rows: readonly Record<string, unknown>[] };
 }
@@ -172,6 +218,8 @@ export class Door {
   constructor(
     private readonly deps: Dependencies,
     readonly identity: Identity,
+    /** Answer afresh rather than from the cache (the fresh answer is kept for the next asker). */
+    private readonly refresh = false,
   ) {
     this.executor = new Executor(deps.service);
   }
@@ -259,7 +307,7 @@ export class Door {
         output: z
           .object({ summary: z.string() })
           .extend(definition.output.shape)
-          .extend({ privacy: privacySchema }),
+          .extend({ privacy: privacySchema, freshness: freshnessSchema }),
       };
       byKey.set(key, built);
     }
@@ -274,8 +322,11 @@ export class Door {
     return offeredEntities(this.layer, this.caller().policy, models);
   }
 
-  /** Calls a tool. Unknown tools throw UnknownToolError (a protocol error); every other failure is a tool error. */
-  call(name: string, args: unknown): Promise<ToolResponse> {
+  /**
+   * Calls a tool (`refresh`: not from the cache). Unknown tools throw UnknownToolError (a protocol error);
+   * every other failure is a tool error.
+   */
+  call(name: string, args: unknown, refresh = this.refresh): Promise<ToolResponse> {
     const offered = this.offeredTool(name);
     const audited = offered === undefined ? name.slice(0, MAX_AUDITED_NAME) : name;
     return this.through(
@@ -286,7 +337,7 @@ export class Door {
       async () => {
         this.caller();
         if (offered === undefined) throw this.unknown(name);
-        return this.answer(offered, args);
+        return this.answer(offered, args, undefined, refresh);
       },
     );
   }
@@ -780,10 +831,47 @@ export class Door {
     return { call, caller };
   }
 
-  /** Plans, runs (stage by stage, under the privacy rules), analyses and summarises one call. */
-  private async answer(offered: OfferedTool, raw: unknown, pinned?: Pinned): Promise<Done<ToolResponse>> {
-    const { definition } = offered;
+  /**
+   * One call's answer: from the cache when the same call (its arguments, page and anchor) was answered for the
+   * same tenant and policy under the same layer and data, and is not past its model's TTL; else computed (once
+   * among concurrent askers) and kept. The answer says which, and as of when the data was written.
+   */
+  private async answer(
+    offered: OfferedTool,
+    raw: unknown,
+    pinned?: Pinned,
+    refresh = this.refresh,
+  ): Promise<Done<ToolResponse>> {
     const { call, caller } = this.prepare(offered, raw, pinned);
+    const service = this.deps.service;
+    // A call without an anchor resolves its periods against the data's last day, or yesterday: today's date.
+    const today = call.anchor === undefined ? dayIn(this.layer.timeZone, new Date()) : null;
+    const got = await service.cached(
+      [
+        'answer',
+        offered.definition.name,
+        caller.identity.tenant,
+        caller.policy.name,
+        call.args,
+        call.offset,
+        call.anchor ?? null,
+        today,
+      ],
+      service.ttlOf(offered.binding.model),
+      (data) => this.compute(offered, call, caller, data),
+      refresh,
+    );
+    return got.cached ? asCached(got.value) : got.value;
+  }
+
+  /** Plans, runs (stage by stage, under the privacy rules), analyses and summarises one call. */
+  private async compute(
+    offered: OfferedTool,
+    call: Call,
+    caller: Caller,
+    data: DataState,
+  ): Promise<Done<ToolResponse>> {
+    const { definition } = offered;
     let drops: Execution['drops'] = new Map();
     let plan: ToolPlan;
     let execution: Execution;
@@ -823,12 +911,14 @@ export class Door {
     });
     const page = (analysis.output as { page?: PageInfo }).page;
     const more = typeof page?.next_cursor === 'string';
+    const freshness: Freshness = { cached: false, data_as_of: data.asOf };
     const summary = [
       definition.summarise(analysis.output, plan, call),
       ...note,
       ...(more ? [allRowsLine(page as PageInfo, resultsUri(token))] : []),
+      freshnessLine(freshness),
     ].join('\n');
-    const structured = { summary, ...analysis.output, privacy };
+    const structured = { summary, ...analysis.output, privacy, freshness };
     const checked = offered.output.safeParse(structured);
     if (!checked.success)
       throw new Error(`${definition.name} answered outside its output schema: ${checked.error.message}`);
@@ -904,7 +994,7 @@ export class Door {
       resultHash: guarded === undefined ? '' : audit.hash(kind.hash(guarded.value)),
       rows: done?.rows ?? 0,
       latencyMs: Math.round((performance.now() - started) * 100) / 100,
-      cacheHit: false,
+      cacheHit: done?.cached === true,
       redactions: guarded?.count ?? 0,
       suppressedGroups: done?.suppressedGroups ?? 0,
       outcome,

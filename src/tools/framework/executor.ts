@@ -361,9 +361,9 @@ export class Executor {
     return nests;
   }
 
-  private fetch(planned: PlannedQuery, caller: Caller): Promise<Row[]> {
+  private fetch(planned: PlannedQuery, caller: Caller): Promise<readonly Row[]> {
     const model = 'outcome' in planned ? planned.outcome.model : planned.query.model;
-    return this.service.runCompiled(this.compile(planned, caller), model);
+    return this.service.runCompiled(this.compile(planned, caller), model, caller);
   }
 
   private compile(planned: PlannedQuery, caller: Caller): CompiledQuery {

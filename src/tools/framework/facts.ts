@@ -23,7 +23,7 @@ export interface Facts {
    */
   dataDays(binding: Tool): Promise<{ first: string | null; last: string | null; complete: string | null }>;
   /** Distinct combinations of dimensions the caller may see (names, ids: for resolving and did-you-mean). */
-  distinct(binding: Pick<Tool, 'name' | 'model'>, dimensions: readonly string[]): Promise<Row[]>;
+  distinct(binding: Pick<Tool, 'name' | 'model'>, dimensions: readonly string[]): Promise<readonly Row[]>;
   /** The anchor and the known values of the dimensions a request filters on. */
   planning(binding: Tool, request: AnalyticsRequest): Promise<PlanningFacts>;
   /** A call's filter arguments checked against the warehouse's values (did-you-mean on a typo) and the policy. */
