@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SCALE, seedFixtures } from '../fixtures/seed-fixtures.js';
+import { REFRESH_META } from '../src/server/create-server.js';
 import { createWarehouse } from '../src/warehouse/create-warehouse.js';
 import { connectHttp, LIMITS, startHttp } from '../test/helpers.js';
 import { writeSection } from './benchmarks-md.js';
@@ -30,7 +31,12 @@ try {
   const times: number[] = [];
   for (let i = 0; i < CALLS; i++) {
     const t0 = performance.now();
-    const result = await client.callTool({ name: 'forecast_subs', arguments: cases[i % cases.length] });
+    // Answered afresh each time (its warehouse reads may come from the query cache): the forecast's own work.
+    const result = await client.callTool({
+      name: 'forecast_subs',
+      arguments: cases[i % cases.length],
+      _meta: { [REFRESH_META]: true },
+    });
     times.push(performance.now() - t0);
     if (result.isError === true) throw new Error(JSON.stringify(result.content));
   }
@@ -48,7 +54,8 @@ try {
       `SDK client over HTTP against the fixture warehouse at scale ${DEFAULT_SCALE}, tenant aurora; ${CALLS} calls cycling through`,
       'a baseline, "6 months, churn +1 point", "8 weeks, premium, price +10%" and "90 days, LATAM, campaign +30%",',
       'after one warm-up call. Each call reads 365 days of flows, fits both flow models, runs a 3-origin backtest',
-      'and 500 sample paths per projection. No result cache.',
+      'and 500 sample paths per projection. Each call asks for a fresh answer (`_meta` marquee/refresh), so no',
+      'answer comes from the result cache; the warehouse reads it repeats may.',
       '',
       `Result: **${line}** (target: under 300 ms).`,
     ].join('\n'),

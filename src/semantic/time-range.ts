@@ -72,13 +72,21 @@ export function formatDate(date: Date): string {
 }
 
 /** The calendar day `instant` falls on in the IANA zone `zone`, as an ISO date. */
+/** Day formatters by zone: building one costs far more than using it. */
+const DAY_FORMATS = new Map<string, Intl.DateTimeFormat>();
+
 export function dayIn(zone: string, instant: Date): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: zone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(instant);
+  let format = DAY_FORMATS.get(zone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    DAY_FORMATS.set(zone, format);
+  }
+  const parts = format.formatToParts(instant);
   const part = (type: string) => parts.find((candidate) => candidate.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
 }

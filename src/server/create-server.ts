@@ -105,8 +105,22 @@ function withChoices(
   return { ...schema, properties } as ListedTool['inputSchema'];
 }
 
-/** A zod schema as MCP lists it: JSON Schema with an object root. */
+/** JSON Schemas by the zod schema they were made from (a policy's schemas are built once, then reused). */
+const JSON_SCHEMAS = {
+  input: new WeakMap<z.ZodObject, ListedTool['inputSchema']>(),
+  output: new WeakMap<z.ZodObject, ListedTool['inputSchema']>(),
+};
+
+/** A zod schema as MCP lists it: JSON Schema with an object root (converted once per schema). */
 function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): ListedTool['inputSchema'] {
+  const known = JSON_SCHEMAS[io].get(schema);
+  if (known !== undefined) return known;
+  const converted = convertSchema(schema, io);
+  JSON_SCHEMAS[io].set(schema, converted);
+  return converted;
+}
+
+function convertSchema(schema: z.ZodObject, io: 'input' | 'output'): ListedTool['inputSchema'] {
   const standard = schema['~standard'] as unknown as {
     jsonSchema: Record<'input' | 'output', (options: { target: string }) => Record<string, unknown>>;
   };
