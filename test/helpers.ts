@@ -21,6 +21,7 @@ import { CursorCodec } from '../src/tools/framework/cursor.js';
 import type { Answered } from '../src/tools/framework/privacy-note.js';
 import type { LookupResult } from '../src/tools/lookup/lookup-tool.js';
 import type { QueryEngagementResult } from '../src/tools/query-engagement/output.js';
+import { buildRollups } from '../src/warehouse/build-rollups.js';
 import { createWarehouse } from '../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../src/warehouse/warehouse.js';
 
@@ -72,6 +73,8 @@ export async function seededWarehouse(scale = TEST_SCALE): Promise<{
 }> {
   const created = await tempWarehouse('wh');
   await seedFixtures(created.warehouse.admin(), { scale });
+  // As `marquee seed` does: the shipped layer's rollups, so every test's answers come through them where they cover.
+  await buildRollups(await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS), created.warehouse.admin());
   return created;
 }
 

@@ -4,6 +4,10 @@ import { resolve } from 'node:path';
 import { DEFAULT_SCALE, isSeeded, isSeedTable, seedFixtures } from '../../fixtures/seed-fixtures.js';
 import type { Config } from '../config.js';
 import { MarqueeError } from '../errors.js';
+import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
+import { ROLLUP_COMMENT } from '../semantic/rollups.js';
+import { TOOL_KINDS } from '../tools/catalog.js';
+import { buildRollups } from '../warehouse/build-rollups.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { SYSTEM_DATABASES } from '../warehouse/describe-warehouse.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
@@ -95,6 +99,9 @@ export async function seed(config: Config, scale: number, options: { remote?: bo
       `seeding the demo warehouse at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}${database === undefined ? '' : `, database ${database}`}`,
     );
     await seedFixtures(admin, { scale, onProgress: (message) => log(`seed: ${message}`) });
+    // The demo layer's rollups, built from the fresh rows (replacing any an earlier seed built).
+    const layer = await loadSemanticLayer(DEMO_LAYER, TOOL_KINDS);
+    await buildRollups(layer, admin, { rebuild: true, progress: (message) => log(`rollups: ${message}`) });
   } finally {
     await warehouse.close();
   }
@@ -108,6 +115,6 @@ async function foreignTables(admin: AdminConnection, stateDatabase: string): Pro
     { skip: [...SYSTEM_DATABASES, stateDatabase] },
   );
   return rows
-    .filter((row) => !isSeedTable(String(row.comment)))
+    .filter((row) => !isSeedTable(String(row.comment)) && String(row.comment) !== ROLLUP_COMMENT)
     .map((row) => `${String(row.database)}.${String(row.name)}`);
 }

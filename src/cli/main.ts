@@ -12,6 +12,8 @@ import { checkBind, serveHttp } from '../server/serve-http.js';
 import { serveStdio } from '../server/serve-stdio.js';
 import { ALL_SCOPES, TOOL_KINDS } from '../tools/catalog.js';
 import { Door } from '../tools/framework/door.js';
+import { buildRollups } from '../warehouse/build-rollups.js';
+import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { bootstrap } from './bootstrap.js';
 import { cannotOpen, log } from './console.js';
 import { prepareStart, seed } from './demo-warehouse.js';
@@ -23,6 +25,8 @@ const USAGE = `Usage: marquee <command>
   start                      seed the demo into an empty embedded warehouse (shipped layer only), then serve HTTP
   seed [--scale N] [--remote] (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
                              --remote is required to seed the server at CLICKHOUSE_URL
+  rollups build [--rebuild]  create the layer's rollups (tables kept current by materialised views) and fill
+                             them from their models, month by month; --rebuild replaces complete ones too
   validate [DIR] [--warehouse] check a semantic layer (default MARQUEE_SEMANTIC_LAYER); with --warehouse, also
                              against the warehouse's tables and column types; exit 1 on problems
   explain TOOL JSON          print the SQL and parameters a tool call would run, without running it
@@ -131,6 +135,31 @@ async function main(argv: string[]): Promise<number> {
         );
       }
       await seed(loadConfig(), scale, { remote: values.remote === true });
+      return 0;
+    }
+    case 'rollups': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { rebuild: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      if (positionals[0] !== 'build' || positionals.length > 1)
+        throw new MarqueeError('usage', 'rollups takes one command: build [--rebuild]');
+      const config = loadConfig();
+      const layer = await loadSemanticLayer(config.semanticLayerDir, TOOL_KINDS);
+      if (layer.rollups.size === 0) {
+        log(`the semantic layer at ${config.semanticLayerDir} declares no rollups`);
+        return 0;
+      }
+      const warehouse = createWarehouse(config.warehouse);
+      try {
+        await buildRollups(layer, warehouse.admin(), {
+          rebuild: values.rebuild === true,
+          progress: (message) => log(`rollups: ${message}`),
+        });
+      } finally {
+        await warehouse.close();
+      }
       return 0;
     }
     case 'validate': {

@@ -8,6 +8,7 @@ import type {
   PolicyDef,
   PromptDef,
   ResourceDef,
+  RollupDef,
   ToolDef,
   ToolKind,
 } from './schema.js';
@@ -17,6 +18,8 @@ import {
   type EntityResource,
   type Metric,
   type Model,
+  ROLLUP_AGGREGATIONS,
+  type Rollup,
   SemanticLayer,
   type Tool,
   unlocated,
@@ -29,6 +32,7 @@ interface Definitions {
   tools: Record<string, ToolDef>;
   resources: Record<string, ResourceDef>;
   prompts: Record<string, PromptDef>;
+  rollups: Record<string, RollupDef>;
 }
 
 /** `{name}` placeholders of a saved prompt's text or step argument. */
@@ -609,6 +613,76 @@ export function checkSemanticLayer(
       );
   }
 
+  for (const [name, rollup] of Object.entries(defs.rollups)) {
+    const model = defs.models[rollup.model];
+    if (model === undefined) {
+      report('rollups', name, ['model'], unknownNameMessage('model', rollup.model, modelNames));
+      continue;
+    }
+    const time = Object.entries(defs.dimensions).find(
+      ([, dimension]) => dimension.model === rollup.model && dimension.column === model.time_column,
+    );
+    if (model.time_column === undefined || time === undefined || time[1].type !== 'date')
+      report(
+        'rollups',
+        name,
+        ['model'],
+        `A rollup sums ${quote(rollup.model)} per day: the model needs a time_column that a dimension of type date declares`,
+      );
+    const own = dimensionNames.filter((dimension) => defs.dimensions[dimension]?.model === rollup.model);
+    rollup.dimensions.forEach((dimension, index) => {
+      const def = defs.dimensions[dimension];
+      if (def === undefined || def.model !== rollup.model)
+        report(
+          'rollups',
+          name,
+          ['dimensions', index],
+          def === undefined
+            ? unknownNameMessage('dimension', dimension, own)
+            : `${quote(dimension)} is a dimension of ${quote(def.model)}: a rollup keeps columns of ${quote(rollup.model)}'s own table (joined dimensions are reached through them)`,
+        );
+      else if (def.type === 'timestamp')
+        report(
+          'rollups',
+          name,
+          ['dimensions', index],
+          `${quote(dimension)} is a timestamp: a rollup keeps days`,
+        );
+    });
+    const servable = metricNames.filter(
+      (metric) =>
+        baseModelOf(metric) === rollup.model &&
+        ROLLUP_AGGREGATIONS.has(defs.metrics[metric]?.aggregation ?? 'ratio'),
+    );
+    rollup.metrics.forEach((metric, index) => {
+      const def = defs.metrics[metric];
+      if (def === undefined)
+        report('rollups', name, ['metrics', index], unknownNameMessage('metric', metric, servable));
+      else if (baseModelOf(metric) !== rollup.model || (def.model ?? rollup.model) !== rollup.model)
+        report(
+          'rollups',
+          name,
+          ['metrics', index],
+          `${quote(metric)} is not computed from ${quote(rollup.model)}'s rows`,
+        );
+      else if (!ROLLUP_AGGREGATIONS.has(def.aggregation))
+        report(
+          'rollups',
+          name,
+          ['metrics', index],
+          def.aggregation === 'ratio'
+            ? `${quote(metric)} is a ratio: list its parts (${def.numerator}, ${def.denominator}) and the rollup answers it`
+            : `A rollup cannot keep ${def.aggregation} (${quote(metric)}): it keeps count, sum, min, max and approx_count_distinct`,
+        );
+    });
+    if (
+      Object.values(defs.models).some(
+        (other) => other.table === rollup.table && other.database === rollup.database,
+      )
+    )
+      report('rollups', name, ['table'], `${quote(rollup.table)} is a model's table: a rollup needs its own`);
+  }
+
   const layer = new SemanticLayer({
     access: access?.definition ?? { policies: {} },
     ...(timeZone === undefined ? {} : { timeZone: timeZone.zone }),
@@ -634,6 +708,9 @@ export function checkSemanticLayer(
       Object.entries(defs.resources).map(([name, def]): [string, EntityResource] => [name, { ...def, name }]),
     ),
     prompts: new Map(Object.entries(defs.prompts).map(([name, def]) => [name, { ...def, name }])),
+    rollups: new Map(
+      Object.entries(defs.rollups).map(([name, def]): [string, Rollup] => [name, { ...def, name }]),
+    ),
   });
   return { layer, problems };
 }

@@ -18,6 +18,7 @@ import {
   VARIANCE_COLUMN,
   varianceColumn,
 } from './query-plan.js';
+import { metricColumn, rollupSource } from './rollups.js';
 import type { DimensionType, FilterValue } from './schema.js';
 import {
   type Dimension,
@@ -25,6 +26,7 @@ import {
   type Metric,
   type Model,
   qualifiedTable,
+  type Rollup,
   type SemanticLayer,
 } from './semantic-layer.js';
 import { addDays, type DateRange, EARLIEST_DAY, LATEST_DAY, type Period } from './time-range.js';
@@ -73,8 +75,25 @@ function literal(value: FilterValue): ReturnType<typeof typed> {
   return typed(value, Number.isInteger(value) ? 'Int64' : 'Float64');
 }
 
-/** The SQL expression of a metric, ratios expanded from their parts; `only` restricts the rows it aggregates. */
-export function metricExpression(layer: SemanticLayer, metric: Metric, only?: Fragment): Fragment {
+/** How a rollup's state of a metric is merged: sums for counts and sums, the extreme for extremes. */
+const ROLLUP_MERGE: Partial<Record<Metric['aggregation'], string>> = {
+  count: 'sum',
+  sum: 'sum',
+  min: 'min',
+  max: 'max',
+  approx_count_distinct: 'uniqMerge',
+};
+
+/**
+ * The SQL expression of a metric, ratios expanded from their parts; `only` restricts the rows it aggregates.
+ * Read from a `rollup`, a kept metric merges its state (its `where` was applied when the state was kept).
+ */
+export function metricExpression(
+  layer: SemanticLayer,
+  metric: Metric,
+  only?: Fragment,
+  rollup?: Rollup,
+): Fragment {
   if (metric.aggregation === 'ratio') {
     const numerator = layer.metrics.get(metric.numerator ?? '');
     const denominator = layer.metrics.get(metric.denominator ?? '');
@@ -82,10 +101,17 @@ export function metricExpression(layer: SemanticLayer, metric: Metric, only?: Fr
       throw new Error(`Ratio metric ${metric.name} is incomplete`);
     return scaled(
       metric,
-      sql`(${metricExpression(layer, numerator, only)}) / nullIf(${metricExpression(layer, denominator, only)}, 0)`,
+      sql`(${metricExpression(layer, numerator, only, rollup)}) / nullIf(${metricExpression(layer, denominator, only, rollup)}, 0)`,
     );
   }
   const model = metric.model ?? metric.baseModel;
+  if (rollup !== undefined) {
+    const merge = ROLLUP_MERGE[metric.aggregation];
+    if (merge === undefined || !rollup.metrics.includes(metric.name))
+      throw new Error(`Rollup ${rollup.name} does not keep ${metric.name}`);
+    const state = column(model, metricColumn(metric.name));
+    return scaled(metric, only === undefined ? call(merge, state) : call(`${merge}If`, state, only));
+  }
   const fn = AGGREGATE_FUNCTIONS[metric.aggregation];
   const args = metric.column === undefined ? [] : [column(model, metric.column)];
   const conditions = Object.entries(metric.where ?? {}).map(
@@ -299,8 +325,9 @@ function periodIndex(layer: SemanticLayer, time: Dimension, periods: readonly Pe
 }
 
 /** The expression of a privacy measure: a metric counting people, distinct values or an extreme value. */
-function measureExpression(layer: SemanticLayer, measure: Measure): Fragment {
-  if ('metric' in measure) return metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'));
+function measureExpression(layer: SemanticLayer, measure: Measure, rollup?: Rollup): Fragment {
+  if ('metric' in measure)
+    return metricExpression(layer, mustGet(layer.metrics, measure.metric, 'metric'), undefined, rollup);
   if ('distinct' in measure)
     return call(
       'uniqExact',
@@ -338,6 +365,7 @@ function inSmallGroups(
   plan: QueryPlan,
   filters: Parameters<typeof filteredSource>[3]['filters'],
   time: Dimension | undefined,
+  rollup: Rollup | undefined,
 ): { condition: RawBuilder<SqlBool>; dimensions: Dimension[] } | undefined {
   const shape = plan.within;
   if (shape === undefined) return undefined;
@@ -362,7 +390,7 @@ function inSmallGroups(
     .having(
       sql<SqlBool>`${sql.join(
         shape.below.map(
-          (measure) => sql`${measureExpression(layer, measure)} < ${typed(measure.min, 'Int64')}`,
+          (measure) => sql`${measureExpression(layer, measure, rollup)} < ${typed(measure.min, 'Int64')}`,
         ),
         sql` OR `,
       )}`,
@@ -372,10 +400,18 @@ function inSmallGroups(
 
 /**
  * Compiles a validated plan to one ClickHouse query for `tenant`. Every table is filtered by the tenant inside
- * its own subquery, before any join, so a join can never bring in another tenant's rows.
+ * its own subquery, before any join, so a join can never bring in another tenant's rows. With a `rollup` that
+ * covers the plan (coveringRollup), the model's rows are read from the rollup's table: the same columns,
+ * summed per day, with a state per metric.
  */
-export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: string): CompiledQuery {
-  const base = mustGet(layer.models, plan.model, 'model');
+export function compileQuery(
+  layer: SemanticLayer,
+  plan: QueryPlan,
+  tenant: string,
+  rollup?: Rollup,
+): CompiledQuery {
+  const base =
+    rollup === undefined ? mustGet(layer.models, plan.model, 'model') : rollupSource(layer, rollup);
   const needsTime =
     plan.periods.length > 0 ||
     plan.grain !== undefined ||
@@ -392,7 +428,7 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   const searched =
     plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
-  const small = inSmallGroups(layer, base, tenant, plan, filters, time);
+  const small = inSmallGroups(layer, base, tenant, plan, filters, time, rollup);
   const split =
     plan.marginal === undefined ? undefined : mustGet(layer.dimensions, plan.marginal.dimension, 'dimension');
   let query = filteredSource(layer, base, tenant, {
@@ -453,7 +489,8 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
     return toClickHouse(only.compile());
   }
   if (plan.distinct !== true) {
-    for (const metric of metrics) selections.push(metricExpression(layer, metric).as(metric.name));
+    for (const metric of metrics)
+      selections.push(metricExpression(layer, metric, undefined, rollup).as(metric.name));
   }
   for (const name of plan.variances ?? []) {
     const variance = varianceExpression(layer, mustGet(layer.metrics, name, 'metric'));
@@ -488,7 +525,7 @@ export function compileQuery(layer: SemanticLayer, plan: QueryPlan, tenant: stri
   }
   if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
   for (const measure of plan.measures ?? [])
-    select = select.select(measureExpression(layer, measure).as(measure.column));
+    select = select.select(measureExpression(layer, measure, rollup).as(measure.column));
 
   // Every group key ends the ordering, so pages split a total order and no row repeats or goes missing.
   const orderKeys = [

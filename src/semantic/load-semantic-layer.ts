@@ -100,6 +100,7 @@ export function parseSemanticLayer(
     tools: {},
     resources: {},
     prompts: {},
+    rollups: {},
   };
   const origins: Origins = new Map(SECTIONS.map((section) => [section, new Map()]));
   let access: { definition: AccessDef; source: SourceFile } | undefined;

@@ -329,6 +329,23 @@ const accessSchema = z.strictObject({
   policies: z.record(name, policySchema).default({}),
 });
 
+/**
+ * A rollup: a table Marquee builds (`marquee rollups build`) and keeps current with a materialised view, holding
+ * a model's rows summed per day and per combination of `dimensions` (columns of the model's own table), with a
+ * state per metric. A query the rollup covers (its dimensions, joins through them, filters, metrics and the
+ * privacy rules' measures) reads it instead of the model's table.
+ */
+const rollupSchema = z.strictObject({
+  model: identifier,
+  table: z.string().regex(TABLE, 'must be a plain name, or database.name'),
+  database: identifier.optional(),
+  description: description.optional(),
+  /** Dimensions of the model's own table it keeps (the day of the model's time column always). */
+  dimensions: z.array(identifier).min(1),
+  /** Metrics of the model it can answer: counts, sums, minimums, maximums and approximate distinct counts. */
+  metrics: z.array(identifier).min(1),
+});
+
 /** One YAML file of the semantic layer: every section optional, sections merge across files. */
 export const semanticFileSchema = z.strictObject({
   /** The IANA time zone whose calendar days the layer speaks in (default UTC); one file says it. */
@@ -339,6 +356,7 @@ export const semanticFileSchema = z.strictObject({
   tools: z.record(name, toolSchema).optional(),
   resources: z.record(name, resourceSchema).optional(),
   prompts: z.record(name, promptSchema).optional(),
+  rollups: z.record(name, rollupSchema).optional(),
   access: accessSchema.optional(),
 });
 
@@ -360,6 +378,7 @@ export const SHAPES: Record<string, readonly string[]> = {
   'tools.forecast.campaigns': Object.keys(campaignRunsSchema.shape),
   resources: Object.keys(resourceSchema.shape),
   prompts: Object.keys(promptSchema.shape),
+  rollups: Object.keys(rollupSchema.shape),
 };
 
 export type SemanticFile = z.infer<typeof semanticFileSchema>;
@@ -377,10 +396,19 @@ export type ToolDef = z.infer<typeof toolSchema>;
 export type ExperimentDef = z.infer<typeof experimentSchema>;
 export type ResourceDef = z.infer<typeof resourceSchema>;
 export type PromptDef = z.infer<typeof promptSchema>;
+export type RollupDef = z.infer<typeof rollupSchema>;
 export type PromptArgumentDef = z.infer<typeof promptArgumentSchema>;
 export type ForecastDef = z.infer<typeof forecastSchema>;
 export type FilterValue = z.infer<typeof filterValue>;
 export type PolicyDef = z.infer<typeof policySchema>;
 export type AccessDef = z.infer<typeof accessSchema>;
-export const SECTIONS = ['models', 'dimensions', 'metrics', 'tools', 'resources', 'prompts'] as const;
+export const SECTIONS = [
+  'models',
+  'dimensions',
+  'metrics',
+  'tools',
+  'resources',
+  'prompts',
+  'rollups',
+] as const;
 export type Section = (typeof SECTIONS)[number];

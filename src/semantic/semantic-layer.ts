@@ -12,6 +12,7 @@ import type {
   PolicyDef,
   PromptDef,
   ResourceDef,
+  RollupDef,
   Section,
   ToolDef,
 } from './schema.js';
@@ -23,6 +24,16 @@ export type Dimension = Named<DimensionDef>;
 export type Metric = Named<MetricDef> & { readonly baseModel: string };
 export type Tool = Named<ToolDef>;
 export type EntityResource = Named<ResourceDef>;
+export type Rollup = Named<RollupDef>;
+
+/** Aggregations a rollup can keep as a state per day and group (a ratio is answered from its parts). */
+export const ROLLUP_AGGREGATIONS: ReadonlySet<string> = new Set([
+  'count',
+  'sum',
+  'min',
+  'max',
+  'approx_count_distinct',
+]);
 
 /** What one caller may see: row filters compiled into every query, hidden names, the smallest group shown. */
 export interface AccessPolicy {
@@ -85,6 +96,8 @@ export class SemanticLayer {
   readonly resources: ReadonlyMap<string, EntityResource>;
   /** Saved prompts: arguments a person fills in, and the tool calls a model makes in order. */
   readonly prompts: ReadonlyMap<string, SavedPrompt>;
+  /** Tables of a model's rows summed per day and group, read instead of the model's table when they cover a query. */
+  readonly rollups: ReadonlyMap<string, Rollup>;
   readonly access: AccessDef;
   /** The IANA zone whose calendar days periods, grains and dates of timestamps are in. */
   readonly timeZone: string;
@@ -101,6 +114,7 @@ export class SemanticLayer {
     tools: Map<string, Tool>;
     resources?: Map<string, EntityResource>;
     prompts?: Map<string, SavedPrompt>;
+    rollups?: Map<string, Rollup>;
     timeZone?: string;
     locate?: Locate;
   }) {
@@ -110,6 +124,7 @@ export class SemanticLayer {
     this.tools = parts.tools;
     this.resources = parts.resources ?? new Map();
     this.prompts = parts.prompts ?? new Map();
+    this.rollups = parts.rollups ?? new Map();
     this.access = parts.access;
     this.timeZone = parts.timeZone ?? DEFAULT_TIME_ZONE;
     this.locate = parts.locate ?? unlocated;
@@ -123,10 +138,9 @@ export class SemanticLayer {
           access: this.access,
           timeZone: this.timeZone,
           ...Object.fromEntries(
-            (['models', 'dimensions', 'metrics', 'tools', 'resources', 'prompts'] as const).map((section) => [
-              section,
-              Object.fromEntries(this[section]),
-            ]),
+            (['models', 'dimensions', 'metrics', 'tools', 'resources', 'prompts', 'rollups'] as const).map(
+              (section) => [section, Object.fromEntries(this[section])],
+            ),
           ),
         }) ?? '',
       )

@@ -19,6 +19,7 @@ import {
   type QueryPlan,
   type UnitOutcomePlan,
 } from '../../semantic/query-plan.js';
+import { coveringRollup, rollupCompleteness } from '../../semantic/rollups.js';
 import {
   type AccessPolicy,
   joinKeyColumns,
@@ -33,6 +34,7 @@ import type { Row, Warehouse } from '../../warehouse/warehouse.js';
 import { type Cached, cacheKey, ResultCache } from './result-cache.js';
 
 export const FACT_TTL_MS = 60_000;
+const NO_ROLLUPS: ReadonlyMap<string, number> = new Map();
 /** How long a check of the layer against the warehouse holds: long when they agree, short while they differ. */
 const FIT_TTL_MS = 60_000;
 const MISFIT_TTL_MS = 5_000;
@@ -64,6 +66,9 @@ export interface CacheOptions {
 }
 
 export const DEFAULT_CACHE: CacheOptions = { maxBytes: 256 * 1024 ** 2, dataCheckMs: 2_000 };
+
+/** How the service reads: its cache, and whether queries a complete rollup covers read the rollup (default). */
+export type ServiceOptions = CacheOptions & { readonly rollups?: boolean };
 
 /** A fair guess at the memory a cached value takes: its JSON's length (a long list: from its first items). */
 function approximateBytes(value: object): number {
@@ -115,13 +120,61 @@ export class AnalyticsService {
   /** The watermark of the data the layer reads. */
   readonly data: DataVersion;
 
+  /** The rollups complete for a data version, with their rows (read once per version). */
+  private routing: { version: string; usable: Promise<ReadonlyMap<string, number>> } | undefined;
+  private readonly rollupsOn: boolean;
+
   constructor(
     readonly layer: SemanticLayer,
     readonly warehouse: Warehouse,
-    cache: CacheOptions = DEFAULT_CACHE,
+    options: ServiceOptions = DEFAULT_CACHE,
   ) {
-    this.cache = new ResultCache<object>(cache.maxBytes, approximateBytes, cache.now);
-    this.data = new DataVersion(warehouse, readsOf(layer), cache.dataCheckMs, cache.now);
+    this.cache = new ResultCache<object>(options.maxBytes, approximateBytes, options.now);
+    const reads = readsOf(layer);
+    // The rollups' tables move the data's version too: building one changes what may be read.
+    const rollups = [...layer.rollups.values()];
+    this.data = new DataVersion(
+      warehouse,
+      {
+        databases: [...new Set([...reads.databases, ...rollups.flatMap((rollup) => rollup.database ?? [])])],
+        tables: [...new Set([...reads.tables, ...rollups.map((rollup) => rollup.table)])],
+      },
+      options.dataCheckMs,
+      options.now,
+    );
+    this.rollupsOn = options.rollups !== false && layer.rollups.size > 0;
+  }
+
+  /**
+   * The rollups queries may read now, with their rows: those built and complete (every row of their model
+   * accounted for), checked once per data version. A rollup not built, or behind its model, is never read.
+   */
+  async usableRollups(): Promise<ReadonlyMap<string, number>> {
+    if (!this.rollupsOn) return NO_ROLLUPS;
+    const { version } = await this.data.current();
+    if (this.routing?.version !== version) {
+      const usable = this.completeRollups();
+      const entry = { version, usable };
+      this.routing = entry;
+      usable.catch(() => {
+        if (this.routing === entry) this.routing = undefined;
+      });
+    }
+    return this.routing.usable;
+  }
+
+  private async completeRollups(): Promise<ReadonlyMap<string, number>> {
+    const usable = new Map<string, number>();
+    await Promise.all(
+      [...this.layer.rollups.values()].map(async (rollup) => {
+        const [row] = await this.warehouse
+          .query({ sql: rollupCompleteness(this.layer, rollup), parameters: {} })
+          .catch(() => [] as Row[]);
+        if (row !== undefined && String(row.model_rows) === String(row.accounted))
+          usable.set(rollup.name, Number(row.rollup_rows));
+      }),
+    );
+    return usable;
   }
 
   /** How long results read from `model` (and the models it joins) may be kept: the shortest of their TTLs. */
@@ -155,9 +208,18 @@ export class AnalyticsService {
     return { identity, policy: this.layer.policyFor(identity.roles) };
   }
 
-  /** Compiles a plan for a caller without running it: tenant and policy row filters always included. */
-  compile(plan: QueryPlan, caller: Caller): CompiledQuery {
-    return compileQuery(this.layer, this.withRowFilters(plan, caller), caller.identity.tenant);
+  /**
+   * Compiles a plan for a caller without running it: tenant and policy row filters always included; read from
+   * the smallest of the `usable` rollups that covers it (row filters included), else from its model.
+   */
+  compile(plan: QueryPlan, caller: Caller, usable: ReadonlyMap<string, number> = NO_ROLLUPS): CompiledQuery {
+    const filtered = this.withRowFilters(plan, caller);
+    return compileQuery(
+      this.layer,
+      filtered,
+      caller.identity.tenant,
+      coveringRollup(this.layer, filtered, usable),
+    );
   }
 
   /** Compiles per-unit outcomes of an experiment for a caller, its row filters applied to the units. */
@@ -167,7 +229,7 @@ export class AnalyticsService {
 
   /** Runs a plan for a caller: refused, with the reason, while its models do not match the warehouse. */
   async run(plan: QueryPlan, caller: Caller): Promise<readonly Row[]> {
-    return this.runCompiled(this.compile(plan, caller), plan.model, caller);
+    return this.runCompiled(this.compile(plan, caller, await this.usableRollups()), plan.model, caller);
   }
 
   /**

@@ -348,7 +348,12 @@ export class Door {
     if (offered === undefined) throw this.unknown(name);
     const { call, caller } = this.prepare(offered, args);
     const plan = await offered.definition.plan(call);
-    const queries: Record<string, CompiledQuery> = this.executor.explain(plan.queries, caller, plan.filters);
+    const queries: Record<string, CompiledQuery> = this.executor.explain(
+      plan.queries,
+      caller,
+      plan.filters,
+      await this.deps.service.usableRollups(),
+    );
     return { tool: name, queries, ...(plan.followUp === undefined ? {} : { follow_up: plan.followUp }) };
   }
 

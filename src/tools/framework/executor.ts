@@ -97,15 +97,16 @@ export class Executor {
     queries: Readonly<Record<string, PlannedQuery>>,
     caller: Caller,
     filters: readonly AppliedFilter[],
+    usable?: ReadonlyMap<string, number>,
   ): Record<string, CompiledQuery> {
     const prepared = Object.entries(queries).map(([name, planned]) =>
       prepareQuery(this.layer, name, planned, caller.policy),
     );
     const compiled: Record<string, CompiledQuery> = {};
-    for (const query of prepared) compiled[query.name] = this.compile(query.planned, caller);
+    for (const query of prepared) compiled[query.name] = this.compile(query.planned, caller, usable);
     for (const check of contributionChecks(prepared, filters))
       compiled[`privacy_check_${check.query}_${check.filters.map((filter) => filter.dimension).join('_')}`] =
-        this.compile(check.planned, caller);
+        this.compile(check.planned, caller, usable);
     return compiled;
   }
 
@@ -361,15 +362,20 @@ export class Executor {
     return nests;
   }
 
-  private fetch(planned: PlannedQuery, caller: Caller): Promise<readonly Row[]> {
+  private async fetch(planned: PlannedQuery, caller: Caller): Promise<readonly Row[]> {
     const model = 'outcome' in planned ? planned.outcome.model : planned.query.model;
-    return this.service.runCompiled(this.compile(planned, caller), model, caller);
+    const usable = await this.service.usableRollups();
+    return this.service.runCompiled(this.compile(planned, caller, usable), model, caller);
   }
 
-  private compile(planned: PlannedQuery, caller: Caller): CompiledQuery {
+  private compile(
+    planned: PlannedQuery,
+    caller: Caller,
+    usable?: ReadonlyMap<string, number>,
+  ): CompiledQuery {
     return 'outcome' in planned
       ? this.service.compileOutcome(planned.outcome, caller)
-      : this.service.compile(planned.query, caller);
+      : this.service.compile(planned.query, caller, usable);
   }
 
   /**
