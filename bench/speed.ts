@@ -19,6 +19,7 @@ import type { CompiledQuery } from '../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import { TOOL_KINDS } from '../src/tools/catalog.js';
 import { AnalyticsService, DEFAULT_CACHE } from '../src/tools/framework/analytics-service.js';
+import { buildRollups } from '../src/warehouse/build-rollups.js';
 import { createWarehouse } from '../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../src/warehouse/warehouse.js';
 import { connectHttp, LIMITS, SEMANTIC_LAYER, startHttp, testDependencies } from '../test/helpers.js';
@@ -29,6 +30,7 @@ const { values: options } = parseArgs({
     events: { type: 'string', default: '5000000,20000000,100000000' },
     samples: { type: 'string', default: '30' },
     'load-seconds': { type: 'string', default: '15' },
+    'seed-only': { type: 'boolean', default: false },
   },
 });
 const SIZES = String(options.events).split(',').map(Number);
@@ -232,12 +234,16 @@ async function seeded(events: number): Promise<string> {
   const started = performance.now();
   process.stderr.write(`seeding ${events.toLocaleString('en-US')} events…\n`);
   await seedFixtures(warehouse.admin(), { scale: events / 1_000_000 });
+  const layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
+  await buildRollups(layer, warehouse.admin(), {
+    progress: (message) => process.stderr.write(`rollups: ${message}\n`),
+  });
   await warehouse.close();
   await writeFile(marker, `${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return dir;
 }
 
-async function serve(dir: string) {
+async function serve(dir: string, rollups = true) {
   const base = createWarehouse({
     kind: 'embedded',
     dataDir: join(dir, 'warehouse'),
@@ -248,18 +254,17 @@ async function serve(dir: string) {
   const dependencies = {
     ...(await testDependencies(recording.view)),
     // The production cache: its default bound, and the data's watermark read every 2 s.
-    service: new AnalyticsService(
-      await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS),
-      recording.view,
-      DEFAULT_CACHE,
-    ),
+    service: new AnalyticsService(await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS), recording.view, {
+      ...DEFAULT_CACHE,
+      rollups,
+    }),
   };
   const server = await startHttp(recording.view, 'aurora', SEMANTIC_LAYER, ['vp'], dependencies);
   return { base, recording, server, dependencies };
 }
 
-async function measureShapes(events: number): Promise<ShapeResult[]> {
-  const { base, recording, server } = await serve(await seeded(events));
+async function measureShapes(events: number, rollups = true): Promise<ShapeResult[]> {
+  const { base, recording, server } = await serve(await seeded(events), rollups);
   const client = await connectHttp(server.url);
   const results: ShapeResult[] = [];
   try {
@@ -290,7 +295,9 @@ async function measureShapes(events: number): Promise<ShapeResult[]> {
         overhead: summary(overhead),
         statements: statements / SAMPLES,
       });
-      process.stderr.write(`${events} ${shape.label}: p50 ${ms(summary(uncached).p50)} ms\n`);
+      process.stderr.write(
+        `${events}${rollups ? '' : ' (events only)'} ${shape.label}: p50 ${ms(summary(uncached).p50)} ms\n`,
+      );
     }
   } finally {
     await client.close();
@@ -369,11 +376,16 @@ async function measureLoad(events: number, counts: readonly number[]): Promise<L
   return out;
 }
 
+if (options['seed-only'] === true) {
+  for (const events of SIZES) await seeded(events);
+  process.exit(0);
+}
 const started = new Date();
 const bySize = new Map<number, ShapeResult[]>();
 for (const events of SIZES) bySize.set(events, await measureShapes(events));
 const largest = Math.max(...SIZES);
 const smallest = Math.min(...SIZES);
+const eventsOnly = await measureShapes(largest, false);
 const load = await measureLoad(largest, [1, 8, 32]);
 const peakRss = process.resourceUsage().maxRSS / 1024;
 
@@ -394,6 +406,18 @@ const lines = [
     (row) =>
       `| ${row.label} | ${ms(row.uncached.p50)} | ${ms(row.uncached.p95)} | ${ms(row.uncached.p99)} | ${ms(row.cached.p50)} | ${ms(row.cached.p99)} | ${ms(row.raw.p50)} | ${(row.uncached.p50 / row.raw.p50).toFixed(2)} | ${ms(row.overhead.p50)} | ${row.statements.toFixed(1)} |`,
   ),
+  '',
+  `### Rollups against the events at ${millions(largest)} events (uncached p50, ms)`,
+  '',
+  'The same questions with the rollups turned off (every query reads the events table).',
+  '',
+  '| shape | events only | with rollups | speed-up |',
+  '| --- | --- | --- | --- |',
+  ...SHAPES.map((shape, index) => {
+    const without = eventsOnly[index]?.uncached.p50 ?? Number.NaN;
+    const withRollups = top[index]?.uncached.p50 ?? Number.NaN;
+    return `| ${shape.label} | ${ms(without)} | ${ms(withRollups)} | ${(without / withRollups).toFixed(1)}× |`;
+  }),
   '',
   '### How uncached p50 grows with the data (ms)',
   '',

@@ -13,6 +13,7 @@ import {
   PERIOD_COLUMN,
   type QueryPlan,
   SCORE_COLUMN,
+  SET_COLUMN,
   UNITS_COLUMN,
   type UnitOutcomePlan,
   VARIANCE_COLUMN,
@@ -523,7 +524,17 @@ export function compileQuery(
     select = select.select(sql`max(${score})`.as(SCORE_COLUMN));
     select = select.where(sql<SqlBool>`${score} >= ${typed(plan.search.minScore, 'Float64')}`);
   }
-  if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
+  const sets = plan.groupingSets;
+  if (sets !== undefined) {
+    // One grouping per set: the time bucket and period always, and the set's dimensions.
+    const always = groupKeys.filter((key) => !plan.dimensions.includes(key));
+    const grouping = sets.map(
+      (set) => sql`(${sql.join([...always, ...set].map((key) => sql`${sql.id(key)}`))})`,
+    );
+    select = select
+      .select(sql`grouping(${sql.join(plan.dimensions.map((key) => sql`${sql.id(key)}`))})`.as(SET_COLUMN))
+      .groupBy(sql`GROUPING SETS (${sql.join(grouping)})`);
+  } else if (groupKeys.length > 0) select = select.groupBy(groupKeys.map((key) => sql`${sql.id(key)}`));
   for (const measure of plan.measures ?? [])
     select = select.select(measureExpression(layer, measure, rollup).as(measure.column));
 
@@ -532,8 +543,9 @@ export function compileQuery(
     ...(score === undefined ? [] : [{ key: SCORE_COLUMN, direction: 'desc' as const }]),
     ...plan.order,
   ];
-  for (const key of groupKeys)
-    if (!orderKeys.some((order) => order.key === key)) orderKeys.push({ key, direction: 'asc' });
+  if (sets === undefined)
+    for (const key of groupKeys)
+      if (!orderKeys.some((order) => order.key === key)) orderKeys.push({ key, direction: 'asc' });
   for (const order of orderKeys) select = select.orderBy(sql`${sql.id(order.key)}`, order.direction);
   if (plan.limit !== undefined) select = select.limit(typed(plan.limit, 'UInt64') as unknown as number);
   if (plan.offset !== undefined && plan.offset > 0)

@@ -40,6 +40,7 @@ export const PEOPLE_COLUMN = '_people';
 /** Units (people) in a group with one value only of a split dimension. */
 export const ONLY_COLUMN = '_only';
 export const SCORE_COLUMN = '_score';
+export const SET_COLUMN = '_set';
 export const varianceColumn = (metric: string): string => `_var_${metric}`;
 export const UNITS_COLUMN = '_units';
 export const MEAN_COLUMN = '_mean';
@@ -111,6 +112,12 @@ export interface QueryPlan {
     | undefined;
   /** Metrics whose variance (Poisson for counts, sum of squares for sums) is added as `_var_<metric>`. */
   readonly variances?: readonly string[] | undefined;
+  /**
+   * Several groupings in one scan: each set lists the `dimensions` one grouping keeps (besides the time bucket
+   * and period); `_set` then says which grouping a row belongs to (a bit per dimension, first dimension
+   * highest, set when the row is summed over it). Rows come unordered.
+   */
+  readonly groupingSets?: readonly (readonly string[])[] | undefined;
 }
 
 /** The groups of one shape that are under a minimum (any measure below its `min`). */

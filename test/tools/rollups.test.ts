@@ -179,6 +179,10 @@ describe('rollups', () => {
       withRollups.sent.filter((query) => query.sql.includes(`\`${table}\``)).length;
     expect(read('viewing_daily_by_market')).toBeGreaterThan(20);
     expect(read('viewing_daily_by_title')).toBeGreaterThan(3);
+    // Totals and movers of one call share a scan (grouping sets), on the rollups as on the events.
+    expect(withRollups.sent.filter((query) => query.sql.includes('GROUPING SETS')).length).toBeGreaterThan(
+      10,
+    );
   });
 
   it("count each group's people exactly where the minimum group size decides (uniq is exact on small sets)", async () => {

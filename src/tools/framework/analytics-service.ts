@@ -222,6 +222,11 @@ export class AnalyticsService {
     );
   }
 
+  /** The rollup a plan would read for this caller (undefined: its model). */
+  rollupOf(plan: QueryPlan, caller: Caller, usable: ReadonlyMap<string, number>): string | undefined {
+    return coveringRollup(this.layer, this.withRowFilters(plan, caller), usable)?.name;
+  }
+
   /** Compiles per-unit outcomes of an experiment for a caller, its row filters applied to the units. */
   compileOutcome(plan: UnitOutcomePlan, caller: Caller): CompiledQuery {
     return compileUnitOutcome(this.layer, this.withRowFilters(plan, caller), caller.identity.tenant);

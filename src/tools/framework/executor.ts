@@ -11,7 +11,15 @@ import { disclose, type UnionNeed, type UnionSizes } from '../../guard/suppress.
 import { neutralise } from '../../guard/untrusted-text.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import type { AppliedFilter } from '../../semantic/plan-query.js';
-import { extremeColumns, type Measure, ONLY_COLUMN, PEOPLE_COLUMN } from '../../semantic/query-plan.js';
+import {
+  extremeColumns,
+  type Measure,
+  ONLY_COLUMN,
+  PEOPLE_COLUMN,
+  PERIOD_COLUMN,
+  type QueryPlan,
+  SET_COLUMN,
+} from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import type { AnalyticsService, Caller } from './analytics-service.js';
@@ -145,7 +153,10 @@ export class Executor {
       checked = await this.contributions(prepared, withoutDropped(filters, all), caller);
     }
     const effective = withoutDropped(filters, all);
-    const rows = await Promise.all(prepared.map((query) => this.fetch(query.planned, caller)));
+    const rows = await this.fetchAll(
+      prepared.map((query) => query.planned),
+      caller,
+    );
     const ran: Ran[] = [
       ...(previous?.ran ?? []),
       ...prepared.map((query, index) => ({ prepared: query, rows: rows[index] ?? [] })),
@@ -362,6 +373,42 @@ export class Executor {
     return nests;
   }
 
+  /**
+   * The rows of several queries of one stage. Queries that differ only in the dimensions they group by (the
+   * same model, rows, periods and buckets, no page or order of their own) and would read the same table run as
+   * one scan with grouping sets; each gets back its own rows, columns and order.
+   */
+  private async fetchAll(planned: readonly PlannedQuery[], caller: Caller): Promise<(readonly Row[])[]> {
+    const usable = await this.service.usableRollups();
+    const families = new Map<string, number[]>();
+    planned.forEach((query, index) => {
+      const key = 'query' in query ? familyOf(query.query) : undefined;
+      if (key === undefined || !('query' in query)) return;
+      const full = `${key}|${this.service.rollupOf(query.query, caller, usable) ?? ''}`;
+      families.set(full, [...(families.get(full) ?? []), index]);
+    });
+    const out: Promise<readonly Row[]>[] = planned.map(() => Promise.resolve([]));
+    const merged = new Set<number>();
+    for (const members of families.values()) {
+      const plans = members.map((index) => (planned[index] as { query: QueryPlan }).query);
+      const together = members.length > 1 ? combined(plans) : undefined;
+      if (together === undefined) continue;
+      const rows = this.service.runCompiled(
+        this.compile({ query: together }, caller, usable),
+        together.model,
+        caller,
+      );
+      members.forEach((index, position) => {
+        merged.add(index);
+        out[index] = rows.then((all) => rowsOfSet(this.layer, together, plans[position] as QueryPlan, all));
+      });
+    }
+    planned.forEach((query, index) => {
+      if (!merged.has(index)) out[index] = this.fetch(query, caller);
+    });
+    return Promise.all(out);
+  }
+
   private async fetch(planned: PlannedQuery, caller: Caller): Promise<readonly Row[]> {
     const model = 'outcome' in planned ? planned.outcome.model : planned.query.model;
     const usable = await this.service.usableRollups();
@@ -448,6 +495,92 @@ export class Executor {
     });
     return { found, shadows };
   }
+}
+
+/**
+ * What queries must share to run as one scan with grouping sets (undefined: it runs alone): everything but
+ * their dimensions, metrics and measures, and nothing that needs its own statement (a page, an order, a
+ * search, per-viewer shares, small-group unions, variances, coverage, distinct listings).
+ */
+function familyOf(plan: QueryPlan): string | undefined {
+  if (
+    plan.limit !== undefined ||
+    (plan.offset ?? 0) > 0 ||
+    plan.order.length > 0 ||
+    plan.distinct === true ||
+    plan.search !== undefined ||
+    plan.marginal !== undefined ||
+    plan.within !== undefined ||
+    (plan.variances?.length ?? 0) > 0 ||
+    plan.coverage === true ||
+    plan.groupingSets !== undefined
+  )
+    return undefined;
+  return JSON.stringify([
+    plan.model,
+    plan.timeDimension,
+    plan.grain ?? null,
+    plan.periods,
+    plan.byPeriod === true,
+    plan.overlap ?? null,
+    plan.filters,
+  ]);
+}
+
+/** One plan grouping by each family member's dimensions at once, or undefined when they cannot share a scan. */
+function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
+  const [first] = plans;
+  if (first === undefined) return undefined;
+  const dimensions = [...new Set(plans.flatMap((plan) => plan.dimensions))];
+  if (dimensions.length === 0) return undefined;
+  const measures = new Map<string, Measure>();
+  for (const measure of plans.flatMap((plan) => plan.measures ?? [])) {
+    const known = measures.get(measure.column);
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(measure)) return undefined;
+    measures.set(measure.column, measure);
+  }
+  return {
+    ...first,
+    dimensions,
+    metrics: [...new Set(plans.flatMap((plan) => plan.metrics))],
+    measures: [...measures.values()],
+    groupingSets: plans.map((plan) => plan.dimensions),
+  };
+}
+
+/**
+ * The rows of one member of a grouping-sets scan: those of its grouping, with its own columns only, in the
+ * order its own query would have given (its group keys ascending: numbers as numbers, text byte by byte).
+ */
+function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows: readonly Row[]): Row[] {
+  const mask = scan.dimensions.reduce(
+    (bits, dimension) => bits * 2 + (plan.dimensions.includes(dimension) ? 0 : 1),
+    0,
+  );
+  const time = plan.grain === undefined ? [] : [plan.timeDimension];
+  const period = plan.byPeriod === true ? [PERIOD_COLUMN] : [];
+  const keys = [...time, ...period, ...plan.dimensions];
+  const columns = [...keys, ...plan.metrics, ...(plan.measures ?? []).map((measure) => measure.column)];
+  const numeric = new Set(
+    plan.dimensions.filter((name) => {
+      const type = layer.dimensions.get(name)?.type;
+      return type === 'integer' || type === 'number';
+    }),
+  );
+  const compare = (a: Row, b: Row): number => {
+    for (const key of keys) {
+      const [x, y] = [a[key], b[key]];
+      const order = numeric.has(key)
+        ? Number(x) - Number(y)
+        : Buffer.compare(Buffer.from(String(x ?? '')), Buffer.from(String(y ?? '')));
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+  return rows
+    .filter((row) => Number(row[SET_COLUMN]) === mask)
+    .map((row) => Object.fromEntries(columns.map((column) => [column, row[column]])))
+    .sort(compare);
 }
 
 /** A row as a tool may see it: no privacy columns (nor coordinates the rules `added`), text neutralised. */
