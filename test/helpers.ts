@@ -9,6 +9,7 @@ import { localIdentity } from '../src/auth/identity.js';
 import type { QueryLimits } from '../src/config.js';
 import { RateLimits } from '../src/guard/rate-limits.js';
 import { AuditLog, createLogger } from '../src/observe/audit-log.js';
+import type { CompiledQuery } from '../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../src/server/create-server.js';
 import { type HttpServer, serveHttp } from '../src/server/serve-http.js';
@@ -316,4 +317,20 @@ export function suppressionOracle(options: {
         AND row_number() OVER (PARTITION BY viewers >= ${k} ORDER BY ${order}) = 1 AS secondary,
       (SELECT small_union FROM u) AS small_union
     FROM g ORDER BY ${order}`;
+}
+
+/** A view of `warehouse` that records every statement it is sent (the engine underneath is the real one). */
+export function recording(warehouse: Warehouse): Warehouse & { sent: CompiledQuery[] } {
+  const sent: CompiledQuery[] = [];
+  return {
+    kind: warehouse.kind,
+    query: (query) => {
+      sent.push(query);
+      return warehouse.query(query);
+    },
+    ping: () => warehouse.ping(),
+    admin: () => warehouse.admin(),
+    close: () => warehouse.close(),
+    sent,
+  };
 }

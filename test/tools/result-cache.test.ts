@@ -1,6 +1,5 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CompiledQuery } from '../../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import { REFRESH_META } from '../../src/server/create-server.js';
 import { TOOL_KINDS } from '../../src/tools/catalog.js';
@@ -10,28 +9,19 @@ import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
   AURORA_ROLES,
   connectHttp,
+  recording,
   SEMANTIC_LAYER,
   seededWarehouse,
   startHttp,
   testDependencies,
 } from '../helpers.js';
 
-/** A warehouse that counts the queries it is asked (the engine underneath is the real one). */
-function counting(warehouse: Warehouse): Warehouse & { asked: CompiledQuery[]; data(): CompiledQuery[] } {
-  const asked: CompiledQuery[] = [];
-  return {
-    kind: warehouse.kind,
-    query: (query) => {
-      asked.push(query);
-      return warehouse.query(query);
-    },
-    ping: () => warehouse.ping(),
-    admin: () => warehouse.admin(),
-    close: () => warehouse.close(),
-    asked,
-    /** The queries of data, not of the data's watermark. */
-    data: () => asked.filter((query) => !query.sql.includes('system.parts')),
-  };
+/** A recording view of the warehouse, and the statements of data it was sent (not of the data's watermark). */
+function counting(warehouse: Warehouse) {
+  const view = recording(warehouse);
+  return Object.assign(view, {
+    data: () => view.sent.filter((query) => !query.sql.includes('system.parts')),
+  });
 }
 
 interface Answer {

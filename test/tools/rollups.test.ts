@@ -1,6 +1,5 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CompiledQuery } from '../../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import { coveringRollup } from '../../src/semantic/rollups.js';
 import { TOOL_KINDS } from '../../src/tools/catalog.js';
@@ -10,6 +9,7 @@ import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
   AURORA_ROLES,
   connectHttp,
+  recording,
   SEMANTIC_LAYER,
   seededWarehouse,
   startHttp,
@@ -98,22 +98,6 @@ const CALLS: { name: string; arguments: Record<string, unknown> }[] = [
   { name: 'compare_campaigns', arguments: { campaign_a: 'aur-c-spring-26', campaign_b: 'aur-c-winter-25' } },
   { name: 'forecast_subs', arguments: { horizon: 3, unit: 'months' } },
 ];
-
-/** A warehouse view that records the statements it is sent. */
-function recording(warehouse: Warehouse): Warehouse & { sent: CompiledQuery[] } {
-  const sent: CompiledQuery[] = [];
-  return {
-    kind: warehouse.kind,
-    query: (query) => {
-      sent.push(query);
-      return warehouse.query(query);
-    },
-    ping: () => warehouse.ping(),
-    admin: () => warehouse.admin(),
-    close: () => warehouse.close(),
-    sent,
-  };
-}
 
 /** An answer without what differs between two runs of the same call: signed tokens and when it was computed. */
 function comparable(result: unknown): unknown {
