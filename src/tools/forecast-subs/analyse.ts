@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { forecastWarnings } from '../../analysis/forecast-warnings.js';
 import {
   describeResponses,
@@ -19,6 +20,7 @@ import { addDays, dayCount, explicitRange } from '../../semantic/time-range.js';
 import { filtersOutput } from '../framework/common-args.js';
 import type { Analysis, Call, Results, ToolPlan } from '../framework/definition.js';
 import { describeFilters } from '../framework/format.js';
+import { cacheKey } from '../framework/result-cache.js';
 import { DEFAULT_ELASTICITY } from './input.js';
 import type { ForecastSubsResult } from './output.js';
 import { CAMPAIGNS, type ForecastPlan, HISTORY, PRICE_CHANGES } from './plan.js';
@@ -28,6 +30,24 @@ const BACKTEST_MAX_HORIZON = 28;
 const MAX_ROWS = 60;
 /** Fewer days of history than this and there is nothing to forecast from. */
 const MIN_HISTORY_DAYS = 14;
+
+/** Fitted flow models and their backtest, by a hash of what they were fitted on (a few hundred at most). */
+const FITTED = new LRUCache<string, Fitted>({ max: 256 });
+interface Fitted {
+  readonly flows: ReturnType<typeof forecastFlows>;
+  readonly accuracy: ReturnType<typeof backtest>;
+}
+
+/** The models fitted on `inputs`, fitted now only when these inputs were never fitted before. */
+function fittedFor(inputs: unknown, fit: () => Fitted): Fitted {
+  const key = cacheKey(inputs);
+  let found = FITTED.get(key);
+  if (found === undefined) {
+    found = fit();
+    FITTED.set(key, found);
+  }
+  return found;
+}
 
 interface ScenarioArgs {
   churn_rate_change_pct?: number;
@@ -233,7 +253,23 @@ export function analyseForecastSubs(
   const last = addDays(lastDay, horizonDays);
   const events = knownEvents(results, detail, days[0] ?? historyFrom);
   const history = { stock, inflow, outflow };
-  const flows = forecastFlows(history, horizonDays, binding.seasonal_periods, events);
+  // The models depend only on the history, the horizon and the known events, never on the scenario: fitted
+  // once for them (about 40 fits with the backtest), then reused by every scenario asked of the same history.
+  const fitted = fittedFor({ history, horizonDays, periods: binding.seasonal_periods, events }, () => {
+    const models = forecastFlows(history, horizonDays, binding.seasonal_periods, events);
+    return {
+      flows: models,
+      accuracy: backtest(history, {
+        horizon: Math.min(horizonDays, BACKTEST_MAX_HORIZON),
+        origins: BACKTEST_ORIGINS,
+        period: binding.seasonal_periods[0] ?? 7,
+        periods: binding.seasonal_periods,
+        models,
+        events,
+      }),
+    };
+  });
+  const { flows, accuracy } = fitted;
   const responses = flows.known?.responses ?? {};
   const scenarioArgs = call.args.scenario as ScenarioArgs | undefined;
   const scenario =
@@ -243,14 +279,6 @@ export function analyseForecastSubs(
   const start = stock[stock.length - 1] ?? 0;
   const baseline = projectStock(start, flows, horizonDays);
   const alternative = scenario === undefined ? undefined : projectStock(start, flows, horizonDays, scenario);
-  const accuracy = backtest(history, {
-    horizon: Math.min(horizonDays, BACKTEST_MAX_HORIZON),
-    origins: BACKTEST_ORIGINS,
-    period: binding.seasonal_periods[0] ?? 7,
-    periods: binding.seasonal_periods,
-    models: flows,
-    events,
-  });
   const at = (path: StockPath) => {
     const i = horizonDays - 1;
     return {
