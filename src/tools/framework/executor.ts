@@ -19,6 +19,7 @@ import {
   PERIOD_COLUMN,
   type QueryPlan,
   SET_COLUMN,
+  varianceColumn,
 } from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
@@ -500,7 +501,7 @@ export class Executor {
 /**
  * What queries must share to run as one scan with grouping sets (undefined: it runs alone): everything but
  * their dimensions, metrics and measures, and nothing that needs its own statement (a page, an order, a
- * search, per-viewer shares, small-group unions, variances, coverage, distinct listings).
+ * search, per-viewer shares, small-group unions, coverage, distinct listings).
  */
 function familyOf(plan: QueryPlan): string | undefined {
   if (
@@ -511,7 +512,6 @@ function familyOf(plan: QueryPlan): string | undefined {
     plan.search !== undefined ||
     plan.marginal !== undefined ||
     plan.within !== undefined ||
-    (plan.variances?.length ?? 0) > 0 ||
     plan.coverage === true ||
     plan.groupingSets !== undefined
   )
@@ -543,6 +543,7 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
     ...first,
     dimensions,
     metrics: [...new Set(plans.flatMap((plan) => plan.metrics))],
+    variances: [...new Set(plans.flatMap((plan) => plan.variances ?? []))],
     measures: [...measures.values()],
     groupingSets: plans.map((plan) => plan.dimensions),
   };
@@ -560,7 +561,12 @@ function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows:
   const time = plan.grain === undefined ? [] : [plan.timeDimension];
   const period = plan.byPeriod === true ? [PERIOD_COLUMN] : [];
   const keys = [...time, ...period, ...plan.dimensions];
-  const columns = [...keys, ...plan.metrics, ...(plan.measures ?? []).map((measure) => measure.column)];
+  const columns = [
+    ...keys,
+    ...plan.metrics,
+    ...(plan.variances ?? []).map(varianceColumn),
+    ...(plan.measures ?? []).map((measure) => measure.column),
+  ];
   const numeric = new Set(
     plan.dimensions.filter((name) => {
       const type = layer.dimensions.get(name)?.type;
