@@ -206,6 +206,74 @@ function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) 
   return query.as(model.name);
 }
 
+/** Whole months of `periods` (as ranges of first days) and the days around them, in the periods' order. */
+export function splitMonths(periods: readonly DateRange[]): { months: DateRange[]; days: DateRange[] } {
+  const months: DateRange[] = [];
+  const days: DateRange[] = [];
+  for (const period of periods) {
+    const first = period.from.endsWith('-01') ? period.from : monthAfter(period.from);
+    const afterLast = monthAfter(period.to);
+    const lastWhole =
+      addDays(afterLast, -1) === period.to ? monthStart(period.to) : monthBefore(monthStart(period.to));
+    if (first > lastWhole) {
+      days.push(period);
+      continue;
+    }
+    months.push({ from: first, to: lastWhole });
+    if (period.from < first) days.push({ from: period.from, to: addDays(first, -1) });
+    const end = addDays(monthAfter(lastWhole), -1);
+    if (end < period.to) days.push({ from: addDays(end, 1), to: period.to });
+  }
+  return { months, days };
+}
+
+const monthStart = (day: string): string => `${day.slice(0, 7)}-01`;
+const monthAfter = (day: string): string => {
+  const [year, month] = [Number(day.slice(0, 4)), Number(day.slice(5, 7))];
+  return month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
+};
+const monthBefore = (first: string): string => {
+  const [year, month] = [Number(first.slice(0, 4)), Number(first.slice(5, 7))];
+  return month === 1 ? `${year - 1}-12-01` : `${year}-${String(month - 1).padStart(2, '0')}-01`;
+};
+
+/**
+ * A rollup read in two tiers, filtered to the tenant: its monthly table for the whole months of the periods
+ * (a row per month, dated its first day) and its daily table for the days around them. Every row still falls in
+ * its period, so the periods, buckets of a month or longer and every sum read the same as from the days.
+ */
+function tieredTable(
+  daily: Model,
+  tenant: string,
+  monthly: { readonly tier: Model; readonly time: Dimension; readonly periods: readonly DateRange[] },
+) {
+  const { months, days } = splitMonths(monthly.periods);
+  const day = sql`${sql.ref(monthly.time.column)}`;
+  const within = (ranges: readonly DateRange[]) =>
+    sql<SqlBool>`(${sql.join(
+      ranges.map(
+        (range) => sql`${day} BETWEEN ${typed(range.from, 'Date32')} AND ${typed(range.to, 'Date32')}`,
+      ),
+      sql` OR `,
+    )})`;
+  const tenantOf = (model: Model) =>
+    model.tenant_column === undefined
+      ? sql<SqlBool>`1`
+      : sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`;
+  const wholeMonths = compilerDb
+    .selectFrom(qualifiedTable(monthly.tier))
+    .selectAll()
+    .where(tenantOf(monthly.tier))
+    .where(within(months));
+  if (days.length === 0) return wholeMonths.as(daily.name);
+  const aroundThem = compilerDb
+    .selectFrom(qualifiedTable(daily))
+    .selectAll()
+    .where(tenantOf(daily))
+    .where(within(days));
+  return wholeMonths.unionAll(aroundThem).as(daily.name);
+}
+
 /**
  * Whether `target` (the column of a day dimension) falls in `period`: a date column between the two days, a
  * timestamp from the first day's midnight in the layer's zone up to (not including) the next midnight after
@@ -280,12 +348,20 @@ function filteredSource(
       group?: string | undefined;
     }[];
     where?: Expression<SqlBool> | undefined;
+    /** A rollup's monthly tier, and the periods (on its day column) to read from it where months are whole. */
+    monthly?:
+      | { readonly tier: Model; readonly time: Dimension; readonly periods: readonly DateRange[] }
+      | undefined;
   },
 ) {
   const usedModels = new Set(
     [...needs.dimensions, ...needs.filters.map((filter) => filter.dimension)].map((d) => d.model),
   );
-  let query = compilerDb.selectFrom(scopedTable(base, tenant, needs.where));
+  let query = compilerDb.selectFrom(
+    needs.monthly === undefined
+      ? scopedTable(base, tenant, needs.where)
+      : tieredTable(base, tenant, needs.monthly),
+  );
   for (const join of base.joins) {
     if (!usedModels.has(join.to)) continue;
     const joined = mustGet(layer.models, join.to, 'model');
@@ -367,6 +443,7 @@ function inSmallGroups(
   filters: Parameters<typeof filteredSource>[3]['filters'],
   time: Dimension | undefined,
   rollup: Rollup | undefined,
+  tierFor: (periods: readonly Period[]) => Parameters<typeof filteredSource>[3]['monthly'],
 ): { condition: RawBuilder<SqlBool>; dimensions: Dimension[] } | undefined {
   const shape = plan.within;
   if (shape === undefined) return undefined;
@@ -383,6 +460,7 @@ function inSmallGroups(
       shape.periods.length === 0
         ? undefined
         : periodCondition(layer, { timeDimension: plan.timeDimension, periods: shape.periods }),
+    monthly: tierFor(shape.periods),
   });
   const aliases = keys.map((_, index) => `_g${index}`);
   const small = groups
@@ -410,9 +488,23 @@ export function compileQuery(
   plan: QueryPlan,
   tenant: string,
   rollup?: Rollup,
+  monthly = false,
 ): CompiledQuery {
   const base =
     rollup === undefined ? mustGet(layer.models, plan.model, 'model') : rollupSource(layer, rollup);
+  // A rollup's monthly tier serves the whole months of a plan that buckets by month or longer (or not at all).
+  const coarse = (grain: Grain | undefined) => grain === undefined || (grain !== 'day' && grain !== 'week');
+  const tier =
+    rollup !== undefined &&
+    monthly &&
+    coarse(plan.grain) &&
+    (plan.within === undefined || coarse(plan.within.grain))
+      ? rollupSource(layer, rollup, 'month')
+      : undefined;
+  const tierFor = (periods: readonly Period[]) =>
+    tier === undefined || periods.length === 0 || splitMonths(periods).months.length === 0
+      ? undefined
+      : { tier, time: mustGet(layer.dimensions, plan.timeDimension, 'dimension'), periods };
   const needsTime =
     plan.periods.length > 0 ||
     plan.grain !== undefined ||
@@ -429,7 +521,7 @@ export function compileQuery(
   const searched =
     plan.search === undefined ? undefined : mustGet(layer.dimensions, plan.search.dimension, 'dimension');
   const inPeriods = plan.periods.length === 0 ? undefined : periodCondition(layer, plan);
-  const small = inSmallGroups(layer, base, tenant, plan, filters, time, rollup);
+  const small = inSmallGroups(layer, base, tenant, plan, filters, time, rollup, tierFor);
   const split =
     plan.marginal === undefined ? undefined : mustGet(layer.dimensions, plan.marginal.dimension, 'dimension');
   let query = filteredSource(layer, base, tenant, {
@@ -442,6 +534,7 @@ export function compileQuery(
     ],
     filters,
     where: inPeriods,
+    monthly: tierFor(plan.periods),
   });
   if (small !== undefined) query = query.where(small.condition);
 

@@ -17,15 +17,32 @@ export const ROWS_COLUMN = '_rows';
 /** The rollup column holding a metric's state. */
 export const metricColumn = (metric: string): string => `m_${metric}`;
 
-/** The model a rollup sums, as the compiler reads it: the same name and columns, the rollup's table. */
-export function rollupSource(layer: SemanticLayer, rollup: Rollup): Model {
+/** A rollup's tiers: by day (its table), and by month when it keeps one (`<table>_by_month`). */
+export type Tier = 'day' | 'month';
+
+/** The table of a rollup's tier. */
+export function tierTable(rollup: Rollup, tier: Tier): Pick<Rollup, 'table' | 'database'> {
+  return { table: tier === 'day' ? rollup.table : `${rollup.table}_by_month`, database: rollup.database };
+}
+
+/** The tiers a rollup keeps. */
+export function tiersOf(rollup: Rollup): Tier[] {
+  return rollup.monthly ? ['day', 'month'] : ['day'];
+}
+
+/** The key of a rollup's tier among the usable ones: its name, and `<name>:month` for the monthly tier. */
+export const tierKey = (rollup: string, tier: Tier): string => (tier === 'day' ? rollup : `${rollup}:month`);
+
+/** The model a rollup sums, as the compiler reads it: the same name and columns, the tier's table. */
+export function rollupSource(layer: SemanticLayer, rollup: Rollup, tier: Tier = 'day'): Model {
   const model = layer.models.get(rollup.model);
   if (model === undefined) throw new Error(`Rollup ${rollup.name} sums an unknown model`);
   const { database: _database, ...rest } = model;
+  const table = tierTable(rollup, tier);
   return {
     ...rest,
-    table: rollup.table,
-    ...(rollup.database === undefined ? {} : { database: rollup.database }),
+    table: table.table,
+    ...(table.database === undefined ? {} : { database: table.database }),
   };
 }
 
@@ -152,8 +169,14 @@ function stateOf(metric: Metric): string {
   const condition = conditions.length === 0 ? undefined : conditions.join(' AND ');
   const value = metric.column === undefined ? undefined : ident(metric.column);
   switch (metric.aggregation) {
-    case 'count':
-      return `sumSimpleState(toUInt64(${condition ?? '1'}))`;
+    case 'count': {
+      // count(column) skips NULLs: so does its state.
+      const counted = [
+        ...(value === undefined ? [] : [`isNotNull(${value})`]),
+        ...(condition === undefined ? [] : [condition]),
+      ];
+      return `sumSimpleState(toUInt64(${counted.length === 0 ? '1' : counted.join(' AND ')}))`;
+    }
     case 'sum':
       return `sumSimpleState(${condition === undefined ? value : `if(${condition}, ${value}, 0)`})`;
     case 'min':
@@ -167,8 +190,16 @@ function stateOf(metric: Metric): string {
   }
 }
 
-/** The SELECT that sums the model's rows into the rollup's rows (optionally of one month, `{month:UInt32}`). */
-export function rollupSelect(layer: SemanticLayer, rollup: Rollup, oneMonth = false): string {
+/**
+ * The SELECT that sums the model's rows into a rollup tier's rows (optionally of one month, `{month:UInt32}`);
+ * the monthly tier dates each row its month's first day.
+ */
+export function rollupSelect(
+  layer: SemanticLayer,
+  rollup: Rollup,
+  oneMonth = false,
+  tier: Tier = 'day',
+): string {
   const model = layer.models.get(rollup.model);
   if (model === undefined || model.time_column === undefined)
     throw new Error(`Rollup ${rollup.name} needs a model with a time column`);
@@ -178,27 +209,39 @@ export function rollupSelect(layer: SemanticLayer, rollup: Rollup, oneMonth = fa
     if (metric === undefined) throw new Error(`Rollup ${rollup.name} keeps an unknown metric ${name}`);
     return `${stateOf(metric)} AS ${ident(metricColumn(name))}`;
   });
-  const where = oneMonth ? ` WHERE toYYYYMM(${ident(model.time_column)}) = {month:UInt32}` : '';
-  return `SELECT ${[...keys, `sumSimpleState(toUInt64(1)) AS ${ident(ROWS_COLUMN)}`, ...states].join(', ')} FROM ${quotedTable(model)}${where} GROUP BY ${keys.join(', ')}`;
+  const time = ident(model.time_column);
+  const where = oneMonth ? ` WHERE toYYYYMM(${time}) = {month:UInt32}` : '';
+  const from =
+    tier === 'day'
+      ? quotedTable(model)
+      : `(SELECT * REPLACE (toStartOfMonth(${time}) AS ${time}) FROM ${quotedTable(model)})`;
+  return `SELECT ${[...keys, `sumSimpleState(toUInt64(1)) AS ${ident(ROWS_COLUMN)}`, ...states].join(', ')} FROM ${from}${where} GROUP BY ${keys.join(', ')}`;
 }
 
-/** The statements that create a rollup's table and the view keeping it current (empty: filled by a backfill). */
-export function rollupDdl(layer: SemanticLayer, rollup: Rollup): { create: string[]; drop: string[] } {
+/** The statements that create a rollup tier's table and the view keeping it current (empty: a backfill fills it). */
+export function rollupDdl(
+  layer: SemanticLayer,
+  rollup: Rollup,
+  tier: Tier = 'day',
+): { create: string[]; drop: string[] } {
   const model = layer.models.get(rollup.model);
-  const name = quotedTable(rollup);
-  const view = quotedTable({ ...rollup, table: `${rollup.table}_mv` });
+  const table = tierTable(rollup, tier);
+  const name = quotedTable(table);
+  const view = quotedTable({ ...table, table: `${table.table}_mv` });
   const keys = rollupKeys(layer, rollup).map(ident);
+  const select = rollupSelect(layer, rollup, false, tier);
   return {
     drop: [`DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${name}`],
     create: [
-      `CREATE TABLE IF NOT EXISTS ${name} ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) COMMENT '${ROLLUP_COMMENT}' EMPTY AS ${rollupSelect(layer, rollup)}`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${name} AS ${rollupSelect(layer, rollup)} COMMENT '${ROLLUP_COMMENT}'`,
+      `CREATE TABLE IF NOT EXISTS ${name} ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) COMMENT '${ROLLUP_COMMENT}' EMPTY AS ${select}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${name} AS ${select} COMMENT '${ROLLUP_COMMENT}'`,
     ],
   };
 }
 
-/** Rows of the model, and of its rows the rollup accounts for: equal when the rollup is complete. */
-export function rollupCompleteness(layer: SemanticLayer, rollup: Rollup): string {
+/** Rows of the model, and of its rows a rollup tier accounts for: equal when the tier is complete. */
+export function rollupCompleteness(layer: SemanticLayer, rollup: Rollup, tier: Tier = 'day'): string {
   const model = layer.models.get(rollup.model);
-  return `SELECT (SELECT count() FROM ${quotedTable(model ?? rollup)}) AS model_rows, (SELECT sum(${ident(ROWS_COLUMN)}) FROM ${quotedTable(rollup)}) AS accounted, (SELECT count() FROM ${quotedTable(rollup)}) AS rollup_rows`;
+  const table = quotedTable(tierTable(rollup, tier));
+  return `SELECT (SELECT count() FROM ${quotedTable(model ?? rollup)}) AS model_rows, (SELECT sum(${ident(ROWS_COLUMN)}) FROM ${table}) AS accounted, (SELECT count() FROM ${table}) AS rollup_rows`;
 }

@@ -344,6 +344,11 @@ const rollupSchema = z.strictObject({
   dimensions: z.array(identifier).min(1),
   /** Metrics of the model it can answer: counts, sums, minimums, maximums and approximate distinct counts. */
   metrics: z.array(identifier).min(1),
+  /**
+   * Keep a monthly tier too (`<table>_by_month`): questions about whole months (by month or longer, or not
+   * bucketed) read their whole months there and only the days around them from the daily table.
+   */
+  monthly: z.boolean().default(false),
 });
 
 /** One YAML file of the semantic layer: every section optional, sections merge across files. */

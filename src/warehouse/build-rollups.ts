@@ -2,28 +2,34 @@ import { MarqueeError } from '../errors.js';
 import {
   dayDimensionOf,
   quotedTable,
+  ROLLUP_COMMENT,
   rollupCompleteness,
   rollupDdl,
   rollupSelect,
+  type Tier,
+  tiersOf,
+  tierTable,
 } from '../semantic/rollups.js';
 import type { Rollup, SemanticLayer } from '../semantic/semantic-layer.js';
 import type { AdminConnection } from './warehouse.js';
 
-/** What a build did to one rollup. */
+/** What a build did to one rollup's tier. */
 export interface RollupBuilt {
   readonly rollup: string;
+  readonly tier: Tier;
   readonly action: 'up to date' | 'built';
   readonly rows: number;
   readonly modelRows: number;
 }
 
-/** Whether the rollup's table exists and accounts for every row of its model; its rows either way. */
+/** Whether a rollup tier's table exists and accounts for every row of its model; its rows either way. */
 async function completeness(
   admin: AdminConnection,
   layer: SemanticLayer,
   rollup: Rollup,
+  tier: Tier,
 ): Promise<{ complete: boolean; rows: number; modelRows: number } | undefined> {
-  const [row] = await admin.query(rollupCompleteness(layer, rollup)).catch(() => []);
+  const [row] = await admin.query(rollupCompleteness(layer, rollup, tier)).catch(() => []);
   if (row === undefined) return undefined;
   return {
     complete: String(row.model_rows) === String(row.accounted),
@@ -32,11 +38,30 @@ async function completeness(
   };
 }
 
+/** Refuses to replace a table or view of a rollup's names that Marquee did not create (a name clash, a typo). */
+async function refuseForeign(
+  admin: AdminConnection,
+  rollup: Rollup,
+  table: { table: string; database?: string | undefined },
+): Promise<void> {
+  const found = await admin.query(
+    `SELECT name, comment FROM system.tables
+     WHERE database = if({database:String} = '', currentDatabase(), {database:String}) AND name IN {names:Array(String)}`,
+    { database: table.database ?? '', names: [table.table, `${table.table}_mv`] },
+  );
+  const theirs = found.find((row) => String(row.comment) !== ROLLUP_COMMENT);
+  if (theirs !== undefined)
+    throw new MarqueeError(
+      'rollup_refused',
+      `Rollup ${rollup.name}: ${String(theirs.name)} exists and was not made by Marquee (its comment is not "${ROLLUP_COMMENT}"); it is left as it is: name the rollup's table otherwise`,
+    );
+}
+
 /**
- * Creates and backfills the layer's rollups: each table with the materialised view that keeps it current as
- * rows arrive, filled month by month from its model (`progress` is told each month). A rollup already complete
- * is left alone unless `rebuild`. Build while no rows are being loaded: a load during the backfill is counted
- * twice or not at all, which the completeness check then reports (and queries never read such a rollup).
+ * Creates and backfills the layer's rollups: each tier's table with the materialised view that keeps it
+ * current as rows arrive, filled month by month from its model (`progress` is told each month). A tier already
+ * complete is left alone unless `rebuild`. Build while no rows are being loaded: a load during the backfill is
+ * counted twice or not at all, which the completeness check then reports (and queries never read such a tier).
  */
 export async function buildRollups(
   layer: SemanticLayer,
@@ -44,44 +69,54 @@ export async function buildRollups(
   options: { rebuild?: boolean; progress?: (message: string) => void } = {},
 ): Promise<RollupBuilt[]> {
   const built: RollupBuilt[] = [];
-  for (const rollup of layer.rollups.values()) {
-    const before = options.rebuild === true ? undefined : await completeness(admin, layer, rollup);
-    if (before?.complete === true) {
-      built.push({
-        rollup: rollup.name,
-        action: 'up to date',
-        rows: before.rows,
-        modelRows: before.modelRows,
-      });
-      options.progress?.(`${rollup.name}: up to date (${before.rows.toLocaleString('en-US')} rows)`);
-      continue;
-    }
-    const ddl = rollupDdl(layer, rollup);
-    for (const statement of [...ddl.drop, ...ddl.create]) await admin.command(statement);
-    const model = layer.models.get(rollup.model);
-    const day = dayDimensionOf(layer, rollup.model);
-    if (model?.time_column === undefined || day === undefined)
-      throw new MarqueeError('rollup_invalid', `Rollup ${rollup.name} needs a model with a date time column`);
-    const months = await admin.query(
-      `SELECT DISTINCT toYYYYMM(\`${model.time_column}\`) AS month FROM ${quotedTable(model)} ORDER BY month`,
-    );
-    const target = quotedTable(rollup);
-    for (const [index, { month }] of months.entries()) {
-      await admin.command(`INSERT INTO ${target} ${rollupSelect(layer, rollup, true)}`, {
-        month: Number(month),
-      });
-      options.progress?.(`${rollup.name}: ${index + 1}/${months.length} months`);
-    }
-    const after = await completeness(admin, layer, rollup);
-    if (after?.complete !== true)
-      throw new MarqueeError(
-        'rollup_incomplete',
-        `Rollup ${rollup.name} accounts for a different number of rows than ${rollup.model} has (rows were loaded while it was built): run marquee rollups build --rebuild when no load runs`,
-      );
-    built.push({ rollup: rollup.name, action: 'built', rows: after.rows, modelRows: after.modelRows });
-    options.progress?.(
-      `${rollup.name}: ${after.rows.toLocaleString('en-US')} rows for ${after.modelRows.toLocaleString('en-US')} rows of ${rollup.model}`,
-    );
-  }
+  for (const rollup of layer.rollups.values())
+    for (const tier of tiersOf(rollup)) built.push(await buildTier(layer, admin, rollup, tier, options));
   return built;
+}
+
+async function buildTier(
+  layer: SemanticLayer,
+  admin: AdminConnection,
+  rollup: Rollup,
+  tier: Tier,
+  options: { rebuild?: boolean; progress?: (message: string) => void },
+): Promise<RollupBuilt> {
+  const label = tier === 'day' ? rollup.name : `${rollup.name} (by month)`;
+  const before = options.rebuild === true ? undefined : await completeness(admin, layer, rollup, tier);
+  if (before?.complete === true) {
+    options.progress?.(`${label}: up to date (${before.rows.toLocaleString('en-US')} rows)`);
+    return {
+      rollup: rollup.name,
+      tier,
+      action: 'up to date',
+      rows: before.rows,
+      modelRows: before.modelRows,
+    };
+  }
+  const table = tierTable(rollup, tier);
+  await refuseForeign(admin, rollup, table);
+  const ddl = rollupDdl(layer, rollup, tier);
+  for (const statement of [...ddl.drop, ...ddl.create]) await admin.command(statement);
+  const model = layer.models.get(rollup.model);
+  if (model?.time_column === undefined || dayDimensionOf(layer, rollup.model) === undefined)
+    throw new MarqueeError('rollup_invalid', `Rollup ${rollup.name} needs a model with a date time column`);
+  const months = await admin.query(
+    `SELECT DISTINCT toYYYYMM(\`${model.time_column}\`) AS month FROM ${quotedTable(model)} ORDER BY month`,
+  );
+  for (const [index, { month }] of months.entries()) {
+    await admin.command(`INSERT INTO ${quotedTable(table)} ${rollupSelect(layer, rollup, true, tier)}`, {
+      month: Number(month),
+    });
+    options.progress?.(`${label}: ${index + 1}/${months.length} months`);
+  }
+  const after = await completeness(admin, layer, rollup, tier);
+  if (after?.complete !== true)
+    throw new MarqueeError(
+      'rollup_incomplete',
+      `Rollup ${label} accounts for a different number of rows than ${rollup.model} has (rows were loaded while it was built): run marquee rollups build --rebuild when no load runs`,
+    );
+  options.progress?.(
+    `${label}: ${after.rows.toLocaleString('en-US')} rows for ${after.modelRows.toLocaleString('en-US')} rows of ${rollup.model}`,
+  );
+  return { rollup: rollup.name, tier, action: 'built', rows: after.rows, modelRows: after.modelRows };
 }

@@ -25,10 +25,10 @@ export class DataVersion {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The current state, read again once the last read is `everyMs` old. */
-  current(): Promise<DataState> {
+  /** The current state, read again once the last read is `everyMs` old, or now when `force`d. */
+  current(force = false): Promise<DataState> {
     const now = this.now();
-    if (this.last === undefined || now - this.last.at >= this.everyMs) {
+    if (force || this.last === undefined || now - this.last.at >= this.everyMs) {
       const state = this.read();
       const entry = { at: now, state };
       this.last = entry;

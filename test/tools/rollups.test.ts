@@ -1,6 +1,8 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
+import { loadSemanticLayer, parseSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import { coveringRollup } from '../../src/semantic/rollups.js';
 import { TOOL_KINDS } from '../../src/tools/catalog.js';
 import { AnalyticsService, DEFAULT_CACHE } from '../../src/tools/framework/analytics-service.js';
@@ -90,6 +92,21 @@ const CALLS: { name: string; arguments: Record<string, unknown> }[] = [
     name: 'query_engagement',
     arguments: { time_range: '2026-W33', group_by: ['country', 'plan'], limit: 500 },
   },
+  // Whole months from the monthly tier, the days around them from the daily one.
+  {
+    name: 'query_engagement',
+    arguments: {
+      time_range: { from: '2026-02-10', to: '2026-09-20' },
+      group_by: ['device'],
+      grain: 'month',
+      compare_to: 'previous_period',
+    },
+  },
+  {
+    name: 'query_engagement',
+    arguments: { time_range: { from: '2025-11-03', to: '2026-03-31' }, group_by: ['genre'], geo: 'LATAM' },
+  },
+  { name: 'query_engagement', arguments: { time_range: '2026-H1', group_by: ['region'], grain: 'quarter' } },
   {
     name: 'explain_change',
     arguments: { time_range: '2026-Q3', geo: 'LATAM', compare_to: 'previous_period' },
@@ -163,6 +180,12 @@ describe('rollups', () => {
       withRollups.sent.filter((query) => query.sql.includes(`\`${table}\``)).length;
     expect(read('viewing_daily_by_market')).toBeGreaterThan(20);
     expect(read('viewing_daily_by_title')).toBeGreaterThan(3);
+    expect(read('viewing_daily_by_market_by_month')).toBeGreaterThan(10);
+    expect(
+      withRollups.sent.some((query) =>
+        /by_month`[\s\S]*union all[\s\S]*viewing_daily_by_market`/i.test(query.sql),
+      ),
+    ).toBe(true);
     // Totals and movers of one call share a scan (grouping sets), on the rollups as on the events.
     expect(withRollups.sent.filter((query) => query.sql.includes('GROUPING SETS')).length).toBeGreaterThan(
       10,
@@ -194,12 +217,38 @@ describe('rollups', () => {
     expect(Number(title?.differ)).toBe(0);
   });
 
+  it('never replace a table Marquee did not make', async () => {
+    await warehouse.admin().command('CREATE TABLE IF NOT EXISTS someone_elses (x UInt8) ENGINE = Memory');
+    await warehouse.admin().command('INSERT INTO someone_elses VALUES (7)');
+    const files = await Promise.all(
+      (await readdir(SEMANTIC_LAYER))
+        .filter((name) => name.endsWith('.yaml') && name !== 'rollups.yaml')
+        .map(async (name) => ({ name, text: await readFile(join(SEMANTIC_LAYER, name), 'utf8') })),
+    );
+    const clash = parseSemanticLayer(
+      [
+        ...files,
+        {
+          name: 'rollups.yaml',
+          text: 'rollups:\n  clash:\n    model: viewing\n    table: someone_elses\n    dimensions: [device]\n    metrics: [views]\n',
+        },
+      ],
+      TOOL_KINDS,
+    );
+    await expect(buildRollups(clash, warehouse.admin(), { rebuild: true })).rejects.toThrow(
+      /someone_elses exists and was not made by Marquee/,
+    );
+    expect(await warehouse.admin().query('SELECT x FROM someone_elses')).toEqual([{ x: 7 }]);
+  });
+
   it('are read only while they account for every row of their model', async () => {
     const layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
     const service = new AnalyticsService(layer, warehouse, { ...DEFAULT_CACHE, dataCheckMs: 0 });
     expect([...(await service.usableRollups()).keys()].sort()).toEqual([
       'viewing_by_market',
+      'viewing_by_market:month',
       'viewing_by_title',
+      'viewing_by_title:month',
     ]);
     // Rows that reach the rollup but not the events (a partial restore, a botched backfill): not complete.
     await warehouse
@@ -207,7 +256,11 @@ describe('rollups', () => {
       .command(
         `INSERT INTO viewing_daily_by_title SELECT * FROM viewing_daily_by_title WHERE event_date = '2026-08-14' LIMIT 1`,
       );
-    expect([...(await service.usableRollups()).keys()]).toEqual(['viewing_by_market']);
+    expect([...(await service.usableRollups()).keys()].sort()).toEqual([
+      'viewing_by_market',
+      'viewing_by_market:month',
+      'viewing_by_title:month',
+    ]);
     const plan = {
       model: 'viewing',
       metrics: ['views'],
@@ -224,6 +277,6 @@ describe('rollups', () => {
     // New events reach the rollups through their views: still complete.
     const [row] = await warehouse.admin().query(`SELECT * FROM viewing_events LIMIT 1`);
     await warehouse.admin().insert('viewing_events', [{ ...row }, { ...row }]);
-    expect((await service.usableRollups()).size).toBe(2);
+    expect((await service.usableRollups()).size).toBe(4);
   });
 });

@@ -31,11 +31,12 @@ const MAX_ROWS = 60;
 /** Fewer days of history than this and there is nothing to forecast from. */
 const MIN_HISTORY_DAYS = 14;
 
-/** Fitted flow models and their backtest, by a hash of what they were fitted on (a few hundred at most). */
+/** Fitted flow models, their backtest and baseline, by a hash of what they came from (a few hundred at most). */
 const FITTED = new LRUCache<string, Fitted>({ max: 256 });
 interface Fitted {
   readonly flows: ReturnType<typeof forecastFlows>;
   readonly accuracy: ReturnType<typeof backtest>;
+  readonly baseline: StockPath;
 }
 
 /** The models fitted on `inputs`, fitted now only when these inputs were never fitted before. */
@@ -253,12 +254,15 @@ export function analyseForecastSubs(
   const last = addDays(lastDay, horizonDays);
   const events = knownEvents(results, detail, days[0] ?? historyFrom);
   const history = { stock, inflow, outflow };
-  // The models depend only on the history, the horizon and the known events, never on the scenario: fitted
-  // once for them (about 40 fits with the backtest), then reused by every scenario asked of the same history.
+  const start = stock[stock.length - 1] ?? 0;
+  // The models and the baseline depend only on the history, the horizon and the known events, never on the
+  // scenario: fitted and projected once for them (about 40 fits with the backtest, 500 sample paths), then
+  // reused by every scenario asked of the same history.
   const fitted = fittedFor({ history, horizonDays, periods: binding.seasonal_periods, events }, () => {
     const models = forecastFlows(history, horizonDays, binding.seasonal_periods, events);
     return {
       flows: models,
+      baseline: projectStock(start, models, horizonDays),
       accuracy: backtest(history, {
         horizon: Math.min(horizonDays, BACKTEST_MAX_HORIZON),
         origins: BACKTEST_ORIGINS,
@@ -269,15 +273,13 @@ export function analyseForecastSubs(
       }),
     };
   });
-  const { flows, accuracy } = fitted;
+  const { flows, accuracy, baseline } = fitted;
   const responses = flows.known?.responses ?? {};
   const scenarioArgs = call.args.scenario as ScenarioArgs | undefined;
   const scenario =
     scenarioArgs === undefined
       ? undefined
       : scenarioOf(scenarioArgs, first, last, responses.churn !== undefined);
-  const start = stock[stock.length - 1] ?? 0;
-  const baseline = projectStock(start, flows, horizonDays);
   const alternative = scenario === undefined ? undefined : projectStock(start, flows, horizonDays, scenario);
   const at = (path: StockPath) => {
     const i = horizonDays - 1;

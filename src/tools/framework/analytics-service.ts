@@ -19,7 +19,7 @@ import {
   type QueryPlan,
   type UnitOutcomePlan,
 } from '../../semantic/query-plan.js';
-import { coveringRollup, rollupCompleteness } from '../../semantic/rollups.js';
+import { coveringRollup, rollupCompleteness, tierKey, tiersOf, tierTable } from '../../semantic/rollups.js';
 import {
   type AccessPolicy,
   joinKeyColumns,
@@ -34,6 +34,8 @@ import type { Row, Warehouse } from '../../warehouse/warehouse.js';
 import { type Cached, cacheKey, ResultCache } from './result-cache.js';
 
 export const FACT_TTL_MS = 60_000;
+/** The longest an answer is kept, whatever a model's TTL says: its cursor and chart links last 24 hours. */
+const MAX_TTL_MS = 12 * 3_600_000;
 const NO_ROLLUPS: ReadonlyMap<string, number> = new Map();
 /** How long a check of the layer against the warehouse holds: long when they agree, short while they differ. */
 const FIT_TTL_MS = 60_000;
@@ -88,6 +90,8 @@ function frozen<T>(value: T): T {
 export interface Caller {
   readonly identity: Identity;
   readonly policy: AccessPolicy;
+  /** Read the warehouse afresh, not from the cache (the fresh rows are kept for the next asker). */
+  readonly refresh?: boolean;
 }
 
 /** Whether every row filter of `policy` can be applied to queries on `model` (else they are refused). */
@@ -137,7 +141,12 @@ export class AnalyticsService {
       warehouse,
       {
         databases: [...new Set([...reads.databases, ...rollups.flatMap((rollup) => rollup.database ?? [])])],
-        tables: [...new Set([...reads.tables, ...rollups.map((rollup) => rollup.table)])],
+        tables: [
+          ...new Set([
+            ...reads.tables,
+            ...rollups.flatMap((rollup) => tiersOf(rollup).map((tier) => tierTable(rollup, tier).table)),
+          ]),
+        ],
       },
       options.dataCheckMs,
       options.now,
@@ -166,24 +175,41 @@ export class AnalyticsService {
   private async completeRollups(): Promise<ReadonlyMap<string, number>> {
     const usable = new Map<string, number>();
     await Promise.all(
-      [...this.layer.rollups.values()].map(async (rollup) => {
-        const [row] = await this.warehouse
-          .query({ sql: rollupCompleteness(this.layer, rollup), parameters: {} })
-          .catch(() => [] as Row[]);
-        if (row !== undefined && String(row.model_rows) === String(row.accounted))
-          usable.set(rollup.name, Number(row.rollup_rows));
-      }),
+      [...this.layer.rollups.values()].flatMap((rollup) =>
+        tiersOf(rollup).map(async (tier) => {
+          const [row] = await this.warehouse
+            .query({ sql: rollupCompleteness(this.layer, rollup, tier), parameters: {} })
+            .catch(() => [] as Row[]);
+          if (row !== undefined && String(row.model_rows) === String(row.accounted))
+            usable.set(tierKey(rollup.name, tier), Number(row.rollup_rows));
+        }),
+      ),
     );
     return usable;
   }
 
-  /** How long results read from `model` (and the models it joins) may be kept: the shortest of their TTLs. */
+  /**
+   * How long results read from `model` (and the models it joins) may be kept: the shortest of their TTLs, and
+   * never past MAX_TTL_MS (links in a kept answer must outlive it).
+   */
   ttlOf(model: string): number {
-    return (
-      Math.min(
-        ...this.layer.reachableModels(model).map((name) => this.layer.models.get(name)?.cache_ttl ?? 0),
-      ) * 1000
+    const seconds = Math.min(
+      ...this.layer.reachableModels(model).map((name) => this.layer.models.get(name)?.cache_ttl ?? 0),
     );
+    return Math.min(seconds * 1000, MAX_TTL_MS);
+  }
+
+  /** How long a tool's answers may be kept: the shortest TTL of every model its binding names. */
+  ttlOfTool(tool: Tool): number {
+    const named = new Set<string>([tool.model]);
+    const walk = (value: unknown): void => {
+      if (typeof value === 'string') {
+        if (this.layer.models.has(value)) named.add(value);
+      } else if (value !== null && typeof value === 'object')
+        for (const item of Object.values(value)) walk(item);
+    };
+    walk(tool);
+    return Math.min(...[...named].map((model) => this.ttlOf(model)));
   }
 
   /**
@@ -197,7 +223,7 @@ export class AnalyticsService {
     load: (data: DataState) => Promise<T>,
     refresh = false,
   ): Promise<Cached<T> & { data: DataState }> {
-    const data = await this.data.current();
+    const data = await this.data.current(refresh);
     const key = cacheKey([this.layer.version, data.version, parts]);
     const got = await this.cache.get(key, ttlMs, async () => frozen(await load(data)), refresh);
     return { value: got.value as T, cached: got.cached, data };
@@ -214,12 +240,9 @@ export class AnalyticsService {
    */
   compile(plan: QueryPlan, caller: Caller, usable: ReadonlyMap<string, number> = NO_ROLLUPS): CompiledQuery {
     const filtered = this.withRowFilters(plan, caller);
-    return compileQuery(
-      this.layer,
-      filtered,
-      caller.identity.tenant,
-      coveringRollup(this.layer, filtered, usable),
-    );
+    const rollup = coveringRollup(this.layer, filtered, usable);
+    const monthly = rollup !== undefined && usable.has(tierKey(rollup.name, 'month'));
+    return compileQuery(this.layer, filtered, caller.identity.tenant, rollup, monthly);
   }
 
   /** The rollup a plan would read for this caller (undefined: its model). */
@@ -247,6 +270,7 @@ export class AnalyticsService {
       ['rows', this.scopeKey(caller), query.sql, query.parameters],
       this.ttlOf(model),
       () => this.warehouse.query(query),
+      caller.refresh === true,
     );
     return rows.value;
   }

@@ -862,8 +862,9 @@ export class Door {
         call.anchor ?? null,
         today,
       ],
-      service.ttlOf(offered.binding.model),
-      (data) => this.compute(offered, call, caller, data),
+      service.ttlOfTool(offered.binding),
+      // Asked afresh, every warehouse read of the call is afresh too.
+      (data) => this.compute(offered, call, refresh ? { ...caller, refresh } : caller, data),
       refresh,
     );
     return got.cached ? asCached(got.value) : got.value;

@@ -545,7 +545,12 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
     metrics: [...new Set(plans.flatMap((plan) => plan.metrics))],
     variances: [...new Set(plans.flatMap((plan) => plan.variances ?? []))],
     measures: [...measures.values()],
-    groupingSets: plans.map((plan) => plan.dimensions),
+    // Queries grouping by the same dimensions share one grouping (a repeated set would repeat its rows).
+    groupingSets: [
+      ...new Map(
+        plans.map((plan) => [JSON.stringify([...plan.dimensions].sort()), plan.dimensions]),
+      ).values(),
+    ],
   };
 }
 
@@ -576,9 +581,13 @@ function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows:
   const compare = (a: Row, b: Row): number => {
     for (const key of keys) {
       const [x, y] = [a[key], b[key]];
-      const order = numeric.has(key)
-        ? Number(x) - Number(y)
-        : Buffer.compare(Buffer.from(String(x ?? '')), Buffer.from(String(y ?? '')));
+      // As the engine orders: NULLs last.
+      const order =
+        x == null || y == null
+          ? Number(x == null) - Number(y == null)
+          : numeric.has(key)
+            ? Number(x) - Number(y)
+            : Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
       if (order !== 0) return order;
     }
     return 0;
