@@ -40,11 +40,11 @@ interface Fitted {
 }
 
 /** The models fitted on `inputs`, fitted now only when these inputs were never fitted before. */
-function fittedFor(inputs: unknown, fit: () => Fitted): Fitted {
+function fittedFor(inputs: unknown, fitModels: () => Fitted): Fitted {
   const key = cacheKey(inputs);
   let found = FITTED.get(key);
   if (found === undefined) {
-    found = fit();
+    found = fitModels();
     FITTED.set(key, found);
   }
   return found;
