@@ -501,7 +501,7 @@ export class Executor {
 /**
  * What queries must share to run as one scan with grouping sets (undefined: it runs alone): everything but
  * their dimensions, metrics and measures, and nothing that needs its own statement (a page, an order, a
- * search, per-viewer shares, small-group unions, coverage, distinct listings).
+ * search, per-viewer shares, small-group unions, variances, coverage, distinct listings).
  */
 function familyOf(plan: QueryPlan): string | undefined {
   if (
@@ -512,6 +512,8 @@ function familyOf(plan: QueryPlan): string | undefined {
     plan.search !== undefined ||
     plan.marginal !== undefined ||
     plan.within !== undefined ||
+    // Per-viewer variances (sumMap) of several groupings at once outgrow memory at scale (100 M events).
+    (plan.variances?.length ?? 0) > 0 ||
     plan.coverage === true ||
     plan.groupingSets !== undefined
   )
