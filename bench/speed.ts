@@ -200,7 +200,8 @@ function recorder(warehouse: Warehouse) {
 
 async function timed(client: Client, tool: string, args: Args): Promise<number> {
   const started = performance.now();
-  const result = await client.callTool({ name: tool, arguments: args });
+  // Uncached questions on the events can take minutes at 100 M (explain_change): no client-side give-up.
+  const result = await client.callTool({ name: tool, arguments: args }, { timeout: 15 * 60_000 });
   const took = performance.now() - started;
   if (result.isError === true)
     throw new Error(`${tool} ${JSON.stringify(args)}: ${JSON.stringify(result.content).slice(0, 400)}`);
