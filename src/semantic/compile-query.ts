@@ -30,7 +30,15 @@ import {
   type Rollup,
   type SemanticLayer,
 } from './semantic-layer.js';
-import { addDays, type DateRange, EARLIEST_DAY, LATEST_DAY, type Period } from './time-range.js';
+import {
+  addDays,
+  addMonths,
+  bucketEnd,
+  type DateRange,
+  EARLIEST_DAY,
+  LATEST_DAY,
+  type Period,
+} from './time-range.js';
 
 type Fragment = RawBuilder<unknown>;
 
@@ -197,13 +205,17 @@ function dimensionExpression(layer: SemanticLayer, dimension: Dimension, grain?:
  * layer declares shared by every tenant (a catalogue) has no tenant column and is read whole.
  */
 function scopedTable(model: Model, tenant: string, extra?: Expression<SqlBool>) {
+  return tenantRows(model, tenant, extra).as(model.name);
+}
+
+/** The rows of one table for `tenant` (every row of a shared one), narrowed by `extra`. */
+function tenantRows(model: Model, tenant: string, extra?: Expression<SqlBool>) {
   let query = compilerDb.selectFrom(qualifiedTable(model)).selectAll();
   if (model.tenant_column !== undefined)
     query = query.where(sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`);
   else if (model.shared !== true)
     throw new Error(`Model ${model.name} has neither a tenant column nor shared`);
-  if (extra !== undefined) query = query.where(extra);
-  return query.as(model.name);
+  return extra === undefined ? query : query.where(extra);
 }
 
 /** Whole months of `periods` (as ranges of first days) and the days around them, in the periods' order. */
@@ -211,31 +223,24 @@ export function splitMonths(periods: readonly DateRange[]): { months: DateRange[
   const months: DateRange[] = [];
   const days: DateRange[] = [];
   for (const period of periods) {
-    const first = period.from.endsWith('-01') ? period.from : monthAfter(period.from);
-    const afterLast = monthAfter(period.to);
-    const lastWhole =
-      addDays(afterLast, -1) === period.to ? monthStart(period.to) : monthBefore(monthStart(period.to));
+    const start = monthOf(period.from);
+    const first = start === period.from ? start : addMonths(start, 1);
+    const last = monthOf(period.to);
+    const lastWhole = bucketEnd(last, 'month') === period.to ? last : addMonths(last, -1);
     if (first > lastWhole) {
       days.push(period);
       continue;
     }
     months.push({ from: first, to: lastWhole });
     if (period.from < first) days.push({ from: period.from, to: addDays(first, -1) });
-    const end = addDays(monthAfter(lastWhole), -1);
+    const end = bucketEnd(lastWhole, 'month');
     if (end < period.to) days.push({ from: addDays(end, 1), to: period.to });
   }
   return { months, days };
 }
 
-const monthStart = (day: string): string => `${day.slice(0, 7)}-01`;
-const monthAfter = (day: string): string => {
-  const [year, month] = [Number(day.slice(0, 4)), Number(day.slice(5, 7))];
-  return month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
-};
-const monthBefore = (first: string): string => {
-  const [year, month] = [Number(first.slice(0, 4)), Number(first.slice(5, 7))];
-  return month === 1 ? `${year - 1}-12-01` : `${year}-${String(month - 1).padStart(2, '0')}-01`;
-};
+/** The first day of a day's month. */
+const monthOf = (day: string): string => `${day.slice(0, 7)}-01`;
 
 /**
  * A rollup read in two tiers, filtered to the tenant: its monthly table for the whole months of the periods
@@ -256,22 +261,10 @@ function tieredTable(
       ),
       sql` OR `,
     )})`;
-  const tenantOf = (model: Model) =>
-    model.tenant_column === undefined
-      ? sql<SqlBool>`1`
-      : sql<SqlBool>`${sql.ref(model.tenant_column)} = ${typed(tenant, 'String')}`;
-  const wholeMonths = compilerDb
-    .selectFrom(qualifiedTable(monthly.tier))
-    .selectAll()
-    .where(tenantOf(monthly.tier))
-    .where(within(months));
-  if (days.length === 0) return wholeMonths.as(daily.name);
-  const aroundThem = compilerDb
-    .selectFrom(qualifiedTable(daily))
-    .selectAll()
-    .where(tenantOf(daily))
-    .where(within(days));
-  return wholeMonths.unionAll(aroundThem).as(daily.name);
+  const wholeMonths = tenantRows(monthly.tier, tenant, within(months));
+  return days.length === 0
+    ? wholeMonths.as(daily.name)
+    : wholeMonths.unionAll(tenantRows(daily, tenant, within(days))).as(daily.name);
 }
 
 /**

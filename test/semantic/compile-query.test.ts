@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compilerDb, typed } from '../../src/semantic/clickhouse-compiler.js';
-import { compileQuery, compileUnitOutcome } from '../../src/semantic/compile-query.js';
+import { compileQuery, compileUnitOutcome, splitMonths } from '../../src/semantic/compile-query.js';
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import type { QueryPlan, UnitOutcomePlan } from '../../src/semantic/query-plan.js';
 import type { SemanticLayer } from '../../src/semantic/semantic-layer.js';
@@ -154,5 +154,29 @@ describe('the ClickHouse compiler', () => {
     expect(compiled.sql).toBe(
       'select `a` from `t` where `a` = {p0:String} and `b` = {p1:Int64} and `c` = {p2:Float64} and `d` = {p3:Date}',
     );
+  });
+});
+
+describe('splitMonths (a rollup read in monthly and daily tiers)', () => {
+  it('keeps whole months for the monthly tier and the days around them for the daily one', () => {
+    expect(splitMonths([{ from: '2025-11-03', to: '2026-03-31' }])).toEqual({
+      months: [{ from: '2025-12-01', to: '2026-03-01' }],
+      days: [{ from: '2025-11-03', to: '2025-11-30' }],
+    });
+    expect(splitMonths([{ from: '2024-02-01', to: '2024-02-29' }])).toEqual({
+      months: [{ from: '2024-02-01', to: '2024-02-01' }],
+      days: [],
+    });
+    expect(splitMonths([{ from: '2026-02-10', to: '2026-03-20' }])).toEqual({
+      months: [],
+      days: [{ from: '2026-02-10', to: '2026-03-20' }],
+    });
+    expect(splitMonths([{ from: '2026-01-31', to: '2026-03-01' }])).toEqual({
+      months: [{ from: '2026-02-01', to: '2026-02-01' }],
+      days: [
+        { from: '2026-01-31', to: '2026-01-31' },
+        { from: '2026-03-01', to: '2026-03-01' },
+      ],
+    });
   });
 });

@@ -214,7 +214,8 @@ export class AnalyticsService {
 
   /**
    * `load`ed once per key among concurrent callers and kept for `ttlMs` under the current data version (so new
-   * data is never answered from the cache); `refresh` loads again. The key must hold everything else the value
+   * data is never answered from the cache); `refresh` loads again, and `reread` reads the data's version afresh
+   * first (once per call: the call's queries then share it). The key must hold everything else the value
    * depends on: the caller's tenant and policy, and the layer's version.
    */
   async cached<T extends object>(
@@ -222,8 +223,9 @@ export class AnalyticsService {
     ttlMs: number,
     load: (data: DataState) => Promise<T>,
     refresh = false,
+    reread = refresh,
   ): Promise<Cached<T> & { data: DataState }> {
-    const data = await this.data.current(refresh);
+    const data = await this.data.current(reread);
     const key = cacheKey([this.layer.version, data.version, parts]);
     const got = await this.cache.get(key, ttlMs, async () => frozen(await load(data)), refresh);
     return { value: got.value as T, cached: got.cached, data };
@@ -271,6 +273,7 @@ export class AnalyticsService {
       this.ttlOf(model),
       () => this.warehouse.query(query),
       caller.refresh === true,
+      false,
     );
     return rows.value;
   }

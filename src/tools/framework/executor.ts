@@ -19,7 +19,6 @@ import {
   PERIOD_COLUMN,
   type QueryPlan,
   SET_COLUMN,
-  varianceColumn,
 } from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
 import type { Row } from '../../warehouse/warehouse.js';
@@ -383,8 +382,9 @@ export class Executor {
     const usable = await this.service.usableRollups();
     const families = new Map<string, number[]>();
     planned.forEach((query, index) => {
-      const key = 'query' in query ? familyOf(query.query) : undefined;
-      if (key === undefined || !('query' in query)) return;
+      if (!('query' in query)) return;
+      const key = familyOf(query.query);
+      if (key === undefined) return;
       const full = `${key}|${this.service.rollupOf(query.query, caller, usable) ?? ''}`;
       families.set(full, [...(families.get(full) ?? []), index]);
     });
@@ -405,14 +405,18 @@ export class Executor {
       });
     }
     planned.forEach((query, index) => {
-      if (!merged.has(index)) out[index] = this.fetch(query, caller);
+      if (!merged.has(index)) out[index] = this.fetch(query, caller, usable);
     });
     return Promise.all(out);
   }
 
-  private async fetch(planned: PlannedQuery, caller: Caller): Promise<readonly Row[]> {
+  private async fetch(
+    planned: PlannedQuery,
+    caller: Caller,
+    known?: ReadonlyMap<string, number>,
+  ): Promise<readonly Row[]> {
     const model = 'outcome' in planned ? planned.outcome.model : planned.query.model;
-    const usable = await this.service.usableRollups();
+    const usable = known ?? (await this.service.usableRollups());
     return this.service.runCompiled(this.compile(planned, caller, usable), model, caller);
   }
 
@@ -545,7 +549,6 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
     ...first,
     dimensions,
     metrics: [...new Set(plans.flatMap((plan) => plan.metrics))],
-    variances: [...new Set(plans.flatMap((plan) => plan.variances ?? []))],
     measures: [...measures.values()],
     // Queries grouping by the same dimensions share one grouping (a repeated set would repeat its rows).
     groupingSets: [
@@ -568,12 +571,7 @@ function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows:
   const time = plan.grain === undefined ? [] : [plan.timeDimension];
   const period = plan.byPeriod === true ? [PERIOD_COLUMN] : [];
   const keys = [...time, ...period, ...plan.dimensions];
-  const columns = [
-    ...keys,
-    ...plan.metrics,
-    ...(plan.variances ?? []).map(varianceColumn),
-    ...(plan.measures ?? []).map((measure) => measure.column),
-  ];
+  const columns = [...keys, ...plan.metrics, ...(plan.measures ?? []).map((measure) => measure.column)];
   const numeric = new Set(
     plan.dimensions.filter((name) => {
       const type = layer.dimensions.get(name)?.type;
