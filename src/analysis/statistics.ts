@@ -13,10 +13,10 @@ const LANCZOS = [
   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
-/** ln Γ(x) for x > 0 (Lanczos, g = 7). */
 /** The two-sided 95% normal quantile. */
 export const Z95 = 1.959963984540054;
 
+/** ln Γ(x) for x > 0 (Lanczos, g = 7). */
 export function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
   const z = x - 1;

@@ -1,5 +1,5 @@
 import { ArgumentError } from '../errors.js';
-import { PLACEHOLDER } from '../semantic/check-semantic-layer.js';
+import { PLACEHOLDER, placeholdersIn } from '../semantic/check-semantic-layer.js';
 import { unknownNameMessage } from '../semantic/did-you-mean.js';
 import type { SavedPrompt } from '../semantic/semantic-layer.js';
 import { RELATIVE_PERIODS } from '../semantic/time-range.js';
@@ -48,10 +48,10 @@ export function promptValues(prompt: SavedPrompt, given: Readonly<Record<string,
 function fill(value: unknown, values: PromptValues): unknown {
   if (typeof value === 'string') {
     // A value naming an argument given nothing is dropped, never sent half-filled.
-    const named = [...value.matchAll(PLACEHOLDER)].map((match) => match[1] ?? '');
+    const named = placeholdersIn(value);
     if (named.some((name) => values[name] === undefined)) return undefined;
-    const whole = /^\{([A-Za-z][A-Za-z0-9_]*)\}$/.exec(value);
-    if (whole !== null) return values[whole[1] ?? ''];
+    // A value that is one placeholder and nothing else takes the argument's own value (a number stays one).
+    if (named.length === 1 && value === `{${named[0]}}`) return values[named[0] ?? ''];
     return value.replace(PLACEHOLDER, (_, name: string) => String(values[name]));
   }
   if (Array.isArray(value))

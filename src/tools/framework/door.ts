@@ -41,6 +41,7 @@ import {
   describeMetric,
 } from '../semantic-catalogue.js';
 import type { Caller } from './analytics-service.js';
+import type { pageSchema } from './common-args.js';
 import type { Dependencies } from './context.js';
 import type { CursorCodec } from './cursor.js';
 import type { AnyToolDefinition, Call, ToolPlan } from './definition.js';
@@ -67,14 +68,8 @@ export type ResourceContent =
   | { readonly uri: string; readonly mimeType: string; readonly text: string }
   | { readonly uri: string; readonly mimeType: string; readonly blob: string };
 
-/** A paginated answer's page, as tools report it. */
-interface PageInfo {
-  readonly offset: number;
-  readonly limit: number;
-  readonly returned: number;
-  readonly next_cursor: string | null;
-  readonly total_rows?: number;
-}
+/** A paginated answer's page, as tools report it (some also count every row). */
+type PageInfo = z.infer<typeof pageSchema> & { readonly total_rows?: number };
 
 /** The summary line of an answer with more rows than its page: how many, and the link to every row. */
 function allRowsLine(page: PageInfo, uri: string): string {
@@ -616,8 +611,8 @@ export class Door {
     return this.through('resource:results', 'resource:results', { uri }, FILE_ANSWER, async () => {
       const link = this.linkedCall(uri, target.token, 'result');
       const done = await link.answer(MAX_EXPORT_ROWS);
-      const page = done.result.structured?.page as { next_cursor?: string | null } | undefined;
-      if (typeof page?.next_cursor === 'string')
+      // An answer links every row in a file exactly when its page does not hold them all.
+      if (done.result.results !== undefined)
         throw new ArgumentError(
           'limit',
           `This answer has more than ${MAX_EXPORT_ROWS.toLocaleString('en-US')} rows, more than one file holds: narrow the question (a shorter period, fewer breakdowns)`,
@@ -1044,11 +1039,14 @@ const deepAnswer = <T>(): AnswerKind<T> => ({
 const RESOURCE_ANSWER = deepAnswer<{ uri: string; mimeType: string; text: string }>();
 
 /** A request the protocol refused: only its audit record is kept. */
-const REFUSED: AnswerKind<null> = {
+/** Answers the door passes as they are (nothing to guard, or guarded value by value before), failures rethrown. */
+const passThrough = <T>(): AnswerKind<T> => ({
   guard: (result) => ({ value: result, count: 0 }),
   hash: (result) => result,
   failure: rethrow,
-};
+});
+
+const REFUSED = passThrough<null>();
 
 /** A saved prompt as the client gets it: its description and its text for the model. */
 export interface PromptAnswer {
@@ -1062,10 +1060,6 @@ const PROMPT_ANSWER = deepAnswer<PromptAnswer>();
  * Charts, results and the catalogue: their values were neutralised and redacted one by one before they were
  * serialised; the door does not run its patterns over the whole text, where they would run across cells and bytes.
  */
-const FILE_ANSWER: AnswerKind<ResourceContent> = {
-  guard: (result) => ({ value: result, count: 0 }),
-  hash: (result) => result,
-  failure: rethrow,
-};
+const FILE_ANSWER = passThrough<ResourceContent>();
 
 const COMPLETION_ANSWER = deepAnswer<string[]>();
