@@ -224,25 +224,30 @@ interface ShapeResult {
   statements: number;
 }
 
+/** The data directory of a size, seeded once; its rollups built, or rebuilt where the layer's definition moved. */
 async function seeded(events: number): Promise<string> {
   const dir = join(DATA, `events-${events}`);
   const marker = join(dir, 'seeded');
-  if (existsSync(marker)) return dir;
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  const fresh = !existsSync(marker);
+  if (fresh) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+  }
   const warehouse = createWarehouse(
     { kind: 'embedded', dataDir: join(dir, 'warehouse'), readers: 1, limits: LIMITS },
-    { create: true },
+    { create: fresh },
   );
   const started = performance.now();
-  process.stderr.write(`seeding ${events.toLocaleString('en-US')} events…\n`);
-  await seedFixtures(warehouse.admin(), { scale: events / 1_000_000 });
+  if (fresh) {
+    process.stderr.write(`seeding ${events.toLocaleString('en-US')} events…\n`);
+    await seedFixtures(warehouse.admin(), { scale: events / 1_000_000 });
+  }
   const layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
   await buildRollups(layer, warehouse.admin(), {
     progress: (message) => process.stderr.write(`rollups: ${message}\n`),
   });
   await warehouse.close();
-  await writeFile(marker, `${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  if (fresh) await writeFile(marker, `${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return dir;
 }
 

@@ -5,7 +5,7 @@ import { DEFAULT_SCALE, isSeeded, isSeedTable, seedFixtures } from '../../fixtur
 import type { Config } from '../config.js';
 import { MarqueeError } from '../errors.js';
 import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
-import { ROLLUP_COMMENT } from '../semantic/rollups.js';
+import { isRollupComment } from '../semantic/rollups.js';
 import { TOOL_KINDS } from '../tools/catalog.js';
 import { buildRollups } from '../warehouse/build-rollups.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
@@ -115,6 +115,6 @@ async function foreignTables(admin: AdminConnection, stateDatabase: string): Pro
     { skip: [...SYSTEM_DATABASES, stateDatabase] },
   );
   return rows
-    .filter((row) => !isSeedTable(String(row.comment)) && String(row.comment) !== ROLLUP_COMMENT)
+    .filter((row) => !isSeedTable(String(row.comment)) && !isRollupComment(String(row.comment)))
     .map((row) => `${String(row.database)}.${String(row.name)}`);
 }

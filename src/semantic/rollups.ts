@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { aggregateFunction } from './aggregate-functions.js';
 import type { QueryPlan } from './query-plan.js';
 import type { FilterValue } from './schema.js';
 import {
@@ -8,8 +10,35 @@ import {
   type SemanticLayer,
 } from './semantic-layer.js';
 
-/** The comment on a rollup's table and view: Marquee made them (another seed or build may replace them). */
+/**
+ * The comment on a rollup's table and view: Marquee made them (another seed or build may replace them). A
+ * table's comment goes on with a fingerprint of the definition it was built from (see `rollupComment`).
+ */
 export const ROLLUP_COMMENT = 'marquee rollup';
+
+/** Whether a table's or view's comment says Marquee made it as a rollup. */
+export const isRollupComment = (comment: string): boolean =>
+  comment === ROLLUP_COMMENT || comment.startsWith(`${ROLLUP_COMMENT} `);
+
+/**
+ * A rollup tier's table comment: ROLLUP_COMMENT and a fingerprint of the rows it keeps (its SELECT). A table
+ * built from another definition (another metric, another state function) is stale: never read, rebuilt.
+ */
+export function rollupComment(layer: SemanticLayer, rollup: Rollup, tier: Tier): string {
+  const definition = `${tableEngine(layer, rollup)} AS ${rollupSelect(layer, rollup, false, tier)}`;
+  return `${ROLLUP_COMMENT} ${createHash('sha256').update(definition).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * A rollup table's engine: by month, sorted by tenant, then its dimensions, then the day (a question about one
+ * country or device reads its own rows, not every row of its days), in granules of 256 rows (a row holds
+ * distinct-count states of up to 12 KiB, so the default 8,192 would read most of a month for a few rows).
+ */
+function tableEngine(layer: SemanticLayer, rollup: Rollup): string {
+  const model = layer.models.get(rollup.model);
+  const keys = rollupKeys(layer, rollup).map(ident);
+  return `ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) SETTINGS index_granularity = 256`;
+}
 
 /** The rollup column counting the model's rows behind each rollup row: what says a rollup is complete. */
 export const ROWS_COLUMN = '_rows';
@@ -46,15 +75,15 @@ export function rollupSource(layer: SemanticLayer, rollup: Rollup, tier: Tier = 
   };
 }
 
-/** Columns a rollup keeps per row (besides its states): the tenant column, the day, its dimensions' columns. */
+/** Columns a rollup keeps per row (besides its states), in its sort order: the tenant, its dimensions, the day. */
 export function rollupKeys(layer: SemanticLayer, rollup: Rollup): string[] {
   const model = layer.models.get(rollup.model);
   const columns = rollup.dimensions.map((name) => layer.dimensions.get(name)?.column ?? name);
   return [
     ...new Set([
       ...(model?.tenant_column === undefined ? [] : [model.tenant_column]),
-      model?.time_column ?? '',
       ...columns,
+      model?.time_column ?? '',
     ]),
   ].filter((column) => column !== '');
 }
@@ -91,7 +120,7 @@ export function dayDimensionOf(layer: SemanticLayer, model: string): string | un
 }
 
 /**
- * The smallest rollup (by its rows, among those `usable`: built and complete) that answers `plan` exactly as
+ * The smallest rollup (by its bytes, among those `usable`: built and complete) that answers `plan` exactly as
  * the model's table would: every dimension it groups, filters or measures by is in the rollup or joined
  * through it, every metric and privacy measure is kept there, and the plan needs nothing per row (per-viewer
  * shares, variances, text search, coverage of the raw column, overlapping spans). Undefined: read the model.
@@ -126,13 +155,13 @@ export function coveringRollup(
     ...(plan.distinct === true ? [] : plan.metrics),
     ...measures.flatMap((measure) => ('metric' in measure ? [measure.metric] : [])),
   ];
-  let best: { rollup: Rollup; rows: number } | undefined;
+  let best: { rollup: Rollup; bytes: number } | undefined;
   for (const rollup of layer.rollups.values()) {
-    const rows = usable.get(rollup.name);
-    if (rows === undefined || rollup.model !== plan.model) continue;
+    const bytes = usable.get(rollup.name);
+    if (bytes === undefined || rollup.model !== plan.model) continue;
     if (!dimensions.every((dimension) => reaches(layer, rollup, dimension, day ?? ''))) continue;
     if (!metrics.every((metric) => answers(layer, rollup, layer.metrics.get(metric)))) continue;
-    if (best === undefined || rows < best.rows) best = { rollup, rows };
+    if (best === undefined || bytes < best.bytes) best = { rollup, bytes };
   }
   return best?.rollup;
 }
@@ -184,7 +213,9 @@ function stateOf(metric: Metric): string {
       if (condition !== undefined) throw new Error(`A rollup cannot keep ${metric.aggregation} with where`);
       return `${metric.aggregation}SimpleState(${value})`;
     case 'approx_count_distinct':
-      return condition === undefined ? `uniqState(${value})` : `uniqIfState(${value}, ${condition})`;
+      return condition === undefined
+        ? `${aggregateFunction('approx_count_distinct', 'State')}(${value})`
+        : `${aggregateFunction('approx_count_distinct', 'IfState')}(${value}, ${condition})`;
     default:
       throw new Error(`A rollup cannot keep ${metric.aggregation}`);
   }
@@ -224,24 +255,63 @@ export function rollupDdl(
   rollup: Rollup,
   tier: Tier = 'day',
 ): { create: string[]; drop: string[] } {
-  const model = layer.models.get(rollup.model);
   const table = tierTable(rollup, tier);
   const name = quotedTable(table);
   const view = quotedTable({ ...table, table: `${table.table}_mv` });
-  const keys = rollupKeys(layer, rollup).map(ident);
   const select = rollupSelect(layer, rollup, false, tier);
   return {
     drop: [`DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${name}`],
     create: [
-      `CREATE TABLE IF NOT EXISTS ${name} ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) COMMENT '${ROLLUP_COMMENT}' EMPTY AS ${select}`,
+      `CREATE TABLE IF NOT EXISTS ${name} ${tableEngine(layer, rollup)} COMMENT '${rollupComment(layer, rollup, tier)}' EMPTY AS ${select}`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${name} AS ${select} COMMENT '${ROLLUP_COMMENT}'`,
     ],
   };
 }
 
-/** Rows of the model, and of its rows a rollup tier accounts for: equal when the tier is complete. */
-export function rollupCompleteness(layer: SemanticLayer, rollup: Rollup, tier: Tier = 'day'): string {
+/** What the warehouse says of a rollup tier: whether it is complete and current, its rows and bytes. */
+export interface TierState {
+  /** Built from the layer's definition and accounting for every row of its model. */
+  readonly complete: boolean;
+  /** Built from another definition of the rollup (rebuild it). */
+  readonly stale: boolean;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly modelRows: number;
+}
+
+/**
+ * The statement reading a rollup tier's state: rows of the model, of its rows those the tier accounts for,
+ * the tier's rows, bytes and comment (its definition's fingerprint). No row: the tier's table is missing.
+ */
+export function rollupCompleteness(
+  layer: SemanticLayer,
+  rollup: Rollup,
+  tier: Tier = 'day',
+): { sql: string; parameters: Record<string, string> } {
   const model = layer.models.get(rollup.model);
-  const table = quotedTable(tierTable(rollup, tier));
-  return `SELECT (SELECT count() FROM ${quotedTable(model ?? rollup)}) AS model_rows, (SELECT sum(${ident(ROWS_COLUMN)}) FROM ${table}) AS accounted, (SELECT count() FROM ${table}) AS rollup_rows`;
+  const tierOf = tierTable(rollup, tier);
+  const table = quotedTable(tierOf);
+  const described = `FROM system.tables WHERE database = if({database:String} = '', currentDatabase(), {database:String}) AND name = {table:String}`;
+  return {
+    sql: `SELECT (SELECT count() FROM ${quotedTable(model ?? rollup)}) AS model_rows, (SELECT sum(${ident(ROWS_COLUMN)}) FROM ${table}) AS accounted, (SELECT count() FROM ${table}) AS rollup_rows, (SELECT any(comment) ${described}) AS comment, (SELECT any(total_bytes) ${described}) AS bytes`,
+    parameters: { database: tierOf.database ?? '', table: tierOf.table },
+  };
+}
+
+/** A rollup tier's state from its `rollupCompleteness` row. */
+export function tierState(
+  layer: SemanticLayer,
+  rollup: Rollup,
+  tier: Tier,
+  row: Record<string, unknown>,
+): TierState {
+  const stale = String(row.comment) !== rollupComment(layer, rollup, tier);
+  const rows = Number(row.rollup_rows);
+  return {
+    complete: !stale && String(row.model_rows) === String(row.accounted),
+    stale,
+    rows,
+    bytes: row.bytes === null || row.bytes === undefined ? rows : Number(row.bytes),
+    modelRows: Number(row.model_rows),
+  };
 }

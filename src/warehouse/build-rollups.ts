@@ -1,12 +1,15 @@
 import { MarqueeError } from '../errors.js';
 import {
   dayDimensionOf,
+  isRollupComment,
   quotedTable,
   ROLLUP_COMMENT,
   rollupCompleteness,
   rollupDdl,
   rollupSelect,
   type Tier,
+  type TierState,
+  tierState,
   tiersOf,
   tierTable,
 } from '../semantic/rollups.js';
@@ -22,20 +25,16 @@ export interface RollupBuilt {
   readonly modelRows: number;
 }
 
-/** Whether a rollup tier's table exists and accounts for every row of its model; its rows either way. */
+/** A rollup tier's state (complete, stale, its rows); undefined where its table is missing. */
 async function completeness(
   admin: AdminConnection,
   layer: SemanticLayer,
   rollup: Rollup,
   tier: Tier,
-): Promise<{ complete: boolean; rows: number; modelRows: number } | undefined> {
-  const [row] = await admin.query(rollupCompleteness(layer, rollup, tier)).catch(() => []);
-  if (row === undefined) return undefined;
-  return {
-    complete: String(row.model_rows) === String(row.accounted),
-    rows: Number(row.rollup_rows),
-    modelRows: Number(row.model_rows),
-  };
+): Promise<TierState | undefined> {
+  const statement = rollupCompleteness(layer, rollup, tier);
+  const [row] = await admin.query(statement.sql, statement.parameters).catch(() => []);
+  return row === undefined ? undefined : tierState(layer, rollup, tier, row);
 }
 
 /** Refuses to replace a table or view of a rollup's names that Marquee did not create (a name clash, a typo). */
@@ -49,7 +48,7 @@ async function refuseForeign(
      WHERE database = if({database:String} = '', currentDatabase(), {database:String}) AND name IN {names:Array(String)}`,
     { database: table.database ?? '', names: [table.table, `${table.table}_mv`] },
   );
-  const theirs = found.find((row) => String(row.comment) !== ROLLUP_COMMENT);
+  const theirs = found.find((row) => !isRollupComment(String(row.comment)));
   if (theirs !== undefined)
     throw new MarqueeError(
       'rollup_refused',
@@ -95,6 +94,7 @@ async function buildTier(
   }
   const table = tierTable(rollup, tier);
   await refuseForeign(admin, rollup, table);
+  if (before?.stale === true) options.progress?.(`${label}: built from another definition; rebuilding`);
   const ddl = rollupDdl(layer, rollup, tier);
   for (const statement of [...ddl.drop, ...ddl.create]) await admin.command(statement);
   const model = layer.models.get(rollup.model);

@@ -10,7 +10,8 @@ export interface DataState {
 }
 
 /**
- * The watermark of the tables the layer reads: their active parts' row counts and newest write time, read
+ * The watermark of the tables the layer reads: their active parts' rows, bytes and newest write time (bytes
+ * tell a table rebuilt within the same second with as many rows, another rollup state function), read
  * from `system.parts` (one small query) at most once every `everyMs`; concurrent askers share one read, and a
  * failed read is not kept. Tables without parts (views, Distributed tables on a server) do not move it: their
  * answers are kept only as long as their model's cache TTL.
@@ -42,7 +43,7 @@ export class DataVersion {
   private async read(): Promise<DataState> {
     const rows = await this.warehouse.query({
       sql: `SELECT database, table, toString(sum(rows)) AS rows, toString(count()) AS parts,
-          toString(max(toUnixTimestamp(modification_time))) AS written
+          toString(sum(bytes_on_disk)) AS bytes, toString(max(toUnixTimestamp(modification_time))) AS written
         FROM system.parts
         WHERE active AND table IN {tables:Array(String)}
           AND (database IN {databases:Array(String)} OR database = currentDatabase())

@@ -19,7 +19,14 @@ import {
   type QueryPlan,
   type UnitOutcomePlan,
 } from '../../semantic/query-plan.js';
-import { coveringRollup, rollupCompleteness, tierKey, tiersOf, tierTable } from '../../semantic/rollups.js';
+import {
+  coveringRollup,
+  rollupCompleteness,
+  tierKey,
+  tierState,
+  tiersOf,
+  tierTable,
+} from '../../semantic/rollups.js';
 import {
   type AccessPolicy,
   joinKeyColumns,
@@ -155,8 +162,9 @@ export class AnalyticsService {
   }
 
   /**
-   * The rollups queries may read now, with their rows: those built and complete (every row of their model
-   * accounted for), checked once per data version. A rollup not built, or behind its model, is never read.
+   * The rollups queries may read now, with their bytes: those built from the layer's definition and complete
+   * (every row of their model accounted for), checked once per data version. A rollup not built, built from
+   * another definition, or behind its model, is never read.
    */
   async usableRollups(): Promise<ReadonlyMap<string, number>> {
     if (!this.rollupsOn) return NO_ROLLUPS;
@@ -178,10 +186,10 @@ export class AnalyticsService {
       [...this.layer.rollups.values()].flatMap((rollup) =>
         tiersOf(rollup).map(async (tier) => {
           const [row] = await this.warehouse
-            .query({ sql: rollupCompleteness(this.layer, rollup, tier), parameters: {} })
+            .query(rollupCompleteness(this.layer, rollup, tier))
             .catch(() => [] as Row[]);
-          if (row !== undefined && String(row.model_rows) === String(row.accounted))
-            usable.set(tierKey(rollup.name, tier), Number(row.rollup_rows));
+          const state = row === undefined ? undefined : tierState(this.layer, rollup, tier, row);
+          if (state?.complete === true) usable.set(tierKey(rollup.name, tier), state.bytes);
         }),
       ),
     );

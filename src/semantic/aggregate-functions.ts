@@ -1,0 +1,25 @@
+import type { Metric } from './semantic-layer.js';
+
+type Aggregation = Exclude<Metric['aggregation'], 'ratio'>;
+
+/**
+ * The ClickHouse function of each aggregation, with its parameters. Approximate distinct counts are
+ * uniqCombined with 2^14 registers: exact up to 1,024 distinct values per figure (barring a rare 32-bit hash
+ * collision), above that HyperLogLog with a relative standard error of 0.8%. Its states are at most 12 KiB
+ * (uniq's grow to 256 KiB) and merge 3–4× faster, and exactly: a rollup gives the events' own figure.
+ */
+const FUNCTIONS: Record<Aggregation, readonly [name: string, parameters?: string]> = {
+  count: ['count'],
+  sum: ['sum'],
+  avg: ['avg'],
+  min: ['min'],
+  max: ['max'],
+  count_distinct: ['uniqExact'],
+  approx_count_distinct: ['uniqCombined', '(14)'],
+};
+
+/** The function name of an aggregation with combinators (`If`, `State`, `Merge`, `MergeIf`, `IfState`). */
+export function aggregateFunction(aggregation: Aggregation, combinators = ''): string {
+  const [name, parameters = ''] = FUNCTIONS[aggregation];
+  return `${name}${combinators}${parameters}`;
+}
