@@ -504,14 +504,14 @@ export class Executor {
 
 /**
  * What queries must share to run as one scan with grouping sets (undefined: it runs alone): everything but
- * their dimensions, metrics and measures, and nothing that needs its own statement (a page, an order, a
- * search, per-viewer shares, small-group unions, variances, coverage, distinct listings).
+ * their dimensions, metrics, measures and order (each member's rows are put in its own order), and nothing
+ * that needs its own statement (a page, a search, per-viewer shares, small-group unions, variances, coverage,
+ * distinct listings).
  */
 function familyOf(plan: QueryPlan): string | undefined {
   if (
     plan.limit !== undefined ||
     (plan.offset ?? 0) > 0 ||
-    plan.order.length > 0 ||
     plan.distinct === true ||
     plan.search !== undefined ||
     plan.marginal !== undefined ||
@@ -549,6 +549,7 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
   return {
     ...first,
     dimensions,
+    order: [],
     metrics: [...new Set(plans.flatMap((plan) => plan.metrics))],
     measures: [...measures.values()],
     // Queries grouping by the same dimensions share one grouping (a repeated set would repeat its rows).
@@ -562,7 +563,8 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
 
 /**
  * The rows of one member of a grouping-sets scan: those of its grouping, with its own columns only, in the
- * order its own query would have given (its group keys ascending: numbers as numbers, text byte by byte).
+ * order its own query would have given: its own order, then its group keys ascending (numbers as numbers, text
+ * byte by byte, NULLs last either way, as the engine orders).
  */
 function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows: readonly Row[]): Row[] {
   const mask = scan.dimensions.reduce(
@@ -572,23 +574,31 @@ function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows:
   const time = plan.grain === undefined ? [] : [plan.timeDimension];
   const period = plan.byPeriod === true ? [PERIOD_COLUMN] : [];
   const keys = [...time, ...period, ...plan.dimensions];
-  const columns = [...keys, ...plan.metrics, ...(plan.measures ?? []).map((measure) => measure.column)];
-  const numeric = new Set(
-    plan.dimensions.filter((name) => {
+  const figures = [...plan.metrics, ...(plan.measures ?? []).map((measure) => measure.column)];
+  const columns = [...keys, ...figures];
+  const numeric = new Set([
+    ...figures,
+    ...plan.dimensions.filter((name) => {
       const type = layer.dimensions.get(name)?.type;
       return type === 'integer' || type === 'number';
     }),
-  );
+  ]);
+  const orders = [
+    ...plan.order,
+    ...keys
+      .filter((key) => !plan.order.some((order) => order.key === key))
+      .map((key) => ({ key, direction: 'asc' as const })),
+  ];
   const compare = (a: Row, b: Row): number => {
-    for (const key of keys) {
+    for (const { key, direction } of orders) {
       const [x, y] = [a[key], b[key]];
-      // As the engine orders: NULLs last.
       const order =
         x == null || y == null
           ? Number(x == null) - Number(y == null)
-          : numeric.has(key)
-            ? Number(x) - Number(y)
-            : Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
+          : (direction === 'desc' ? -1 : 1) *
+            (numeric.has(key)
+              ? Number(x) - Number(y)
+              : Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y))));
       if (order !== 0) return order;
     }
     return 0;
