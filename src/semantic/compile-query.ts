@@ -419,12 +419,20 @@ function measureExpression(layer: SemanticLayer, measure: Measure, rollup?: Roll
   return call(measure.extreme, sql`ifNull(toString(${value}), ${typed('', 'String')})`);
 }
 
-/** A model's column as a day: a timestamp (a dimension of that type declares it) read in the layer's zone. */
-function dayOfColumn(layer: SemanticLayer, model: string, name: string): Fragment {
-  const timestamp = [...layer.dimensions.values()].find(
+/**
+ * A model's column as a day: a timestamp (a dimension of that type declares it) read in the layer's zone.
+ * `value` is the column as the query names it (qualified by its model unless said otherwise).
+ */
+function dayOfColumn(
+  layer: SemanticLayer,
+  model: string,
+  name: string,
+  value: Fragment = column(model, name),
+): Fragment {
+  const timestamp = [...layer.dimensions.values()].some(
     (dimension) => dimension.model === model && dimension.column === name && dimension.type === 'timestamp',
   );
-  return timestamp === undefined ? column(model, name) : dimensionExpression(layer, timestamp);
+  return timestamp ? call('toDate32', value, zoneOf(layer)) : value;
 }
 
 /** Dimensions a measure reads (to join their models). */
@@ -772,7 +780,16 @@ export function compileUnitOutcome(
   // Only the rows of the units' own keys are read from the metric's (large) table.
   const unitKeys = units().select(keys.map(([local], index) => column(base.name, local).as(`_k${index}`)));
   const targetKeys = sql`(${sql.join(keys.map(([, remote]) => sql.ref(remote)))})`;
-  const targetRows = scopedTable(target, tenant, sql<SqlBool>`${targetKeys} IN (${unitKeys})`);
+  // And only the days some unit's window covers: the table's days from the first unit's start to the last
+  // one's end (a campaign's months, not the table's years).
+  const rawDay = dayOfColumn(layer, target.name, target.time_column, sql.ref(target.time_column));
+  const first = units().select(sql`min(${since})`.as('_first'));
+  const last = units().select(sql`max(${since})`.as('_last'));
+  const targetRows = scopedTable(
+    target,
+    tenant,
+    sql<SqlBool>`${targetKeys} IN (${unitKeys}) AND ${rawDay} >= (${first}) AND ${rawDay} < (${last}) + ${typed(plan.days, 'Int64')}`,
+  );
   const day = dayOfColumn(layer, target.name, target.time_column);
   const window = sql`${day} >= ${since} AND ${day} < ${since} + ${typed(plan.days, 'Int64')}`;
   const perUnit = units()

@@ -131,8 +131,9 @@ describe('per-unit outcomes', () => {
     const { sql, parameters } = compileUnitOutcome(layer, outcome, hostile);
     expect(sql).toMatch(/select \* from `campaign_exposures` where `tenant_id` = \{p\d+:String\}/);
     expect(sql).toMatch(/select \* from `viewing_events` where `tenant_id` = \{p\d+:String\}/);
-    // exposures twice (units and the key subquery), each with campaigns and markets joined, and the views.
-    expect(Object.values(parameters).filter((value) => value === hostile)).toHaveLength(7);
+    // exposures four times (units, the key subquery, the first and the last start of a window), each with
+    // campaigns and markets joined, and the views.
+    expect(Object.values(parameters).filter((value) => value === hostile)).toHaveLength(13);
     expect(sql).not.toContain('1=1');
   });
 });
