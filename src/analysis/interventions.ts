@@ -218,11 +218,15 @@ function lifted(
   draw: ResponseDraw,
   lifts?: Responses['campaignLifts'],
 ) {
-  const lift = (run: CampaignRun) =>
-    lifts?.get(run) ??
-    (run.kind === undefined ? undefined : draw.campaignKinds.get(run.kind)) ??
-    draw.signupsPerCampaign;
-  return campaigns.reduce((sum, run) => sum + (isRunning(run, t) ? lift(run) : 0), 0);
+  // A loop, not closures: this runs for every day of every projection and backtest.
+  let sum = 0;
+  for (const run of campaigns)
+    if (isRunning(run, t))
+      sum +=
+        lifts?.get(run) ??
+        (run.kind === undefined ? undefined : draw.campaignKinds.get(run.kind)) ??
+        draw.signupsPerCampaign;
+  return sum;
 }
 
 /** The responses of sign-ups fitSignupResponses estimates. */
@@ -245,7 +249,9 @@ const meanAndSpread = (values: readonly number[]) => {
 
 /** The sum of price changes in effect on day `t`, in percent. */
 function priced(changes: readonly PriceChange[], t: number): number {
-  return changes.reduce((sum, change) => sum + (change.step <= t ? change.pct : 0), 0);
+  let sum = 0;
+  for (const change of changes) sum += change.step <= t ? change.pct : 0;
+  return sum;
 }
 
 /**

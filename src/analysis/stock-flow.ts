@@ -287,28 +287,27 @@ function stockPath(
   const inflows: number[] = [];
   const outflows: number[] = [];
   let level = start;
-  inflow.forEach((value, i) => {
+  // Loops, not callbacks: this runs for every day of every draw of every projection and backtest.
+  for (let i = 0; i < inflow.length; i++) {
     const day = known.days + i;
     const signups = adjustInflow(
-      value * (known.pastSignups[i] ?? 1) * signupFactor(future, draw, day),
+      (inflow[i] ?? 0) * (known.pastSignups[i] ?? 1) * signupFactor(future, draw, day),
       i,
       scenario,
       draw,
     );
-    const rate = pastDraws.reduce(
-      (value, past) => value * churnFactor(past.changes, past.draw, day),
-      (rates[i] ?? 0) * churnFactor(future.priceChanges, draw, day),
-    );
+    let rate = (rates[i] ?? 0) * churnFactor(future.priceChanges, draw, day);
+    for (const past of pastDraws) rate *= churnFactor(past.changes, past.draw, day);
     const churned = adjustRate(rate, i, scenario, draw, scenarioChange) * level;
     level = level + signups - churned;
     stock.push(level);
     inflows.push(signups);
     outflows.push(churned);
-  });
+  }
   return { stock, inflows, outflows };
 }
 
-function quantile(sorted: readonly number[], p: number): number {
+function quantile(sorted: ArrayLike<number>, p: number): number {
   const position = p * (sorted.length - 1);
   const low = Math.floor(position);
   const high = Math.ceil(position);
@@ -337,7 +336,8 @@ export function projectStock(
   );
   const { inflow: inflowModel, churnRate: rateModel } = flows;
   const normal = seededNormal(20_261_121);
-  const samples: number[][] = Array.from({ length: horizon }, () => []);
+  // Per day, the stock of every path (typed arrays: sorted natively, as numbers, without a comparator).
+  const samples = Array.from({ length: horizon }, () => new Float64Array(PATHS));
   for (let k = 0; k < PATHS; k++) {
     const draw = drawResponses(responses, normal);
     const path = stockPath(
@@ -348,17 +348,17 @@ export function projectStock(
       known,
       draw,
     ).stock;
-    path.forEach((value, i) => {
-      samples[i]?.push(value);
-    });
+    for (let i = 0; i < horizon; i++) (samples[i] as Float64Array)[k] = path[i] ?? 0;
   }
-  const sorted = samples.map((values) => values.sort((a, b) => a - b));
+  const sorted = samples.map((values) => values.sort());
   const at = (p: number) => sorted.map((values) => Math.max(0, quantile(values, p)));
   // The point forecast is what it is called: the mean of the simulated stock (the stock from the flows'
   // point forecasts is neither its mean nor its median once the flows are uncertain).
-  const mean = samples.map((values) =>
-    Math.max(0, values.reduce((sum, value) => sum + value, 0) / values.length),
-  );
+  const mean = sorted.map((values) => {
+    let sum = 0;
+    for (const value of values) sum += value;
+    return Math.max(0, sum / values.length);
+  });
   return {
     mean,
     lower80: at(0.1),
