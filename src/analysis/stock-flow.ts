@@ -348,7 +348,8 @@ export function projectStock(
       known,
       draw,
     ).stock;
-    for (let i = 0; i < horizon; i++) (samples[i] as Float64Array)[k] = path[i] ?? 0;
+    if (path.length !== horizon) throw new Error(`A simulated path has ${path.length} days, not ${horizon}`);
+    for (const [i, values] of samples.entries()) values[k] = path[i] ?? 0;
   }
   const sorted = samples.map((values) => values.sort());
   const at = (p: number) => sorted.map((values) => Math.max(0, quantile(values, p)));

@@ -1,6 +1,7 @@
 import type { Metric } from './semantic-layer.js';
 
-type Aggregation = Exclude<Metric['aggregation'], 'ratio'>;
+/** The aggregations that compile to one ClickHouse function (a ratio is two). */
+export type Aggregation = Exclude<Metric['aggregation'], 'ratio'>;
 
 /**
  * The ClickHouse function of each aggregation, with its parameters. Approximate distinct counts are

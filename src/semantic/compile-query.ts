@@ -6,7 +6,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely';
-import { aggregateFunction } from './aggregate-functions.js';
+import { type Aggregation, aggregateFunction } from './aggregate-functions.js';
 import { type AnyDatabase, compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
 import { distinctPeopleMetric, isAdditive } from './metric-traits.js';
@@ -86,9 +86,7 @@ function literal(value: FilterValue): ReturnType<typeof typed> {
 }
 
 /** How a rollup's state of a metric is merged: sums for counts and sums, the extreme for extremes, states merged. */
-const ROLLUP_MERGE: Partial<
-  Record<Metric['aggregation'], [Parameters<typeof aggregateFunction>[0], string]>
-> = {
+const ROLLUP_MERGE: Partial<Record<Metric['aggregation'], [Aggregation, string]>> = {
   count: ['sum', ''],
   sum: ['sum', ''],
   min: ['min', ''],
@@ -156,10 +154,10 @@ export function varianceExpression(layer: SemanticLayer, metric: Metric): Fragme
   const conditions = Object.entries(metric.where ?? {}).map(
     ([name, value]) => sql`${column(model, name)} = ${literal(value)}`,
   );
+  // count(column) counts the rows where it is not NULL: so does its variance.
+  if (metric.aggregation === 'count' && metric.column !== undefined)
+    conditions.push(sql`isNotNull(${column(model, metric.column)})`);
   const where = conditions.length === 0 ? undefined : sql.join(conditions, sql` AND `);
-  const factor = (metric.multiply_by ?? 1) / (metric.divide_by ?? 1);
-  const scaledBy = (expression: Fragment) =>
-    factor === 1 ? expression : sql`(${expression}) * ${typed(factor * factor, 'Float64')}`;
   const unit = unitOf(layer, model);
   if (unit !== undefined) {
     const value =
@@ -169,7 +167,7 @@ export function varianceExpression(layer: SemanticLayer, metric: Metric): Fragme
     // A Map argument, not the (keys, values) arrays: 3× faster at 100 M events, the same sums.
     const args = [sql`map(${column(model, unit)}, ${value})`, ...(where === undefined ? [] : [where])];
     const totals = call('mapValues', call(where === undefined ? 'sumMap' : 'sumMapIf', ...args));
-    return scaledBy(sql`arraySum(arrayMap(${sql.raw('s -> s * s')}, ${totals}))`);
+    return scaledSquares(metric, sql`arraySum(arrayMap(${sql.raw('s -> s * s')}, ${totals}))`);
   }
   let expression: Fragment;
   if (metric.aggregation === 'count') {
@@ -179,7 +177,13 @@ export function varianceExpression(layer: SemanticLayer, metric: Metric): Fragme
     const square = sql`${value} * ${value}`;
     expression = where === undefined ? call('sum', square) : call('sumIf', square, where);
   }
-  return scaledBy(expression);
+  return scaledSquares(metric, expression);
+}
+
+/** A sum of squares of a metric's values, scaled as the metric is (by the square of its factor). */
+function scaledSquares(metric: Metric, squares: Fragment): Fragment {
+  const factor = (metric.multiply_by ?? 1) / (metric.divide_by ?? 1);
+  return factor === 1 ? squares : sql`(${squares}) * ${typed(factor * factor, 'Float64')}`;
 }
 
 /** The column naming the person behind each row of `model`: its `people` metric's distinct-counted column. */
@@ -681,7 +685,7 @@ function perUnit(
   plan: QueryPlan,
   metrics: readonly Metric[],
   rollup: Rollup | undefined,
-): { unit: string; people: Metric } | undefined {
+): PerUnit | undefined {
   if (
     (plan.variances?.length ?? 0) === 0 ||
     rollup !== undefined ||
@@ -694,18 +698,28 @@ function perUnit(
     return undefined;
   const unit = unitOf(layer, plan.model);
   const people = distinctPeopleMetric(layer, plan.model);
-  if (unit === undefined || people === undefined || people.where !== undefined) return undefined;
+  const counted = people?.aggregation;
+  if (unit === undefined || people?.where !== undefined) return undefined;
+  if (counted !== 'count_distinct' && counted !== 'approx_count_distinct') return undefined;
   const variances = (plan.variances ?? []).map((name) => mustGet(layer.metrics, name, 'metric'));
   const ofModel = (metric: Metric) => (metric.model ?? metric.baseModel) === plan.model;
   if (![...metrics, ...variances].every((metric) => isAdditive(metric) && ofModel(metric))) return undefined;
   const measures = plan.measures ?? [];
-  if (!measures.every((measure) => 'metric' in measure && measure.metric === people.name)) return undefined;
-  return { unit, people };
+  if (!measures.every((measure) => 'metric' in measure && measure.metric === people?.name)) return undefined;
+  return { unit, counted, variances };
+}
+
+/** How a plan's per-unit variances are computed in two steps: its units' column, how people are counted. */
+interface PerUnit {
+  readonly unit: string;
+  readonly counted: 'count_distinct' | 'approx_count_distinct';
+  readonly variances: readonly Metric[];
 }
 
 /**
  * Per-unit variances in two steps (see `perUnit`): the same figures as `varianceExpression`'s map of units per
  * group, 2–3× faster at 100 M events (a unit's totals are a hash aggregation, not a sorted map per group).
+ * Squares are taken in floating point, as the map's are: an integer total squared could wrap around.
  */
 function compilePerUnit(
   layer: SemanticLayer,
@@ -713,39 +727,32 @@ function compilePerUnit(
   query: SelectQueryBuilder<AnyDatabase, string, object>,
   keys: { selections: AliasedRawBuilder<unknown, string>[]; groupKeys: string[] },
   metrics: readonly Metric[],
-  by: { unit: string; people: Metric },
+  by: PerUnit,
 ): CompiledQuery {
-  const variances = (plan.variances ?? []).map((name) => mustGet(layer.metrics, name, 'metric'));
-  const summed = [...new Map([...metrics, ...variances].map((metric) => [metric.name, metric])).values()];
-  const part = (metric: Metric) => `_part_${metric.name}`;
+  const summed = [...new Map([...metrics, ...by.variances].map((metric) => [metric.name, metric])).values()];
+  const part = (metric: Metric) => sql.id(`_part_${metric.name}`);
   const unscaled = (metric: Metric): Metric => ({ ...metric, multiply_by: undefined, divide_by: undefined });
   const units = query
     .select([
       ...keys.selections,
       column(plan.model, by.unit).as(UNIT_COLUMN),
-      ...summed.map((metric) => metricExpression(layer, unscaled(metric)).as(part(metric))),
+      ...summed.map((metric) => metricExpression(layer, unscaled(metric)).as(`_part_${metric.name}`)),
     ])
     .groupBy([...keys.groupKeys, UNIT_COLUMN].map((key) => sql`${sql.id(key)}`));
-  const sumOf = (metric: Metric) => sql`sum(${sql.id(part(metric))})`;
-  const select = compilerDb.selectFrom(units.as('units')).select([
-    ...keys.groupKeys.map((key) => sql`${sql.id(key)}`.as(key)),
-    ...metrics.map((metric) => scaled(metric, sumOf(metric)).as(metric.name)),
-    ...variances.map((metric) => {
-      const factor = (metric.multiply_by ?? 1) / (metric.divide_by ?? 1);
-      const squares = sql`sum(${sql.id(part(metric))} * ${sql.id(part(metric))})`;
-      return (factor === 1 ? squares : sql`(${squares}) * ${typed(factor * factor, 'Float64')}`).as(
-        varianceColumn(metric.name),
-      );
-    }),
-    ...(plan.measures ?? []).map((measure) =>
-      call(
-        aggregateFunction(
-          by.people.aggregation === 'count_distinct' ? 'count_distinct' : 'approx_count_distinct',
+  const select = compilerDb
+    .selectFrom(units.as('units'))
+    .select([
+      ...keys.groupKeys.map((key) => sql`${sql.id(key)}`.as(key)),
+      ...metrics.map((metric) => scaled(metric, sql`sum(${part(metric)})`).as(metric.name)),
+      ...by.variances.map((metric) =>
+        scaledSquares(metric, sql`sum(toFloat64(${part(metric)}) * toFloat64(${part(metric)}))`).as(
+          varianceColumn(metric.name),
         ),
-        sql`${sql.id(UNIT_COLUMN)}`,
-      ).as(measure.column),
-    ),
-  ]);
+      ),
+      ...(plan.measures ?? []).map((measure) =>
+        call(aggregateFunction(by.counted), sql`${sql.id(UNIT_COLUMN)}`).as(measure.column),
+      ),
+    ]);
   const grouped =
     keys.groupKeys.length === 0 ? select : select.groupBy(keys.groupKeys.map((key) => sql`${sql.id(key)}`));
   return ordered(grouped, plan, keys.groupKeys, false);
@@ -792,7 +799,7 @@ export function compileUnitOutcome(
   );
   const day = dayOfColumn(layer, target.name, target.time_column);
   const window = sql`${day} >= ${since} AND ${day} < ${since} + ${typed(plan.days, 'Int64')}`;
-  const perUnit = units()
+  const outcomes = units()
     .leftJoin(targetRows, (on) => {
       let condition = on;
       for (const [local, remote] of keys)
@@ -809,7 +816,7 @@ export function compileUnitOutcome(
       since,
     ]);
   let summary = compilerDb
-    .selectFrom(perUnit.as('units'))
+    .selectFrom(outcomes.as('units'))
     .select([
       ...groups.map((group) => sql`${sql.id(group.name)}`.as(group.name)),
       sql`count()`.as(UNITS_COLUMN),

@@ -17,8 +17,7 @@ import {
 export const ROLLUP_COMMENT = 'marquee rollup';
 
 /** Whether a table's or view's comment says Marquee made it as a rollup. */
-export const isRollupComment = (comment: string): boolean =>
-  comment === ROLLUP_COMMENT || comment.startsWith(`${ROLLUP_COMMENT} `);
+export const isRollupComment = (comment: string): boolean => /^marquee rollup( [0-9a-f]{16})?$/.test(comment);
 
 /**
  * A rollup tier's table comment: ROLLUP_COMMENT and a fingerprint of the rows it keeps (its SELECT). A table
@@ -311,7 +310,8 @@ export function tierState(
     complete: !stale && String(row.model_rows) === String(row.accounted),
     stale,
     rows,
-    bytes: row.bytes === null || row.bytes === undefined ? rows : Number(row.bytes),
+    // A tier whose size the engine does not tell is chosen after every measured one.
+    bytes: row.bytes === null || row.bytes === undefined ? Number.POSITIVE_INFINITY : Number(row.bytes),
     modelRows: Number(row.model_rows),
   };
 }

@@ -52,6 +52,18 @@ const PLANS: Record<string, QueryPlan> = {
     order: [{ key: 'views', direction: 'desc' }],
     limit: 11,
   },
+  // Per-viewer variances in two steps: each viewer's minutes per period and device, then per group their sum,
+  // sum of squares (in floating point) and distinct viewers.
+  'per-viewer-variance-by-device': {
+    ...base,
+    metrics: ['watch_minutes'],
+    dimensions: ['device'],
+    periods: [Q3, Q2],
+    byPeriod: true,
+    variances: ['watch_minutes'],
+    measures: [{ column: '_people', metric: 'unique_viewers' }],
+    filters: [{ dimension: 'region', values: ['LATAM'] }],
+  },
   'dimension-values': {
     model: 'markets',
     metrics: [],

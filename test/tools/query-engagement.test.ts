@@ -451,6 +451,22 @@ describe('pagination', () => {
     );
   });
 
+  it('a breakdown with a comparison lists its groups largest first, as the engine orders them', async () => {
+    // Its rows come from the scan it shares with the totals (grouping sets), put in its own order in memory.
+    const out = await query(client, {
+      metrics: ['watch_minutes'],
+      time_range: '2026-Q3',
+      compare_to: 'year_ago',
+      group_by: ['country'],
+    });
+    const truth = await warehouse
+      .admin()
+      .query(`SELECT country_code AS country, sum(watch_seconds) / 60 AS minutes
+      FROM viewing_events WHERE tenant_id = 'aurora' AND event_date BETWEEN '2026-07-01' AND '2026-09-30'
+      GROUP BY country ORDER BY minutes DESC, country`);
+    expect(out.rows.map((row) => row.country)).toEqual(truth.map((row) => row.country));
+  });
+
   it('a breakdown with a comparison carries each group in both periods, and its change', async () => {
     const out = await query(client, {
       metrics: ['views'],

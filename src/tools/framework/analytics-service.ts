@@ -180,16 +180,36 @@ export class AnalyticsService {
     return this.routing.usable;
   }
 
+  /** Says once in the log why a rollup is not read (a missing table is not news: rollups may not be built). */
+  private noteOnce(key: string, message: string): void {
+    if (this.noted.has(key)) return;
+    this.noted.add(key);
+    process.stderr.write(`[marquee] ${message}\n`);
+  }
+
+  private readonly noted = new Set<string>();
+
   private async completeRollups(): Promise<ReadonlyMap<string, number>> {
     const usable = new Map<string, number>();
     await Promise.all(
       [...this.layer.rollups.values()].flatMap((rollup) =>
         tiersOf(rollup).map(async (tier) => {
+          const key = tierKey(rollup.name, tier);
           const [row] = await this.warehouse
             .query(rollupCompleteness(this.layer, rollup, tier))
-            .catch(() => [] as Row[]);
+            .catch((error) => {
+              const message = (error as Error).message;
+              if (!/unknown table|UNKNOWN_TABLE|does not exist/i.test(message))
+                this.noteOnce(key, `rollup ${key} cannot be checked (${message}): it is not read`);
+              return [] as Row[];
+            });
           const state = row === undefined ? undefined : tierState(this.layer, rollup, tier, row);
-          if (state?.complete === true) usable.set(tierKey(rollup.name, tier), state.bytes);
+          if (state?.complete === true) usable.set(key, state.bytes);
+          else if (state?.stale === true)
+            this.noteOnce(
+              key,
+              `rollup ${key} was built from another definition: it is not read until marquee rollups build`,
+            );
         }),
       ),
     );
