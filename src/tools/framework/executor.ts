@@ -21,6 +21,7 @@ import {
   SET_COLUMN,
 } from '../../semantic/query-plan.js';
 import type { SemanticLayer } from '../../semantic/semantic-layer.js';
+import type { Period } from '../../semantic/time-range.js';
 import type { Row } from '../../warehouse/warehouse.js';
 import type { AnalyticsService, Caller } from './analytics-service.js';
 import type { PlannedQuery, Results } from './definition.js';
@@ -527,11 +528,35 @@ function familyOf(plan: QueryPlan): string | undefined {
     plan.model,
     plan.timeDimension,
     plan.grain ?? null,
-    plan.periods,
-    plan.byPeriod === true,
+    // A plan of one period joins those split by period that start with it (its rows are their first period's);
+    // a plan summing several periods together only joins its equals.
+    plan.byPeriod === true || plan.periods.length <= 1 ? (plan.periods[0] ?? null) : plan.periods,
     plan.overlap ?? null,
     plan.filters,
   ]);
+}
+
+/**
+ * The periods a family's scan splits by, when every member's are the first of them (or all members sum the
+ * same periods together); undefined when they are not.
+ */
+function periodsOf(
+  plans: readonly QueryPlan[],
+): { periods: readonly Period[]; byPeriod: boolean } | undefined {
+  const longest = plans.reduce<readonly Period[]>(
+    (most, plan) => (plan.periods.length > most.length ? plan.periods : most),
+    [],
+  );
+  const same = (a: readonly Period[], b: readonly Period[]) => JSON.stringify(a) === JSON.stringify(b);
+  if (plans.every((plan) => plan.byPeriod === true) || plans.every((plan) => plan.byPeriod !== true))
+    if (plans.every((plan) => same(plan.periods, longest)))
+      return { periods: longest, byPeriod: plans[0]?.byPeriod === true };
+  const fits = plans.every((plan) =>
+    plan.byPeriod === true
+      ? same(plan.periods, longest.slice(0, plan.periods.length))
+      : plan.periods.length === 1,
+  );
+  return fits ? { periods: longest, byPeriod: true } : undefined;
 }
 
 /** One plan grouping by each family member's dimensions at once, or undefined when they cannot share a scan. */
@@ -539,7 +564,8 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
   const [first] = plans;
   if (first === undefined) return undefined;
   const dimensions = [...new Set(plans.flatMap((plan) => plan.dimensions))];
-  if (dimensions.length === 0) return undefined;
+  const split = periodsOf(plans);
+  if (dimensions.length === 0 || split === undefined) return undefined;
   const measures = new Map<string, Measure>();
   for (const measure of plans.flatMap((plan) => plan.measures ?? [])) {
     const known = measures.get(measure.column);
@@ -548,6 +574,7 @@ function combined(plans: readonly QueryPlan[]): QueryPlan | undefined {
   }
   return {
     ...first,
+    ...split,
     dimensions,
     order: [],
     metrics: [...new Set(plans.flatMap((plan) => plan.metrics))],
@@ -603,8 +630,14 @@ function rowsOfSet(layer: SemanticLayer, scan: QueryPlan, plan: QueryPlan, rows:
     }
     return 0;
   };
+  // A member's own periods: the first of the scan's, and of a member not split by period, its only one.
+  const inPeriods = (row: Row) =>
+    scan.byPeriod !== true ||
+    (plan.byPeriod === true
+      ? Number(row[PERIOD_COLUMN]) < plan.periods.length
+      : String(row[PERIOD_COLUMN]) === '0');
   return rows
-    .filter((row) => Number(row[SET_COLUMN]) === mask)
+    .filter((row) => Number(row[SET_COLUMN]) === mask && inPeriods(row))
     .map((row) => Object.fromEntries(columns.map((column) => [column, row[column]])))
     .sort(compare);
 }
