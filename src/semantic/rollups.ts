@@ -286,14 +286,32 @@ export function rollupCompleteness(
   layer: SemanticLayer,
   rollup: Rollup,
   tier: Tier = 'day',
+  index = 0,
 ): { sql: string; parameters: Record<string, string> } {
   const model = layer.models.get(rollup.model);
   const tierOf = tierTable(rollup, tier);
   const table = quotedTable(tierOf);
-  const described = `FROM system.tables WHERE database = if({database:String} = '', currentDatabase(), {database:String}) AND name = {table:String}`;
+  const [database, name] = [`database${index}`, `table${index}`];
+  const described = `FROM system.tables WHERE database = if({${database}:String} = '', currentDatabase(), {${database}:String}) AND name = {${name}:String}`;
   return {
-    sql: `SELECT (SELECT count() FROM ${quotedTable(model ?? rollup)}) AS model_rows, (SELECT sum(${ident(ROWS_COLUMN)}) FROM ${table}) AS accounted, (SELECT count() FROM ${table}) AS rollup_rows, (SELECT any(comment) ${described}) AS comment, (SELECT any(total_bytes) ${described}) AS bytes`,
-    parameters: { database: tierOf.database ?? '', table: tierOf.table },
+    sql: `SELECT ${index} AS tier_index, (SELECT count() FROM ${quotedTable(model ?? rollup)}) AS model_rows, (SELECT sum(${ident(ROWS_COLUMN)}) FROM ${table}) AS accounted, (SELECT count() FROM ${table}) AS rollup_rows, (SELECT any(comment) ${described}) AS comment, (SELECT any(total_bytes) ${described}) AS bytes`,
+    parameters: { [database]: tierOf.database ?? '', [name]: tierOf.table },
+  };
+}
+
+/**
+ * The states of several rollup tiers in one statement (`tier_index` says whose row is whose): a check of the
+ * layer's rollups after each load is one statement, not one per tier. It fails as a whole when any tier's table
+ * is missing; then ask tier by tier.
+ */
+export function rollupsCompleteness(
+  layer: SemanticLayer,
+  tiers: readonly { readonly rollup: Rollup; readonly tier: Tier }[],
+): { sql: string; parameters: Record<string, string> } {
+  const each = tiers.map(({ rollup, tier }, index) => rollupCompleteness(layer, rollup, tier, index));
+  return {
+    sql: each.map((statement) => statement.sql).join(' UNION ALL '),
+    parameters: Object.assign({}, ...each.map((statement) => statement.parameters)),
   };
 }
 

@@ -333,5 +333,13 @@ describe('rollups', () => {
     await buildRollups(layer, warehouse.admin(), { progress: (line) => progress.push(line) });
     expect(progress).toContain('viewing_by_market: built from another definition; rebuilding');
     expect(coveringRollup(layer, plan, await service.usableRollups())?.name).toBe('viewing_by_market');
+    // Every tier is checked in one statement; with a table missing, tier by tier: the others are still read.
+    await warehouse.admin().command('DROP VIEW IF EXISTS viewing_daily_by_plan_by_month_mv');
+    await warehouse.admin().command('DROP TABLE viewing_daily_by_plan_by_month');
+    expect([...(await service.usableRollups()).keys()].sort()).toEqual(
+      tierKeys(layer).filter((key) => key !== 'viewing_by_plan:month'),
+    );
+    await buildRollups(layer, warehouse.admin());
+    expect((await service.usableRollups()).size).toBe(12);
   });
 });

@@ -22,6 +22,8 @@ import {
 import {
   coveringRollup,
   rollupCompleteness,
+  rollupsCompleteness,
+  type Tier,
   tierKey,
   tierState,
   tiersOf,
@@ -31,6 +33,7 @@ import {
   type AccessPolicy,
   joinKeyColumns,
   qualifiedTable,
+  type Rollup,
   type SemanticLayer,
   type Tool,
 } from '../../semantic/semantic-layer.js';
@@ -190,30 +193,40 @@ export class AnalyticsService {
   private readonly noted = new Set<string>();
 
   private async completeRollups(): Promise<ReadonlyMap<string, number>> {
-    const usable = new Map<string, number>();
-    await Promise.all(
-      [...this.layer.rollups.values()].flatMap((rollup) =>
-        tiersOf(rollup).map(async (tier) => {
-          const key = tierKey(rollup.name, tier);
-          const [row] = await this.warehouse
-            .query(rollupCompleteness(this.layer, rollup, tier))
-            .catch((error) => {
-              const message = (error as Error).message;
-              if (!/unknown table|UNKNOWN_TABLE|does not exist/i.test(message))
-                this.noteOnce(key, `rollup ${key} cannot be checked (${message}): it is not read`);
-              return [] as Row[];
-            });
-          const state = row === undefined ? undefined : tierState(this.layer, rollup, tier, row);
-          if (state?.complete === true) usable.set(key, state.bytes);
-          else if (state?.stale === true)
-            this.noteOnce(
-              key,
-              `rollup ${key} was built from another definition: it is not read until marquee rollups build`,
-            );
-        }),
-      ),
+    const tiers = [...this.layer.rollups.values()].flatMap((rollup) =>
+      tiersOf(rollup).map((tier) => ({ rollup, tier, key: tierKey(rollup.name, tier) })),
     );
+    // One statement for every tier; where one is missing (not built), tier by tier.
+    const together = await this.warehouse
+      .query(rollupsCompleteness(this.layer, tiers))
+      .catch(() => undefined);
+    const rows =
+      together === undefined
+        ? await Promise.all(tiers.map(({ rollup, tier, key }) => this.tierRow(rollup, tier, key)))
+        : tiers.map((_, index) => together.find((row) => Number(row.tier_index) === index));
+    const usable = new Map<string, number>();
+    tiers.forEach(({ rollup, tier, key }, index) => {
+      const row = rows[index];
+      const state = row === undefined ? undefined : tierState(this.layer, rollup, tier, row);
+      if (state?.complete === true) usable.set(key, state.bytes);
+      else if (state?.stale === true)
+        this.noteOnce(
+          key,
+          `rollup ${key} was built from another definition: it is not read until marquee rollups build`,
+        );
+    });
     return usable;
+  }
+
+  /** One rollup tier's completeness row; undefined where its table is missing or it cannot be read. */
+  private async tierRow(rollup: Rollup, tier: Tier, key: string): Promise<Row | undefined> {
+    const [row] = await this.warehouse.query(rollupCompleteness(this.layer, rollup, tier)).catch((error) => {
+      const message = (error as Error).message;
+      if (!/unknown table|UNKNOWN_TABLE|does not exist/i.test(message))
+        this.noteOnce(key, `rollup ${key} cannot be checked (${message}): it is not read`);
+      return [] as Row[];
+    });
+    return row;
   }
 
   /**
