@@ -207,11 +207,6 @@ function adjustInflow(value: number, step: number, scenario: Scenario, draw: Res
   return Math.max(0, adjusted);
 }
 
-/**
- * The stock path from `start` under a scenario. Intervals combine the flows' forecast uncertainty: within a
- * flow, errors are taken as fully correlated across days (forecast errors of a level persist), between the
- * two flows as independent; a flow's standard deviation is read from its 95% interval.
- */
 /** Sample paths per projection: enough for stable 2.5% and 97.5% quantiles, fast enough for a tool call. */
 const PATHS = 500;
 

@@ -24,3 +24,16 @@ export function aggregateFunction(aggregation: Aggregation, combinators = ''): s
   const [name, parameters = ''] = FUNCTIONS[aggregation];
   return `${name}${combinators}${parameters}`;
 }
+
+/**
+ * The aggregations a rollup keeps as a state per day and group (a ratio is answered from its parts), and how a
+ * query merges that state back: sums for counts and sums, the extreme for extremes, distinct-count states merged.
+ */
+export const ROLLUP_MERGES: Partial<Record<Aggregation, readonly [merge: Aggregation, combinators: string]>> =
+  {
+    count: ['sum', ''],
+    sum: ['sum', ''],
+    min: ['min', ''],
+    max: ['max', ''],
+    approx_count_distinct: ['approx_count_distinct', 'Merge'],
+  };

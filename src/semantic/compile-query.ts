@@ -6,7 +6,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely';
-import { type Aggregation, aggregateFunction } from './aggregate-functions.js';
+import { aggregateFunction, ROLLUP_MERGES } from './aggregate-functions.js';
 import { type AnyDatabase, compilerDb, toClickHouse, typed } from './clickhouse-compiler.js';
 import type { CompiledQuery } from './compiled-query.js';
 import { distinctPeopleMetric, isAdditive } from './metric-traits.js';
@@ -85,15 +85,6 @@ function literal(value: FilterValue): ReturnType<typeof typed> {
   return typed(value, Number.isInteger(value) ? 'Int64' : 'Float64');
 }
 
-/** How a rollup's state of a metric is merged: sums for counts and sums, the extreme for extremes, states merged. */
-const ROLLUP_MERGE: Partial<Record<Metric['aggregation'], [Aggregation, string]>> = {
-  count: ['sum', ''],
-  sum: ['sum', ''],
-  min: ['min', ''],
-  max: ['max', ''],
-  approx_count_distinct: ['approx_count_distinct', 'Merge'],
-};
-
 /**
  * The SQL expression of a metric, ratios expanded from their parts; `only` restricts the rows it aggregates.
  * Read from a `rollup`, a kept metric merges its state (its `where` was applied when the state was kept).
@@ -116,7 +107,7 @@ export function metricExpression(
   }
   const model = metric.model ?? metric.baseModel;
   if (rollup !== undefined) {
-    const merge = ROLLUP_MERGE[metric.aggregation];
+    const merge = ROLLUP_MERGES[metric.aggregation];
     if (merge === undefined || !rollup.metrics.includes(metric.name))
       throw new Error(`Rollup ${rollup.name} does not keep ${metric.name}`);
     const state = column(model, metricColumn(metric.name));
@@ -698,14 +689,14 @@ function perUnit(
     return undefined;
   const unit = unitOf(layer, plan.model);
   const people = distinctPeopleMetric(layer, plan.model);
-  const counted = people?.aggregation;
-  if (unit === undefined || people?.where !== undefined) return undefined;
+  if (unit === undefined || people === undefined || people.where !== undefined) return undefined;
+  const counted = people.aggregation;
   if (counted !== 'count_distinct' && counted !== 'approx_count_distinct') return undefined;
   const variances = (plan.variances ?? []).map((name) => mustGet(layer.metrics, name, 'metric'));
   const ofModel = (metric: Metric) => (metric.model ?? metric.baseModel) === plan.model;
   if (![...metrics, ...variances].every((metric) => isAdditive(metric) && ofModel(metric))) return undefined;
   const measures = plan.measures ?? [];
-  if (!measures.every((measure) => 'metric' in measure && measure.metric === people?.name)) return undefined;
+  if (!measures.every((measure) => 'metric' in measure && measure.metric === people.name)) return undefined;
   return { unit, counted, variances };
 }
 
@@ -730,13 +721,14 @@ function compilePerUnit(
   by: PerUnit,
 ): CompiledQuery {
   const summed = [...new Map([...metrics, ...by.variances].map((metric) => [metric.name, metric])).values()];
-  const part = (metric: Metric) => sql.id(`_part_${metric.name}`);
+  const partOf = (metric: Metric) => `_part_${metric.name}`;
+  const part = (metric: Metric) => sql.id(partOf(metric));
   const unscaled = (metric: Metric): Metric => ({ ...metric, multiply_by: undefined, divide_by: undefined });
   const units = query
     .select([
       ...keys.selections,
       column(plan.model, by.unit).as(UNIT_COLUMN),
-      ...summed.map((metric) => metricExpression(layer, unscaled(metric)).as(`_part_${metric.name}`)),
+      ...summed.map((metric) => metricExpression(layer, unscaled(metric)).as(partOf(metric))),
     ])
     .groupBy([...keys.groupKeys, UNIT_COLUMN].map((key) => sql`${sql.id(key)}`));
   const select = compilerDb

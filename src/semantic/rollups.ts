@@ -280,7 +280,7 @@ export interface TierState {
 
 /**
  * The statement reading a rollup tier's state: rows of the model, of its rows those the tier accounts for,
- * the tier's rows, bytes and comment (its definition's fingerprint). No row: the tier's table is missing.
+ * the tier's rows, bytes and comment (its definition's fingerprint). It fails where the tier's table is missing.
  */
 export function rollupCompleteness(
   layer: SemanticLayer,

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { stringify } from 'safe-stable-stringify';
 import { MarqueeError } from '../errors.js';
+import { ROLLUP_MERGES } from './aggregate-functions.js';
 import { quote } from './did-you-mean.js';
+import { digest } from './digest.js';
 import type { Problem } from './load-semantic-layer.js';
 import type {
   AccessDef,
@@ -16,6 +16,7 @@ import type {
   Section,
   ToolDef,
 } from './schema.js';
+import { SECTIONS } from './schema.js';
 
 /** A named definition from the semantic layer, with its name folded in. */
 export type Named<T> = T & { readonly name: string };
@@ -27,13 +28,7 @@ export type EntityResource = Named<ResourceDef>;
 export type Rollup = Named<RollupDef>;
 
 /** Aggregations a rollup can keep as a state per day and group (a ratio is answered from its parts). */
-export const ROLLUP_AGGREGATIONS: ReadonlySet<string> = new Set([
-  'count',
-  'sum',
-  'min',
-  'max',
-  'approx_count_distinct',
-]);
+export const ROLLUP_AGGREGATIONS: ReadonlySet<string> = new Set(Object.keys(ROLLUP_MERGES));
 
 /** What one caller may see: row filters compiled into every query, hidden names, the smallest group shown. */
 export interface AccessPolicy {
@@ -132,20 +127,11 @@ export class SemanticLayer {
 
   /** A hash of every definition: answers computed under another layer are never taken for this one's. */
   get version(): string {
-    this.digest ??= createHash('sha256')
-      .update(
-        stringify({
-          access: this.access,
-          timeZone: this.timeZone,
-          ...Object.fromEntries(
-            (['models', 'dimensions', 'metrics', 'tools', 'resources', 'prompts', 'rollups'] as const).map(
-              (section) => [section, Object.fromEntries(this[section])],
-            ),
-          ),
-        }) ?? '',
-      )
-      .digest('base64url')
-      .slice(0, 22);
+    this.digest ??= digest({
+      access: this.access,
+      timeZone: this.timeZone,
+      ...Object.fromEntries(SECTIONS.map((section) => [section, Object.fromEntries(this[section])])),
+    });
     return this.digest;
   }
 

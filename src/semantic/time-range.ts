@@ -71,10 +71,10 @@ export function formatDate(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
-/** The calendar day `instant` falls on in the IANA zone `zone`, as an ISO date. */
 /** Day formatters by zone: building one costs far more than using it. */
 const DAY_FORMATS = new Map<string, Intl.DateTimeFormat>();
 
+/** The calendar day `instant` falls on in the IANA zone `zone`, as an ISO date. */
 export function dayIn(zone: string, instant: Date): string {
   let format = DAY_FORMATS.get(zone);
   if (format === undefined) {

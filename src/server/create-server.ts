@@ -33,10 +33,10 @@ const SCHEMA_TARGET = 'draft-2020-12';
 /** What every MCP server instance shares across requests; instances themselves are never shared. */
 export type ServerDependencies = Dependencies;
 
-/** The requests the door answers: each is audited once, even when the protocol refuses its parameters. */
 /** The `_meta` key of a tools/call asking for an answer computed afresh, not taken from the cache. */
 export const REFRESH_META = 'marquee/refresh';
 
+/** The requests the door answers: each is audited once, even when the protocol refuses its parameters. */
 const DOOR_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete']);
 
 /**

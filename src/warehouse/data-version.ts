@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digest } from '../semantic/digest.js';
 import type { Warehouse } from './warehouse.js';
 
 /** The state of the data an answer is computed from: a version that changes with it, and when it last did. */
@@ -52,7 +52,7 @@ export class DataVersion {
     });
     const newest = Math.max(0, ...rows.map((row) => Number(row.written)));
     return {
-      version: createHash('sha256').update(JSON.stringify(rows)).digest('base64url').slice(0, 22),
+      version: digest(rows),
       asOf: newest > 0 ? new Date(newest * 1000).toISOString() : null,
     };
   }

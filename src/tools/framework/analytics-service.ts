@@ -562,8 +562,8 @@ export class AnalyticsService {
     return same.length > 0 ? same : search(naming, LOOKALIKE_SCORE);
   }
 
-  /** Facts differ by tenant and by access policy, never by anything else about the caller. */
-  private scopeKey(caller: Caller): string {
+  /** Facts, rows and answers differ by tenant and by access policy, never by anything else about the caller. */
+  scopeKey(caller: Caller): string {
     return `${caller.identity.tenant}|${caller.policy.name}`;
   }
 

@@ -850,8 +850,7 @@ export class Door {
       [
         'answer',
         offered.definition.name,
-        caller.identity.tenant,
-        caller.policy.name,
+        service.scopeKey(caller),
         call.args,
         call.offset,
         call.anchor ?? null,
@@ -1038,7 +1037,6 @@ const deepAnswer = <T>(): AnswerKind<T> => ({
 
 const RESOURCE_ANSWER = deepAnswer<{ uri: string; mimeType: string; text: string }>();
 
-/** A request the protocol refused: only its audit record is kept. */
 /** Answers the door passes as they are (nothing to guard, or guarded value by value before), failures rethrown. */
 const passThrough = <T>(): AnswerKind<T> => ({
   guard: (result) => ({ value: result, count: 0 }),
@@ -1046,6 +1044,7 @@ const passThrough = <T>(): AnswerKind<T> => ({
   failure: rethrow,
 });
 
+/** A request the protocol refused: only its audit record is kept. */
 const REFUSED = passThrough<null>();
 
 /** A saved prompt as the client gets it: its description and its text for the model. */

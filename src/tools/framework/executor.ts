@@ -375,9 +375,9 @@ export class Executor {
   }
 
   /**
-   * The rows of several queries of one stage. Queries that differ only in the dimensions they group by (the
-   * same model, rows, periods and buckets, no page or order of their own) and would read the same table run as
-   * one scan with grouping sets; each gets back its own rows, columns and order.
+   * The rows of several queries of one stage. Queries of one family (familyOf: the same model, rows and
+   * buckets, periods that one scan can split, no page of their own) that would read the same table run as one
+   * scan with grouping sets; each gets back its own rows, columns and order.
    */
   private async fetchAll(planned: readonly PlannedQuery[], caller: Caller): Promise<(readonly Row[])[]> {
     const usable = await this.service.usableRollups();

@@ -1,13 +1,8 @@
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { stringify } from 'safe-stable-stringify';
+import { digest } from '../../semantic/digest.js';
 
-/** A cache key: the SHA-256 of the canonical JSON of everything an answer depends on. */
-export function cacheKey(parts: unknown): string {
-  return createHash('sha256')
-    .update(stringify(parts) ?? '')
-    .digest('base64url');
-}
+/** A cache key: the digest of everything an answer depends on. */
+export const cacheKey = (parts: unknown): string => digest(parts);
 
 /** What the cache has done since it started, for the benchmark and (later) metrics. */
 export interface CacheStats {
