@@ -25,10 +25,21 @@ export function neutralise(text: string): string {
 }
 
 /**
+ * Text with nothing to neutralise: printable ASCII (tabs and line breaks allowed) without a letter or a `<`,
+ * which every instruction pattern needs (days, figures, signs).
+ */
+const INERT = /^[\t\n\r\x20-\x3b\x3d-\x40\x5b-\x60\x7b-\x7e]*$/;
+
+/**
  * Prose Marquee wrote around warehouse values (summaries, warnings): keeps its line breaks and length, loses
  * control characters and any instruction-like phrase that slipped in with a value.
  */
 export function neutraliseProse(text: string): string {
+  return INERT.test(text) ? text : neutraliseEveryPattern(text);
+}
+
+/** `neutraliseProse` without the inert-text check: every pattern run over the text. */
+export function neutraliseEveryPattern(text: string): string {
   let result = text.replace(CONTROL, '');
   for (const pattern of INSTRUCTIONS) result = result.replace(pattern, NEUTRALISED);
   return result;

@@ -60,13 +60,14 @@ async function auditRows(where: string): Promise<Record<string, unknown>[]> {
 describe('text from the warehouse', () => {
   it('comes back redacted and neutralised, in rows, summary and text', async () => {
     const ids = Object.keys(PLANTED_TITLES);
-    const result = await callTool(client, {
+    const args = {
       metrics: ['views'],
       time_range: { from: '2024-11-01', to: '2026-10-31' },
       content_id: ids,
       group_by: ['title'],
       compare_to: 'previous_period',
-    });
+    };
+    const result = await callTool(client, args);
     const out = result.structuredContent as { rows: { title: string }[] };
     const everything = JSON.stringify(result);
     expect(out.rows.length).toBe(3);
@@ -78,8 +79,23 @@ describe('text from the warehouse', () => {
       new Set([NEUTRALISED, 'Call Me Maybe [redacted phone]', 'Meet the Makers (write to [redacted email])']),
     );
     expect(result.content[1]?.text).toContain('[redacted email]');
-    const [record] = await auditRows(`tool = 'query_engagement' AND redactions > 0`);
-    expect(Number(record?.redactions)).toBeGreaterThanOrEqual(2);
+    // Asked again, from the cache: the same guarded answer (guarded once per cached answer, not skipped), and
+    // audit records with the same redaction count; the two hits hash alike (the cached form says so, and
+    // differs from the first answer).
+    for (let i = 0; i < 2; i++) {
+      const again = await callTool(client, args);
+      const cached = again.structuredContent as { rows: unknown[]; freshness: { cached: boolean } };
+      expect(cached.freshness.cached).toBe(true);
+      expect(cached.rows).toEqual(out.rows);
+      expect(again.content[1]?.text).toBe(result.content[1]?.text);
+      expect(JSON.stringify(again)).not.toContain('makers@aurora-studios.example');
+    }
+    const records = await auditRows(`tool = 'query_engagement' AND redactions > 0`);
+    expect(records.map((row) => row.cache_hit)).toEqual([false, true, true]);
+    expect(Number(records[0]?.redactions)).toBeGreaterThanOrEqual(2);
+    expect(new Set(records.map((row) => row.redactions)).size).toBe(1);
+    expect(records[1]?.result_hash).toBe(records[2]?.result_hash);
+    expect(records[1]?.result_hash).not.toBe(records[0]?.result_hash);
   });
 });
 

@@ -14,7 +14,7 @@ import { CHART_VIEW_MIME, CHART_VIEW_URI, chartViewPage } from '../../charts/cha
 import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
-import type { Outcome } from '../../observe/audit-log.js';
+import type { AuditLog, Outcome } from '../../observe/audit-log.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, unknownNameMessage } from '../../semantic/did-you-mean.js';
 import { visibleDimensions } from '../../semantic/plan-query.js';
@@ -100,8 +100,20 @@ function freshnessLine(freshness: Freshness): string {
   return `${FRESHNESS_LEAD} ${loaded}${freshness.cached ? '; answer from the cache' : ''}.`;
 }
 
+/** Each kept answer's cached form, made once: every hit hands out the same object (see `guardedOf`). */
+const CACHED_FORMS = new WeakMap<Done<ToolResponse>, Done<ToolResponse>>();
+
 /** A kept answer as a later asker gets it: marked as from the cache, in its summary and structured answer. */
 function asCached(done: Done<ToolResponse>): Done<ToolResponse> {
+  let form = CACHED_FORMS.get(done);
+  if (form === undefined) {
+    form = markCached(done);
+    CACHED_FORMS.set(done, form);
+  }
+  return form;
+}
+
+function markCached(done: Done<ToolResponse>): Done<ToolResponse> {
   const structured = done.result.structured;
   const freshness = structured?.freshness as Freshness | undefined;
   if (structured === undefined || freshness === undefined) return { ...done, cached: true };
@@ -184,6 +196,48 @@ interface AnswerKind<T> {
   readonly hash: (answer: T) => unknown;
   /** The answer a failure becomes; throwing instead makes it a protocol error (after it is audited). */
   readonly failure: (error: unknown) => T;
+}
+
+/** An answer as it leaves the door: guarded, with its redaction count and its audit hash. */
+interface Guarded<T> {
+  readonly value: T;
+  readonly count: number;
+  readonly hash: string;
+}
+
+/** Cached answers as the door passed them: by guard, by answer object; their hashes by audit log. */
+const PASSED = new WeakMap<
+  object,
+  WeakMap<object, { value: unknown; count: number; hashes: WeakMap<AuditLog, string> }>
+>();
+
+/**
+ * An answer through its kind's guard, and its audit hash. A cached answer is the same object at every hit
+ * (`asCached` keeps one form per entry), and guarding is a function of the answer alone: it is guarded and
+ * hashed once, and later hits reuse both. Every other answer is guarded afresh.
+ */
+function guardedOf<T>(kind: AnswerKind<T>, result: T, audit: AuditLog, cached: boolean): Guarded<T> {
+  if (!cached || typeof result !== 'object' || result === null) {
+    const guarded = kind.guard(result);
+    return { ...guarded, hash: audit.hash(kind.hash(guarded.value)) };
+  }
+  let byAnswer = PASSED.get(kind.guard);
+  if (byAnswer === undefined) {
+    byAnswer = new WeakMap();
+    PASSED.set(kind.guard, byAnswer);
+  }
+  let passed = byAnswer.get(result);
+  if (passed === undefined) {
+    passed = { ...kind.guard(result), hashes: new WeakMap() };
+    byAnswer.set(result, passed);
+  }
+  const value = passed.value as T;
+  let hash = passed.hashes.get(audit);
+  if (hash === undefined) {
+    hash = audit.hash(kind.hash(value));
+    passed.hashes.set(audit, hash);
+  }
+  return { value, count: passed.count, hash };
 }
 
 interface Done<T> {
@@ -984,14 +1038,14 @@ export class Door {
         failure = thrown;
       }
     }
-    const guarded = result === undefined ? undefined : kind.guard(result);
     const audit = this.deps.audit;
+    const guarded = result === undefined ? undefined : guardedOf(kind, result, audit, done?.cached === true);
     audit.record({
       tenant: this.identity.tenant,
       subject: this.identity.subject,
       tool: name,
       argumentHash: audit.hash(args ?? null),
-      resultHash: guarded === undefined ? '' : audit.hash(kind.hash(guarded.value)),
+      resultHash: guarded?.hash ?? '',
       rows: done?.rows ?? 0,
       latencyMs: Math.round((performance.now() - started) * 100) / 100,
       cacheHit: done?.cached === true,
@@ -1011,16 +1065,18 @@ const rethrow = (error: unknown): never => {
 };
 
 /** Tool answers: redaction counted once, on the structured answer when there is one (the text repeats it). */
+const guardToolAnswer = (answer: ToolResponse): { value: ToolResponse; count: number } => {
+  const response = neutraliseDeep(answer);
+  const texts = redactDeep(response.texts);
+  const structured = response.structured === undefined ? undefined : redactDeep(response.structured);
+  return {
+    value: { ...response, texts: texts.value, structured: structured?.value },
+    count: structured?.count ?? texts.count,
+  };
+};
+
 const TOOL_ANSWER = (tool: string): AnswerKind<ToolResponse> => ({
-  guard: (answer) => {
-    const response = neutraliseDeep(answer);
-    const texts = redactDeep(response.texts);
-    const structured = response.structured === undefined ? undefined : redactDeep(response.structured);
-    return {
-      value: { ...response, texts: texts.value, structured: structured?.value },
-      count: structured?.count ?? texts.count,
-    };
-  },
+  guard: guardToolAnswer,
   hash: (response) => response.structured ?? response.texts,
   failure: (error) => {
     if (error instanceof UnknownToolError) throw error;
