@@ -24,19 +24,22 @@ export const isRollupComment = (comment: string): boolean => /^marquee rollup( [
  * built from another definition (another metric, another state function) is stale: never read, rebuilt.
  */
 export function rollupComment(layer: SemanticLayer, rollup: Rollup, tier: Tier): string {
-  const definition = `${tableEngine(layer, rollup)} AS ${rollupSelect(layer, rollup, false, tier)}`;
+  const definition = `${tableEngine(layer, rollup, tier)} AS ${rollupSelect(layer, rollup, false, tier)}`;
   return `${ROLLUP_COMMENT} ${createHash('sha256').update(definition).digest('hex').slice(0, 16)}`;
 }
 
 /**
- * A rollup table's engine: by month, sorted by tenant, then its dimensions, then the day (a question about one
- * country or device reads its own rows, not every row of its days), in granules of 256 rows (a row holds
- * distinct-count states of up to 12 KiB, so the default 8,192 would read most of a month for a few rows).
+ * A rollup table's engine: sorted by tenant, then its dimensions, then the day (a question about one country or
+ * device reads its own rows, not every row of its days), in granules of 256 rows (a row holds distinct-count
+ * states of up to 12 KiB, so the default 8,192 would read most of a month for a few rows). The day tier is
+ * partitioned by month; the month tier, a row per month, by year (by month, a year to date opened ten parts
+ * of a few rows each: 13 ms against 8 ms at 100 M events).
  */
-function tableEngine(layer: SemanticLayer, rollup: Rollup): string {
+function tableEngine(layer: SemanticLayer, rollup: Rollup, tier: Tier): string {
   const model = layer.models.get(rollup.model);
   const keys = rollupKeys(layer, rollup).map(ident);
-  return `ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) SETTINGS index_granularity = 256`;
+  const partition = tier === 'day' ? 'toYYYYMM' : 'toYear';
+  return `ENGINE = AggregatingMergeTree PARTITION BY ${partition}(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) SETTINGS index_granularity = 256`;
 }
 
 /** The rollup column counting the model's rows behind each rollup row: what says a rollup is complete. */
@@ -261,7 +264,7 @@ export function rollupDdl(
   return {
     drop: [`DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${name}`],
     create: [
-      `CREATE TABLE IF NOT EXISTS ${name} ${tableEngine(layer, rollup)} COMMENT '${rollupComment(layer, rollup, tier)}' EMPTY AS ${select}`,
+      `CREATE TABLE IF NOT EXISTS ${name} ${tableEngine(layer, rollup, tier)} COMMENT '${rollupComment(layer, rollup, tier)}' EMPTY AS ${select}`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${name} AS ${select} COMMENT '${ROLLUP_COMMENT}'`,
     ],
   };
