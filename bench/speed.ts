@@ -462,7 +462,7 @@ const lines = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...top.map(
     (row) =>
-      `| ${row.label} | ${ms(row.uncached.p50)} | ${ms(row.uncached.p95)} | ${ms(row.uncached.p99)} | ${ms(row.cached.p50)} | ${ms(row.cached.p99)} | ${ms(row.raw.p50)} | ${row.statements === 0 ? 'n/a' : (row.uncached.p50 / row.raw.p50).toFixed(2)} | ${ms(row.overhead.p50)} | ${row.statements.toFixed(1)} |`,
+      `| ${row.label} | ${ms(row.uncached.p50)} | ${ms(row.uncached.p95)} | ${ms(row.uncached.p99)} | ${ms(row.cached.p50)} | ${ms(row.cached.p99)} | ${ms(row.raw.p50)} | ${row.raw.p50 > 0 ? (row.uncached.p50 / row.raw.p50).toFixed(2) : 'n/a'} | ${ms(row.overhead.p50)} | ${row.statements.toFixed(1)} |`,
   ),
   '',
   `### Rollups against the events at ${millions(largest)} events (uncached p50, ms)`,

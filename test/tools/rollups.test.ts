@@ -365,6 +365,18 @@ describe('rollups', () => {
       const month = String(row.table).endsWith('_by_month');
       expect(Number(row.partitions), String(row.table)).toBe(Number(month ? years : months));
       expect(String(row.first), String(row.table)).toMatch(month ? /^\d{4}$/ : /^\d{6}$/);
+      // A month tier sorted by month first (a month's rows lie together); a day tier by its dimensions first.
+      const [table] = await warehouse
+        .admin()
+        .query(
+          'SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = {name:String}',
+          {
+            name: String(row.table),
+          },
+        );
+      expect(String(table?.sorting_key), String(row.table)).toMatch(
+        month ? /^tenant_id, event_date, \w+/ : /^tenant_id, \w+.*, event_date$/,
+      );
       // Built now, one part per year: a year to date opens a part or two, not ten.
       if (row.table === 'viewing_daily_by_device_by_month') expect(Number(row.parts)).toBe(Number(years));
     }
