@@ -24,34 +24,19 @@ export const isRollupComment = (comment: string): boolean => /^marquee rollup( [
  * built from another definition (another metric, another state function) is stale: never read, rebuilt.
  */
 export function rollupComment(layer: SemanticLayer, rollup: Rollup, tier: Tier): string {
-  const definition = `${tableEngine(layer, rollup, tier)} AS ${rollupSelect(layer, rollup, false, tier)}`;
+  const definition = `${tableEngine(layer, rollup)} AS ${rollupSelect(layer, rollup, false, tier)}`;
   return `${ROLLUP_COMMENT} ${createHash('sha256').update(definition).digest('hex').slice(0, 16)}`;
 }
 
 /**
- * A rollup table's engine, in granules of 256 rows (a row holds distinct-count states of up to 12 KiB, so the
- * default 8,192 would read most of a month for a few rows). The day tier is partitioned by month and sorted by
- * tenant, dimensions, then day: a question about one country or device reads its own rows, not every row of
- * its days. The month tier, a row per month, is partitioned by year and sorted by tenant, month, then
- * dimensions: a year to date opens a part or two rather than ten parts of a few rows each, and a month's rows
- * lie together (sorted by title first, a month of titles read every month of the year's states). Measured at
- * 100 M events against monthly parts: a year to date by plan 7 ms (10 ms), by country 15 ms (20 ms), a month
- * of titles 37 ms (37 ms), one region's half-year by country and device 26 ms (24 ms).
+ * A rollup table's engine: by month, sorted by tenant, then its dimensions, then the day (a question about one
+ * country or device reads its own rows, not every row of its days), in granules of 256 rows (a row holds
+ * distinct-count states of up to 12 KiB, so the default 8,192 would read most of a month for a few rows).
  */
-function tableEngine(layer: SemanticLayer, rollup: Rollup, tier: Tier): string {
+function tableEngine(layer: SemanticLayer, rollup: Rollup): string {
   const model = layer.models.get(rollup.model);
-  const time = model?.time_column ?? '';
-  const tenant = model?.tenant_column;
-  const keys = rollupKeys(layer, rollup);
-  const order =
-    tier === 'day'
-      ? keys
-      : [
-          ...keys.filter((key) => key === tenant),
-          time,
-          ...keys.filter((key) => key !== tenant && key !== time),
-        ];
-  return `ENGINE = AggregatingMergeTree PARTITION BY ${tier === 'day' ? 'toYYYYMM' : 'toYear'}(${ident(time)}) ORDER BY (${order.map(ident).join(', ')}) SETTINGS index_granularity = 256`;
+  const keys = rollupKeys(layer, rollup).map(ident);
+  return `ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(${ident(model?.time_column ?? '')}) ORDER BY (${keys.join(', ')}) SETTINGS index_granularity = 256`;
 }
 
 /** The rollup column counting the model's rows behind each rollup row: what says a rollup is complete. */
@@ -276,7 +261,7 @@ export function rollupDdl(
   return {
     drop: [`DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${name}`],
     create: [
-      `CREATE TABLE IF NOT EXISTS ${name} ${tableEngine(layer, rollup, tier)} COMMENT '${rollupComment(layer, rollup, tier)}' EMPTY AS ${select}`,
+      `CREATE TABLE IF NOT EXISTS ${name} ${tableEngine(layer, rollup)} COMMENT '${rollupComment(layer, rollup, tier)}' EMPTY AS ${select}`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${name} AS ${select} COMMENT '${ROLLUP_COMMENT}'`,
     ],
   };

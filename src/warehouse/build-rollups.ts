@@ -109,8 +109,6 @@ async function buildTier(
     });
     options.progress?.(`${label}: ${index + 1}/${months.length} months`);
   }
-  // The month tier's partitions are years: twelve inserts each, merged now into one part (a row per month).
-  if (tier === 'month') await admin.command(`OPTIMIZE TABLE ${quotedTable(table)} FINAL`);
   const after = await completeness(admin, layer, rollup, tier);
   if (after?.complete !== true)
     throw new MarqueeError(

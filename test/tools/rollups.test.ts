@@ -342,43 +342,4 @@ describe('rollups', () => {
     await buildRollups(layer, warehouse.admin());
     expect((await service.usableRollups()).size).toBe(12);
   });
-
-  it('keep a month tier by year, merged to one part per year when built, and a day tier by month', async () => {
-    const layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
-    await warehouse.admin().command('DROP VIEW IF EXISTS viewing_daily_by_device_by_month_mv');
-    await warehouse.admin().command('DROP TABLE viewing_daily_by_device_by_month');
-    await buildRollups(layer, warehouse.admin());
-    const rows = await warehouse.admin().query(
-      `SELECT table, count() AS parts, uniqExact(partition) AS partitions, min(partition) AS first,
-              uniqExact(toYYYYMM(min_date)) AS months
-       FROM system.parts WHERE active AND database = currentDatabase() AND table LIKE 'viewing_daily_by_%'
-       GROUP BY table ORDER BY table`,
-    );
-    const events = await warehouse
-      .admin()
-      .query(
-        'SELECT uniqExact(toYear(event_date)) AS years, uniqExact(toYYYYMM(event_date)) AS months FROM viewing_events',
-      );
-    const { years, months } = events[0] as { years: number; months: number };
-    expect(rows.length).toBe(12);
-    for (const row of rows) {
-      const month = String(row.table).endsWith('_by_month');
-      expect(Number(row.partitions), String(row.table)).toBe(Number(month ? years : months));
-      expect(String(row.first), String(row.table)).toMatch(month ? /^\d{4}$/ : /^\d{6}$/);
-      // A month tier sorted by month first (a month's rows lie together); a day tier by its dimensions first.
-      const [table] = await warehouse
-        .admin()
-        .query(
-          'SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = {name:String}',
-          {
-            name: String(row.table),
-          },
-        );
-      expect(String(table?.sorting_key), String(row.table)).toMatch(
-        month ? /^tenant_id, event_date, \w+/ : /^tenant_id, \w+.*, event_date$/,
-      );
-      // Built now, one part per year: a year to date opens a part or two, not ten.
-      if (row.table === 'viewing_daily_by_device_by_month') expect(Number(row.parts)).toBe(Number(years));
-    }
-  });
 });
