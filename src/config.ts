@@ -35,6 +35,7 @@ const environmentSchema = z.object({
   MARQUEE_AUTH_TENANT_CLAIM: z.string().default(DEFAULT_TENANT_CLAIM),
   MARQUEE_AUTH_ROLES_CLAIM: z.string().default('roles'),
   MARQUEE_AUTH_SCOPE_CLAIM: z.string().default('scope'),
+  MARQUEE_AUTH_MAX_TOKEN_AGE: z.coerce.number().int().positive().optional(),
   MARQUEE_IDP_PORT: z.coerce.number().int().min(0).max(65535).default(9400),
   MARQUEE_STATE_DATABASE: z.string().regex(IDENTIFIER, 'must be a plain database name').default('marquee'),
   MARQUEE_AUDIT_TABLE: z.string().regex(IDENTIFIER, 'must be a plain table name').default('audit'),
@@ -86,6 +87,8 @@ export interface AuthConfig {
   /** The RFC 8707 resource (token audience): this server's canonical MCP URL. */
   readonly audience: string;
   readonly claims: { readonly tenant: string; readonly roles: string; readonly scope: string };
+  /** Seconds after its `iat` a token is refused, however late its `exp` (a token without `iat` is refused). */
+  readonly maxTokenAgeSeconds?: number;
 }
 
 /** The whole process configuration, read once from the environment. */
@@ -205,5 +208,8 @@ function authConfig(e: z.infer<typeof environmentSchema>): AuthConfig | undefine
       roles: e.MARQUEE_AUTH_ROLES_CLAIM,
       scope: e.MARQUEE_AUTH_SCOPE_CLAIM,
     },
+    ...(e.MARQUEE_AUTH_MAX_TOKEN_AGE === undefined
+      ? {}
+      : { maxTokenAgeSeconds: e.MARQUEE_AUTH_MAX_TOKEN_AGE }),
   };
 }

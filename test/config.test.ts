@@ -25,6 +25,19 @@ describe('configuration', () => {
     );
   });
 
+  it('reads an optional maximum token age, in whole seconds', () => {
+    const auth = {
+      MARQUEE_AUTH_ISSUER: 'https://idp.example',
+      MARQUEE_AUTH_JWKS_URL: 'https://idp.example/jwks',
+      MARQUEE_PUBLIC_URL: 'https://marquee.example/mcp',
+    };
+    expect(loadConfig(auth).auth?.maxTokenAgeSeconds).toBeUndefined();
+    expect(loadConfig({ ...auth, MARQUEE_AUTH_MAX_TOKEN_AGE: '3600' }).auth?.maxTokenAgeSeconds).toBe(3600);
+    expect(() => loadConfig({ ...auth, MARQUEE_AUTH_MAX_TOKEN_AGE: '1h' })).toThrow(
+      /MARQUEE_AUTH_MAX_TOKEN_AGE/,
+    );
+  });
+
   it('reads the local identity and a server URL', () => {
     const config = loadConfig({
       CLICKHOUSE_URL: 'http://clickhouse:8123',

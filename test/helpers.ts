@@ -208,13 +208,14 @@ export async function startAuthHttp(
   issuer: { issuer: string; jwksUrl: string },
   audience: string,
   layerDir = SEMANTIC_LAYER,
+  options: { maxTokenAgeSeconds?: number } = {},
 ): Promise<HttpServer & { dependencies: ServerDependencies }> {
   const dependencies = await testDependencies(warehouse, layerDir);
   const claims = { tenant: 'tenant_id', roles: 'roles', scope: 'scope' };
   const server = await serveHttp(dependencies, {
     host: '127.0.0.1',
     port: 0,
-    auth: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audience, claims },
+    auth: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audience, claims, ...options },
   });
   return {
     ...server,

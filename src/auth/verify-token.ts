@@ -1,4 +1,9 @@
-import { type AuthInfo, OAuthError, OAuthErrorCode } from '@modelcontextprotocol/server';
+import {
+  type AuthInfo,
+  bearerAuthChallengeResponse,
+  OAuthError,
+  OAuthErrorCode,
+} from '@modelcontextprotocol/server';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { AuthConfig } from '../config.js';
 import type { Identity } from './identity.js';
@@ -16,7 +21,14 @@ export const ALLOWED_ALGORITHMS = [
   'ES512',
   'EdDSA',
 ];
-const CLOCK_SKEW_SECONDS = 30;
+/** Clock skew tolerated on `exp` and `nbf` alike (and on `iat` against a maximum token age). */
+export const CLOCK_SKEW_SECONDS = 30;
+
+/**
+ * The only Authorization header accepted: the `Bearer` scheme (any case), one space, one RFC 6750 token, and
+ * nothing else (no second credential, no parameters, no trailing text).
+ */
+const BEARER = /^bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /** The identity a verified token carries, kept on AuthInfo for the per-request server factory. */
 export interface MarqueeAuthInfo extends AuthInfo {
@@ -48,7 +60,8 @@ export function createTokenVerifier(config: AuthConfig) {
           audience: config.audience,
           algorithms: ALLOWED_ALGORITHMS,
           clockTolerance: CLOCK_SKEW_SECONDS,
-          requiredClaims: ['exp', 'sub'],
+          requiredClaims: config.maxTokenAgeSeconds === undefined ? ['exp', 'sub'] : ['exp', 'sub', 'iat'],
+          ...(config.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: config.maxTokenAgeSeconds }),
         }));
       } catch (error) {
         throw new OAuthError(OAuthErrorCode.InvalidToken, describe(error));
@@ -80,11 +93,41 @@ export function createTokenVerifier(config: AuthConfig) {
   };
 }
 
+/**
+ * The bearer gate of every protected request: the caller's verified token, or the refusal to send (401 with a
+ * challenge naming the failed check). Stricter than the SDK's: the header must be exactly `Bearer <token>`, and
+ * the skew applies to `exp` as it does to `nbf` (jose checks both; nothing checks `exp` again without it).
+ */
+export function createBearerGate(
+  config: AuthConfig,
+  resourceMetadataUrl: string | undefined,
+): (request: Request) => Promise<MarqueeAuthInfo | Response> {
+  const verifier = createTokenVerifier(config);
+  const challenge = resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl };
+  return async (request) => {
+    try {
+      const header = request.headers.get('authorization');
+      if (header === null) throw new OAuthError(OAuthErrorCode.InvalidToken, 'Missing Authorization header');
+      const token = BEARER.exec(header)?.[1];
+      if (token === undefined)
+        throw new OAuthError(
+          OAuthErrorCode.InvalidToken,
+          'The Authorization header must be exactly Bearer and one token',
+        );
+      return await verifier.verifyAccessToken(token);
+    } catch (error) {
+      return bearerAuthChallengeResponse(error, challenge);
+    }
+  };
+}
+
 /** Why a token failed, in words safe for a WWW-Authenticate header (no quotes, no token text). */
 function describe(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'The token has expired';
+  if (error instanceof errors.JWTExpired)
+    return error.claim === 'iat' ? 'The token is older than this server accepts' : 'The token has expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'The token is not yet valid';
+    if (error.claim === 'iat') return 'The token has no valid iat claim (this server limits token age)';
     if (error.claim === 'iss') return 'The token was issued by another issuer';
     if (error.claim === 'aud') return 'The token is for another resource (audience)';
     return `The token claim ${error.claim} is invalid`;

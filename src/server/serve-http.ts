@@ -14,10 +14,9 @@ import {
   createMcpHandler,
   OAuthError,
   OAuthErrorCode,
-  requireBearerAuth,
 } from '@modelcontextprotocol/server';
 import type { Identity } from '../auth/identity.js';
-import { createTokenVerifier, type MarqueeAuthInfo } from '../auth/verify-token.js';
+import { createBearerGate, type MarqueeAuthInfo } from '../auth/verify-token.js';
 import { chartUri, resultsUri } from '../charts/chart-resource.js';
 import type { AuthConfig } from '../config.js';
 import { ArgumentError, MarqueeError } from '../errors.js';
@@ -159,14 +158,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     auth === undefined
       ? undefined
       : new URL('/.well-known/oauth-protected-resource/mcp', auth.audience).toString();
-  const gate =
-    auth === undefined
-      ? undefined
-      : requireBearerAuth({
-          verifier: createTokenVerifier(auth),
-          ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl }),
-          expectedResource: new URL(auth.audience),
-        });
+  const gate = auth === undefined ? undefined : createBearerGate(auth, resourceMetadataUrl);
 
   const app = {
     fetch: async (request: Request): Promise<Response> => {
@@ -190,7 +182,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
           });
         return response;
       };
-      const authInfo: AuthInfo | Response = await gate(request);
+      const authInfo: MarqueeAuthInfo | Response = await gate(request);
       if (authInfo instanceof Response) return refuse(authInfo, undefined, 'unauthenticated');
       const caller = (authInfo as MarqueeAuthInfo).extra.identity;
       // A call to a tool outside the token's scopes is a 403 naming the scope (step-up), not "not found".

@@ -26,15 +26,20 @@ afterAll(async () => {
   await removeWarehouse?.();
 });
 
-/** A raw MCP request, as a 2025-11-25 stateless client sends it. */
-function post(body: unknown, token?: string): Promise<Response> {
-  return fetch(server.url, {
+/** A raw MCP request, as a 2025-11-25 stateless client sends it (`authorization`: the header as given). */
+function post(
+  body: unknown,
+  token?: string,
+  options: { authorization?: string; url?: string } = {},
+): Promise<Response> {
+  const authorization = options.authorization ?? (token === undefined ? undefined : `Bearer ${token}`);
+  return fetch(options.url ?? server.url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'mcp-protocol-version': '2025-11-25',
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(authorization === undefined ? {} : { authorization }),
     },
     body: JSON.stringify(body),
   });
@@ -144,6 +149,71 @@ describe('refused tokens', () => {
       expect(text).toMatch(reason);
       if (bearer !== undefined && bearer.length > 10)
         expect(text).not.toContain(bearer.split('.')[1] ?? bearer);
+    }
+  });
+});
+
+describe('the Authorization header', () => {
+  it('is exactly Bearer and one token: anything else is 401, whatever the token', async () => {
+    const token = await issuer.mint();
+    expect((await post(LIST, undefined, { authorization: `Bearer ${token}` })).status).toBe(200);
+    // The scheme is case-insensitive (RFC 7235).
+    expect((await post(LIST, undefined, { authorization: `bearer ${token}` })).status).toBe(200);
+    for (const authorization of [
+      `Bearer ${token} extra`,
+      `Bearer  ${token}`,
+      `Bearer ${token},Bearer ${token}`,
+      `Bearer ${token}, Basic eDp5`,
+      `Bearer\t${token}`,
+      `Basic ${Buffer.from('vp:secret').toString('base64')}`,
+      `Token ${token}`,
+      `${token}`,
+      'Bearer',
+    ]) {
+      const response = await post(LIST, undefined, { authorization });
+      expect(response.status, authorization.slice(0, 20)).toBe(401);
+      expect(response.headers.get('www-authenticate') ?? '').toMatch(/^Bearer .*invalid_token/);
+    }
+  });
+});
+
+describe('clock skew and token age', () => {
+  it('tolerates 30 s on exp as on nbf, and no more', async () => {
+    const now = issuer.now();
+    expect((await post(LIST, await issuer.mint({ exp: now - 10 }))).status).toBe(200);
+    expect((await post(LIST, await issuer.mint({ nbf: now + 10 }))).status).toBe(200);
+    const late = await post(LIST, await issuer.mint({ exp: now - 45 }));
+    expect(late.status).toBe(401);
+    expect(late.headers.get('www-authenticate')).toMatch(/expired/);
+    const early = await post(LIST, await issuer.mint({ nbf: now + 45 }));
+    expect(early.status).toBe(401);
+    expect(early.headers.get('www-authenticate')).toMatch(/not yet valid/);
+  });
+
+  it('refuses a token older than MARQUEE_AUTH_MAX_TOKEN_AGE, or without iat, when one is set', async () => {
+    const aged = await startAuthHttp(
+      warehouse,
+      { issuer: ISSUER, jwksUrl: issuer.jwksUrl },
+      AUDIENCE,
+      undefined,
+      { maxTokenAgeSeconds: 300 },
+    );
+    try {
+      const now = issuer.now();
+      const at = (token: string) => post(LIST, token, { url: aged.url });
+      expect((await at(await issuer.mint({ iat: now - 60 }))).status).toBe(200);
+      // Within the skew of the age, then past it, though exp is an hour away.
+      expect((await at(await issuer.mint({ iat: now - 320, exp: now + 3600 }))).status).toBe(200);
+      const old = await at(await issuer.mint({ iat: now - 400, exp: now + 3600 }));
+      expect(old.status).toBe(401);
+      expect(old.headers.get('www-authenticate')).toMatch(/older than this server accepts/);
+      const undated = await at(await issuer.mint({ iat: undefined }));
+      expect(undated.status).toBe(401);
+      expect(undated.headers.get('www-authenticate')).toMatch(/no valid iat claim/);
+      // Without a maximum age, the same old token is accepted (exp decides).
+      expect((await post(LIST, await issuer.mint({ iat: now - 400, exp: now + 3600 }))).status).toBe(200);
+    } finally {
+      await aged.close();
     }
   });
 });
