@@ -8,7 +8,7 @@ import { seedFixtures } from '../fixtures/seed-fixtures.js';
 import { localIdentity } from '../src/auth/identity.js';
 import type { QueryLimits } from '../src/config.js';
 import { RateLimits } from '../src/guard/rate-limits.js';
-import { AuditLog, createLogger } from '../src/observe/audit-log.js';
+import { AuditLog, type AuditOptions, createLogger } from '../src/observe/audit-log.js';
 import type { CompiledQuery } from '../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../src/server/create-server.js';
@@ -97,6 +97,7 @@ export async function testDependencies(
     perTenant: 100_000,
     perTool: 100_000,
   },
+  audit: Pick<AuditOptions, 'flushIntervalMs' | 'maxBuffered' | 'maxRefusals'> = {},
 ): Promise<ServerDependencies> {
   return {
     // The data's watermark read on every call: a test that writes rows sees them in its next answer.
@@ -110,6 +111,7 @@ export async function testDependencies(
       logger: createLogger('silent'),
       flushIntervalMs: 50,
       key: 'test-audit-key',
+      ...audit,
     }),
     limits: await RateLimits.create({ ...limits, redisUrl: undefined }),
   };
@@ -208,14 +210,15 @@ export async function startAuthHttp(
   issuer: { issuer: string; jwksUrl: string },
   audience: string,
   layerDir = SEMANTIC_LAYER,
-  options: { maxTokenAgeSeconds?: number } = {},
+  options: { maxTokenAgeSeconds?: number; audit?: Parameters<typeof testDependencies>[3] } = {},
 ): Promise<HttpServer & { dependencies: ServerDependencies }> {
-  const dependencies = await testDependencies(warehouse, layerDir);
+  const { audit, ...auth } = options;
+  const dependencies = await testDependencies(warehouse, layerDir, undefined, audit);
   const claims = { tenant: 'tenant_id', roles: 'roles', scope: 'scope' };
   const server = await serveHttp(dependencies, {
     host: '127.0.0.1',
     port: 0,
-    auth: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audience, claims, ...options },
+    auth: { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audience, claims, ...auth },
   });
   return {
     ...server,

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import stringify from 'safe-stable-stringify';
+import { neutralise } from '../guard/untrusted-text.js';
 import { IDENTIFIER } from '../semantic/schema.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
 
@@ -11,7 +12,8 @@ export type Outcome =
   | 'internal_error'
   | 'unauthenticated'
   | 'forbidden'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'invalid_request';
 
 /** One record per call: who asked what, what came back, how long it took; never the arguments themselves. */
 export interface AuditRecord {
@@ -50,10 +52,28 @@ export interface AuditOptions {
   /** Records kept while the warehouse is unreachable; beyond it the oldest are dropped and counted. */
   readonly maxBuffered?: number;
   /**
+   * Unauthenticated refusals itemised per flush (default 1,000); past it they are counted, and the count is one
+   * record (`tool` REFUSALS_NOT_ITEMISED, `rows` the count). They are kept apart from every other record, so a
+   * flood of them never pushes an authenticated call's record out.
+   */
+  readonly maxRefusals?: number;
+  /**
    * The server secret argument and result hashes are keyed with (HMAC-SHA256), so a short argument cannot be
    * recovered by hashing guesses; replicas share it to compare hashes. Random (per process) when not given.
    */
   readonly key?: string | Buffer;
+}
+
+/** The `tool` of the record counting unauthenticated refusals past the itemised bound (`rows`: how many). */
+export const REFUSALS_NOT_ITEMISED = '(refusals not itemised)';
+
+/** Longest a stored name may be (tool, subject, tenant, error class): attacker-chosen text is cut to it. */
+const MAX_STORED_TEXT = 160;
+
+/** A string as the audit stores it: without control characters or line breaks, at most MAX_STORED_TEXT long. */
+function stored(text: string): string {
+  // neutralise cuts to MAX_STORED_TEXT; cutting first bounds its work on a 200,000-character name.
+  return neutralise(text.slice(0, MAX_STORED_TEXT * 4));
 }
 
 /**
@@ -62,6 +82,9 @@ export interface AuditOptions {
  */
 export class AuditLog {
   private buffer: (AuditRecord & { time: Date })[] = [];
+  /** Unauthenticated refusals, itemised up to maxRefusals per flush, and those counted past it. */
+  private refusals: (AuditRecord & { time: Date })[] = [];
+  private unitemised = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private ready: Promise<void> | undefined;
@@ -72,6 +95,7 @@ export class AuditLog {
   private readonly logger: Logger;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private readonly maxRefusals: number;
   private readonly key: string | Buffer;
 
   constructor(private readonly options: AuditOptions = {}) {
@@ -85,6 +109,7 @@ export class AuditLog {
     this.logger = options.logger ?? createLogger();
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.maxBuffered = options.maxBuffered ?? 100_000;
+    this.maxRefusals = options.maxRefusals ?? 1_000;
   }
 
   /** The keyed hash of an argument or result (canonical JSON): comparable across calls, not reversible. */
@@ -94,14 +119,38 @@ export class AuditLog {
       .digest('hex');
   }
 
-  /** Records one call: logged now, written with the next batch. */
-  record(record: AuditRecord): void {
-    this.logger.info({ audit: record }, 'call');
-    this.buffer.push({ ...record, time: new Date() });
-    if (this.buffer.length > this.maxBuffered) {
-      this.dropped += this.buffer.length - this.maxBuffered;
-      this.buffer.splice(0, this.buffer.length - this.maxBuffered);
+  /**
+   * Records one call: logged now, written with the next batch. Names are stored neutralised and cut short;
+   * unauthenticated refusals past the bound are only counted.
+   */
+  record(given: AuditRecord): void {
+    const record: AuditRecord = {
+      ...given,
+      tenant: stored(given.tenant),
+      subject: stored(given.subject),
+      tool: stored(given.tool),
+      errorClass: stored(given.errorClass),
+    };
+    if (record.outcome === 'unauthenticated') {
+      if (this.refusals.length >= this.maxRefusals) {
+        this.unitemised++;
+        this.schedule();
+        return;
+      }
+      this.refusals.push({ ...record, time: new Date() });
+    } else {
+      this.buffer.push({ ...record, time: new Date() });
+      if (this.buffer.length > this.maxBuffered) {
+        this.dropped += this.buffer.length - this.maxBuffered;
+        this.buffer.splice(0, this.buffer.length - this.maxBuffered);
+      }
     }
+    this.logger.info({ audit: record }, 'call');
+    this.schedule();
+  }
+
+  /** Starts the flush timer, when there is a sink and none is pending. */
+  private schedule(): void {
     if (this.options.sink !== undefined && this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -122,8 +171,8 @@ export class AuditLog {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
-    if (this.buffer.length > 0)
-      this.logger.error({ unwritten: this.buffer.length }, 'audit records not written');
+    const unwritten = this.buffer.length + this.refusals.length;
+    if (unwritten > 0) this.logger.error({ unwritten }, 'audit records not written');
   }
 
   /** Creates Marquee's database and the audit table when missing, and says so once. */
@@ -140,11 +189,44 @@ export class AuditLog {
     this.logger.info({ table: this.table }, `created the audit table ${this.table}`);
   }
 
+  /** The count of unauthenticated refusals past the itemised bound, as one record (none when there were none). */
+  private unitemisedRecord(count: number): (AuditRecord & { time: Date })[] {
+    if (count === 0) return [];
+    return [
+      {
+        time: new Date(),
+        tenant: '',
+        subject: '',
+        tool: REFUSALS_NOT_ITEMISED,
+        argumentHash: '',
+        resultHash: '',
+        rows: count,
+        latencyMs: 0,
+        cacheHit: false,
+        redactions: 0,
+        suppressedGroups: 0,
+        outcome: 'unauthenticated',
+        errorClass: 'invalid_token',
+      },
+    ];
+  }
+
   private async write(): Promise<void> {
     const sink = this.options.sink;
-    if (sink === undefined || this.buffer.length === 0) return;
-    const batch = this.buffer;
+    if (sink === undefined) return;
+    if (this.buffer.length === 0 && this.refusals.length === 0 && this.unitemised === 0) return;
+    const calls = this.buffer;
+    const refusals = this.refusals;
+    const unitemised = this.unitemised;
+    const batch = [...calls, ...refusals, ...this.unitemisedRecord(unitemised)];
     this.buffer = [];
+    this.refusals = [];
+    this.unitemised = 0;
+    if (unitemised > 0)
+      this.logger.warn(
+        { unitemised },
+        'unauthenticated refusals past the itemised bound, counted in one record',
+      );
     try {
       this.ready ??= this.create(sink);
       await this.ready;
@@ -175,7 +257,11 @@ export class AuditLog {
       }
     } catch (error) {
       this.ready = undefined;
-      this.buffer = [...batch, ...this.buffer];
+      // Back for the next attempt: calls ahead of newer calls, refusals within their bound (the rest counted).
+      this.buffer = [...calls, ...this.buffer];
+      const kept = [...refusals, ...this.refusals];
+      this.refusals = kept.slice(0, this.maxRefusals);
+      this.unitemised += unitemised + kept.length - this.refusals.length;
       this.logger.warn(
         { err: (error as Error).message, buffered: this.buffer.length },
         'audit write failed; will retry',

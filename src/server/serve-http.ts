@@ -9,7 +9,6 @@ import {
   toNodeHandler,
 } from '@modelcontextprotocol/node';
 import {
-  type AuthInfo,
   bearerAuthChallengeResponse,
   createMcpHandler,
   OAuthError,
@@ -56,6 +55,13 @@ function routedResource(path: string): { uri: string; route: string } | undefine
   return undefined;
 }
 
+/** How a request refused before any answer ended, and the error class its audit record names. */
+const REFUSAL_CLASSES = {
+  unauthenticated: 'invalid_token',
+  forbidden: 'insufficient_scope',
+  invalid_request: 'batch_not_supported',
+} as const;
+
 /** The one audit record of a request refused before any answer: what was asked (never the token), by whom. */
 function auditRefusal(
   audit: ServerDependencies['audit'],
@@ -63,7 +69,7 @@ function auditRefusal(
     tool: string;
     args: unknown;
     who: Identity | undefined;
-    outcome: 'unauthenticated' | 'forbidden';
+    outcome: keyof typeof REFUSAL_CLASSES;
     started: number;
   },
 ): void {
@@ -79,8 +85,45 @@ function auditRefusal(
     redactions: 0,
     suppressedGroups: 0,
     outcome: refusal.outcome,
-    errorClass: refusal.outcome === 'unauthenticated' ? 'invalid_token' : 'insufficient_scope',
+    errorClass: REFUSAL_CLASSES[refusal.outcome],
   });
+}
+
+/** What one HTTP request asked, for its one audit record: a tool's name or a method, or a batch's size. */
+function askedBy(
+  body: unknown,
+  messages: readonly { method?: unknown; params?: { name?: unknown } }[],
+): string {
+  if (body === undefined) return '(not JSON)';
+  if (Array.isArray(body)) return `(batch of ${body.length})`;
+  const [message] = messages;
+  if (message === undefined) return '(not a JSON-RPC message)';
+  return message.method === 'tools/call' ? String(message.params?.name) : String(message.method ?? '');
+}
+
+/**
+ * Whether a request may carry a JSON-RPC batch: only under protocol version 2025-03-26, which a request without
+ * the MCP-Protocol-Version header is taken to speak; 2025-06-18 removed batches and later versions have none.
+ */
+function batchesAllowed(request: Request): boolean {
+  const version = request.headers.get('mcp-protocol-version');
+  return version === null || version === '2025-03-26';
+}
+
+/** The JSON-RPC error answering a batch under a protocol version that has none (HTTP 400). */
+function batchRefusal(request: Request): Response {
+  const version = request.headers.get('mcp-protocol-version');
+  return Response.json(
+    {
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: `Invalid Request: MCP protocol version ${version} has no JSON-RPC batches; send one message per request`,
+      },
+    },
+    { status: 400, headers: { 'cache-control': 'no-store' } },
+  );
 }
 
 /**
@@ -162,34 +205,39 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
 
   const app = {
     fetch: async (request: Request): Promise<Response> => {
-      if (gate === undefined) return mcp.fetch(request);
+      // The body is parsed once, here, for the checks below; the handler takes it as is.
       const { body, messages } = await messagesOf(request);
       const started = performance.now();
-      // Refusals are audited like calls: what was asked (a method or tool name, never the token), by whom.
+      // A refused request is audited once, whatever it holds: what was asked (never the token), by whom.
       const refuse = (
         response: Response,
         who: Identity | undefined,
-        outcome: 'unauthenticated' | 'forbidden',
-      ) => {
-        for (const message of messages)
-          auditRefusal(dependencies.audit, {
-            tool:
-              message.method === 'tools/call' ? String(message.params?.name) : String(message.method ?? ''),
-            args: message.params,
-            who,
-            outcome,
-            started,
-          });
+        outcome: keyof typeof REFUSAL_CLASSES,
+      ): Response => {
+        auditRefusal(dependencies.audit, {
+          tool: askedBy(body, messages),
+          args: body ?? null,
+          who,
+          outcome,
+          started,
+        });
         return response;
       };
-      const authInfo: MarqueeAuthInfo | Response = await gate(request);
-      if (authInfo instanceof Response) return refuse(authInfo, undefined, 'unauthenticated');
-      const caller = (authInfo as MarqueeAuthInfo).extra.identity;
+      let caller = identity;
+      let authInfo: MarqueeAuthInfo | undefined;
+      if (gate !== undefined) {
+        const verified = await gate(request);
+        if (verified instanceof Response) return refuse(verified, undefined, 'unauthenticated');
+        authInfo = verified;
+        caller = verified.extra.identity;
+      }
+      if (Array.isArray(body) && !batchesAllowed(request))
+        return refuse(batchRefusal(request), caller, 'invalid_request');
       // A call to a tool outside the token's scopes is a 403 naming the scope (step-up), not "not found".
-      for (const message of messages) {
+      for (const message of authInfo === undefined ? [] : messages) {
         const tool = String(message.params?.name);
         const scope = message.method === 'tools/call' ? scopeOf(tool) : undefined;
-        if (scope !== undefined && !authInfo.scopes.includes(scope)) {
+        if (scope !== undefined && !authInfo?.scopes.includes(scope)) {
           const challenge = bearerAuthChallengeResponse(
             new OAuthError(OAuthErrorCode.InsufficientScope, `The tool ${tool} needs scope ${scope}`),
             {
@@ -200,8 +248,10 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
           return refuse(challenge, caller, 'forbidden');
         }
       }
-      // The body is parsed once, here, for the scope check; the handler takes it as is.
-      return mcp.fetch(request, body === undefined ? { authInfo } : { authInfo, parsedBody: body });
+      return mcp.fetch(request, {
+        ...(authInfo === undefined ? {} : { authInfo }),
+        ...(body === undefined ? {} : { parsedBody: body }),
+      });
     },
   };
   const handleMcp = toNodeHandler(app, { maxRequestBodySize: MAX_BODY_BYTES });

@@ -312,6 +312,97 @@ describe('refusals are audited', () => {
   });
 });
 
+describe('the gate under attack', () => {
+  /** Audit rows whose `where` holds, once everything recorded so far is written. */
+  async function audited(where: string, deps = dependencies) {
+    await deps.audit.flush();
+    return warehouse.admin().query(`SELECT * FROM marquee.audit WHERE ${where} ORDER BY time`);
+  }
+
+  it('audits a refused request once, however many messages it holds, and stores names cut and neutralised', async () => {
+    const batch = Array.from({ length: 5_000 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'tools/list' }));
+    expect((await post(batch, 'not.a.jwt')).status).toBe(401);
+    expect(await audited(`tool LIKE '(batch of%'`)).toMatchObject([
+      { tool: '(batch of 5000)', outcome: 'unauthenticated', error_class: 'invalid_token' },
+    ]);
+    // Not JSON: still one record.
+    const garbled = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' },
+      body: '{"jsonrpc": "2.0", "id": ',
+    });
+    expect(garbled.status).toBe(401);
+    expect(await audited(`tool = '(not JSON)'`)).toHaveLength(1);
+    // A 200,013-character tool name, and one with a line break and a bidi override.
+    const long = `q${'x'.repeat(200_012)}`;
+    for (const name of [long, 'query_engagement\nforged line \u202eevil'])
+      expect((await post({ ...CALL, params: { name, arguments: {} } }, 'not.a.jwt')).status).toBe(401);
+    const names = (await audited(`tool LIKE 'qxxx%' OR tool LIKE 'query_engagement %'`)).map((row) =>
+      String(row.tool),
+    );
+    expect(names).toHaveLength(2);
+    expect(names[0]?.length).toBeLessThanOrEqual(160);
+    expect(names[1]).toBe('query_engagement forged line evil');
+  });
+
+  it('counts refusals past a bound in one record, and never drops an authenticated call for them', async () => {
+    // Nothing is written during the flood (a long flush interval), and at most three calls are kept while the
+    // warehouse could not be reached: refusals are kept apart and bounded to five.
+    const guarded = await startAuthHttp(
+      warehouse,
+      { issuer: ISSUER, jwksUrl: issuer.jwksUrl },
+      AUDIENCE,
+      undefined,
+      { audit: { flushIntervalMs: 60_000, maxBuffered: 3, maxRefusals: 5 } },
+    );
+    try {
+      const token = await issuer.mint({
+        sub: 'flooded@aurora',
+        scope: 'analytics:engagement analytics:campaigns',
+      });
+      const probe = { ...CALL, params: { name: 'flood_probe', arguments: {} } };
+      const flood = Array.from({ length: 40 }, () =>
+        post(probe, 'not.a.jwt', { url: guarded.url }).then((response) => response.status),
+      );
+      const calls = [CALL, { ...CALL, params: { name: 'list_campaigns', arguments: {} } }].map((call) =>
+        post(call, token, { url: guarded.url }).then((response) => response.status),
+      );
+      expect(await Promise.all(flood)).toEqual(Array(40).fill(401));
+      expect(await Promise.all(calls)).toEqual([200, 200]);
+      const rows = await audited(
+        `subject = 'flooded@aurora' OR tool IN ('flood_probe', '(refusals not itemised)')`,
+        guarded.dependencies,
+      );
+      const mine = rows.filter((row) => row.subject === 'flooded@aurora').map((row) => row.tool);
+      expect(mine.sort()).toEqual(['list_campaigns', 'query_engagement']);
+      const counted = rows.filter((row) => row.tool === '(refusals not itemised)');
+      expect(counted).toHaveLength(1);
+      expect(Number(counted[0]?.rows)).toBe(35);
+      expect(
+        rows.filter((row) => row.outcome === 'unauthenticated' && row.tool === 'flood_probe'),
+      ).toHaveLength(5);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('refuses a JSON-RPC batch under a protocol version that has none, audited once', async () => {
+    const token = await issuer.mint({ sub: 'batcher@aurora' });
+    const response = await post([LIST, { ...LIST, id: 9 }], token);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: expect.stringMatching(/2025-11-25 has no JSON-RPC batches/) },
+    });
+    expect(await audited(`subject = 'batcher@aurora'`)).toMatchObject([
+      { tool: '(batch of 2)', outcome: 'invalid_request', error_class: 'batch_not_supported' },
+    ]);
+    // One message per request still works.
+    expect((await post(LIST, token)).status).toBe(200);
+  });
+});
+
 describe('charts and results for BI tools over plain HTTP', () => {
   /** An answer's chart and result links, asked with `token`. */
   async function links(token: string): Promise<{ chart: string; results: string }> {
