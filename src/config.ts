@@ -50,6 +50,8 @@ const environmentSchema = z.object({
   MARQUEE_MAX_MEMORY_BYTES: positiveInt(4 * 1024 ** 3),
   MARQUEE_RESULT_CACHE_MB: z.coerce.number().int().min(0).default(256),
   MARQUEE_DATA_CHECK_MS: z.coerce.number().int().min(0).default(2_000),
+  MARQUEE_TENANT_QUERIES: positiveInt(2),
+  MARQUEE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
 /** Query limits applied to every read. */
@@ -119,7 +121,12 @@ export interface Config {
   /** Whether tool results carry their chart as an inline PNG image too (off: a link costs fewer tokens). */
   readonly inlineChartPng: boolean;
   /** The result cache's bound (0: nothing kept) and how often the data's watermark is read. */
-  readonly cache: { readonly maxBytes: number; readonly dataCheckMs: number };
+  readonly cache: {
+    readonly maxBytes: number;
+    readonly dataCheckMs: number;
+    /** Warehouse queries in flight (the readers), per tenant, and the longest wait for a turn. */
+    readonly fairness: { readonly slots: number; readonly perTenant: number; readonly maxWaitMs: number };
+  };
 }
 
 /** Reads and validates the environment; throws a MarqueeError naming every bad variable. */
@@ -176,7 +183,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     cursorSecret: e.MARQUEE_CURSOR_SECRET,
     inlineChartPng: e.MARQUEE_INLINE_CHART_PNG === 'true',
-    cache: { maxBytes: e.MARQUEE_RESULT_CACHE_MB * 1024 ** 2, dataCheckMs: e.MARQUEE_DATA_CHECK_MS },
+    cache: {
+      maxBytes: e.MARQUEE_RESULT_CACHE_MB * 1024 ** 2,
+      dataCheckMs: e.MARQUEE_DATA_CHECK_MS,
+      fairness: {
+        slots: e.MARQUEE_READERS,
+        perTenant: Math.min(e.MARQUEE_TENANT_QUERIES, e.MARQUEE_READERS),
+        maxWaitMs: e.MARQUEE_QUEUE_WAIT_MS,
+      },
+    },
   };
 }
 

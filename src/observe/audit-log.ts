@@ -52,9 +52,9 @@ export interface AuditOptions {
   /** Records kept while the warehouse is unreachable; beyond it the oldest are dropped and counted. */
   readonly maxBuffered?: number;
   /**
-   * Unauthenticated refusals itemised per flush (default 1,000); past it they are counted, and the count is one
-   * record (`tool` REFUSALS_NOT_ITEMISED, `rows` the count). They are kept apart from every other record, so a
-   * flood of them never pushes an authenticated call's record out.
+   * Refusals without an identity (a bad token, Host or body) itemised per flush (default 1,000); past it they
+   * are counted, and the count is one record (`tool` REFUSALS_NOT_ITEMISED, `rows` the count). They are kept
+   * apart from every other record, so a flood of them never pushes an identified caller's record out.
    */
   readonly maxRefusals?: number;
   /**
@@ -82,7 +82,7 @@ function stored(text: string): string {
  */
 export class AuditLog {
   private buffer: (AuditRecord & { time: Date })[] = [];
-  /** Unauthenticated refusals, itemised up to maxRefusals per flush, and those counted past it. */
+  /** Refusals without an identity, itemised up to maxRefusals per flush, and those counted past it. */
   private refusals: (AuditRecord & { time: Date })[] = [];
   private unitemised = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -131,7 +131,8 @@ export class AuditLog {
       tool: stored(given.tool),
       errorClass: stored(given.errorClass),
     };
-    if (record.outcome === 'unauthenticated') {
+    // Refused before any identity was established (bad token, Host, size): the refusal lane.
+    if (record.outcome === 'unauthenticated' || (record.tenant === '' && record.subject === '')) {
       if (this.refusals.length >= this.maxRefusals) {
         this.unitemised++;
         this.schedule();
@@ -206,7 +207,7 @@ export class AuditLog {
         redactions: 0,
         suppressedGroups: 0,
         outcome: 'unauthenticated',
-        errorClass: 'invalid_token',
+        errorClass: 'not_itemised',
       },
     ];
   }

@@ -181,7 +181,7 @@ export function createMcpServer(
     },
   );
   server.door = door;
-  server.setRequestHandler('tools/list', async () => ({ tools: await listed() }));
+  server.setRequestHandler('tools/list', async () => ({ tools: await door.listTools(listed) }));
   server.setRequestHandler('tools/call', async (request, ctx) => {
     server.reach(ctx);
     const { name, arguments: args, _meta: meta } = request.params;

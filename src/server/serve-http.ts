@@ -55,7 +55,7 @@ function routedResource(path: string): { uri: string; route: string } | undefine
   return undefined;
 }
 
-/** How a request refused before any answer ended, and the error class its audit record names. */
+/** How a request refused before any answer ended, and the error class its audit record names by default. */
 const REFUSAL_CLASSES = {
   unauthenticated: 'invalid_token',
   forbidden: 'insufficient_scope',
@@ -70,6 +70,7 @@ function auditRefusal(
     args: unknown;
     who: Identity | undefined;
     outcome: keyof typeof REFUSAL_CLASSES;
+    errorClass?: string;
     started: number;
   },
 ): void {
@@ -85,7 +86,7 @@ function auditRefusal(
     redactions: 0,
     suppressedGroups: 0,
     outcome: refusal.outcome,
-    errorClass: REFUSAL_CLASSES[refusal.outcome],
+    errorClass: refusal.errorClass ?? REFUSAL_CLASSES[refusal.outcome],
   });
 }
 
@@ -233,6 +234,16 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       }
       if (Array.isArray(body) && !batchesAllowed(request))
         return refuse(batchRefusal(request), caller, 'invalid_request');
+      // A POST that is not a JSON-RPC message: the handler answers it (a parse error), audited here once.
+      if (request.method === 'POST' && messages.length === 0)
+        auditRefusal(dependencies.audit, {
+          tool: askedBy(body, messages),
+          args: null,
+          who: caller,
+          outcome: 'invalid_request',
+          errorClass: body === undefined ? 'not_json' : 'not_json_rpc',
+          started,
+        });
       // A call to a tool outside the token's scopes is a 403 naming the scope (step-up), not "not found".
       for (const message of authInfo === undefined ? [] : messages) {
         const tool = String(message.params?.name);
@@ -313,7 +324,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         const status =
           error.code === 'rate_limited'
             ? 429
-            : error.code.endsWith('unavailable')
+            : error.code.endsWith('unavailable') || error.code === 'warehouse_busy'
               ? 503
               : error instanceof ArgumentError
                 ? 400
@@ -324,7 +335,34 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     }
   };
 
+  /**
+   * A request the HTTP layer refused (a Host or Origin not served, a body over the limit) is audited once, as
+   * the gate's refusals are: no identity is established yet.
+   */
+  const auditHttp = (req: IncomingMessage, errorClass: string, started: number): void =>
+    auditRefusal(dependencies.audit, {
+      tool: `${req.method ?? ''} ${new URL(req.url ?? '/', 'http://localhost').pathname}`,
+      args: null,
+      who: undefined,
+      outcome: 'invalid_request',
+      errorClass,
+      started,
+    });
+  /** validHost, then (without token authentication) validOrigin; a refusal is answered and audited. */
+  const served = (req: IncomingMessage, res: ServerResponse, started: number): boolean => {
+    if (!validHost(req, res)) {
+      auditHttp(req, 'host_refused', started);
+      return false;
+    }
+    if (auth === undefined && !validOrigin(req, res)) {
+      auditHttp(req, 'origin_refused', started);
+      return false;
+    }
+    return true;
+  };
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
@@ -366,8 +404,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     }
     const routed = routedResource(path);
     if (routed !== undefined) {
-      if (!validHost(req, res)) return;
-      if (auth === undefined && !validOrigin(req, res)) return;
+      if (!served(req, res, started)) return;
       serveRouted(req, res, routed).catch((error: unknown) => {
         process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);
         if (!res.headersSent) json(res, 500, { error: 'internal error' });
@@ -385,8 +422,11 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
           '/results/{token}.csv|.json',
         ],
       });
-    if (!validHost(req, res)) return;
-    if (auth === undefined && !validOrigin(req, res)) return;
+    if (!served(req, res, started)) return;
+    // The handler refuses a body over the limit itself (413), before the gate: audited once when it does.
+    res.once('finish', () => {
+      if (res.statusCode === 413) auditHttp(req, 'body_too_large', started);
+    });
     // Node's request always has a method on a server; the SDK's structural type just says so more strictly.
     handleMcp(req as NodeIncomingMessageLike, res).catch((error: unknown) => {
       process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);

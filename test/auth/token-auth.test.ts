@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerDependencies } from '../../src/server/create-server.js';
@@ -384,6 +385,66 @@ describe('the gate under attack', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('audits what the HTTP layer refuses, what is not JSON, and tools/list, once each', async () => {
+    const token = await issuer.mint({ sub: 'gaps@aurora' });
+    // A body over 256 KiB, with a valid token: refused before the gate, still one record.
+    const big = await post({ ...LIST, params: { padding: 'x'.repeat(300 * 1024) } }, token);
+    expect(big.status).toBe(413);
+    // A Host this server does not serve, with a valid token.
+    const url = new URL(server.url);
+    const host = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: {
+            host: 'evil.example',
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on('error', reject);
+      request.end(JSON.stringify(LIST));
+    });
+    expect(host).toBeGreaterThanOrEqual(400);
+    const refused = await audited(`error_class IN ('body_too_large', 'host_refused')`);
+    expect(refused).toMatchObject([
+      { tool: 'POST /mcp', subject: '', outcome: 'invalid_request', error_class: 'body_too_large' },
+      { tool: 'POST /mcp', subject: '', outcome: 'invalid_request', error_class: 'host_refused' },
+    ]);
+    // Not JSON, from a caller with a valid token: the handler's parse error, and one record naming the caller.
+    const garbled = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+        authorization: `Bearer ${token}`,
+      },
+      body: '{"jsonrpc": "2.0", "id": ',
+    });
+    expect(garbled.status).toBe(400);
+    // tools/list, audited (and not rate limited) like every request.
+    const listed = await post(LIST, token);
+    expect(listed.status).toBe(200);
+    // The answer comes as one server-sent event: its data line is the JSON-RPC response.
+    const data = (await listed.text()).split('\n').find((line) => line.startsWith('data: ')) ?? '';
+    const tools = (JSON.parse(data.slice('data: '.length)) as { result: { tools: unknown[] } }).result.tools;
+    expect(tools.length).toBeGreaterThan(0);
+    expect(await audited(`subject = 'gaps@aurora'`)).toMatchObject([
+      { tool: '(not JSON)', outcome: 'invalid_request', error_class: 'not_json' },
+      { tool: 'tools/list', outcome: 'ok', rows: tools.length },
+    ]);
   });
 
   it('refuses a JSON-RPC batch under a protocol version that has none, audited once', async () => {

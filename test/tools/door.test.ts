@@ -64,7 +64,7 @@ async function audited(tenant: string): Promise<Record<string, unknown>[]> {
   for (const server of servers) await server.dependencies.audit.flush();
   return warehouse
     .admin()
-    .query(`SELECT tool, outcome, error_class FROM marquee.audit WHERE tenant = '${tenant}' ORDER BY time`);
+    .query(`SELECT tool, outcome, error_class, rows FROM marquee.audit WHERE tenant = '${tenant}' ORDER BY time`);
 }
 
 describe('refused calls', () => {
@@ -165,8 +165,12 @@ describe('roles', () => {
     const text = await toolErrorText(intern, { time_range: '2026-Q3' });
     expect(text).toMatch(/^Role "intern" has no access policy in the semantic layer/);
     const records = await audited('aurora');
-    expect(records.map((record) => [record.tool, record.outcome, record.error_class])).toEqual([
-      ['query_engagement', 'tool_error', 'access_denied'],
+    // Its listing is audited too (every request is), and lists nothing.
+    expect(
+      records.map((record) => [record.tool, record.outcome, record.error_class, Number(record.rows)]),
+    ).toEqual([
+      ['tools/list', 'ok', '', 0],
+      ['query_engagement', 'tool_error', 'access_denied', 0],
     ]);
   });
 

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
+import { DEFAULT_FAIRNESS, type FairnessOptions, FairQueue } from '../../guard/fair-queue.js';
 import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, quote } from '../../semantic/did-you-mean.js';
@@ -79,8 +80,14 @@ export interface CacheOptions {
 
 export const DEFAULT_CACHE: CacheOptions = { maxBytes: 256 * 1024 ** 2, dataCheckMs: 2_000 };
 
-/** How the service reads: its cache, and whether queries a complete rollup covers read the rollup (default). */
-export type ServiceOptions = CacheOptions & { readonly rollups?: boolean };
+/**
+ * How the service reads: its cache, whether queries a complete rollup covers read the rollup (default), and
+ * how warehouse work is shared between tenants (default DEFAULT_FAIRNESS).
+ */
+export type ServiceOptions = CacheOptions & {
+  readonly rollups?: boolean;
+  readonly fairness?: FairnessOptions;
+};
 
 /** A fair guess at the memory a cached value takes: its JSON's length (a long list: from its first items). */
 function approximateBytes(value: object): number {
@@ -131,6 +138,8 @@ export class AnalyticsService {
 
   /** Results and answers, by the hash of what they depend on (the data's version among it). */
   readonly cache: ResultCache<object>;
+  /** Every tenant query's turn at the warehouse. */
+  readonly fair: FairQueue;
   /** The watermark of the data the layer reads. */
   readonly data: DataVersion;
 
@@ -144,6 +153,7 @@ export class AnalyticsService {
     options: ServiceOptions = DEFAULT_CACHE,
   ) {
     this.cache = new ResultCache<object>(options.maxBytes, approximateBytes, options.now);
+    this.fair = new FairQueue(options.fairness ?? DEFAULT_FAIRNESS);
     const reads = readsOf(layer);
     // The rollups' tables move the data's version too: building one changes what may be read.
     const rollups = [...layer.rollups.values()];
@@ -312,7 +322,8 @@ export class AnalyticsService {
     const rows = await this.cached(
       ['rows', this.scopeKey(caller), query.sql, query.parameters],
       this.ttlOf(model),
-      () => this.warehouse.query(query),
+      // Its turn among the tenants' queries: one tenant's burst never queues every other tenant behind it.
+      () => this.fair.run(caller.identity.tenant, () => this.warehouse.query(query)),
       caller.refresh === true,
       false,
     );

@@ -427,6 +427,17 @@ export class Door {
     );
   }
 
+  /**
+   * The caller's tools as `tools/list` gives them (`list` builds the listing): audited like every request, but
+   * not counted against the rate limits, so a client can always learn what it may call.
+   */
+  listTools<T>(list: () => Promise<T[]>): Promise<T[]> {
+    return this.through('tools/list', undefined, null, passThrough<T[]>(), async () => {
+      const tools = await list();
+      return { result: tools, rows: tools.length, suppressedGroups: 0 };
+    });
+  }
+
   /** The metrics and dimensions this caller may use, with the tools that take each. */
   catalogue(): Catalogue {
     return catalogueFor(
@@ -1009,7 +1020,7 @@ export class Door {
    */
   private async through<T>(
     name: string,
-    limitKey: string,
+    limitKey: string | undefined,
     args: unknown,
     kind: AnswerKind<T>,
     run: () => Promise<Done<T>>,
@@ -1021,7 +1032,7 @@ export class Door {
     let outcome: Outcome = 'ok';
     let errorClass = '';
     try {
-      await this.deps.limits.consume(this.identity.tenant, limitKey);
+      if (limitKey !== undefined) await this.deps.limits.consume(this.identity.tenant, limitKey);
       done = await run();
       result = done.result;
     } catch (error) {
