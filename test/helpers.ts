@@ -230,6 +230,34 @@ export async function startAuthHttp(
   };
 }
 
+/**
+ * The messages of a Marquee process's log (its stderr), a line each, as an operator reads them. Every line must
+ * be a JSON object with a level, a time and a message: a line that is not fails the test (one JSON log stream).
+ * The one exception is the embedded engine's own exception line (`Code: 76. DB::Exception: …`), which libchdb
+ * writes to the process's stderr itself, before Marquee sees the error (and then logs it as JSON).
+ */
+export function logMessages(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^Code: \d+\. DB::Exception: /.test(line))
+    .map((line) => {
+      let parsed: { level?: unknown; time?: unknown; msg?: unknown };
+      try {
+        parsed = JSON.parse(line) as typeof parsed;
+      } catch {
+        throw new Error(`A log line is not JSON: ${line.slice(0, 200)}`);
+      }
+      if (
+        typeof parsed.level !== 'number' ||
+        typeof parsed.time !== 'number' ||
+        typeof parsed.msg !== 'string'
+      )
+        throw new Error(`A log line has no level, time or message: ${line.slice(0, 200)}`);
+      return parsed.msg;
+    })
+    .join('\n');
+}
+
 /** `marquee serve --http` in its own process, on a free port; resolves once it serves. */
 export async function spawnHttpServer(env: Record<string, string>, command = ['serve', '--http']) {
   const child = spawn(process.execPath, [CLI, ...command], {
@@ -250,8 +278,8 @@ export async function spawnHttpServer(env: Record<string, string>, command = ['s
     url,
     exited,
     pid: child.pid,
-    /** What the server has written to stderr so far (its log). */
-    log: () => seen,
+    /** The messages the server has logged so far (its stderr, every line JSON). */
+    log: () => logMessages(seen),
     stop: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal),
   };
 }

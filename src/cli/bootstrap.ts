@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { RateLimits } from '../guard/rate-limits.js';
 import { AuditLog } from '../observe/audit-log.js';
+import { processLog } from '../observe/log.js';
 import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../server/create-server.js';
 import { TOOL_KINDS } from '../tools/catalog.js';
@@ -48,7 +49,7 @@ function auditKey(secret: string | Buffer): Buffer {
 async function cursorKey(config: Config, writes: boolean): Promise<string | Buffer> {
   if (config.cursorSecret !== undefined) return config.cursorSecret;
   if (config.warehouse.kind === 'remote') {
-    process.stderr.write('[marquee] MARQUEE_CURSOR_SECRET is not set: cursors work only on this process\n');
+    processLog().warn('MARQUEE_CURSOR_SECRET is not set: cursors work only on this process');
     return randomBytes(32);
   }
   const file = join(config.stateDir, 'cursor.key');
@@ -62,7 +63,7 @@ async function cursorKey(config: Config, writes: boolean): Promise<string | Buff
       () => true,
       () => false,
     );
-    if (created) process.stderr.write(`[marquee] created the cursor key ${file} (MARQUEE_STATE_DIR)\n`);
+    if (created) processLog().info(`created the cursor key ${file} (MARQUEE_STATE_DIR)`);
     return readFile(file);
   }
 }

@@ -1,9 +1,10 @@
 import type { Config } from '../config.js';
 import { MarqueeError } from '../errors.js';
+import { processLog } from '../observe/log.js';
 
-/** A line for the operator, on stderr (stdout carries MCP over stdio, and command output). */
+/** A line for the operator, in the process's JSON log on stderr (stdout carries MCP over stdio, and command output). */
 export const log = (message: string): void => {
-  process.stderr.write(`[marquee] ${message}\n`);
+  processLog().info(message);
 };
 
 /** Where the configured warehouse is: an embedded one's directory, or a server's URL. */

@@ -6,6 +6,7 @@ import { DEFAULT_SCALE } from '../../fixtures/seed-fixtures.js';
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
+import { processLog } from '../observe/log.js';
 import { loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
 import type { SemanticLayer } from '../semantic/semantic-layer.js';
 import { checkBind, serveHttp } from '../server/serve-http.js';
@@ -257,9 +258,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    const message =
-      error instanceof MarqueeError ? error.message : ((error as Error)?.stack ?? String(error));
-    process.stderr.write(`marquee: ${message}\n`);
+    // The reason, as the last line of the process's JSON log (a stack only for what is not Marquee's own).
+    if (error instanceof MarqueeError) processLog().fatal({ code: error.code }, error.message);
+    else processLog().fatal({ err: error }, (error as Error)?.message ?? String(error));
     process.exit(1);
   },
 );

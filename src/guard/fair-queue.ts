@@ -46,17 +46,20 @@ export class FairQueue {
       const start = () => {
         this.running++;
         this.active.set(tenant, (this.active.get(tenant) ?? 0) + 1);
-        // The slot is free before the caller hears back, so whatever it does next finds it free.
-        work().then(
-          (value) => {
-            this.finish(tenant);
-            resolve(value);
-          },
-          (error: unknown) => {
-            this.finish(tenant);
-            reject(error);
-          },
-        );
+        // The slot is free before the caller hears back, so whatever it does next finds it free; a `work` that
+        // throws at once is a failed query like any other (never a slot kept, never an error in dispatch).
+        Promise.resolve()
+          .then(work)
+          .then(
+            (value) => {
+              this.finish(tenant);
+              resolve(value);
+            },
+            (error: unknown) => {
+              this.finish(tenant);
+              reject(error);
+            },
+          );
       };
       if (this.free(tenant) && !this.waiting.has(tenant)) return start();
       const queue = this.waiting.get(tenant) ?? [];
@@ -71,7 +74,7 @@ export class FairQueue {
           reject(
             new MarqueeError(
               'warehouse_busy',
-              `The warehouse is busy with this tenant's other questions; retry in ${seconds} s`,
+              `The warehouse is busy (this tenant's other questions, or other tenants'); retry in ${seconds} s`,
             ),
           );
         }, this.options.maxWaitMs).unref(),

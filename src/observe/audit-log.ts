@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import stringify from 'safe-stable-stringify';
-import { neutralise } from '../guard/untrusted-text.js';
 import { IDENTIFIER } from '../semantic/schema.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
+import { processLog } from './log.js';
 
 /** How a call ended. */
 export type Outcome =
@@ -29,12 +29,11 @@ export interface AuditRecord {
   readonly suppressedGroups: number;
   readonly outcome: Outcome;
   readonly errorClass: string;
+  /** Refused before any identity was established (a bad token, Host, Origin or body): the refusal lane. */
+  readonly anonymous?: boolean;
 }
 
-/** The process logger: JSON lines on stderr (stdout belongs to the stdio transport). */
-export function createLogger(level = process.env.MARQUEE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { service: 'marquee' } }, pino.destination(2));
-}
+export { createLogger } from './log.js';
 
 function timestamp(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
@@ -70,10 +69,22 @@ export const REFUSALS_NOT_ITEMISED = '(refusals not itemised)';
 /** Longest a stored name may be (tool, subject, tenant, error class): attacker-chosen text is cut to it. */
 const MAX_STORED_TEXT = 160;
 
-/** A string as the audit stores it: without control characters or line breaks, at most MAX_STORED_TEXT long. */
+/** Control, bidi-override and zero-width characters; line breaks and tabs among them. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]+/g;
+
+/**
+ * A string as the audit stores it: unprintable characters (line breaks among them) replaced by a space, at most
+ * MAX_STORED_TEXT characters. Nothing else is rewritten, so a subject like `system:serviceaccount:…` is stored
+ * as it is, and queries by tenant or subject find it.
+ */
 function stored(text: string): string {
-  // neutralise cuts to MAX_STORED_TEXT; cutting first bounds its work on a 200,000-character name.
-  return neutralise(text.slice(0, MAX_STORED_TEXT * 4));
+  return text
+    .slice(0, MAX_STORED_TEXT * 4)
+    .replace(UNPRINTABLE, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim()
+    .slice(0, MAX_STORED_TEXT);
 }
 
 /**
@@ -106,7 +117,7 @@ export class AuditLog {
       throw new Error(`Invalid audit table name ${JSON.stringify(`${database}.${table}`)}`);
     this.database = database;
     this.table = `${database}.${table}`;
-    this.logger = options.logger ?? createLogger();
+    this.logger = options.logger ?? processLog();
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.maxBuffered = options.maxBuffered ?? 100_000;
     this.maxRefusals = options.maxRefusals ?? 1_000;
@@ -114,9 +125,14 @@ export class AuditLog {
 
   /** The keyed hash of an argument or result (canonical JSON): comparable across calls, not reversible. */
   hash(value: unknown): string {
-    return createHmac('sha256', this.key)
-      .update(stringify(value) ?? '')
-      .digest('hex');
+    let text: string;
+    try {
+      text = stringify(value) ?? '';
+    } catch {
+      // A value nested too deep to serialise (an attacker's body) still gets a record, with a marked hash.
+      text = '(unhashable)';
+    }
+    return createHmac('sha256', this.key).update(text).digest('hex');
   }
 
   /**
@@ -131,8 +147,7 @@ export class AuditLog {
       tool: stored(given.tool),
       errorClass: stored(given.errorClass),
     };
-    // Refused before any identity was established (bad token, Host, size): the refusal lane.
-    if (record.outcome === 'unauthenticated' || (record.tenant === '' && record.subject === '')) {
+    if (record.outcome === 'unauthenticated' || record.anonymous === true) {
       if (this.refusals.length >= this.maxRefusals) {
         this.unitemised++;
         this.schedule();
@@ -172,7 +187,7 @@ export class AuditLog {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
-    const unwritten = this.buffer.length + this.refusals.length;
+    const unwritten = this.buffer.length + this.refusals.length + this.unitemised;
     if (unwritten > 0) this.logger.error({ unwritten }, 'audit records not written');
   }
 
@@ -223,11 +238,6 @@ export class AuditLog {
     this.buffer = [];
     this.refusals = [];
     this.unitemised = 0;
-    if (unitemised > 0)
-      this.logger.warn(
-        { unitemised },
-        'unauthenticated refusals past the itemised bound, counted in one record',
-      );
     try {
       this.ready ??= this.create(sink);
       await this.ready;
@@ -249,6 +259,8 @@ export class AuditLog {
           error_class: r.errorClass,
         })),
       );
+      if (unitemised > 0)
+        this.logger.warn({ unitemised }, 'refusals past the itemised bound, counted in one record');
       if (this.dropped > 0) {
         this.logger.error(
           { dropped: this.dropped },

@@ -19,6 +19,7 @@ import { createBearerGate, type MarqueeAuthInfo } from '../auth/verify-token.js'
 import { chartUri, resultsUri } from '../charts/chart-resource.js';
 import type { AuthConfig } from '../config.js';
 import { ArgumentError, MarqueeError } from '../errors.js';
+import { processLog } from '../observe/log.js';
 import { formatProblem } from '../semantic/load-semantic-layer.js';
 import { scopeOf, scopesOf } from '../tools/catalog.js';
 import { Door, NotFoundError } from '../tools/framework/door.js';
@@ -87,6 +88,7 @@ function auditRefusal(
     suppressedGroups: 0,
     outcome: refusal.outcome,
     errorClass: refusal.errorClass ?? REFUSAL_CLASSES[refusal.outcome],
+    anonymous: refusal.who === undefined,
   });
 }
 
@@ -150,18 +152,24 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** The parsed body and its JSON-RPC messages (one or a batch); no messages when it is not JSON. */
-async function messagesOf(
-  request: Request,
-): Promise<{ body: unknown; messages: { method?: unknown; params?: { name?: unknown } }[] }> {
+/** The body as sent, parsed, and its JSON-RPC messages (one or a batch); no messages when it is not JSON. */
+async function messagesOf(request: Request): Promise<{
+  text: string;
+  body: unknown;
+  messages: { method?: unknown; params?: { name?: unknown } }[];
+}> {
+  const text = await request
+    .clone()
+    .text()
+    .catch(() => '');
   try {
-    const body: unknown = await request.clone().json();
+    const body: unknown = JSON.parse(text);
     const messages = (Array.isArray(body) ? body : [body]).filter(
       (message) => typeof message === 'object' && message !== null,
     );
-    return { body, messages };
+    return { text, body, messages };
   } catch {
-    return { body: undefined, messages: [] };
+    return { text, body: undefined, messages: [] };
   }
 }
 
@@ -194,7 +202,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         { refresh: noCache(requestInfo?.headers.get('cache-control')) },
       ),
     {
-      onerror: (error) => process.stderr.write(`[marquee] mcp: ${error.message}\n`),
+      onerror: (error) => processLog().warn({ transport: 'http' }, error.message),
       maxRequestBodySize: MAX_BODY_BYTES,
     },
   );
@@ -207,7 +215,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
   const app = {
     fetch: async (request: Request): Promise<Response> => {
       // The body is parsed once, here, for the checks below; the handler takes it as is.
-      const { body, messages } = await messagesOf(request);
+      const { text, body, messages } = await messagesOf(request);
       const started = performance.now();
       // A refused request is audited once, whatever it holds: what was asked (never the token), by whom.
       const refuse = (
@@ -217,7 +225,8 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       ): Response => {
         auditRefusal(dependencies.audit, {
           tool: askedBy(body, messages),
-          args: body ?? null,
+          // The body as sent: a refused one may be nested too deep to serialise again.
+          args: text,
           who,
           outcome,
           started,
@@ -265,7 +274,10 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       });
     },
   };
-  const handleMcp = toNodeHandler(app, { maxRequestBodySize: MAX_BODY_BYTES });
+  const handleMcp = toNodeHandler(app, {
+    maxRequestBodySize: MAX_BODY_BYTES,
+    onerror: (error: Error) => processLog().error({ err: error }, 'http request failed'),
+  });
   const publicHost = auth === undefined ? undefined : new URL(auth.audience).hostname;
   const validHost =
     publicHost === undefined
@@ -406,7 +418,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     if (routed !== undefined) {
       if (!served(req, res, started)) return;
       serveRouted(req, res, routed).catch((error: unknown) => {
-        process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);
+        processLog().error({ err: error }, 'http request failed');
         if (!res.headersSent) json(res, 500, { error: 'internal error' });
       });
       return;
@@ -429,7 +441,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     });
     // Node's request always has a method on a server; the SDK's structural type just says so more strictly.
     handleMcp(req as NodeIncomingMessageLike, res).catch((error: unknown) => {
-      process.stderr.write(`[marquee] http: ${(error as Error).message}\n`);
+      processLog().error({ err: error }, 'http request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
   });

@@ -1,5 +1,6 @@
 import { serveStdio as sdkServeStdio } from '@modelcontextprotocol/server/stdio';
 import type { Identity } from '../auth/identity.js';
+import { processLog } from '../observe/log.js';
 import { createMcpServer, type ServerDependencies } from './create-server.js';
 
 /** Serves MCP over this process's stdin/stdout; resolves when the client closes stdin. */
@@ -8,7 +9,7 @@ export function serveStdio(dependencies: ServerDependencies, identity: Identity)
     process.stdin.once('end', () => resolve());
     process.stdin.once('close', () => resolve());
     sdkServeStdio(() => createMcpServer(dependencies, identity), {
-      onerror: (error) => process.stderr.write(`[marquee] stdio: ${error.message}\n`),
+      onerror: (error) => processLog().warn({ transport: 'stdio' }, error.message),
     });
   });
 }

@@ -344,6 +344,18 @@ describe('the gate under attack', () => {
     expect(names).toHaveLength(2);
     expect(names[0]?.length).toBeLessThanOrEqual(160);
     expect(names[1]).toBe('query_engagement forged line evil');
+    // A body nested too deep to serialise again (240 KB of brackets): refused and audited all the same.
+    const deep = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' },
+      body: `${'['.repeat(120_000)}${']'.repeat(120_000)}`,
+    });
+    expect(deep.status).toBe(401);
+    expect(await audited(`tool = '(batch of 1)' AND outcome = 'unauthenticated'`)).toHaveLength(1);
+    // An identity is stored as the token gives it (only unprintable characters go), so queries by it find it.
+    const odd = await issuer.mint({ sub: 'system:serviceaccount:ns:sa' });
+    expect((await post(CALL, odd)).status).toBe(200);
+    expect(await audited(`subject = 'system:serviceaccount:ns:sa'`)).toHaveLength(1);
   });
 
   it('counts refusals past a bound in one record, and never drops an authenticated call for them', async () => {

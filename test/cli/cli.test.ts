@@ -2,10 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, SEMANTIC_LAYER, seedInChild, spawnHttpServer, tempDir } from '../helpers.js';
+import { CLI, logMessages, SEMANTIC_LAYER, seedInChild, spawnHttpServer, tempDir } from '../helpers.js';
 
+/** A command's run, its stderr read as the messages of its JSON log. */
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  return { ...result, stderr: logMessages(result.stderr) };
 }
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -123,7 +128,7 @@ describe('marquee serve', () => {
       input: '',
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/MARQUEE_TENANT/);
+    expect(logMessages(result.stderr)).toMatch(/MARQUEE_TENANT/);
   });
 
   it('fails at start, with the reason, when another process holds the embedded warehouse', async () => {
@@ -139,6 +144,8 @@ describe('marquee serve', () => {
         ),
       );
       expect(second.stderr).not.toMatch(/\n\s+at /);
+      // Both processes wrote one JSON log stream (logMessages fails on any other line).
+      expect(holder.log()).toMatch(/serving MCP at http/);
     } finally {
       holder.stop();
     }

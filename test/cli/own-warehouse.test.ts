@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import { seedPodcast } from '../fixtures/podcast-warehouse.js';
-import { CLI, connectStdio, LIMITS, ROOT, spawnHttpServer, tempDir } from '../helpers.js';
+import { CLI, connectStdio, LIMITS, logMessages, ROOT, spawnHttpServer, tempDir } from '../helpers.js';
 
 const PODCAST_LAYER = join(ROOT, 'test/fixtures/podcast-layer');
 
@@ -16,7 +16,13 @@ function run(args: string[], env: Record<string, string | undefined> = {}) {
     if (value === undefined) delete merged[key];
     else merged[key] = value;
   }
-  return spawnSync(process.execPath, [CLI, ...args], { env: merged, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: merged,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  // Its stderr read as the messages of its JSON log.
+  return { ...result, stderr: logMessages(result.stderr) };
 }
 
 /** Builds a warehouse directory in this process, then lets go of it so that a `marquee` process can open it. */

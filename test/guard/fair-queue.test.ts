@@ -80,9 +80,23 @@ describe('the fair queue', () => {
     expect(log).toEqual(['a0']);
   });
 
-  it('frees the slot of a query that fails', async () => {
+  it('frees the slot of a query that fails, at once or later', async () => {
     const queue = new FairQueue({ slots: 1, perTenant: 1, maxWaitMs: 60_000 });
     await expect(queue.run('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const thrower = () => {
+      throw new Error('thrown at once');
+    };
+    await expect(queue.run('a', thrower)).rejects.toThrow('thrown at once');
+    // Queued behind a running query, a thrower started by dispatch fails alone; the query after it runs.
+    const log: string[] = [];
+    const first = job(log, 'a0');
+    const running = queue.run('a', first.work);
+    const thrown = queue.run('a', thrower);
+    const after = queue.run('a', async () => 'after');
+    first.release();
+    expect(await running).toBe('a0');
+    await expect(thrown).rejects.toThrow('thrown at once');
+    expect(await after).toBe('after');
     expect(await queue.run('a', async () => 'next')).toBe('next');
     expect(queue.load()).toEqual({ running: 0, waiting: 0 });
   });

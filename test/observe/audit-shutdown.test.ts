@@ -26,7 +26,7 @@ describe('audit records', () => {
     const server = await spawnHttpServer({
       MARQUEE_DATA_DIR: dataDir,
       MARQUEE_TENANT: 'borealis',
-      MARQUEE_LOG_LEVEL: 'warn',
+      MARQUEE_LOG_LEVEL: 'info',
     });
     const client = await connectHttp(server.url);
     for (const time_range of ['2026-Q1', '2026-Q2', '2026-Q3'])

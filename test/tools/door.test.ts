@@ -64,7 +64,9 @@ async function audited(tenant: string): Promise<Record<string, unknown>[]> {
   for (const server of servers) await server.dependencies.audit.flush();
   return warehouse
     .admin()
-    .query(`SELECT tool, outcome, error_class, rows FROM marquee.audit WHERE tenant = '${tenant}' ORDER BY time`);
+    .query(
+      `SELECT tool, outcome, error_class, rows FROM marquee.audit WHERE tenant = '${tenant}' ORDER BY time`,
+    );
 }
 
 describe('refused calls', () => {

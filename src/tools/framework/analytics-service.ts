@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../auth/identity.js';
 import { MarqueeError } from '../../errors.js';
 import { DEFAULT_FAIRNESS, type FairnessOptions, FairQueue } from '../../guard/fair-queue.js';
+import { processLog } from '../../observe/log.js';
 import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, quote } from '../../semantic/did-you-mean.js';
@@ -197,7 +198,7 @@ export class AnalyticsService {
   private noteOnce(key: string, message: string): void {
     if (this.noted.has(key)) return;
     this.noted.add(key);
-    process.stderr.write(`[marquee] ${message}\n`);
+    processLog().warn(message);
   }
 
   private readonly noted = new Set<string>();

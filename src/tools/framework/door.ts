@@ -428,11 +428,11 @@ export class Door {
   }
 
   /**
-   * The caller's tools as `tools/list` gives them (`list` builds the listing): audited like every request, but
-   * not counted against the rate limits, so a client can always learn what it may call.
+   * The caller's tools as `tools/list` gives them (`list` builds the listing): audited and rate limited like
+   * every request (its own budget within the tenant's), so a token holder cannot flood the audit with listings.
    */
   listTools<T>(list: () => Promise<T[]>): Promise<T[]> {
-    return this.through('tools/list', undefined, null, passThrough<T[]>(), async () => {
+    return this.through('tools/list', 'tools/list', null, passThrough<T[]>(), async () => {
       const tools = await list();
       return { result: tools, rows: tools.length, suppressedGroups: 0 };
     });
@@ -1020,7 +1020,7 @@ export class Door {
    */
   private async through<T>(
     name: string,
-    limitKey: string | undefined,
+    limitKey: string,
     args: unknown,
     kind: AnswerKind<T>,
     run: () => Promise<Done<T>>,
@@ -1032,7 +1032,7 @@ export class Door {
     let outcome: Outcome = 'ok';
     let errorClass = '';
     try {
-      if (limitKey !== undefined) await this.deps.limits.consume(this.identity.tenant, limitKey);
+      await this.deps.limits.consume(this.identity.tenant, limitKey);
       done = await run();
       result = done.result;
     } catch (error) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MarqueeError } from '../../errors.js';
+import { processLog } from '../../observe/log.js';
 
 /**
  * The text of a tool error a model can act on. Marquee's own errors carry their message; anything else is a
@@ -10,13 +11,11 @@ export function toolErrorText(error: unknown, tool: string): string {
     if (error.code === 'query_failed' || error.code === 'warehouse_unavailable') {
       // The model sees the short message; the operator needs the engine's own words.
       const cause = error.cause instanceof Error ? error.cause.message : String(error.cause ?? '');
-      process.stderr.write(`[marquee] ${tool}: ${error.message}: ${cause}\n`);
+      processLog().warn({ tool, code: error.code, cause }, error.message);
     }
     return error.message;
   }
   const reference = randomUUID().slice(0, 8);
-  process.stderr.write(
-    `[marquee] internal error in ${tool} (ref ${reference}): ${(error as Error)?.stack ?? String(error)}\n`,
-  );
+  processLog().error({ tool, reference, err: error }, `internal error in ${tool} (ref ${reference})`);
   return `Internal error in ${tool} (reference ${reference}); the operator can look it up in the server log`;
 }
