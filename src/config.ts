@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { MarqueeError } from './errors.js';
 import { IDENTIFIER } from './semantic/schema.js';
+import type { BreakerOptions } from './warehouse/circuit-breaker.js';
 
 /** DESIGN.md: the default name of the token claim that carries the tenant (a product default, not a column). */
 export const DEFAULT_TENANT_CLAIM = 'tenant_id';
@@ -52,6 +53,7 @@ const environmentSchema = z.object({
   MARQUEE_DATA_CHECK_MS: z.coerce.number().int().min(0).default(2_000),
   MARQUEE_TENANT_QUERIES: positiveInt(2),
   // Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer wait would fire at once.
+  MARQUEE_READY_MAX_DATA_AGE: z.coerce.number().int().positive().optional(),
   MARQUEE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(10_000),
 });
 
@@ -81,6 +83,8 @@ export type WarehouseConfig =
       readonly database: string | undefined;
       readonly readers: number;
       readonly limits: QueryLimits;
+      /** The circuit breaker in front of the server (default DEFAULT_BREAKER: 3 failures, 10 s). */
+      readonly breaker?: BreakerOptions;
     };
 
 /** Token verification for the HTTP transport; absent when auth is not configured. */
@@ -98,7 +102,13 @@ export interface AuthConfig {
 export interface Config {
   readonly warehouse: WarehouseConfig;
   readonly semanticLayerDir: string;
-  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string | undefined;
+    /** `/readyz` is not ready when the data is older than this many seconds (unset: not checked). */
+    readonly maxDataAgeSeconds: number | undefined;
+  };
   readonly localIdentity: {
     readonly tenant: string | undefined;
     readonly roles: readonly string[];
@@ -166,7 +176,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     warehouse,
     semanticLayerDir: resolve(e.MARQUEE_SEMANTIC_LAYER),
-    http: { host: e.MARQUEE_HTTP_HOST, port: e.MARQUEE_HTTP_PORT, publicUrl: e.MARQUEE_PUBLIC_URL },
+    http: {
+      host: e.MARQUEE_HTTP_HOST,
+      port: e.MARQUEE_HTTP_PORT,
+      publicUrl: e.MARQUEE_PUBLIC_URL,
+      maxDataAgeSeconds: e.MARQUEE_READY_MAX_DATA_AGE,
+    },
     localIdentity: {
       tenant: e.MARQUEE_TENANT,
       roles: list(e.MARQUEE_ROLES),

@@ -18,12 +18,12 @@ export class ArgumentError extends MarqueeError {
   }
 }
 
-/** The warehouse could not be reached or refused to work; the caller should retry later. */
+/** The warehouse could not be reached or refused to work; the caller should retry later (in so many seconds). */
 export class WarehouseUnavailableError extends MarqueeError {
-  constructor(options?: ErrorOptions) {
+  constructor(options?: ErrorOptions, retryAfterSeconds?: number) {
     super(
       'warehouse_unavailable',
-      'The warehouse is temporarily unavailable; try again in a moment',
+      `The warehouse is temporarily unavailable; ${retryAfterSeconds === undefined ? 'try again in a moment' : `retry in ${retryAfterSeconds} s`}`,
       options,
     );
   }

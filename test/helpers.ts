@@ -124,12 +124,14 @@ export async function startHttp(
   layerDir = SEMANTIC_LAYER,
   roles: string[] = [],
   dependencies?: ServerDependencies,
+  options: { maxDataAgeSeconds?: number } = {},
 ): Promise<HttpServer & { dependencies: ServerDependencies }> {
   const deps = dependencies ?? (await testDependencies(warehouse, layerDir));
   const server = await serveHttp(deps, {
     host: '127.0.0.1',
     port: 0,
     identity: localIdentity(tenant, roles, ALL_SCOPES),
+    ...options,
   });
   return {
     ...server,

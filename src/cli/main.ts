@@ -79,6 +79,9 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
     port: config.http.port,
     ...(config.auth !== undefined ? { auth: config.auth } : {}),
     ...(identity !== undefined ? { identity } : {}),
+    ...(config.http.maxDataAgeSeconds === undefined
+      ? {}
+      : { maxDataAgeSeconds: config.http.maxDataAgeSeconds }),
   });
   const who =
     identity === undefined ? `bearer tokens from ${config.auth?.issuer}` : `local tenant ${identity.tenant}`;

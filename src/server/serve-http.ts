@@ -138,13 +138,93 @@ export interface HttpOptions {
   readonly port: number;
   readonly identity?: Identity;
   readonly auth?: AuthConfig;
+  /** `/readyz` says not ready when the data was last written longer ago than this (unset: not checked). */
+  readonly maxDataAgeSeconds?: number;
 }
+
+/** How long `/readyz` waits for the warehouse to answer before it says it does not. */
+const READY_TIMEOUT_MS = 5_000;
+
+/** `work`, or the `reason` once `ms` have passed. */
+function within<T>(work: Promise<T>, ms: number, reason: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(reason)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/** One dependency as `/readyz` reports it. */
+interface ReadyCheck {
+  readonly ok: boolean;
+  readonly [detail: string]: unknown;
+}
+
+/**
+ * `/readyz`: every dependency named with whether it is ready (the warehouse answering, the layer matching it,
+ * the data fresh enough), 200 when all are, 503 with the first reason otherwise. Without a token gate the
+ * layer's problems are listed; with one (the server may be reachable beyond loopback) only their count.
+ */
+async function readiness(
+  dependencies: ServerDependencies,
+  options: { detailed: boolean; maxDataAgeSeconds: number | undefined },
+): Promise<{ code: number; body: Record<string, unknown> }> {
+  const { service } = dependencies;
+  const kind = service.warehouse.kind;
+  const notReady = (
+    reason: string,
+    checks: Record<string, ReadyCheck>,
+    extra: Record<string, unknown> = {},
+  ) => ({
+    code: 503,
+    body: { status: 'not ready', reason, ...extra, checks },
+  });
+  try {
+    await within(service.warehouse.ping(), READY_TIMEOUT_MS, `no answer within ${READY_TIMEOUT_MS / 1000} s`);
+  } catch (error) {
+    return notReady(`The warehouse does not answer: ${(error as Error).message}`, {
+      warehouse: { ok: false, kind },
+      layer: { ok: false, checked: false },
+      data: { ok: false, checked: false },
+    });
+  }
+  const problems = await service.fit();
+  const { asOf } = await service.data.current();
+  const age = asOf === null ? null : Math.max(0, Math.round((Date.now() - Date.parse(asOf)) / 1000));
+  const { maxDataAgeSeconds } = options;
+  const fresh = maxDataAgeSeconds === undefined || (age !== null && age <= maxDataAgeSeconds);
+  const checks: Record<string, ReadyCheck> = {
+    warehouse: { ok: true, kind },
+    layer: { ok: problems.length === 0, problems: problems.length },
+    data: { ok: fresh, as_of: asOf, age_seconds: age, max_age_seconds: maxDataAgeSeconds ?? null },
+  };
+  if (problems.length > 0)
+    return notReady(
+      `The semantic layer does not match the warehouse (${problems.length} problem(s)${options.detailed ? '' : '; see the server log, or run marquee validate --warehouse'})`,
+      checks,
+      options.detailed
+        ? { problems: problems.map((problem) => formatProblem({ ...problem, file: basename(problem.file) })) }
+        : {},
+    );
+  if (!fresh)
+    return notReady(
+      asOf === null
+        ? 'The warehouse holds no data the layer reads'
+        : `The data was last written ${age} s ago, more than MARQUEE_READY_MAX_DATA_AGE (${maxDataAgeSeconds} s)`,
+      checks,
+    );
+  return { code: 200, body: { status: 'ready', warehouse: kind, checks } };
+}
+
+/** How long a stop waits for the requests in flight before it closes their connections. */
+const DRAIN_MS = 30_000;
 
 /** A running HTTP server and how to stop it. */
 export interface HttpServer {
   readonly url: string;
   readonly server: Server;
-  close(): Promise<void>;
+  /** Stops accepting, drains the requests in flight (at most `drainMs`, default 30 s), then closes. */
+  close(drainMs?: number): Promise<void>;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -378,30 +458,16 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      // Ready when the warehouse answers and the layer matches it; otherwise the reason. /readyz needs no
-      // token, so a server reachable beyond loopback (token authentication) gives the count, not the tables and
-      // columns it could not find: those are in its log and in `marquee validate --warehouse`.
-      const { service } = dependencies;
-      service.warehouse
-        .ping()
-        .then(() => service.fit())
-        .then(
-          (problems) =>
-            problems.length === 0
-              ? json(res, 200, { status: 'ready', warehouse: service.warehouse.kind })
-              : json(res, 503, {
-                  status: 'not ready',
-                  reason: `The semantic layer does not match the warehouse (${problems.length} problem(s)${auth === undefined ? '' : '; see the server log, or run marquee validate --warehouse'})`,
-                  ...(auth === undefined
-                    ? {
-                        problems: problems.map((problem) =>
-                          formatProblem({ ...problem, file: basename(problem.file) }),
-                        ),
-                      }
-                    : {}),
-                }),
-          (error: unknown) => json(res, 503, { status: 'not ready', reason: (error as Error).message }),
-        );
+      // /readyz needs no token, so a server reachable beyond loopback (token authentication) gives the count of
+      // the layer's problems, not the tables and columns it could not find: those are in its log and in
+      // `marquee validate --warehouse`.
+      readiness(dependencies, {
+        detailed: auth === undefined,
+        maxDataAgeSeconds: options.maxDataAgeSeconds,
+      }).then(
+        ({ code, body }) => json(res, code, body),
+        (error: unknown) => json(res, 503, { status: 'not ready', reason: (error as Error).message }),
+      );
       return;
     }
     if (auth !== undefined && METADATA_PATHS.has(path)) {
@@ -463,11 +529,16 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
   return {
     url: `http://${host}:${address.port}${MCP_PATH}`,
     server,
-    async close() {
-      await mcp.close();
+    async close(drainMs = DRAIN_MS) {
+      // Stop accepting, let the requests in flight finish (each connection closes once idle), and only then
+      // tear the MCP handler down: a stop loses no answer a client is waiting for. Past `drainMs`, cut.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), drainMs);
+      cut.unref();
       await closed;
+      clearTimeout(cut);
+      await mcp.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import {
 import type { QueryLimits, WarehouseConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
+import { DEFAULT_BREAKER, withBreaker } from './circuit-breaker.js';
 import { ReaderPool } from './reader-pool.js';
 import { translateError } from './translate-error.js';
 import type { AdminConnection, Row, Warehouse } from './warehouse.js';
@@ -64,7 +65,8 @@ function adminConnection(client: ClickHouseClient): AdminConnection {
 export function createWarehouse(config: WarehouseConfig, options: { create?: boolean } = {}): Warehouse {
   return config.kind === 'embedded'
     ? embeddedWarehouse(config, options.create === true)
-    : remoteWarehouse(config);
+    : // A server can go away and come back: behind a breaker, a dead one answers at once and is tried again later.
+      withBreaker(remoteWarehouse(config), config.breaker ?? DEFAULT_BREAKER);
 }
 
 function embeddedWarehouse(

@@ -14,11 +14,24 @@ export interface SeenRequest {
  * (no server can be installed here). It speaks enough of the protocol for @clickhouse/client: settings and
  * `param_*` in the URL, SQL in the body ending in FORMAT, errors as `Code: N. DB::Exception: … (TYPE)`.
  */
-export async function startFacade(
-  warehouse: Warehouse,
-): Promise<{ url: string; seen: SeenRequest[]; close: () => Promise<void> }> {
+export async function startFacade(warehouse: Warehouse): Promise<{
+  url: string;
+  seen: SeenRequest[];
+  /** `down`: every request's connection is dropped, as by a server that is gone; `up`: answered again. */
+  setDown: (down: boolean) => void;
+  /** Requests that reached the facade, answered or dropped. */
+  attempts: () => number;
+  close: () => Promise<void>;
+}> {
   const seen: SeenRequest[] = [];
+  let down = false;
+  let attempts = 0;
   const server: Server = createServer((req, res) => {
+    attempts++;
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/ping') {
       res.end('Ok.\n');
@@ -61,6 +74,10 @@ export async function startFacade(
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    setDown: (value) => {
+      down = value;
+    },
+    attempts: () => attempts,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -75,6 +75,11 @@ describe('the layer checked against the warehouse while serving', () => {
         status: 'not ready',
         reason:
           'The semantic layer does not match the warehouse (1 problem(s); see the server log, or run marquee validate --warehouse)',
+        checks: {
+          warehouse: { ok: true, kind: 'embedded' },
+          layer: { ok: false, problems: 1 },
+          data: expect.objectContaining({ ok: true, max_age_seconds: null }),
+        },
       });
       expect(body).not.toMatch(/members_daily|audio/);
     } finally {

@@ -12,6 +12,7 @@ import {
   seededWarehouse,
   startHttp,
   testDependencies,
+  toolErrorText,
 } from '../helpers.js';
 import { startFacade } from './clickhouse-facade.js';
 
@@ -86,6 +87,101 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
         expect(Object.values(request.parameters)).toContain('aurora');
     }
     expect(reads.filter((request) => !request.sql.includes('system.parts')).length).toBeGreaterThan(1);
+  });
+
+  it('/readyz names each dependency, turns not ready while the warehouse is gone, and ready when it returns', async () => {
+    const readyz = new URL('/readyz', viaUrl.url);
+    const ready = await fetch(readyz);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: {
+        warehouse: { ok: true, kind: 'remote' },
+        layer: { ok: true, problems: 0 },
+        data: { ok: true, as_of: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), max_age_seconds: null },
+      },
+    });
+    facade.setDown(true);
+    try {
+      const gone = await fetch(readyz);
+      expect(gone.status).toBe(503);
+      expect(await gone.json()).toMatchObject({
+        status: 'not ready',
+        reason: expect.stringMatching(/^The warehouse does not answer: /),
+        checks: { warehouse: { ok: false, kind: 'remote' }, layer: { ok: false, checked: false } },
+      });
+    } finally {
+      facade.setDown(false);
+    }
+    expect((await fetch(readyz)).status).toBe(200);
+  });
+
+  it('/readyz turns not ready when the data is older than MARQUEE_READY_MAX_DATA_AGE', async () => {
+    const strict = await startHttp(embedded, 'aurora', SEMANTIC_LAYER, [], undefined, {
+      maxDataAgeSeconds: 1,
+    });
+    try {
+      // The fixture was written when it was seeded, more than a second before this.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const stale = await fetch(new URL('/readyz', strict.url));
+      expect(stale.status).toBe(503);
+      expect(await stale.json()).toMatchObject({
+        reason: expect.stringMatching(
+          /^The data was last written \d+ s ago, more than MARQUEE_READY_MAX_DATA_AGE \(1 s\)$/,
+        ),
+        checks: { warehouse: { ok: true }, layer: { ok: true }, data: { ok: false, max_age_seconds: 1 } },
+      });
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('fails fast while the server is gone (a circuit breaker), and recovers by itself when it returns', async () => {
+    const breaking = createWarehouse({
+      kind: 'remote',
+      url: facade.url,
+      user: 'reader',
+      password: 'secret',
+      database: undefined,
+      readers: 2,
+      limits: LIMITS,
+      breaker: { failures: 2, cooldownMs: 400 },
+    });
+    const server = await startHttp(breaking, 'aurora', SEMANTIC_LAYER, [], {
+      ...(await testDependencies(breaking)),
+      audit: new AuditLog({ sink: embedded.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
+    });
+    const client = await connectHttp(server.url);
+    try {
+      expect((await query(client, { time_range: '2026-05' })).rows.length).toBeGreaterThan(0);
+      facade.setDown(true);
+      // The first failures reach the server (and find it gone); then the breaker answers at once.
+      for (const month of ['2026-04', '2026-03'])
+        expect(await toolErrorText(client, { time_range: month })).toMatch(
+          /^The warehouse is temporarily unavailable/,
+        );
+      const reached = facade.attempts();
+      const started = performance.now();
+      const fast = await toolErrorText(client, { time_range: '2026-02' });
+      expect(fast).toMatch(/^The warehouse is temporarily unavailable; retry in 1 s$/);
+      expect(facade.attempts()).toBe(reached);
+      expect(performance.now() - started).toBeLessThan(400);
+      const gone = await fetch(new URL('/readyz', server.url));
+      expect(gone.status).toBe(503);
+      expect(((await gone.json()) as { reason: string }).reason).toMatch(
+        /temporarily unavailable; retry in 1 s/,
+      );
+      // Back: after the cooldown one query tries it, and everything answers again.
+      facade.setDown(false);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect((await query(client, { time_range: '2026-02' })).rows.length).toBeGreaterThan(0);
+      expect((await fetch(new URL('/readyz', server.url))).status).toBe(200);
+    } finally {
+      facade.setDown(false);
+      await client.close();
+      await server.close();
+      await breaking.close();
+    }
   });
 
   it('maps server errors to the same messages', async () => {
