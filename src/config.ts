@@ -53,6 +53,8 @@ const environmentSchema = z.object({
   MARQUEE_DATA_CHECK_MS: z.coerce.number().int().min(0).default(2_000),
   MARQUEE_TENANT_QUERIES: positiveInt(2),
   // Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer wait would fire at once.
+  MARQUEE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  MARQUEE_METRICS_HOST: z.string().default('127.0.0.1'),
   MARQUEE_READY_MAX_DATA_AGE: z.coerce.number().int().positive().optional(),
   MARQUEE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(10_000),
 });
@@ -108,6 +110,8 @@ export interface Config {
     readonly publicUrl: string | undefined;
     /** `/readyz` is not ready when the data is older than this many seconds (unset: not checked). */
     readonly maxDataAgeSeconds: number | undefined;
+    /** Where `/metrics` is served, on its own port (unset: not served). */
+    readonly metrics: { readonly host: string; readonly port: number } | undefined;
   };
   readonly localIdentity: {
     readonly tenant: string | undefined;
@@ -181,6 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.MARQUEE_HTTP_PORT,
       publicUrl: e.MARQUEE_PUBLIC_URL,
       maxDataAgeSeconds: e.MARQUEE_READY_MAX_DATA_AGE,
+      metrics:
+        e.MARQUEE_METRICS_PORT === undefined
+          ? undefined
+          : { host: e.MARQUEE_METRICS_HOST, port: e.MARQUEE_METRICS_PORT },
     },
     localIdentity: {
       tenant: e.MARQUEE_TENANT,

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { RateLimits } from '../guard/rate-limits.js';
 import { AuditLog } from '../observe/audit-log.js';
 import { processLog } from '../observe/log.js';
+import { metricsOf } from '../observe/metrics.js';
 import { loadSemanticLayer } from '../semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../server/create-server.js';
 import { TOOL_KINDS } from '../tools/catalog.js';
@@ -23,17 +24,20 @@ export async function bootstrap(
   const layer = await loadSemanticLayer(config.semanticLayerDir, TOOL_KINDS);
   const warehouse = createWarehouse(config.warehouse);
   const secret = await cursorKey(config, options.writes ?? true);
+  const service = new AnalyticsService(layer, warehouse, config.cache);
+  const audit = new AuditLog({
+    sink: warehouse.admin(),
+    database: config.stateDatabase,
+    table: config.auditTable,
+    key: auditKey(secret),
+  });
   return {
-    service: new AnalyticsService(layer, warehouse, config.cache),
+    service,
     cursors: new CursorCodec(secret),
-    audit: new AuditLog({
-      sink: warehouse.admin(),
-      database: config.stateDatabase,
-      table: config.auditTable,
-      key: auditKey(secret),
-    }),
+    audit,
     limits: await RateLimits.create(config.rateLimits),
     inlineChartPng: config.inlineChartPng,
+    metrics: metricsOf(audit, service),
   };
 }
 

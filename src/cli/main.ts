@@ -7,6 +7,7 @@ import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
 import { processLog } from '../observe/log.js';
+import { serveMetrics } from '../observe/metrics.js';
 import { loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
 import type { SemanticLayer } from '../semantic/semantic-layer.js';
 import { checkBind, serveHttp } from '../server/serve-http.js';
@@ -86,10 +87,16 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
   const who =
     identity === undefined ? `bearer tokens from ${config.auth?.issuer}` : `local tenant ${identity.tenant}`;
   log(`serving MCP at ${http.url} for ${who} (${dependencies.service.warehouse.kind} warehouse)`);
+  const metrics =
+    config.http.metrics === undefined || dependencies.metrics === undefined
+      ? undefined
+      : await serveMetrics(dependencies.metrics, config.http.metrics);
+  if (metrics !== undefined) log(`serving Prometheus metrics at ${metrics.url}`);
   const stop = (): void => {
     log('shutting down');
     http
       .close()
+      .then(() => metrics?.close())
       .then(shutdown)
       .finally(() => process.exit(0));
   };

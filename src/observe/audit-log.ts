@@ -96,6 +96,10 @@ export class AuditLog {
   /** Refusals without an identity, itemised up to maxRefusals per flush, and those counted past it. */
   private refusals: (AuditRecord & { time: Date })[] = [];
   private unitemised = 0;
+  /** Records dropped since start (the warehouse unreachable past the buffer). */
+  private droppedTotal = 0;
+  /** Who hears of every record as it is made (metrics), itemised or counted. */
+  private readonly listeners: ((record: AuditRecord) => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private ready: Promise<void> | undefined;
@@ -147,6 +151,7 @@ export class AuditLog {
       tool: stored(given.tool),
       errorClass: stored(given.errorClass),
     };
+    for (const listener of this.listeners) listener(record);
     if (record.outcome === 'unauthenticated' || record.anonymous === true) {
       if (this.refusals.length >= this.maxRefusals) {
         this.unitemised++;
@@ -158,11 +163,26 @@ export class AuditLog {
       this.buffer.push({ ...record, time: new Date() });
       if (this.buffer.length > this.maxBuffered) {
         this.dropped += this.buffer.length - this.maxBuffered;
+        this.droppedTotal += this.buffer.length - this.maxBuffered;
         this.buffer.splice(0, this.buffer.length - this.maxBuffered);
       }
     }
     this.logger.info({ audit: record }, 'call');
     this.schedule();
+  }
+
+  /** Calls `listener` with every record from now on (as stored), itemised or only counted. */
+  listen(listener: (record: AuditRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Records waiting to be written, records dropped since start, refusals counted but not itemised yet. */
+  stats(): { queued: number; dropped: number; unitemised: number } {
+    return {
+      queued: this.buffer.length + this.refusals.length,
+      dropped: this.droppedTotal,
+      unitemised: this.unitemised,
+    };
   }
 
   /** Starts the flush timer, when there is a sink and none is pending. */

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, createLogger } from '../../src/observe/audit-log.js';
+import { metricsOf } from '../../src/observe/metrics.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -147,10 +148,12 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
       limits: LIMITS,
       breaker: { failures: 2, cooldownMs: 400 },
     });
-    const server = await startHttp(breaking, 'aurora', SEMANTIC_LAYER, [], {
+    const dependencies = {
       ...(await testDependencies(breaking)),
       audit: new AuditLog({ sink: embedded.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
-    });
+    };
+    const metrics = metricsOf(dependencies.audit, dependencies.service);
+    const server = await startHttp(breaking, 'aurora', SEMANTIC_LAYER, [], { ...dependencies, metrics });
     const client = await connectHttp(server.url);
     try {
       expect((await query(client, { time_range: '2026-05' })).rows.length).toBeGreaterThan(0);
@@ -166,6 +169,10 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
       expect(fast).toMatch(/^The warehouse is temporarily unavailable; retry in 1 s$/);
       expect(facade.attempts()).toBe(reached);
       expect(performance.now() - started).toBeLessThan(400);
+      // Three calls failed in the warehouse, two of them reaching it: counted by class in the metrics.
+      expect(await metrics.text()).toMatch(
+        /^marquee_warehouse_errors_total\{class="warehouse_unavailable"\} 3$/m,
+      );
       const gone = await fetch(new URL('/readyz', server.url));
       expect(gone.status).toBe(503);
       expect(((await gone.json()) as { reason: string }).reason).toMatch(

@@ -1,5 +1,6 @@
 import type { RateLimits } from '../../guard/rate-limits.js';
 import type { AuditLog } from '../../observe/audit-log.js';
+import type { Metrics } from '../../observe/metrics.js';
 import type { AnalyticsService } from './analytics-service.js';
 import type { CursorCodec } from './cursor.js';
 
@@ -11,4 +12,6 @@ export interface Dependencies {
   readonly limits: RateLimits;
   /** Tool results carry their chart as an inline PNG image besides its link (MARQUEE_INLINE_CHART_PNG). */
   readonly inlineChartPng?: boolean;
+  /** Prometheus metrics, counted from the audit records (served on MARQUEE_METRICS_PORT). */
+  readonly metrics?: Metrics;
 }

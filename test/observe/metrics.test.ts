@@ -1,0 +1,126 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Metrics, metricsOf, serveMetrics } from '../../src/observe/metrics.js';
+import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
+import type { ServerDependencies } from '../../src/server/create-server.js';
+import { TOOL_KINDS } from '../../src/tools/catalog.js';
+import { AnalyticsService, DEFAULT_CACHE } from '../../src/tools/framework/analytics-service.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import {
+  callTool,
+  connectHttp,
+  SEMANTIC_LAYER,
+  seededWarehouse,
+  startHttp,
+  testDependencies,
+  toolErrorText,
+} from '../helpers.js';
+
+let warehouse: Warehouse;
+let remove: () => Promise<void>;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  ({ warehouse, remove } = await seededWarehouse());
+});
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+  await remove?.();
+});
+
+/** A server with its own dependencies and metrics, `/metrics` on its own port, and a client. */
+async function served(
+  dependencies: ServerDependencies,
+): Promise<{ client: Client; url: string; mcp: string; metrics: Metrics }> {
+  const metrics = metricsOf(dependencies.audit, dependencies.service);
+  const server = await startHttp(warehouse, 'aurora', SEMANTIC_LAYER, ['vp'], { ...dependencies, metrics });
+  const scrape = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 });
+  const client = await connectHttp(server.url);
+  closers.push(async () => {
+    await client.close();
+    await scrape.close();
+    await server.close();
+  });
+  return { client, url: scrape.url, mcp: server.url, metrics };
+}
+
+/** The samples of a Prometheus text exposition: `name{labels}` to value. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const samples = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+describe('/metrics', () => {
+  it('counts a scripted series of calls by tool, outcome, cache, refusal and queue', async () => {
+    const limited = await testDependencies(warehouse, SEMANTIC_LAYER, { perTenant: 1_000, perTool: 4 });
+    const { client, url, mcp } = await served(limited);
+    const ask = { time_range: '2026-Q3', metrics: ['views'] };
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    await callTool(client, ask); // computed: a miss
+    await callTool(client, ask); // the same again: a hit
+    await callTool(client, { ...ask, time_range: '2026-Q2' }); // a miss
+    expect(await toolErrorText(client, { metrics: ['nope'] })).toMatch(/nope/); // refused by its schema
+    expect(await toolErrorText(client, ask)).toMatch(/^Rate limit reached for query_engagement/); // the fifth
+    // A batch under a version that has none: refused at the gate.
+    const batch = await fetch(mcp, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      ]),
+    });
+    expect(batch.status).toBe(400);
+    const samples = await scrape(url);
+    expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="ok"}')).toBe(3);
+    expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="tool_error"}')).toBe(1);
+    expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="rate_limited"}')).toBe(1);
+    expect(samples.get('marquee_calls_total{tool="refused",outcome="invalid_request"}')).toBe(1);
+    // Listed once above (the client may list again to check answers against their schemas).
+    expect(samples.get('marquee_calls_total{tool="tools/list",outcome="ok"}')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('marquee_cache_total{result="hit"}')).toBe(1);
+    expect(samples.get('marquee_cache_total{result="miss"}')).toBe(2);
+    expect(samples.get('marquee_refusals_total{reason="rate_limited"}')).toBe(1);
+    expect(samples.get('marquee_refusals_total{reason="invalid_request"}')).toBe(1);
+    expect(samples.get('marquee_call_duration_seconds_count{tool="query_engagement"}')).toBe(5);
+    expect(samples.get('marquee_rows_answered_total{tool="query_engagement"}')).toBeGreaterThan(0);
+    expect(samples.get('marquee_warehouse_queries{state="running"}')).toBe(0);
+    expect(samples.get('marquee_warehouse_queries{state="waiting"}')).toBe(0);
+    expect(samples.get('marquee_fair_queue_refused')).toBe(0);
+    expect(samples.get('marquee_audit_dropped')).toBe(0);
+    expect(samples.has('marquee_audit_queue_depth')).toBe(true);
+  });
+
+  it('counts fairness refusals', async () => {
+    // No wait allowed and one query at a time: a call's second concurrent query is refused at once.
+    const service = new AnalyticsService(await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS), warehouse, {
+      ...DEFAULT_CACHE,
+      dataCheckMs: 0,
+      fairness: { slots: 1, perTenant: 1, maxWaitMs: 0 },
+    });
+    const { client, url } = await served({ ...(await testDependencies(warehouse)), service });
+    const text = await toolErrorText(client, {
+      time_range: '2026-Q3',
+      geo: 'LATAM',
+      compare_to: 'previous_period',
+    });
+    expect(text).toMatch(/^The warehouse is busy .*retry in 1 s$/);
+    const samples = await scrape(url);
+    expect(samples.get('marquee_refusals_total{reason="busy"}')).toBe(1);
+    expect(samples.get('marquee_fair_queue_refused')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="tool_error"}')).toBe(1);
+  });
+});
