@@ -37,7 +37,8 @@ export async function bootstrap(
     audit,
     limits: await RateLimits.create(config.rateLimits),
     inlineChartPng: config.inlineChartPng,
-    metrics: metricsOf(audit, service),
+    // Only a server that serves them keeps metrics (their series live as long as the process).
+    ...(config.http.metrics === undefined ? {} : { metrics: metricsOf(audit, service) }),
   };
 }
 

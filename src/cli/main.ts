@@ -92,7 +92,14 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
       ? undefined
       : await serveMetrics(dependencies.metrics, config.http.metrics);
   if (metrics !== undefined) log(`serving Prometheus metrics at ${metrics.url}`);
+  let stopping = false;
   const stop = (): void => {
+    // A second signal during the drain cuts the requests still in flight; the audit log is flushed either way.
+    if (stopping) {
+      http.server.closeAllConnections();
+      return;
+    }
+    stopping = true;
     log('shutting down');
     http
       .close()

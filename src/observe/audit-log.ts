@@ -151,7 +151,7 @@ export class AuditLog {
       tool: stored(given.tool),
       errorClass: stored(given.errorClass),
     };
-    for (const listener of this.listeners) listener(record);
+    this.tell(record);
     if (record.outcome === 'unauthenticated' || record.anonymous === true) {
       if (this.refusals.length >= this.maxRefusals) {
         this.unitemised++;
@@ -169,6 +169,18 @@ export class AuditLog {
     }
     this.logger.info({ audit: record }, 'call');
     this.schedule();
+  }
+
+  /** Tells the listeners of a record once it is kept (or counted); a listener's failure never loses it. */
+  private tell(record: AuditRecord): void {
+    queueMicrotask(() => {
+      for (const listener of this.listeners)
+        try {
+          listener(record);
+        } catch (error) {
+          this.logger.warn({ err: error }, 'an audit listener failed');
+        }
+    });
   }
 
   /** Calls `listener` with every record from now on (as stored), itemised or only counted. */

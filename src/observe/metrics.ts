@@ -63,7 +63,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(sources: MetricSources) {
+  /** Tool names the `tool` label takes as they are; anything else is a kind (`resource`, `prompt`) or `other`. */
+  private readonly tools: ReadonlySet<string>;
+
+  constructor(sources: MetricSources, tools: readonly string[] = []) {
+    this.tools = new Set([...tools, 'tools/list']);
     const registers = [this.registry];
     new Gauge({
       name: 'marquee_audit_queue_depth',
@@ -110,14 +114,26 @@ export class Metrics {
     });
   }
 
+  /**
+   * The `tool` label of a record, from a fixed set: a caller chooses the names it sends (an unknown tool, a
+   * refused request's method or path), and every distinct label value would be a series kept forever.
+   */
+  private labelOf(record: AuditRecord): string {
+    if (record.anonymous === true || record.outcome === 'unauthenticated' || record.tool.startsWith('('))
+      return 'refused';
+    if (this.tools.has(record.tool)) return record.tool;
+    const kind = /^(resource|prompt|completion)[:/]/.exec(record.tool)?.[1];
+    return kind ?? 'other';
+  }
+
   /** Counts one request from its audit record. */
   observe(record: AuditRecord): void {
-    const tool = record.tool.startsWith('(') ? 'refused' : record.tool;
+    const tool = this.labelOf(record);
     this.calls.inc({ tool, outcome: record.outcome });
     this.latency.observe({ tool }, record.latencyMs / 1000);
     if (record.outcome === 'ok') {
       this.rows.inc({ tool }, record.rows);
-      if (!tool.includes('/') && !tool.startsWith('resource:'))
+      if (this.tools.has(tool) && tool !== 'tools/list')
         this.cache.inc({ result: record.cacheHit ? 'hit' : 'miss' });
     }
     if (record.errorClass === 'warehouse_busy') this.refusals.inc({ reason: 'busy' });
@@ -134,10 +150,13 @@ export class Metrics {
 
 /** Metrics of a server: counted from every record `audit` makes, with its and the service's queues. */
 export function metricsOf(audit: AuditLog, service: AnalyticsService): Metrics {
-  const metrics = new Metrics({
-    audit: () => audit.stats(),
-    fair: () => ({ ...service.fair.load(), refused: service.fair.refused }),
-  });
+  const metrics = new Metrics(
+    {
+      audit: () => audit.stats(),
+      fair: () => ({ ...service.fair.load(), refused: service.fair.refused }),
+    },
+    [...service.layer.tools.keys()],
+  );
   audit.listen((record) => metrics.observe(record));
   return metrics;
 }

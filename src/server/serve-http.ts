@@ -217,13 +217,13 @@ async function readiness(
 }
 
 /** How long a stop waits for the requests in flight before it closes their connections. */
-const DRAIN_MS = 30_000;
+const DRAIN_MS = 20_000;
 
 /** A running HTTP server and how to stop it. */
 export interface HttpServer {
   readonly url: string;
   readonly server: Server;
-  /** Stops accepting, drains the requests in flight (at most `drainMs`, default 30 s), then closes. */
+  /** Stops accepting, drains the requests in flight (at most `drainMs`, default 20 s: inside the 30 s an orchestrator usually grants), then closes. */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -453,6 +453,22 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     return true;
   };
 
+  /**
+   * One readiness check at a time, shared by every probe that comes while it runs (a flood of /readyz, which
+   * needs no token, is one ping of the warehouse, not one each), and bounded as a whole.
+   */
+  let checking: Promise<{ code: number; body: Record<string, unknown> }> | undefined;
+  const ready = () => {
+    checking ??= within(
+      readiness(dependencies, { detailed: auth === undefined, maxDataAgeSeconds: options.maxDataAgeSeconds }),
+      READY_TIMEOUT_MS * 2,
+      `the readiness check took more than ${(READY_TIMEOUT_MS * 2) / 1000} s`,
+    ).finally(() => {
+      checking = undefined;
+    });
+    return checking;
+  };
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -461,10 +477,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       // /readyz needs no token, so a server reachable beyond loopback (token authentication) gives the count of
       // the layer's problems, not the tables and columns it could not find: those are in its log and in
       // `marquee validate --warehouse`.
-      readiness(dependencies, {
-        detailed: auth === undefined,
-        maxDataAgeSeconds: options.maxDataAgeSeconds,
-      }).then(
+      ready().then(
         ({ code, body }) => json(res, code, body),
         (error: unknown) => json(res, 503, { status: 'not ready', reason: (error as Error).message }),
       );

@@ -45,7 +45,8 @@ describe('audit records', () => {
         () => answered++,
         () => undefined,
       );
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Long enough for every request to be sent and received, short of the engine answering all eight.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const inFlight = asked.length - answered;
     server.stop('SIGTERM');
     const results = await Promise.allSettled(asked);

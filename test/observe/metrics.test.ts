@@ -84,7 +84,14 @@ describe('/metrics', () => {
       ]),
     });
     expect(batch.status).toBe(400);
+    // Names a caller chooses never become label values: twenty unknown tools are one series, `other`.
+    for (let i = 0; i < 20; i++)
+      await client.callTool({ name: `probe_${i}_${Math.random()}`, arguments: {} }).catch(() => undefined);
     const samples = await scrape(url);
+    expect([...samples.keys()].filter((name) => name.includes('probe_'))).toEqual([]);
+    // (Unknown tools share one rate-limit budget, four here: the rest are rate limited.)
+    expect(samples.get('marquee_calls_total{tool="other",outcome="tool_error"}')).toBe(4);
+    expect(samples.get('marquee_calls_total{tool="other",outcome="rate_limited"}')).toBe(16);
     expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="ok"}')).toBe(3);
     expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="tool_error"}')).toBe(1);
     expect(samples.get('marquee_calls_total{tool="query_engagement",outcome="rate_limited"}')).toBe(1);
@@ -93,7 +100,7 @@ describe('/metrics', () => {
     expect(samples.get('marquee_calls_total{tool="tools/list",outcome="ok"}')).toBeGreaterThanOrEqual(1);
     expect(samples.get('marquee_cache_total{result="hit"}')).toBe(1);
     expect(samples.get('marquee_cache_total{result="miss"}')).toBe(2);
-    expect(samples.get('marquee_refusals_total{reason="rate_limited"}')).toBe(1);
+    expect(samples.get('marquee_refusals_total{reason="rate_limited"}')).toBe(17);
     expect(samples.get('marquee_refusals_total{reason="invalid_request"}')).toBe(1);
     expect(samples.get('marquee_call_duration_seconds_count{tool="query_engagement"}')).toBe(5);
     expect(samples.get('marquee_rows_answered_total{tool="query_engagement"}')).toBeGreaterThan(0);
