@@ -21,21 +21,31 @@ import { cannotOpen, log } from './console.js';
 import { prepareStart, seed } from './demo-warehouse.js';
 import { printProblems, reportFit, validateWarehouse } from './warehouse-fit.js';
 
-const USAGE = `Usage: marquee <command>
+/** Each command's usage line(s), as `marquee --help` lists them and `marquee <command> --help` shows one. */
+const COMMANDS: Record<string, string> = {
+  serve: `  serve [--stdio | --http]   serve MCP (default --http on MARQUEE_HTTP_HOST:MARQUEE_HTTP_PORT; /metrics on
+                             MARQUEE_METRICS_PORT when set); SIGTERM drains calls in flight and flushes the audit`,
+  start:
+    '  start                      seed the demo into an empty embedded warehouse (shipped layer only), then serve HTTP',
+  seed: `  seed [--scale N] [--remote] (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
+                             --remote is required to seed the server at CLICKHOUSE_URL`,
+  rollups: `  rollups build [--rebuild]  create the layer's rollups (tables kept current by materialised views) and fill
+                             them from their models, month by month; --rebuild replaces complete ones too`,
+  validate: `  validate [DIR] [--warehouse] check a semantic layer (default MARQUEE_SEMANTIC_LAYER); with --warehouse, also
+                             against the warehouse's tables and column types; exit 1 on problems`,
+  explain:
+    '  explain TOOL JSON          print the SQL and parameters a tool call would run, without running it',
+  idp: '  idp                        run a local OpenID provider with demo accounts (development only, loopback)',
+};
 
-  serve [--stdio | --http]   serve MCP (default --http on MARQUEE_HTTP_HOST:MARQUEE_HTTP_PORT)
-  start                      seed the demo into an empty embedded warehouse (shipped layer only), then serve HTTP
-  seed [--scale N] [--remote] (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
-                             --remote is required to seed the server at CLICKHOUSE_URL
-  rollups build [--rebuild]  create the layer's rollups (tables kept current by materialised views) and fill
-                             them from their models, month by month; --rebuild replaces complete ones too
-  validate [DIR] [--warehouse] check a semantic layer (default MARQUEE_SEMANTIC_LAYER); with --warehouse, also
-                             against the warehouse's tables and column types; exit 1 on problems
-  explain TOOL JSON          print the SQL and parameters a tool call would run, without running it
-  idp                        run a local OpenID provider with demo accounts (development only, loopback)
+const IDENTITY = `Identity: bearer tokens when MARQUEE_AUTH_ISSUER and MARQUEE_AUTH_JWKS_URL are set; otherwise
+MARQUEE_TENANT (and MARQUEE_ROLES, MARQUEE_SCOPES) on loopback only. Configuration: environment variables (README).`;
 
-Identity: bearer tokens when MARQUEE_AUTH_ISSUER and MARQUEE_AUTH_JWKS_URL are set; otherwise
-MARQUEE_TENANT (and MARQUEE_ROLES, MARQUEE_SCOPES) on loopback only.`;
+const USAGE = `Usage: marquee <command>   (marquee <command> --help for one)
+
+${Object.values(COMMANDS).join('\n')}
+
+${IDENTITY}`;
 
 function identityFrom(config: Config, fallbackTenant?: string) {
   const tenant = config.localIdentity.tenant ?? fallbackTenant;
@@ -113,6 +123,12 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `marquee <command> --help`: that command's usage, and nothing run.
+  const help = command === undefined ? undefined : COMMANDS[command];
+  if (help !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`Usage: marquee\n${help}\n\n${IDENTITY}\n`);
+    return 0;
+  }
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({

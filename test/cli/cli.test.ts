@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +107,24 @@ describe('marquee explain', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/did you mean "watch_minutes"/);
   });
+});
+
+describe('marquee <command> --help', () => {
+  it.each(['serve', 'start', 'seed', 'rollups', 'validate', 'explain', 'idp'])(
+    '%s --help shows that command and runs nothing',
+    (command) => {
+      // No warehouse, no tenant: a command that ran would fail; its help does not.
+      const result = run([command, '--help'], {
+        MARQUEE_DATA_DIR: join(dir.path, 'never-created'),
+        MARQUEE_TENANT: '',
+      });
+      expect(result.status).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(new RegExp(`^Usage: marquee\\n  ${command}\\b`));
+      expect(result.stdout.match(/^ {2}[a-z]/gm)).toHaveLength(1);
+      expect(existsSync(join(dir.path, 'never-created'))).toBe(false);
+    },
+  );
 });
 
 describe('marquee serve', () => {
