@@ -52,10 +52,10 @@ const environmentSchema = z.object({
   MARQUEE_RESULT_CACHE_MB: z.coerce.number().int().min(0).default(256),
   MARQUEE_DATA_CHECK_MS: z.coerce.number().int().min(0).default(2_000),
   MARQUEE_TENANT_QUERIES: positiveInt(2),
-  // Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer wait would fire at once.
   MARQUEE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MARQUEE_METRICS_HOST: z.string().default('127.0.0.1'),
   MARQUEE_READY_MAX_DATA_AGE: z.coerce.number().int().positive().optional(),
+  // Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer wait would fire at once.
   MARQUEE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(10_000),
 });
 

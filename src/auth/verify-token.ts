@@ -46,7 +46,7 @@ function stringList(value: unknown): string[] {
  * exp/nbf with a small skew, allowed algorithms. Failures are OAuth `invalid_token` errors whose text
  * names the check, never the token.
  */
-export function createTokenVerifier(config: AuthConfig) {
+function createTokenVerifier(config: AuthConfig) {
   const keys = createRemoteJWKSet(new URL(config.jwksUrl), {
     timeoutDuration: 5_000,
     cooldownDuration: 30_000,

@@ -33,8 +33,6 @@ export interface AuditRecord {
   readonly anonymous?: boolean;
 }
 
-export { createLogger } from './log.js';
-
 function timestamp(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
@@ -63,7 +61,7 @@ export interface AuditOptions {
   readonly key?: string | Buffer;
 }
 
-/** The `tool` of the record counting unauthenticated refusals past the itemised bound (`rows`: how many). */
+/** The `tool` of the record counting refusals without an identity past the itemised bound (`rows`: how many). */
 export const REFUSALS_NOT_ITEMISED = '(refusals not itemised)';
 
 /** Longest a stored name may be (tool, subject, tenant, error class): attacker-chosen text is cut to it. */
@@ -140,8 +138,8 @@ export class AuditLog {
   }
 
   /**
-   * Records one call: logged now, written with the next batch. Names are stored neutralised and cut short;
-   * unauthenticated refusals past the bound are only counted.
+   * Records one call: logged now, written with the next batch. Names are stored without unprintable characters
+   * and cut short (`stored`); refusals without an identity past the bound are only counted.
    */
   record(given: AuditRecord): void {
     const record: AuditRecord = {
@@ -173,6 +171,7 @@ export class AuditLog {
 
   /** Tells the listeners of a record once it is kept (or counted); a listener's failure never loses it. */
   private tell(record: AuditRecord): void {
+    if (this.listeners.length === 0) return;
     queueMicrotask(() => {
       for (const listener of this.listeners)
         try {
@@ -237,7 +236,7 @@ export class AuditLog {
     this.logger.info({ table: this.table }, `created the audit table ${this.table}`);
   }
 
-  /** The count of unauthenticated refusals past the itemised bound, as one record (none when there were none). */
+  /** The count of refusals without an identity past the itemised bound, as one record (none when there were none). */
   private unitemisedRecord(count: number): (AuditRecord & { time: Date })[] {
     if (count === 0) return [];
     return [

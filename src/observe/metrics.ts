@@ -69,30 +69,38 @@ export class Metrics {
   constructor(sources: MetricSources, tools: readonly string[] = []) {
     this.tools = new Set([...tools, 'tools/list']);
     const registers = [this.registry];
-    new Gauge({
-      name: 'marquee_audit_queue_depth',
-      help: 'Audit records waiting to be written to the warehouse',
-      registers,
-      collect() {
-        this.set(sources.audit().queued);
-      },
-    });
-    new Gauge({
-      name: 'marquee_audit_dropped',
-      help: 'Audit records dropped since start (the warehouse unreachable past the buffer)',
-      registers,
-      collect() {
-        this.set(sources.audit().dropped);
-      },
-    });
-    new Gauge({
-      name: 'marquee_audit_refusals_not_itemised',
-      help: 'Refusals without an identity counted rather than itemised, waiting to be written',
-      registers,
-      collect() {
-        this.set(sources.audit().unitemised);
-      },
-    });
+    // Values read when scraped: name, help, and how to read it.
+    const read: [string, string, () => number][] = [
+      [
+        'marquee_audit_queue_depth',
+        'Audit records waiting to be written to the warehouse',
+        () => sources.audit().queued,
+      ],
+      [
+        'marquee_audit_dropped',
+        'Audit records dropped since start (the warehouse unreachable past the buffer)',
+        () => sources.audit().dropped,
+      ],
+      [
+        'marquee_audit_refusals_not_itemised',
+        'Refusals without an identity counted rather than itemised, waiting to be written',
+        () => sources.audit().unitemised,
+      ],
+      [
+        'marquee_fair_queue_refused',
+        'Warehouse queries refused since start for waiting longer than MARQUEE_QUEUE_WAIT_MS',
+        () => sources.fair().refused,
+      ],
+    ];
+    for (const [name, help, value] of read)
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
     new Gauge({
       name: 'marquee_warehouse_queries',
       help: 'Warehouse queries in the fair queue, running or waiting for their turn',
@@ -102,14 +110,6 @@ export class Metrics {
         const { running, waiting } = sources.fair();
         this.set({ state: 'running' }, running);
         this.set({ state: 'waiting' }, waiting);
-      },
-    });
-    new Gauge({
-      name: 'marquee_fair_queue_refused',
-      help: 'Warehouse queries refused since start for waiting longer than MARQUEE_QUEUE_WAIT_MS',
-      registers,
-      collect() {
-        this.set(sources.fair().refused);
       },
     });
   }

@@ -431,9 +431,9 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
    * A request the HTTP layer refused (a Host or Origin not served, a body over the limit) is audited once, as
    * the gate's refusals are: no identity is established yet.
    */
-  const auditHttp = (req: IncomingMessage, errorClass: string, started: number): void =>
+  const auditHttp = (req: IncomingMessage, path: string, errorClass: string, started: number): void =>
     auditRefusal(dependencies.audit, {
-      tool: `${req.method ?? ''} ${new URL(req.url ?? '/', 'http://localhost').pathname}`,
+      tool: `${req.method ?? ''} ${path}`,
       args: null,
       who: undefined,
       outcome: 'invalid_request',
@@ -441,13 +441,13 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       started,
     });
   /** validHost, then (without token authentication) validOrigin; a refusal is answered and audited. */
-  const served = (req: IncomingMessage, res: ServerResponse, started: number): boolean => {
+  const served = (req: IncomingMessage, res: ServerResponse, path: string, started: number): boolean => {
     if (!validHost(req, res)) {
-      auditHttp(req, 'host_refused', started);
+      auditHttp(req, path, 'host_refused', started);
       return false;
     }
     if (auth === undefined && !validOrigin(req, res)) {
-      auditHttp(req, 'origin_refused', started);
+      auditHttp(req, path, 'origin_refused', started);
       return false;
     }
     return true;
@@ -495,7 +495,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     }
     const routed = routedResource(path);
     if (routed !== undefined) {
-      if (!served(req, res, started)) return;
+      if (!served(req, res, path, started)) return;
       serveRouted(req, res, routed).catch((error: unknown) => {
         processLog().error({ err: error }, 'http request failed');
         if (!res.headersSent) json(res, 500, { error: 'internal error' });
@@ -513,10 +513,10 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
           '/results/{token}.csv|.json',
         ],
       });
-    if (!served(req, res, started)) return;
+    if (!served(req, res, path, started)) return;
     // The handler refuses a body over the limit itself (413), before the gate: audited once when it does.
     res.once('finish', () => {
-      if (res.statusCode === 413) auditHttp(req, 'body_too_large', started);
+      if (res.statusCode === 413) auditHttp(req, path, 'body_too_large', started);
     });
     // Node's request always has a method on a server; the SDK's structural type just says so more strictly.
     handleMcp(req as NodeIncomingMessageLike, res).catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, createLogger } from '../../src/observe/audit-log.js';
+import { AuditLog } from '../../src/observe/audit-log.js';
+import { createLogger } from '../../src/observe/log.js';
 import { metricsOf } from '../../src/observe/metrics.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
 import type { BreakerOptions } from '../../src/warehouse/circuit-breaker.js';
@@ -27,6 +28,11 @@ let viaEmbedded: HttpServer;
 let urlClient: Client;
 let embeddedClient: Client;
 
+/** An audit log writing to the embedded warehouse: the facade should see reads only. */
+function embeddedAudit(): AuditLog {
+  return new AuditLog({ sink: embedded.admin(), logger: createLogger('silent'), flushIntervalMs: 50 });
+}
+
 /** A warehouse reached over HTTP through the facade, as CLICKHOUSE_URL makes one (its breaker as given). */
 function overFacade(breaker?: BreakerOptions): Warehouse {
   return createWarehouse({
@@ -49,7 +55,7 @@ beforeAll(async () => {
   const dependencies = await testDependencies(remote);
   viaUrl = await startHttp(remote, 'aurora', SEMANTIC_LAYER, [], {
     ...dependencies,
-    audit: new AuditLog({ sink: embedded.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
+    audit: embeddedAudit(),
   });
   viaEmbedded = await startHttp(embedded, 'aurora');
   urlClient = await connectHttp(viaUrl.url);
@@ -150,7 +156,7 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
     const breaking = overFacade({ failures: 2, cooldownMs: 10_000, now: () => clock });
     const dependencies = {
       ...(await testDependencies(breaking)),
-      audit: new AuditLog({ sink: embedded.admin(), logger: createLogger('silent'), flushIntervalMs: 50 }),
+      audit: embeddedAudit(),
     };
     const metrics = metricsOf(dependencies.audit, dependencies.service);
     const server = await startHttp(breaking, 'aurora', SEMANTIC_LAYER, [], { ...dependencies, metrics });
