@@ -17,6 +17,8 @@ const environmentSchema = z.object({
   CLICKHOUSE_URL: optionalText.pipe(z.url().optional()),
   CLICKHOUSE_USER: optionalText,
   CLICKHOUSE_PASSWORD: optionalText,
+  CLICKHOUSE_ADMIN_USER: optionalText,
+  CLICKHOUSE_ADMIN_PASSWORD: optionalText,
   CLICKHOUSE_DATABASE: optionalText.pipe(
     z.string().regex(IDENTIFIER, 'must be a plain database name').optional(),
   ),
@@ -82,6 +84,11 @@ export type WarehouseConfig =
       readonly url: string;
       readonly user: string | undefined;
       readonly password: string | undefined;
+      /**
+       * The user of writes (the audit log, seeding, rollups), when reads go as a read-only user; unset, writes
+       * go as `user`.
+       */
+      readonly admin?: { readonly user: string; readonly password: string | undefined } | undefined;
       readonly database: string | undefined;
       readonly readers: number;
       readonly limits: QueryLimits;
@@ -152,6 +159,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new MarqueeError('config_invalid', `Invalid environment: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.CLICKHOUSE_ADMIN_PASSWORD !== undefined && e.CLICKHOUSE_ADMIN_USER === undefined)
+    throw new MarqueeError(
+      'config_invalid',
+      'Invalid environment: CLICKHOUSE_ADMIN_PASSWORD is set without CLICKHOUSE_ADMIN_USER (the user writes go as)',
+    );
   const limits: QueryLimits = {
     maxExecutionSeconds: e.MARQUEE_MAX_EXECUTION_SECONDS,
     maxRowsToRead: e.MARQUEE_MAX_ROWS_TO_READ,
@@ -173,6 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           url: e.CLICKHOUSE_URL,
           user: e.CLICKHOUSE_USER,
           password: e.CLICKHOUSE_PASSWORD,
+          admin:
+            e.CLICKHOUSE_ADMIN_USER === undefined
+              ? undefined
+              : { user: e.CLICKHOUSE_ADMIN_USER, password: e.CLICKHOUSE_ADMIN_PASSWORD },
           database: e.CLICKHOUSE_DATABASE,
           readers: e.MARQUEE_READERS,
           limits,

@@ -19,6 +19,17 @@ describe('configuration', () => {
     ).toThrow(/^Invalid environment: CLICKHOUSE_URL: .*; MARQUEE_HTTP_PORT: .*; MARQUEE_READERS: /);
   });
 
+  it('reads a server user for writes apart from the read-only one, and refuses its password alone', () => {
+    const server = { CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_USER: 'reader', CLICKHOUSE_PASSWORD: 'r' };
+    expect(loadConfig(server).warehouse).toMatchObject({ user: 'reader', admin: undefined });
+    expect(
+      loadConfig({ ...server, CLICKHOUSE_ADMIN_USER: 'writer', CLICKHOUSE_ADMIN_PASSWORD: 'w' }).warehouse,
+    ).toMatchObject({ user: 'reader', admin: { user: 'writer', password: 'w' } });
+    expect(() => loadConfig({ ...server, CLICKHOUSE_ADMIN_PASSWORD: 'w' })).toThrow(
+      'CLICKHOUSE_ADMIN_PASSWORD is set without CLICKHOUSE_ADMIN_USER',
+    );
+  });
+
   it('says what token authentication still needs', () => {
     expect(() => loadConfig({ MARQUEE_AUTH_ISSUER: 'https://idp.example' })).toThrow(
       'Token authentication needs MARQUEE_AUTH_JWKS_URL, MARQUEE_AUTH_AUDIENCE or MARQUEE_PUBLIC_URL',

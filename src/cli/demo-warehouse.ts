@@ -70,7 +70,16 @@ function listed(names: readonly string[]): string {
  * Seeds the demo warehouse into the configured one (creating an embedded directory), replacing only tables an
  * earlier seed created; says where, and what else the warehouse holds (left as it is).
  */
-export async function seed(config: Config, scale: number, options: { remote?: boolean }): Promise<void> {
+export async function seed(
+  config: Config,
+  scale: number,
+  options: { remote?: boolean; cluster?: string | undefined },
+): Promise<void> {
+  if (options.cluster !== undefined && config.warehouse.kind === 'embedded')
+    throw new MarqueeError(
+      'usage',
+      `--cluster ${options.cluster} seeds a ClickHouse cluster: set CLICKHOUSE_URL to one of its nodes and pass --remote (the embedded engine is one node)`,
+    );
   if (config.warehouse.kind !== 'embedded' && options.remote !== true) {
     throw new MarqueeError(
       'seed_refused',
@@ -98,7 +107,11 @@ export async function seed(config: Config, scale: number, options: { remote?: bo
     log(
       `seeding the demo warehouse at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}${database === undefined ? '' : `, database ${database}`}`,
     );
-    await seedFixtures(admin, { scale, onProgress: (message) => log(`seed: ${message}`) });
+    await seedFixtures(admin, {
+      scale,
+      cluster: options.cluster,
+      onProgress: (message) => log(`seed: ${message}`),
+    });
     // The demo layer's rollups, built from the fresh rows (replacing any an earlier seed built).
     const layer = await loadSemanticLayer(DEMO_LAYER, TOOL_KINDS);
     await buildRollups(layer, admin, { rebuild: true, progress: (message) => log(`rollups: ${message}`) });

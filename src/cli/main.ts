@@ -2,7 +2,7 @@
 import './threadpool.js';
 import { parseArgs } from 'node:util';
 import { DEMO_TENANT } from '../../fixtures/profiles.js';
-import { DEFAULT_SCALE } from '../../fixtures/seed-fixtures.js';
+import { DEFAULT_SCALE, fixtureDdl } from '../../fixtures/seed-fixtures.js';
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
 import { MarqueeError } from '../errors.js';
@@ -27,8 +27,11 @@ const COMMANDS: Record<string, string> = {
                              MARQUEE_METRICS_PORT when set); SIGTERM drains calls in flight and flushes the audit`,
   start:
     '  start                      seed the demo into an empty embedded warehouse (shipped layer only), then serve HTTP',
-  seed: `  seed [--scale N] [--remote] (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
-                             --remote is required to seed the server at CLICKHOUSE_URL`,
+  seed: `  seed [--scale N] [--remote] [--cluster NAME] [--ddl]
+                             (re)build the fixture warehouse; N = millions of viewing events (default ${DEFAULT_SCALE});
+                             --remote is required to seed the server at CLICKHOUSE_URL; --cluster spreads it over
+                             that ClickHouse cluster (MergeTree <table>_local on each node, Distributed <table>);
+                             --ddl prints the tables' DDL (for --cluster too) and touches no warehouse`,
   rollups: `  rollups build [--rebuild]  create the layer's rollups (tables kept current by materialised views) and fill
                              them from their models, month by month; --rebuild replaces complete ones too`,
   validate: `  validate [DIR] [--warehouse] check a semantic layer (default MARQUEE_SEMANTIC_LAYER); with --warehouse, also
@@ -159,8 +162,17 @@ async function main(argv: string[]): Promise<number> {
     case 'seed': {
       const { values } = parseArgs({
         args: rest,
-        options: { scale: { type: 'string' }, remote: { type: 'boolean' } },
+        options: {
+          scale: { type: 'string' },
+          remote: { type: 'boolean' },
+          cluster: { type: 'string' },
+          ddl: { type: 'boolean' },
+        },
       });
+      if (values.ddl === true) {
+        process.stdout.write(`${fixtureDdl(values.cluster).join(';\n\n')};\n`);
+        return 0;
+      }
       const scale = values.scale === undefined ? DEFAULT_SCALE : Number(values.scale);
       if (!Number.isFinite(scale) || scale <= 0 || scale > 200) {
         throw new MarqueeError(
@@ -168,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
           `--scale takes millions of events, more than 0 and at most 200, not ${values.scale}`,
         );
       }
-      await seed(loadConfig(), scale, { remote: values.remote === true });
+      await seed(loadConfig(), scale, { remote: values.remote === true, cluster: values.cluster });
       return 0;
     }
     case 'rollups': {

@@ -219,7 +219,12 @@ function remoteWarehouse(config: Extract<WarehouseConfig, { kind: 'remote' }>): 
     ...base,
     clickhouse_settings: { ...readSettings(config.limits), readonly: '2' },
   });
-  const admin = createClient(base);
+  const admin = createClient({
+    ...base,
+    ...(config.admin === undefined
+      ? {}
+      : { username: config.admin.user, password: config.admin.password ?? '' }),
+  });
   return {
     kind: 'remote',
     async query(query: CompiledQuery) {

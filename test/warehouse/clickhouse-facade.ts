@@ -7,6 +7,8 @@ export interface SeenRequest {
   readonly settings: Record<string, string>;
   readonly parameters: Record<string, string>;
   readonly sql: string;
+  /** The user the request was sent as (basic authentication). */
+  readonly user: string;
 }
 
 /**
@@ -50,7 +52,9 @@ export async function startFacade(warehouse: Warehouse): Promise<{
       }
       const format = /\s+FORMAT\s+(\w+)\s*$/i.exec(text);
       const sql = format === null ? text : text.slice(0, format.index);
-      seen.push({ settings, parameters, sql });
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const user = basic === undefined ? '' : Buffer.from(basic, 'base64').toString('utf8').split(':')[0];
+      seen.push({ settings, parameters, sql, user: user ?? '' });
       warehouse.query({ sql, parameters }).then(
         (rows) => {
           res.writeHead(200, {

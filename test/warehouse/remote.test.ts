@@ -73,6 +73,35 @@ afterAll(async () => {
 });
 
 describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
+  it('reads as CLICKHOUSE_USER and writes as CLICKHOUSE_ADMIN_USER when one is set', async () => {
+    const split = createWarehouse({
+      kind: 'remote',
+      url: facade.url,
+      user: 'marquee_reader',
+      password: 'r',
+      admin: { user: 'marquee_writer', password: 'w' },
+      database: undefined,
+      readers: 1,
+      limits: LIMITS,
+    });
+    try {
+      facade.seen.length = 0;
+      await split.query({ sql: 'SELECT 1 AS one', parameters: {} });
+      await split.admin().query('SELECT 2 AS two');
+      expect(facade.seen.map((request) => [request.user, request.sql.trim()])).toEqual([
+        ['marquee_reader', 'SELECT 1 AS one'],
+        ['marquee_writer', 'SELECT 2 AS two'],
+      ]);
+      // Without an admin user, writes go as the one user (and reads still carry readonly).
+      facade.seen.length = 0;
+      await remote.admin().query('SELECT 3 AS three');
+      expect(facade.seen.map((request) => request.user)).toEqual(['reader']);
+      expect(facade.seen[0]?.settings.readonly).toBeUndefined();
+    } finally {
+      await split.close();
+    }
+  });
+
   it('answers exactly as the embedded engine does', async () => {
     const args = { time_range: '2026-Q3', geo: 'LATAM', compare_to: 'previous_period', group_by: ['device'] };
     const [overHttp, inProcess] = await Promise.all([query(urlClient, args), query(embeddedClient, args)]);
