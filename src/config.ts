@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { MarqueeError } from './errors.js';
+import { type TracingConfig, tracingFrom } from './observe/tracing-config.js';
 import { IDENTIFIER } from './semantic/schema.js';
 import type { BreakerOptions } from './warehouse/circuit-breaker.js';
 
@@ -47,6 +48,7 @@ const environmentSchema = z.object({
   MARQUEE_RATE_TOOL_PER_MINUTE: positiveInt(120),
   MARQUEE_REDIS_URL: optionalText,
   MARQUEE_MAX_ROWS_TO_READ: positiveInt(2_000_000_000),
+  MARQUEE_CALL_MAX_ROWS_READ: positiveInt(1_000_000_000),
   MARQUEE_READERS: positiveInt(4),
   MARQUEE_MAX_EXECUTION_SECONDS: positiveInt(30),
   MARQUEE_MAX_RESULT_ROWS: positiveInt(100_000),
@@ -127,6 +129,8 @@ export interface Config {
     readonly scopes: readonly string[] | undefined;
   };
   readonly auth: AuthConfig | undefined;
+  /** OpenTelemetry traces, from the standard OTEL_* variables (absent: off, the default). */
+  readonly tracing: TracingConfig | undefined;
   /** The warehouse database Marquee's own tables (the audit log) go in, created when first needed. */
   readonly stateDatabase: string;
   /** The audit table's name, in the state database. */
@@ -146,6 +150,8 @@ export interface Config {
   readonly cache: {
     readonly maxBytes: number;
     readonly dataCheckMs: number;
+    /** The most rows one call may read, over all its statements. */
+    readonly maxRowsReadPerCall: number;
     /** Warehouse queries in flight (the readers), per tenant, and the longest wait for a turn. */
     readonly fairness: { readonly slots: number; readonly perTenant: number; readonly maxWaitMs: number };
   };
@@ -212,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scopes: e.MARQUEE_SCOPES === undefined ? undefined : list(e.MARQUEE_SCOPES),
     },
     auth,
+    tracing: tracingFrom(env),
     stateDatabase: e.MARQUEE_STATE_DATABASE,
     auditTable: e.MARQUEE_AUDIT_TABLE,
     stateDir: resolve(e.MARQUEE_STATE_DIR),
@@ -226,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cache: {
       maxBytes: e.MARQUEE_RESULT_CACHE_MB * 1024 ** 2,
       dataCheckMs: e.MARQUEE_DATA_CHECK_MS,
+      maxRowsReadPerCall: e.MARQUEE_CALL_MAX_ROWS_READ,
       fairness: {
         slots: e.MARQUEE_READERS,
         perTenant: Math.min(e.MARQUEE_TENANT_QUERIES, e.MARQUEE_READERS),

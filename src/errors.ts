@@ -31,7 +31,11 @@ export class WarehouseUnavailableError extends MarqueeError {
 
 /** A query hit a resource limit (time, rows, memory): the caller should narrow it. */
 export class QueryLimitError extends MarqueeError {
-  constructor(limit: string, options?: ErrorOptions) {
+  constructor(
+    /** Which limit: execution time, result size, rows read, bytes read or memory. */
+    readonly limit: string,
+    options?: ErrorOptions,
+  ) {
     super(
       'query_limit',
       `The query exceeded the ${limit} limit: narrow the time range, add filters or group by fewer dimensions`,

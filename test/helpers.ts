@@ -25,7 +25,7 @@ import type { LookupResult } from '../src/tools/lookup/lookup-tool.js';
 import type { QueryEngagementResult } from '../src/tools/query-engagement/output.js';
 import { buildRollups } from '../src/warehouse/build-rollups.js';
 import { createWarehouse } from '../src/warehouse/create-warehouse.js';
-import type { Warehouse } from '../src/warehouse/warehouse.js';
+import type { QueryOptions, Warehouse } from '../src/warehouse/warehouse.js';
 
 /** Each tool's structured output as a client receives it. */
 export type QueryEngagementOutput = Answered<QueryEngagementResult>;
@@ -283,6 +283,13 @@ export async function spawnHttpServer(env: Record<string, string>, command = ['s
     pid: child.pid,
     /** The messages the server has logged so far (its stderr, every line JSON). */
     log: () => logMessages(seen),
+    /** The audit records the server has logged so far. */
+    audit: (): Record<string, unknown>[] =>
+      seen
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { audit?: Record<string, unknown> })
+        .flatMap((line) => (line.audit === undefined ? [] : [line.audit])),
     stop: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal),
   };
 }
@@ -354,18 +361,26 @@ export function suppressionOracle(options: {
     FROM g ORDER BY ${order}`;
 }
 
-/** A view of `warehouse` that records every statement it is sent (the engine underneath is the real one). */
-export function recording(warehouse: Warehouse): Warehouse & { sent: CompiledQuery[] } {
+/**
+ * A view of `warehouse` that records every statement it is sent, and the options it was sent with (the engine
+ * underneath is the real one).
+ */
+export function recording(
+  warehouse: Warehouse,
+): Warehouse & { sent: CompiledQuery[]; options: (QueryOptions | undefined)[] } {
   const sent: CompiledQuery[] = [];
+  const options: (QueryOptions | undefined)[] = [];
   return {
     kind: warehouse.kind,
-    query: (query) => {
+    query: (query, given) => {
       sent.push(query);
-      return warehouse.query(query);
+      options.push(given);
+      return warehouse.query(query, given);
     },
     ping: () => warehouse.ping(),
     admin: () => warehouse.admin(),
     close: () => warehouse.close(),
     sent,
+    options,
   };
 }

@@ -32,7 +32,8 @@ const BEARER = /^bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /** The identity a verified token carries, kept on AuthInfo for the per-request server factory. */
 export interface MarqueeAuthInfo extends AuthInfo {
-  readonly extra: { readonly identity: Identity };
+  /** The caller, and how long the token check took (the `auth` stage of its call). */
+  readonly extra: { readonly identity: Identity; readonly authMs?: number };
 }
 
 function stringList(value: unknown): string[] {

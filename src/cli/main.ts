@@ -10,6 +10,7 @@ import { processLog } from '../observe/log.js';
 import { serveMetrics } from '../observe/metrics.js';
 import { loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
 import type { SemanticLayer } from '../semantic/semantic-layer.js';
+import { SERVER_VERSION } from '../server/create-server.js';
 import { checkBind, serveHttp } from '../server/serve-http.js';
 import { serveStdio } from '../server/serve-stdio.js';
 import { ALL_SCOPES, TOOL_KINDS } from '../tools/catalog.js';
@@ -67,9 +68,17 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
     mode === 'http' && config.auth !== undefined ? undefined : identityFrom(config, fallbackTenant);
   if (mode === 'http') checkBind({ host: config.http.host, auth: config.auth });
   const dependencies = await bootstrap(config);
-  // Audit records are flushed before the warehouse closes, so a clean stop loses none.
+  // Loaded only when asked for: the SDK and its exporter are not needed otherwise.
+  const tracing =
+    config.tracing === undefined
+      ? undefined
+      : (await import('../observe/tracing.js')).startTracing(config.tracing, SERVER_VERSION);
+  if (config.tracing !== undefined)
+    log(`exporting traces over OTLP (${config.tracing.protocol}), as the OTEL_* variables configure`);
+  // Audit records are flushed before the warehouse closes, so a clean stop loses none; spans last.
   const shutdown = async (): Promise<void> => {
     await dependencies.audit.close().catch(() => undefined);
+    await tracing?.shutdown().catch(() => undefined);
     await dependencies.limits.close().catch(() => undefined);
     await dependencies.service.warehouse.close().catch(() => undefined);
   };

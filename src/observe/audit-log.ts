@@ -31,6 +31,13 @@ export interface AuditRecord {
   readonly errorClass: string;
   /** Refused before any identity was established (a bad token, Host, Origin or body): the refusal lane. */
   readonly anonymous?: boolean;
+  /** The call's trace id (W3C, 32 hex): its spans, and its statements' `query_id` on a ClickHouse server. */
+  readonly traceId?: string;
+  /** Milliseconds each stage of the call was busy (auth, plan, queue, warehouse, summarise, chart). */
+  readonly stages?: Readonly<Record<string, number>>;
+  /** Rows and bytes the warehouse read for the call, as the engine reported them (0 from the cache). */
+  readonly readRows?: number;
+  readonly readBytes?: number;
 }
 
 function timestamp(date: Date): string {
@@ -63,6 +70,14 @@ export interface AuditOptions {
 
 /** The `tool` of the record counting refusals without an identity past the itemised bound (`rows`: how many). */
 export const REFUSALS_NOT_ITEMISED = '(refusals not itemised)';
+
+/** Columns the audit table gained after its first version: added to an older table when first written. */
+const ADDED_COLUMNS = [
+  'trace_id String',
+  'read_rows UInt64',
+  'read_bytes UInt64',
+  'stage_ms Map(LowCardinality(String), Float64)',
+];
 
 /** Longest a stored name may be (tool, subject, tenant, error class): attacker-chosen text is cut to it. */
 const MAX_STORED_TEXT = 160;
@@ -222,16 +237,23 @@ export class AuditLog {
     if (unwritten > 0) this.logger.error({ unwritten }, 'audit records not written');
   }
 
-  /** Creates Marquee's database and the audit table when missing, and says so once. */
+  /**
+   * Creates Marquee's database and the audit table when missing, and says so once; a table an earlier version
+   * created gains the columns added since (trace id, reads, stage times).
+   */
   private async create(sink: AdminConnection): Promise<void> {
     const found = await sink.query(`EXISTS TABLE ${this.table}`);
-    if (Number(found[0]?.result) === 1) return;
+    if (Number(found[0]?.result) === 1) {
+      for (const column of ADDED_COLUMNS)
+        await sink.command(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS ${column}`);
+      return;
+    }
     await sink.command(`CREATE DATABASE IF NOT EXISTS ${this.database}`);
     await sink.command(
       `CREATE TABLE IF NOT EXISTS ${this.table} (time DateTime64(3, 'UTC'), tenant LowCardinality(String), subject String,
         tool LowCardinality(String), argument_hash String, result_hash String, rows UInt32, latency_ms Float64,
         cache_hit Bool, redactions UInt32, suppressed_groups UInt32, outcome LowCardinality(String),
-        error_class LowCardinality(String)) ENGINE = MergeTree ORDER BY (tenant, time)`,
+        error_class LowCardinality(String), ${ADDED_COLUMNS.join(', ')}) ENGINE = MergeTree ORDER BY (tenant, time)`,
     );
     this.logger.info({ table: this.table }, `created the audit table ${this.table}`);
   }
@@ -288,6 +310,10 @@ export class AuditLog {
           suppressed_groups: r.suppressedGroups,
           outcome: r.outcome,
           error_class: r.errorClass,
+          trace_id: r.traceId ?? '',
+          read_rows: r.readRows ?? 0,
+          read_bytes: r.readBytes ?? 0,
+          stage_ms: r.stages ?? {},
         })),
       );
       if (unitemised > 0)

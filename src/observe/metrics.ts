@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnalyticsService } from '../tools/framework/analytics-service.js';
 import type { AuditLog, AuditRecord } from './audit-log.js';
+import { STAGES } from './call-trace.js';
 
 /** Error classes that mean the warehouse failed (rather than the caller or the rules). */
 const WAREHOUSE_ERRORS = new Set([
@@ -11,6 +12,8 @@ const WAREHOUSE_ERRORS = new Set([
   'query_limit',
   'warehouse_locked',
 ]);
+
+const STAGE_NAMES: ReadonlySet<string> = new Set(STAGES);
 
 /** What the metrics read when scraped: the audit queue and the fair queue. */
 export interface MetricSources {
@@ -38,6 +41,25 @@ export class Metrics {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  private readonly stages = new Histogram({
+    name: 'marquee_stage_duration_seconds',
+    help: 'Time a call spent in each stage (auth, plan, queue, warehouse, summarise, chart), by tool; stages running at once count once',
+    labelNames: ['tool', 'stage'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly readRows = new Counter({
+    name: 'marquee_read_rows_total',
+    help: 'Rows the warehouse read for calls, as the engine reported them, by tool',
+    labelNames: ['tool'] as const,
+    registers: [this.registry],
+  });
+  private readonly readBytes = new Counter({
+    name: 'marquee_read_bytes_total',
+    help: 'Bytes the warehouse read for calls, as the engine reported them, by tool',
+    labelNames: ['tool'] as const,
+    registers: [this.registry],
+  });
   private readonly cache = new Counter({
     name: 'marquee_cache_total',
     help: 'Answered tool calls by whether the answer came from the result cache (hit) or was computed (miss)',
@@ -52,7 +74,7 @@ export class Metrics {
   });
   private readonly refusals = new Counter({
     name: 'marquee_refusals_total',
-    help: 'Requests refused by a rule: rate limits, the fair queue (busy), the token gate, scopes, bad requests',
+    help: 'Requests refused by a rule: rate limits, the fair queue (busy), the per-call read bound (cost), the token gate, scopes, bad requests',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -131,12 +153,17 @@ export class Metrics {
     const tool = this.labelOf(record);
     this.calls.inc({ tool, outcome: record.outcome });
     this.latency.observe({ tool }, record.latencyMs / 1000);
+    for (const [stage, ms] of Object.entries(record.stages ?? {}))
+      if (STAGE_NAMES.has(stage)) this.stages.observe({ tool, stage }, ms / 1000);
+    if ((record.readRows ?? 0) > 0) this.readRows.inc({ tool }, record.readRows);
+    if ((record.readBytes ?? 0) > 0) this.readBytes.inc({ tool }, record.readBytes);
     if (record.outcome === 'ok') {
       this.rows.inc({ tool }, record.rows);
       if (this.tools.has(tool) && tool !== 'tools/list')
         this.cache.inc({ result: record.cacheHit ? 'hit' : 'miss' });
     }
     if (record.errorClass === 'warehouse_busy') this.refusals.inc({ reason: 'busy' });
+    else if (record.errorClass === 'call_too_costly') this.refusals.inc({ reason: 'cost' });
     else if (['rate_limited', 'unauthenticated', 'forbidden', 'invalid_request'].includes(record.outcome))
       this.refusals.inc({ reason: record.outcome });
     if (WAREHOUSE_ERRORS.has(record.errorClass)) this.warehouseErrors.inc({ class: record.errorClass });

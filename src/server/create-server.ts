@@ -19,6 +19,7 @@ import {
 import { chartFor } from '../charts/chart-spec.js';
 import { CHART_VIEW_MIME, CHART_VIEW_URI } from '../charts/chart-view.js';
 import { MarqueeError } from '../errors.js';
+import type { RequestTrace } from '../observe/call-trace.js';
 import { FACT_TTL_MS } from '../tools/framework/analytics-service.js';
 import type { Dependencies } from '../tools/framework/context.js';
 import { Door, NotFoundError, UnknownToolError } from '../tools/framework/door.js';
@@ -138,9 +139,9 @@ function convertSchema(schema: z.ZodObject, io: 'input' | 'output'): ListedTool[
 export function createMcpServer(
   dependencies: ServerDependencies,
   identity: Identity,
-  options: { refresh?: boolean } = {},
+  options: { refresh?: boolean; request?: RequestTrace } = {},
 ): Server {
-  const door = new Door(dependencies, identity, options.refresh === true);
+  const door = new Door(dependencies, identity, options.refresh === true, options.request);
   const tools = door.tools();
   const entities = door.entities();
   const base: ListedTool[] = tools.map((tool) => ({

@@ -279,7 +279,13 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       createMcpServer(
         dependencies,
         (authInfo as MarqueeAuthInfo | undefined)?.extra.identity ?? (identity as Identity),
-        { refresh: noCache(requestInfo?.headers.get('cache-control')) },
+        {
+          refresh: noCache(requestInfo?.headers.get('cache-control')),
+          request: {
+            traceparent: requestInfo?.headers.get('traceparent') ?? undefined,
+            authMs: (authInfo as MarqueeAuthInfo | undefined)?.extra.authMs,
+          },
+        },
       ),
     {
       onerror: (error) => processLog().warn({ transport: 'http' }, error.message),
@@ -318,7 +324,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       if (gate !== undefined) {
         const verified = await gate(request);
         if (verified instanceof Response) return refuse(verified, undefined, 'unauthenticated');
-        authInfo = verified;
+        authInfo = { ...verified, extra: { ...verified.extra, authMs: performance.now() - started } };
         caller = verified.extra.identity;
       }
       if (Array.isArray(body) && !batchesAllowed(request))
@@ -377,6 +383,7 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
     if (req.method !== 'GET') return json(res, 405, { error: 'GET only' });
     const started = performance.now();
     let who = identity as Identity;
+    let authMs: number | undefined;
     if (gate !== undefined) {
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers))
@@ -398,10 +405,15 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
         return;
       }
       who = (authInfo as MarqueeAuthInfo).extra.identity;
+      authMs = performance.now() - started;
     }
     try {
       const header = req.headers['cache-control'];
-      const content = await new Door(dependencies, who, noCache(header)).read(uri);
+      const traceparent = req.headers.traceparent;
+      const content = await new Door(dependencies, who, noCache(header), {
+        traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+        authMs,
+      }).read(uri);
       res.writeHead(200, {
         'content-type': content.mimeType === 'text/csv' ? 'text/csv; charset=utf-8' : content.mimeType,
         'cache-control': 'private, max-age=60',

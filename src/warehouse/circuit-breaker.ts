@@ -1,6 +1,6 @@
 import { WarehouseUnavailableError } from '../errors.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
-import type { Warehouse } from './warehouse.js';
+import type { QueryOptions, Warehouse } from './warehouse.js';
 
 /** When a warehouse that stopped answering is left alone, and for how long. */
 export interface BreakerOptions {
@@ -55,7 +55,7 @@ export function withBreaker(
 
   return {
     kind: warehouse.kind,
-    query: (query: CompiledQuery) => guarded(() => warehouse.query(query)),
+    query: (query: CompiledQuery, options?: QueryOptions) => guarded(() => warehouse.query(query, options)),
     ping: () => guarded(() => warehouse.ping()),
     admin: () => warehouse.admin(),
     close: () => warehouse.close(),

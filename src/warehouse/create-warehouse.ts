@@ -5,6 +5,7 @@ import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
   ClickHouseLogLevel,
+  type ClickHouseSettings,
   createClient,
 } from '@clickhouse/client';
 import type { QueryLimits, WarehouseConfig } from '../config.js';
@@ -13,7 +14,7 @@ import type { CompiledQuery } from '../semantic/compiled-query.js';
 import { DEFAULT_BREAKER, withBreaker } from './circuit-breaker.js';
 import { ReaderPool } from './reader-pool.js';
 import { translateError } from './translate-error.js';
-import type { AdminConnection, Row, Warehouse } from './warehouse.js';
+import type { AdminConnection, QueryOptions, Row, Warehouse } from './warehouse.js';
 
 // Failures surface as MarqueeErrors and are logged once, by the caller that handles them.
 const QUIET = { level: ClickHouseLogLevel.OFF };
@@ -44,6 +45,43 @@ async function rows(
 ): Promise<Row[]> {
   const result = await client.query({ query, query_params: parameters ?? {}, format: 'JSONEachRow' });
   return result.json<Row>();
+}
+
+/** An exception a server wrote into an answer (`Code: 158. DB::Exception: … (TOO_MANY_ROWS)`), as the client's errors are. */
+function engineError(text: string): Error & { code: string; type?: string } {
+  const code = /Code: (\d+)/.exec(text)?.[1] ?? '1000';
+  const type = [...text.matchAll(/\(([A-Z][A-Z_]+)\)/g)].at(-1)?.[1];
+  return Object.assign(new Error(text.split('\n')[0] ?? text), {
+    code,
+    ...(type === undefined ? {} : { type }),
+  });
+}
+
+/**
+ * A tool's read: in the JSON format, whose `statistics` say what the engine read from storage (both engines
+ * write them; chDB reports no summary otherwise). `settings` go with the query (a server only).
+ */
+async function read(
+  client: ClickHouseClient,
+  query: CompiledQuery,
+  options: QueryOptions,
+  settings?: ClickHouseSettings,
+): Promise<Row[]> {
+  const result = await client.query({
+    query: query.sql,
+    query_params: { ...query.parameters },
+    format: 'JSON',
+    ...(options.queryId === undefined ? {} : { query_id: options.queryId }),
+    ...(settings === undefined ? {} : { clickhouse_settings: settings }),
+  });
+  const body = await result.json<Row>();
+  // A server that fails after the answer began writes the exception into the JSON (ClickHouse 24.11 and later).
+  const exception = (body as { exception?: unknown }).exception;
+  if (typeof exception === 'string') throw engineError(exception);
+  const statistics = body.statistics;
+  if (statistics !== undefined)
+    options.onRead?.({ rows: Number(statistics.rows_read), bytes: Number(statistics.bytes_read) });
+  return body.data;
 }
 
 function adminConnection(client: ClickHouseClient): AdminConnection {
@@ -123,9 +161,22 @@ function embeddedWarehouse(
   };
   return {
     kind: 'embedded',
-    async query(query: CompiledQuery) {
+    async query(query: CompiledQuery, options: QueryOptions = {}) {
       try {
-        return await readers.use((client) => rows(client, query.sql, { ...query.parameters }));
+        // A reader's settings were fixed before it turned read-only: no comment, no tighter bound per query.
+        return await readers.use(async (client) => {
+          try {
+            return await read(client, query, options);
+          } catch (error) {
+            // chDB leaves a failed JSON-format query's envelope in the session's output, ahead of the next
+            // result on that reader: one throwaway read takes it out before the reader serves again.
+            await client
+              .query({ query: 'SELECT 1', format: 'JSON' })
+              .then((result) => result.text())
+              .catch(() => undefined);
+            throw error;
+          }
+        });
       } catch (error) {
         throw translateError(error);
       }
@@ -227,9 +278,15 @@ function remoteWarehouse(config: Extract<WarehouseConfig, { kind: 'remote' }>): 
   });
   return {
     kind: 'remote',
-    async query(query: CompiledQuery) {
+    async query(query: CompiledQuery, options: QueryOptions = {}) {
+      const settings: ClickHouseSettings = {
+        ...(options.comment === undefined ? {} : { log_comment: options.comment }),
+        ...(options.maxRowsToRead === undefined
+          ? {}
+          : { max_rows_to_read: String(options.maxRowsToRead), read_overflow_mode: 'throw' }),
+      };
       try {
-        return await rows(reader, query.sql, { ...query.parameters });
+        return await read(reader, query, options, settings);
       } catch (error) {
         throw translateError(error);
       }

@@ -280,6 +280,27 @@ describe('tenant isolation from the token', () => {
 });
 
 describe('refusals are audited', () => {
+  it("with the call's trace, what it read and each stage's time, the token check among them", async () => {
+    const client = await connect(await issuer.mint({ sub: 'staged@aurora' }));
+    try {
+      await query(client, { time_range: '2026-Q2', geo: 'EMEA' });
+    } finally {
+      await client.close();
+    }
+    await dependencies.audit.flush();
+    const [row] = await warehouse
+      .admin()
+      .query(
+        `SELECT trace_id, read_rows, read_bytes, stage_ms FROM marquee.audit WHERE subject = 'staged@aurora' AND tool = 'query_engagement'`,
+      );
+    expect(String(row?.trace_id)).toMatch(/^[\da-f]{32}$/);
+    expect(Number(row?.read_rows)).toBeGreaterThan(0);
+    expect(Number(row?.read_bytes)).toBeGreaterThan(0);
+    const stages = row?.stage_ms as Record<string, number>;
+    expect(Object.keys(stages).sort()).toEqual(['auth', 'plan', 'queue', 'summarise', 'warehouse']);
+    expect(stages.auth).toBeGreaterThan(0);
+  });
+
   it('with their outcome and without the token', async () => {
     const token = await issuer.mint({ scope: 'analytics:forecast', sub: 'audited@aurora' });
     expect((await post(CALL, token)).status).toBe(403);

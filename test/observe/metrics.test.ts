@@ -1,6 +1,8 @@
+import { type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Metrics, metricsOf, serveMetrics } from '../../src/observe/metrics.js';
+import type { CompiledQuery } from '../../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../../src/server/create-server.js';
 import { TOOL_KINDS } from '../../src/tools/catalog.js';
@@ -9,6 +11,7 @@ import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
   callTool,
   connectHttp,
+  recording,
   SEMANTIC_LAYER,
   seededWarehouse,
   startHttp,
@@ -17,11 +20,12 @@ import {
 } from '../helpers.js';
 
 let warehouse: Warehouse;
+let dataDir: string;
 let remove: () => Promise<void>;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  ({ warehouse, remove } = await seededWarehouse());
+  ({ warehouse, dataDir, remove } = await seededWarehouse());
 });
 
 afterAll(async () => {
@@ -59,12 +63,39 @@ async function scrape(url: string): Promise<Map<string, number>> {
   return samples;
 }
 
+/**
+ * What the engine reports reading for one statement: asked on a connection of this test's own (the client and
+ * the engine, none of Marquee's code), in the JSON format, whose statistics the engine writes.
+ */
+async function readStatistics(statement: CompiledQuery): Promise<{ rows: number; bytes: number }> {
+  const { createChdbConnection } = await import('chdb/connection');
+  const client = createClient({
+    connection: createChdbConnection({ path: dataDir }) as unknown as NonNullable<
+      ClickHouseClientConfigOptions['connection']
+    >,
+  });
+  try {
+    const result = await client.query({
+      query: statement.sql,
+      query_params: { ...statement.parameters },
+      format: 'JSON',
+    });
+    const { statistics } = await result.json();
+    return { rows: Number(statistics?.rows_read), bytes: Number(statistics?.bytes_read) };
+  } finally {
+    await client.close();
+  }
+}
+
 describe('/metrics', () => {
   it('counts a scripted series of calls by tool, outcome, cache, refusal and queue', async () => {
-    const limited = await testDependencies(warehouse, SEMANTIC_LAYER, { perTenant: 1_000, perTool: 4 });
+    const recorded = recording(warehouse);
+    const limited = await testDependencies(recorded, SEMANTIC_LAYER, { perTenant: 1_000, perTool: 4 });
     const { client, url, mcp } = await served(limited);
     const ask = { time_range: '2026-Q3', metrics: ['views'] };
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    // Listing the tools read the values of their filters; what follows is the calls'.
+    const listed = recorded.sent.length;
     await callTool(client, ask); // computed: a miss
     await callTool(client, ask); // the same again: a hit
     await callTool(client, { ...ask, time_range: '2026-Q2' }); // a miss
@@ -109,6 +140,41 @@ describe('/metrics', () => {
     expect(samples.get('marquee_fair_queue_refused')).toBe(0);
     expect(samples.get('marquee_audit_dropped')).toBe(0);
     expect(samples.has('marquee_audit_queue_depth')).toBe(true);
+    // Stages: every call's answer is guarded (summarise); the two computed ones planned, waited their turn
+    // and read the warehouse; the unknown metric was refused while planning; the cached and rate-limited
+    // ones did none of it. No token gate here: no auth.
+    const stage = (name: string) =>
+      samples.get(`marquee_stage_duration_seconds_count{tool="query_engagement",stage="${name}"}`);
+    expect(stage('summarise')).toBe(5);
+    expect(stage('plan')).toBe(3);
+    expect(stage('queue')).toBe(2);
+    expect(stage('warehouse')).toBe(2);
+    expect(stage('auth')).toBeUndefined();
+    expect(
+      samples.get('marquee_stage_duration_seconds_sum{tool="query_engagement",stage="warehouse"}'),
+    ).toBeGreaterThan(0);
+    // Rows and bytes read: what the engine reports for the very statements each call ran (those sent with a
+    // call's query id), read again here by hand; listing the tools read its filters' values.
+    const sums = async (from: number, to: number) => {
+      const read = { rows: 0, bytes: 0, statements: 0 };
+      for (let index = from; index < to; index++) {
+        const statement = recorded.sent[index];
+        if (statement === undefined || recorded.options[index]?.queryId === undefined) continue;
+        const stats = await readStatistics(statement);
+        read.rows += stats.rows;
+        read.bytes += stats.bytes;
+        read.statements++;
+      }
+      return read;
+    };
+    const calls = await sums(listed, recorded.sent.length);
+    const list = await sums(0, listed);
+    expect(calls.statements).toBeGreaterThan(1);
+    expect(calls.rows).toBeGreaterThan(0);
+    expect(samples.get('marquee_read_rows_total{tool="query_engagement"}')).toBe(calls.rows);
+    expect(samples.get('marquee_read_bytes_total{tool="query_engagement"}')).toBe(calls.bytes);
+    expect(samples.get('marquee_read_rows_total{tool="tools/list"}')).toBe(list.rows);
+    expect(samples.get('marquee_read_bytes_total{tool="tools/list"}')).toBe(list.bytes);
   });
 
   it('counts fairness refusals', async () => {

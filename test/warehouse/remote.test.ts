@@ -1,9 +1,12 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/observe/audit-log.js';
+import { AuditLog, type AuditRecord } from '../../src/observe/audit-log.js';
 import { createLogger } from '../../src/observe/log.js';
 import { metricsOf } from '../../src/observe/metrics.js';
+import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
+import { TOOL_KINDS } from '../../src/tools/catalog.js';
+import { AnalyticsService, DEFAULT_CACHE } from '../../src/tools/framework/analytics-service.js';
 import type { BreakerOptions } from '../../src/warehouse/circuit-breaker.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
@@ -27,6 +30,9 @@ let viaUrl: HttpServer;
 let viaEmbedded: HttpServer;
 let urlClient: Client;
 let embeddedClient: Client;
+
+/** A question of several statements. */
+const ASK_COSTLY = { time_range: '2026-Q3', geo: 'LATAM', compare_to: 'previous_period' };
 
 /** An audit log writing to the embedded warehouse: the facade should see reads only. */
 function embeddedAudit(): AuditLog {
@@ -132,6 +138,89 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
     expect(reads.filter((request) => !request.sql.includes('system.parts')).length).toBeGreaterThan(1);
   });
 
+  it("tags every read with its call's trace (query_id, log_comment), and counts what the server read", async () => {
+    const records: AuditRecord[] = [];
+    const audit = embeddedAudit();
+    audit.listen((record) => records.push(record));
+    const server = await startHttp(remote, 'aurora', SEMANTIC_LAYER, [], {
+      ...(await testDependencies(remote)),
+      audit,
+    });
+    const client = await connectHttp(server.url);
+    try {
+      facade.seen.length = 0;
+      await query(client, { time_range: '2026-07', plan: 'premium' });
+      const call = records.find((record) => record.tool === 'query_engagement');
+      expect(call?.traceId).toMatch(/^[\da-f]{32}$/);
+      const tagged = facade.seen.filter((request) => request.queryId?.startsWith(`${call?.traceId}-`));
+      expect(tagged.length).toBeGreaterThan(1);
+      for (const request of tagged) {
+        expect(request.queryId).toMatch(/^[\da-f]{32}-[\da-f]{16}$/);
+        expect(JSON.parse(request.settings.log_comment ?? '{}')).toEqual({
+          service: 'marquee',
+          trace_id: call?.traceId,
+          tool: 'query_engagement',
+        });
+      }
+      // Each statement's query_id is its own (a server refuses two running under one id).
+      expect(new Set(tagged.map((request) => request.queryId)).size).toBe(tagged.length);
+      expect(call?.readRows).toBeGreaterThan(0);
+      expect(call?.stages).toMatchObject({ plan: expect.any(Number), warehouse: expect.any(Number) });
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it("holds each statement to what is left of the call's read budget, and the server's refusal is the call's", async () => {
+    const records: AuditRecord[] = [];
+    const audit = embeddedAudit();
+    audit.listen((record) => records.push(record));
+    const measure = async (budget: number | undefined) => {
+      const service = new AnalyticsService(await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS), remote, {
+        ...DEFAULT_CACHE,
+        dataCheckMs: 0,
+        maxRowsReadPerCall: budget,
+      });
+      const server = await startHttp(remote, 'aurora', SEMANTIC_LAYER, [], {
+        ...(await testDependencies(remote)),
+        service,
+        audit,
+      });
+      const client = await connectHttp(server.url);
+      facade.seen.length = 0;
+      records.length = 0;
+      try {
+        const text = await toolErrorText(client, ASK_COSTLY).catch(() => undefined);
+        return { text, seen: [...facade.seen], call: records.find((r) => r.tool === 'query_engagement') };
+      } finally {
+        await client.close();
+        await server.close();
+      }
+    };
+    const free = await measure(undefined);
+    const reads = free.call?.readRows ?? 0;
+    expect(reads).toBeGreaterThan(0);
+    // The server's statistics of the call's statements (its trace id in their query_id), summed, are its reads.
+    const ofCall = free.seen.filter((request) => request.queryId?.startsWith(`${free.call?.traceId}-`));
+    expect(ofCall.reduce((sum, request) => sum + (request.rowsRead ?? 0), 0)).toBe(reads);
+    const bounded = await measure(reads - 1);
+    expect(bounded.text).toMatch(
+      /^This question reads more than [\d,]+ rows of the warehouse \(MARQUEE_CALL_MAX_ROWS_READ\)/,
+    );
+    expect(bounded.call?.errorClass).toBe('call_too_costly');
+    // Each statement is sent with what the call has left when it starts, never more than the budget.
+    const sent = bounded.seen.filter((request) => request.settings.max_rows_to_read !== undefined);
+    expect(Number(sent[0]?.settings.max_rows_to_read)).toBe(reads - 1);
+    for (const request of sent)
+      expect(Number(request.settings.max_rows_to_read)).toBeLessThanOrEqual(reads - 1);
+    // A budget below the largest statement's reads: the server stops that statement, which stops the call.
+    const largest = Math.max(...ofCall.map((request) => request.rowsRead ?? 0));
+    const stopped = await measure(largest - 1);
+    expect(stopped.call?.errorClass).toBe('call_too_costly');
+    expect(stopped.seen.some((request) => request.overRead === true)).toBe(true);
+  });
+
   it('/readyz names each dependency, turns not ready while the warehouse is gone, and ready when it returns', async () => {
     const readyz = new URL('/readyz', viaUrl.url);
     const ready = await fetch(readyz);
@@ -230,5 +319,13 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
       /^The warehouse rejected the query \(UNKNOWN_TABLE\)/,
     );
     await expect(remote.ping()).resolves.toBeUndefined();
+    // An exception after the answer began is that exception, never a half answer or "unavailable".
+    facade.failMidAnswer(
+      'Code: 396. DB::Exception: Limit for result exceeded, max rows: 100.00 thousand. (TOO_MANY_ROWS_OR_BYTES) (version 25.8.30.16 (official build))',
+    );
+    await expect(remote.query({ sql: 'SELECT number FROM numbers(3)', parameters: {} })).rejects.toThrow(
+      /^The query exceeded the result size limit/,
+    );
+    await expect(remote.query({ sql: 'SELECT 1 AS one', parameters: {} })).resolves.toEqual([{ one: 1 }]);
   });
 });

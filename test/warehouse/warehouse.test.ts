@@ -36,6 +36,18 @@ describe('embedded readers', () => {
     );
   });
 
+  it('answer correctly after a failed read on the same reader', async () => {
+    // One query at a time: the pool hands back the reader the failed read just used.
+    for (let round = 0; round < 3; round++) {
+      await expect(warehouse.query({ sql: 'SELECT x FROM t', parameters: {} })).rejects.toThrow(
+        /result size limit/,
+      );
+      expect(await warehouse.query({ sql: 'SELECT count() AS n FROM t', parameters: {} })).toEqual([
+        { n: '5000' },
+      ]);
+    }
+  });
+
   it('run typed parameters and quote 64-bit integers', async () => {
     const rows = await warehouse.query({
       sql: 'SELECT count() AS n, {p0:String} AS s FROM t WHERE x < {p1:UInt64}',

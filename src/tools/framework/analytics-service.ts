@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../auth/identity.js';
-import { MarqueeError } from '../../errors.js';
+import { MarqueeError, QueryLimitError } from '../../errors.js';
 import { DEFAULT_FAIRNESS, type FairnessOptions, FairQueue } from '../../guard/fair-queue.js';
+import { currentCall } from '../../observe/call-trace.js';
 import { processLog } from '../../observe/log.js';
 import { compileDuplicateKeys, compileQuery, compileUnitOutcome } from '../../semantic/compile-query.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
@@ -88,6 +89,8 @@ export const DEFAULT_CACHE: CacheOptions = { maxBytes: 256 * 1024 ** 2, dataChec
 export type ServiceOptions = CacheOptions & {
   readonly rollups?: boolean;
   readonly fairness?: FairnessOptions;
+  /** The most rows one call may read, over all its statements (MARQUEE_CALL_MAX_ROWS_READ; unset: no bound). */
+  readonly maxRowsReadPerCall?: number | undefined;
 };
 
 /** A fair guess at the memory a cached value takes: its JSON's length (a long list: from its first items). */
@@ -147,6 +150,7 @@ export class AnalyticsService {
   /** The rollups complete for a data version, with their rows (read once per version). */
   private routing: { version: string; usable: Promise<ReadonlyMap<string, number>> } | undefined;
   private readonly rollupsOn: boolean;
+  private readonly maxRowsReadPerCall: number | undefined;
 
   constructor(
     readonly layer: SemanticLayer,
@@ -173,6 +177,7 @@ export class AnalyticsService {
       options.now,
     );
     this.rollupsOn = options.rollups !== false && layer.rollups.size > 0;
+    this.maxRowsReadPerCall = options.maxRowsReadPerCall;
   }
 
   /**
@@ -324,11 +329,60 @@ export class AnalyticsService {
       ['rows', this.scopeKey(caller), query.sql, query.parameters],
       this.ttlOf(model),
       // Its turn among the tenants' queries: one tenant's burst never queues every other tenant behind it.
-      () => this.fair.run(caller.identity.tenant, () => this.warehouse.query(query)),
+      () => this.read(query, caller),
       caller.refresh === true,
       false,
     );
     return rows.value;
+  }
+
+  /**
+   * One statement of the current call, in its turn: tagged with the call's trace (query_id, log_comment), held
+   * to what is left of the call's read budget, and counted (rows and bytes read) against it. A call that has
+   * read more than its budget is stopped before its next statement, naming the bound.
+   */
+  private read(query: CompiledQuery, caller: Caller): Promise<Row[]> {
+    const call = currentCall();
+    const budget = this.maxRowsReadPerCall;
+    const tenant = caller.identity.tenant;
+    if (call === undefined) return this.fair.run(tenant, () => this.warehouse.query(query));
+    const overBudget = (): MarqueeError =>
+      new MarqueeError(
+        'call_too_costly',
+        `This question reads more than ${budget?.toLocaleString('en-US')} rows of the warehouse (MARQUEE_CALL_MAX_ROWS_READ), the most one answer may read; ask for a shorter time_range, filter it (a market, device or plan), or break it down by fewer dimensions`,
+      );
+    if (budget !== undefined && call.readRows >= budget) return Promise.reject(overBudget());
+    const waited = call.enter('queue');
+    return this.fair.run(tenant, () => {
+      waited();
+      return call.stage(
+        'warehouse',
+        async (span) => {
+          const left = budget === undefined ? undefined : budget - call.readRows;
+          let rows: Row[];
+          try {
+            rows = await this.warehouse.query(query, {
+              queryId: call.queryId(span),
+              comment: JSON.stringify({ service: 'marquee', trace_id: call.traceId, tool: call.tool }),
+              ...(left === undefined ? {} : { maxRowsToRead: left }),
+              onRead: ({ rows, bytes }) => {
+                call.read(rows, bytes);
+                span.setAttributes({ 'db.response.read_rows': rows, 'db.response.read_bytes': bytes });
+              },
+            });
+          } catch (error) {
+            // A server stops a statement at what was left of the call's budget: that is the call's bound.
+            if (error instanceof QueryLimitError && left !== undefined && error.limit === 'rows read')
+              throw overBudget();
+            throw error;
+          }
+          // The embedded engine cannot stop a statement at the call's budget: the call stops after it.
+          if (budget !== undefined && call.readRows > budget) throw overBudget();
+          return rows;
+        },
+        { 'db.system.name': 'clickhouse', 'db.query.text': query.sql },
+      );
+    });
   }
 
   /**

@@ -15,6 +15,7 @@ import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
 import type { AuditLog, Outcome } from '../../observe/audit-log.js';
+import { CallTrace, inStage, type RequestTrace } from '../../observe/call-trace.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, unknownNameMessage } from '../../semantic/did-you-mean.js';
 import { visibleDimensions } from '../../semantic/plan-query.js';
@@ -269,6 +270,8 @@ export class Door {
     readonly identity: Identity,
     /** Answer afresh rather than from the cache (the fresh answer is kept for the next asker). */
     private readonly refresh = false,
+    /** What the transport knew of the request: the caller's trace context, the token check's time. */
+    private readonly request: RequestTrace = {},
   ) {
     this.executor = new Executor(deps.service);
   }
@@ -661,8 +664,9 @@ export class Door {
     return this.through('resource:chart', 'resource:chart', { uri }, FILE_ANSWER, async () => {
       const link = this.linkedCall(uri, target.token, 'chart');
       const done = await link.answer(link.args.limit === undefined ? link.widest : undefined);
-      const spec = guardValues(chartFor(link.tool, done.result.structured ?? {}));
-      const content = await drawChart(uri, spec, target.variant);
+      const content = await inStage('chart', async () =>
+        drawChart(uri, guardValues(chartFor(link.tool, done.result.structured ?? {})), target.variant),
+      );
       return { result: content, rows: done.rows, suppressedGroups: done.suppressedGroups };
     });
   }
@@ -942,9 +946,12 @@ export class Door {
     let execution: Execution;
     // A later stage that must leave out a list-filter value starts the call again without it.
     for (;;) {
-      plan = await definition.plan(call);
+      plan = await inStage('plan', async () => definition.plan(call));
       execution = await this.executor.run(plan.queries, caller, plan.filters, drops);
-      const later = definition.followUp?.(plan, execution.results, call);
+      const current = { plan, execution };
+      const later = await inStage('plan', async () =>
+        definition.followUp?.(current.plan, current.execution.results, call),
+      );
       if (later !== undefined) {
         const next = await this.executor.run(later, caller, plan.filters, execution.drops, execution);
         if (next.restart) {
@@ -955,6 +962,21 @@ export class Door {
       }
       break;
     }
+    const planned = plan;
+    const executed = execution;
+    return inStage('summarise', async () => this.summarised(offered, call, caller, data, planned, executed));
+  }
+
+  /** The answer of a call from its plan and execution: analysis, privacy note, summary, links. */
+  private summarised(
+    offered: OfferedTool,
+    call: Call,
+    caller: Caller,
+    data: DataState,
+    plan: ToolPlan,
+    execution: Execution,
+  ): Done<ToolResponse> {
+    const { definition } = offered;
     const analysis = definition.analyse(plan, execution.results, call);
     const people = this.layer.models.get(offered.binding.model)?.people;
     const privacy: Privacy = {
@@ -1026,6 +1048,7 @@ export class Door {
     run: () => Promise<Done<T>>,
   ): Promise<T> {
     const started = performance.now();
+    const call = CallTrace.start(name, this.request);
     let done: Done<T> | undefined;
     let result: T | undefined;
     let failure: unknown;
@@ -1033,7 +1056,7 @@ export class Door {
     let errorClass = '';
     try {
       await this.deps.limits.consume(this.identity.tenant, limitKey);
-      done = await run();
+      done = await call.run(run);
       result = done.result;
     } catch (error) {
       errorClass = error instanceof MarqueeError ? error.code : 'internal';
@@ -1050,7 +1073,10 @@ export class Door {
       }
     }
     const audit = this.deps.audit;
+    const leave = call.enter('summarise');
     const guarded = result === undefined ? undefined : guardedOf(kind, result, audit, done?.cached === true);
+    leave();
+    call.end(outcome, errorClass);
     audit.record({
       tenant: this.identity.tenant,
       subject: this.identity.subject,
@@ -1064,6 +1090,10 @@ export class Door {
       suppressedGroups: done?.suppressedGroups ?? 0,
       outcome,
       errorClass,
+      traceId: call.traceId,
+      stages: call.stages(),
+      readRows: call.readRows,
+      readBytes: call.readBytes,
     });
     if (guarded === undefined) throw failure;
     return guarded.value;

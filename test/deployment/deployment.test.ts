@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,10 +102,19 @@ describe('docker-compose.yml, as written', () => {
     services = parse(await readFile(COMPOSE_FILE, 'utf8'), { merge: true, maxAliasCount: 200 }).services;
   });
 
-  it('pins every ClickHouse image to a full version, and builds Marquee from deploy/Dockerfile', () => {
+  it('mounts only files the repository holds', () => {
+    const mounts = Object.values(services).flatMap((service) =>
+      ((service as { volumes?: string[] }).volumes ?? []).filter((volume) => volume.startsWith('./')),
+    );
+    expect(mounts.length).toBeGreaterThan(4);
+    for (const mount of mounts) expect(existsSync(join(ROOT, mount.split(':')[0] ?? '')), mount).toBe(true);
+    expect(existsSync(join(ROOT, '.docker/Dockerfile'))).toBe(true);
+  });
+
+  it('pins every ClickHouse image to a full version, and builds Marquee from .docker/Dockerfile', () => {
     for (const [name, service] of Object.entries(services)) {
       if (service.build !== undefined) {
-        expect(service.build.dockerfile, name).toBe('deploy/Dockerfile');
+        expect(service.build.dockerfile, name).toBe('.docker/Dockerfile');
         continue;
       }
       expect(service.image, name).toMatch(/^clickhouse\/clickhouse-(server|keeper):\d+\.\d+\.\d+\.\d+$/);
@@ -141,7 +151,7 @@ describe('docker-compose.yml, as written', () => {
   });
 
   it("keeps the reader's grants to SELECT on the analytics database and its profile read-only", async () => {
-    const users = await readFile(join(ROOT, 'deploy/clickhouse/users.xml'), 'utf8');
+    const users = await readFile(join(ROOT, '.docker/clickhouse/users.xml'), 'utf8');
     const reader = /<marquee_reader>\s*<password[\s\S]*?<\/marquee_reader>/.exec(users)?.[0] ?? '';
     expect([...reader.matchAll(/<query>([^<]*)<\/query>/g)].map((m) => m[1])).toEqual([
       'GRANT SELECT ON default.*',
