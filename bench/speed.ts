@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@modelcontextprotocol/client';
 import { seedFixtures } from '../fixtures/seed-fixtures.js';
+import { progress, withProgress } from '../src/cli/progress.js';
 import type { CompiledQuery } from '../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import { TOOL_KINDS } from '../src/tools/catalog.js';
@@ -242,13 +243,12 @@ async function seeded(events: number): Promise<string> {
   );
   const started = performance.now();
   if (fresh) {
-    process.stderr.write(`seeding ${events.toLocaleString('en-US')} events…\n`);
-    await seedFixtures(warehouse.admin(), { scale: events / 1_000_000 });
+    await withProgress(`seed ${events / 1_000_000} M`, (bar) =>
+      seedFixtures(warehouse.admin(), { scale: events / 1_000_000, onProgress: bar }),
+    );
   }
   const layer = await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS);
-  await buildRollups(layer, warehouse.admin(), {
-    progress: (message) => process.stderr.write(`rollups: ${message}\n`),
-  });
+  await withProgress('rollups', (bar) => buildRollups(layer, warehouse.admin(), { progress: bar }));
   await warehouse.close();
   if (fresh) await writeFile(marker, `${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return dir;
@@ -278,10 +278,11 @@ async function measureShapes(events: number, rollups = true): Promise<ShapeResul
   const { base, recording, server } = await serve(await seeded(events), rollups);
   const client = await connectHttp(server.url);
   const results: ShapeResult[] = [];
+  const bar = progress(`${events / 1_000_000} M${rollups ? '' : ' (events only)'}`);
   try {
     // One warm-up call per tool (its planning look-ups, the engine's first touches of the files).
     for (const shape of SHAPES) await timed(client, shape.tool, shape.ask(SAMPLES + 7));
-    for (const shape of SHAPES) {
+    for (const [index, shape] of SHAPES.entries()) {
       const uncached: number[] = [];
       const raw: number[] = [];
       const overhead: number[] = [];
@@ -306,11 +307,13 @@ async function measureShapes(events: number, rollups = true): Promise<ShapeResul
         overhead: summary(overhead),
         statements: statements / SAMPLES,
       });
-      process.stderr.write(
-        `${events}${rollups ? '' : ' (events only)'} ${shape.label}: p50 ${ms(summary(uncached).p50)} ms\n`,
-      );
+      bar.step(`${shape.label}: p50 ${ms(summary(uncached).p50)} ms`, {
+        done: index + 1,
+        total: SHAPES.length,
+      });
     }
   } finally {
+    bar.end();
     await client.close();
     await server.close();
     await base.close();
@@ -333,6 +336,7 @@ async function measureLoad(events: number, counts: readonly number[]): Promise<L
   const common = SHAPES.slice(0, 5).map((shape) => ({ tool: shape.tool, args: shape.ask(0) }));
   let fresh = 0;
   const out: LoadResult[] = [];
+  const bar = progress(`${events / 1_000_000} M load`);
   try {
     const warm = await connectHttp(server.url);
     for (const question of common) await timed(warm, question.tool, question.args);
@@ -378,9 +382,13 @@ async function measureLoad(events: number, counts: readonly number[]): Promise<L
         p99: stats.p99,
         errors,
       });
-      process.stderr.write(`${events} load ${count}: ${(times.length / LOAD_SECONDS).toFixed(1)} calls/s\n`);
+      bar.step(`${count} clients: ${(times.length / LOAD_SECONDS).toFixed(1)} calls/s`, {
+        done: counts.indexOf(count) + 1,
+        total: counts.length,
+      });
     }
   } finally {
+    bar.end();
     await server.close();
     await base.close();
   }

@@ -59,9 +59,22 @@ const environmentSchema = z.object({
   MARQUEE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MARQUEE_METRICS_HOST: z.string().default('127.0.0.1'),
   MARQUEE_READY_MAX_DATA_AGE: z.coerce.number().int().positive().optional(),
+  MARQUEE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer wait would fire at once.
   MARQUEE_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(10_000),
 });
+
+/**
+ * Why `value` is not a valid value of the environment variable `name` (undefined: it is, or the variable is
+ * not one of Marquee's own): the check the config file's settings get, value by value.
+ */
+export function checkVariable(name: string, value: string): string | undefined {
+  const schema = (environmentSchema.shape as Record<string, z.ZodType | undefined>)[name];
+  const checked = schema?.safeParse(value);
+  return checked === undefined || checked.success
+    ? undefined
+    : checked.error.issues.map((issue) => issue.message).join('; ');
+}
 
 /** Query limits applied to every read. */
 export interface QueryLimits {

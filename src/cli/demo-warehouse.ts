@@ -12,6 +12,7 @@ import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { SYSTEM_DATABASES } from '../warehouse/describe-warehouse.js';
 import type { AdminConnection } from '../warehouse/warehouse.js';
 import { cannotOpen, log, warehouseAt } from './console.js';
+import { withProgress } from './progress.js';
 
 /** The shipped demo layer: `start` seeds the demo warehouse only for it (any other layer has other tables). */
 const DEMO_LAYER = resolve(import.meta.dirname, '../../../semantic-layer');
@@ -107,14 +108,12 @@ export async function seed(
     log(
       `seeding the demo warehouse at scale ${scale} (${(scale * 1_000_000).toLocaleString('en-US')} events) into ${target}${database === undefined ? '' : `, database ${database}`}`,
     );
-    await seedFixtures(admin, {
-      scale,
-      cluster: options.cluster,
-      onProgress: (message) => log(`seed: ${message}`),
-    });
+    await withProgress('seed', (bar) =>
+      seedFixtures(admin, { scale, cluster: options.cluster, onProgress: bar }),
+    );
     // The demo layer's rollups, built from the fresh rows (replacing any an earlier seed built).
     const layer = await loadSemanticLayer(DEMO_LAYER, TOOL_KINDS);
-    await buildRollups(layer, admin, { rebuild: true, progress: (message) => log(`rollups: ${message}`) });
+    await withProgress('rollups', (bar) => buildRollups(layer, admin, { rebuild: true, progress: bar }));
   } finally {
     await warehouse.close();
   }

@@ -5,6 +5,7 @@ import { DEMO_TENANT } from '../../fixtures/profiles.js';
 import { DEFAULT_SCALE, fixtureDdl } from '../../fixtures/seed-fixtures.js';
 import { localIdentity } from '../auth/identity.js';
 import { type Config, loadConfig } from '../config.js';
+import { applyConfigFile, ConfigFileError } from '../config-file.js';
 import { MarqueeError } from '../errors.js';
 import { processLog } from '../observe/log.js';
 import { serveMetrics } from '../observe/metrics.js';
@@ -20,6 +21,7 @@ import { createWarehouse } from '../warehouse/create-warehouse.js';
 import { bootstrap } from './bootstrap.js';
 import { cannotOpen, log } from './console.js';
 import { prepareStart, seed } from './demo-warehouse.js';
+import { withProgress } from './progress.js';
 import { printProblems, reportFit, validateWarehouse } from './warehouse-fit.js';
 
 /** Each command's usage line(s), as `marquee --help` lists them and `marquee <command> --help` shows one. */
@@ -43,7 +45,8 @@ const COMMANDS: Record<string, string> = {
 };
 
 const IDENTITY = `Identity: bearer tokens when MARQUEE_AUTH_ISSUER and MARQUEE_AUTH_JWKS_URL are set; otherwise
-MARQUEE_TENANT (and MARQUEE_ROLES, MARQUEE_SCOPES) on loopback only. Configuration: environment variables (README).`;
+MARQUEE_TENANT (and MARQUEE_ROLES, MARQUEE_SCOPES) on loopback only. Configuration: environment variables, or
+marquee.config.yaml here (MARQUEE_CONFIG names another; a variable set in the environment wins) (README).`;
 
 const USAGE = `Usage: marquee <command>   (marquee <command> --help for one)
 
@@ -141,6 +144,21 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`Usage: marquee\n${help}\n\n${IDENTITY}\n`);
     return 0;
   }
+  // Settings from marquee.config.yaml (or MARQUEE_CONFIG) fill what the environment leaves unset.
+  if (help !== undefined) {
+    let read: ReturnType<typeof applyConfigFile>;
+    try {
+      read = applyConfigFile();
+    } catch (error) {
+      // `validate` lists a config file's problems as it lists the layer's; other commands stop on them.
+      if (command === 'validate' && error instanceof ConfigFileError) return printProblems(error.problems);
+      throw error;
+    }
+    if (read !== undefined)
+      log(
+        `read ${read.applied.length} setting(s) from ${read.file}${read.overridden.length === 0 ? '' : `; the environment overrides ${read.overridden.join(', ')}`}`,
+      );
+  }
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({
@@ -208,10 +226,9 @@ async function main(argv: string[]): Promise<number> {
       }
       const warehouse = createWarehouse(config.warehouse);
       try {
-        await buildRollups(layer, warehouse.admin(), {
-          rebuild: values.rebuild === true,
-          progress: (message) => log(`rollups: ${message}`),
-        });
+        await withProgress('rollups', (bar) =>
+          buildRollups(layer, warehouse.admin(), { rebuild: values.rebuild === true, progress: bar }),
+        );
       } finally {
         await warehouse.close();
       }

@@ -79,6 +79,20 @@ export class SourceFile {
   problem(path: readonly PropertyKey[], message: string): Problem {
     return { file: this.name, ...this.locate(path), path: path.map(String).join('.'), message };
   }
+
+  /** A problem with the key of `path` itself (a misspelt one): at the key, not at its value. */
+  keyProblem(path: readonly PropertyKey[], message: string): Problem {
+    const offset = (this.keyOf(path) as { range?: [number, number, number] } | undefined)?.range?.[0];
+    if (offset === undefined) return this.problem(path, message);
+    const position = this.lines.linePos(offset);
+    return {
+      file: this.name,
+      line: position.line,
+      column: position.col,
+      path: path.map(String).join('.'),
+      message,
+    };
+  }
 }
 
 /** Where each named definition came from, so cross-file checks can point at the right line. */

@@ -65,25 +65,35 @@ async function refuseForeign(
 export async function buildRollups(
   layer: SemanticLayer,
   admin: AdminConnection,
-  options: { rebuild?: boolean; progress?: (message: string) => void } = {},
+  options: { rebuild?: boolean; progress?: RollupProgress } = {},
 ): Promise<RollupBuilt[]> {
   const built: RollupBuilt[] = [];
-  for (const rollup of layer.rollups.values())
-    for (const tier of tiersOf(rollup)) built.push(await buildTier(layer, admin, rollup, tier, options));
+  const tiers = [...layer.rollups.values()].flatMap((rollup) =>
+    tiersOf(rollup).map((tier) => ({ rollup, tier })),
+  );
+  for (const [index, { rollup, tier }] of tiers.entries()) {
+    // How far the build is: tiers done, and the months of this one.
+    const progress = (message: string, part = 1) =>
+      options.progress?.(message, { done: Math.round((index + part) * 100) / 100, total: tiers.length });
+    built.push(await buildTier(layer, admin, rollup, tier, { rebuild: options.rebuild, progress }));
+  }
   return built;
 }
+
+/** Told of each step of a rollup build, with how many of the layer's tiers are done (fractions: months). */
+export type RollupProgress = (message: string, step: { done: number; total: number }) => void;
 
 async function buildTier(
   layer: SemanticLayer,
   admin: AdminConnection,
   rollup: Rollup,
   tier: Tier,
-  options: { rebuild?: boolean; progress?: (message: string) => void },
+  options: { rebuild?: boolean | undefined; progress: (message: string, part?: number) => void },
 ): Promise<RollupBuilt> {
   const label = tier === 'day' ? rollup.name : `${rollup.name} (by month)`;
   const before = options.rebuild === true ? undefined : await completeness(admin, layer, rollup, tier);
   if (before?.complete === true) {
-    options.progress?.(`${label}: up to date (${before.rows.toLocaleString('en-US')} rows)`);
+    options.progress(`${label}: up to date (${before.rows.toLocaleString('en-US')} rows)`);
     return {
       rollup: rollup.name,
       tier,
@@ -94,7 +104,7 @@ async function buildTier(
   }
   const table = tierTable(rollup, tier);
   await refuseForeign(admin, rollup, table);
-  if (before?.stale === true) options.progress?.(`${label}: built from another definition; rebuilding`);
+  if (before?.stale === true) options.progress(`${label}: built from another definition; rebuilding`, 0);
   const ddl = rollupDdl(layer, rollup, tier);
   for (const statement of [...ddl.drop, ...ddl.create]) await admin.command(statement);
   const model = layer.models.get(rollup.model);
@@ -107,7 +117,7 @@ async function buildTier(
     await admin.command(`INSERT INTO ${quotedTable(table)} ${rollupSelect(layer, rollup, true, tier)}`, {
       month: Number(month),
     });
-    options.progress?.(`${label}: ${index + 1}/${months.length} months`);
+    options.progress(`${label}: ${index + 1}/${months.length} months`, (index + 1) / (months.length + 1));
   }
   const after = await completeness(admin, layer, rollup, tier);
   if (after?.complete !== true)
@@ -115,7 +125,7 @@ async function buildTier(
       'rollup_incomplete',
       `Rollup ${label} accounts for a different number of rows than ${rollup.model} has (rows were loaded while it was built): run marquee rollups build --rebuild when no load runs`,
     );
-  options.progress?.(
+  options.progress(
     `${label}: ${after.rows.toLocaleString('en-US')} rows for ${after.modelRows.toLocaleString('en-US')} rows of ${rollup.model}`,
   );
   return { rollup: rollup.name, tier, action: 'built', rows: after.rows, modelRows: after.modelRows };

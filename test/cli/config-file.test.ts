@@ -1,0 +1,151 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { applyConfigFile, ConfigFileError, readConfigFile } from '../../src/config-file.js';
+import { formatProblem } from '../../src/semantic/load-semantic-layer.js';
+import { CLI, ROOT, SEMANTIC_LAYER, seedInChild, spawnHttpServer, tempDir } from '../helpers.js';
+
+let dir: { path: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  dir = await tempDir('config-file');
+});
+afterAll(async () => {
+  await dir?.remove();
+});
+
+/** The problems `readConfigFile` finds in `text`, as `validate` prints them. */
+function problemsOf(text: string): string[] {
+  try {
+    readConfigFile('marquee.config.yaml', text);
+  } catch (error) {
+    if (error instanceof ConfigFileError) return error.problems.map(formatProblem);
+    throw error;
+  }
+  return [];
+}
+
+describe('marquee.config.yaml', () => {
+  it('is checked like the semantic layer: every problem at its line, with what was meant', () => {
+    const text = [
+      'warehouse:',
+      '  url: not a url',
+      '  readres: 4',
+      'htp:',
+      '  port: 3000',
+      'http:',
+      '  port: seventy',
+      'limits:',
+      '  call_max_rows_read: -5',
+      'tracing:',
+      '  endpoint: http://collector:4318',
+      '  protocol: grpc',
+      'log_level: loud',
+      'identity: aurora',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      'marquee.config.yaml:2:8 warehouse.url: Invalid URL (CLICKHOUSE_URL)',
+      'marquee.config.yaml:3:3 warehouse.readres: Unknown setting "readres": did you mean "readers"?',
+      'marquee.config.yaml:4:1 htp: Unknown setting "htp": did you mean "http"?',
+      'marquee.config.yaml:7:9 http.port: Invalid input: expected number, received NaN (MARQUEE_HTTP_PORT)',
+      'marquee.config.yaml:9:23 limits.call_max_rows_read: Too small: expected number to be >0 (MARQUEE_CALL_MAX_ROWS_READ)',
+      'marquee.config.yaml:13:12 log_level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (MARQUEE_LOG_LEVEL)',
+      'marquee.config.yaml:14:11 identity: Expected the settings of identity: tenant, roles, scopes',
+      'marquee.config.yaml:12:13 tracing.protocol: OTEL_EXPORTER_OTLP_PROTOCOL="grpc"; Marquee takes http/protobuf, http/json',
+    ]);
+    // Broken YAML is named where the parser stopped, nothing is applied.
+    const broken = problemsOf('warehouse: [a\n');
+    expect(broken.length).toBeGreaterThan(0);
+    for (const problem of broken) expect(problem).toMatch(/^marquee\.config\.yaml:\d+:\d+ /);
+    expect(problemsOf('- a list\n')).toEqual([
+      expect.stringMatching(/^marquee\.config\.yaml:1:1 Expected a mapping of settings \(warehouse, /),
+    ]);
+  });
+
+  it("takes the README's example as it is", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const example = /```yaml\n(# marquee\.config\.yaml\n[\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    expect(problemsOf(example ?? '')).toEqual([]);
+    expect(readConfigFile('example.yaml', example).values.size).toBeGreaterThan(25);
+  });
+
+  it('fills what the environment leaves unset: paths from the file, lists as lists; a variable wins', async () => {
+    const home = join(dir.path, 'home');
+    await mkdir(home, { recursive: true });
+    await writeFile(
+      join(home, 'marquee.config.yaml'),
+      [
+        'semantic_layer: layer',
+        'warehouse: { data_dir: ./data, readers: 6 }',
+        'identity: { tenant: aurora, roles: [vp, latam_analyst] }',
+        'http: { port: 4100 }',
+        'limits: { call_max_rows_read: 5000000 }',
+      ].join('\n'),
+    );
+    const env: NodeJS.ProcessEnv = { MARQUEE_HTTP_PORT: '4200' };
+    const read = applyConfigFile(env, home);
+    expect(read?.applied.sort()).toEqual(
+      [
+        'identity.roles',
+        'identity.tenant',
+        'limits.call_max_rows_read',
+        'semantic_layer',
+        'warehouse.data_dir',
+        'warehouse.readers',
+      ].sort(),
+    );
+    expect(read?.overridden).toEqual(['http.port (MARQUEE_HTTP_PORT)']);
+    const config = loadConfig(env);
+    expect(config.semanticLayerDir).toBe(join(home, 'layer'));
+    expect(config.warehouse).toMatchObject({ kind: 'embedded', dataDir: join(home, 'data'), readers: 6 });
+    expect(config.localIdentity).toMatchObject({ tenant: 'aurora', roles: ['vp', 'latam_analyst'] });
+    expect(config.http.port).toBe(4200);
+    expect(config.cache.maxRowsReadPerCall).toBe(5_000_000);
+    // MARQUEE_CONFIG names the file; one that is not there is an error, not silence.
+    expect(() => applyConfigFile({ MARQUEE_CONFIG: 'nowhere.yaml' }, home)).toThrow(
+      `MARQUEE_CONFIG names ${join(home, 'nowhere.yaml')}, which does not exist`,
+    );
+    expect(applyConfigFile({}, dir.path)).toBeUndefined();
+  });
+
+  it('serves from the file alone, and validate lists its problems', async () => {
+    const data = join(dir.path, 'served', 'warehouse');
+    seedInChild(data);
+    const file = join(dir.path, 'served', 'marquee.config.yaml');
+    await writeFile(
+      file,
+      [
+        `semantic_layer: ${SEMANTIC_LAYER}`,
+        'warehouse: { data_dir: warehouse }',
+        'state: { dir: state }',
+        'identity: { tenant: aurora, roles: [vp] }',
+      ].join('\n'),
+    );
+    const server = await spawnHttpServer({ MARQUEE_CONFIG: file });
+    try {
+      expect(server.log()).toContain(`read 4 setting(s) from ${file}`);
+      const ready = await fetch(new URL('/readyz', server.url));
+      expect(ready.status).toBe(200);
+    } finally {
+      server.stop();
+      await server.exited;
+    }
+    await writeFile(file, 'warehouse: { readers: none }\n');
+    const validate = spawnSync(process.execPath, [CLI, 'validate'], {
+      env: { ...process.env, MARQUEE_CONFIG: file },
+      encoding: 'utf8',
+    });
+    expect(validate.status).toBe(1);
+    expect(validate.stdout).toBe(
+      `${file}:1:23 warehouse.readers: Invalid input: expected number, received NaN (MARQUEE_READERS)\n1 problem(s)\n`,
+    );
+    const serve = spawnSync(process.execPath, [CLI, 'serve', '--http'], {
+      env: { ...process.env, MARQUEE_CONFIG: file },
+      encoding: 'utf8',
+    });
+    expect(serve.status).toBe(1);
+    expect(serve.stderr).toContain('warehouse.readers: Invalid input');
+  });
+});
