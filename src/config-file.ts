@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { checkVariable } from './config.js';
 import { MarqueeError } from './errors.js';
-import { tracingFrom } from './observe/tracing-config.js';
+import { InvalidVariableError, tracingFrom } from './observe/tracing-config.js';
 import { closest, quote } from './semantic/did-you-mean.js';
 import { formatProblem, type Problem, SourceFile } from './semantic/load-semantic-layer.js';
 
@@ -118,9 +118,25 @@ function textOf(node: unknown): string | undefined {
  * Reads and checks a config file: its YAML, every key against the settings (did-you-mean for a misspelt one),
  * every value as its environment variable would be checked; throws ConfigFileError listing every problem.
  */
-export function readConfigFile(file: string, text = readFileSync(file, 'utf8')): ConfigFile {
+export function readConfigFile(file: string, text?: string): ConfigFile {
+  if (text === undefined) {
+    // A file others may write could point the server at their warehouse, collector or identity.
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o022) !== 0)
+      throw new MarqueeError(
+        'config_invalid',
+        `The config file ${file} may be written by others (mode ${mode.toString(8).padStart(4, '0')}): make it writable by its owner only (chmod go-w)`,
+      );
+    return readConfigFile(file, readFileSync(file, 'utf8'));
+  }
   const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // Every value as written (the failsafe schema reads no numbers or booleans): a secret 0123 stays 0123.
+  const document = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    schema: 'failsafe',
+  });
   const source = new SourceFile(file, document, lines);
   const problems: Problem[] = document.errors.map((error) => {
     const position = lines.linePos(error.pos[0]);
@@ -187,9 +203,9 @@ export function readConfigFile(file: string, text = readFileSync(file, 'utf8')):
     try {
       tracingFrom({ OTEL_TRACES_EXPORTER: 'otlp', ...tracing });
     } catch (error) {
-      const variable = /Invalid environment: (\w+)=/.exec((error as Error).message)?.[1];
-      const at = values.get(variable ?? '')?.path.split('.') ?? ['tracing'];
-      problems.push(source.problem(at, (error as Error).message.replace('Invalid environment: ', '')));
+      if (!(error instanceof InvalidVariableError)) throw error;
+      const at = values.get(error.variable)?.path.split('.') ?? ['tracing'];
+      problems.push(source.problem(at, error.message.replace('Invalid environment: ', '')));
     }
   }
   if (problems.length > 0) throw new ConfigFileError(problems);

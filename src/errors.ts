@@ -35,11 +35,26 @@ export class QueryLimitError extends MarqueeError {
     /** Which limit: execution time, result size, rows read, bytes read or memory. */
     readonly limit: string,
     options?: ErrorOptions,
+    /** Whose bound stopped it: the configured one for every statement, or what was left of its call's budget. */
+    readonly bound: 'statement' | 'call' = 'statement',
   ) {
     super(
       'query_limit',
       `The query exceeded the ${limit} limit: narrow the time range, add filters or group by fewer dimensions`,
       options,
+    );
+  }
+}
+
+/** A call that read more rows than one call may (MARQUEE_CALL_MAX_ROWS_READ); `traceId` says which call. */
+export class CallTooCostlyError extends MarqueeError {
+  constructor(
+    budget: number,
+    readonly traceId: string,
+  ) {
+    super(
+      'call_too_costly',
+      `This question reads more than ${budget.toLocaleString('en-US')} rows of the warehouse (MARQUEE_CALL_MAX_ROWS_READ), the most one answer may read; ask for a shorter time_range, filter it (a market, device or plan), or break it down by fewer dimensions`,
     );
   }
 }

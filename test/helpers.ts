@@ -8,8 +8,9 @@ import { seedFixtures } from '../fixtures/seed-fixtures.js';
 import { localIdentity } from '../src/auth/identity.js';
 import type { QueryLimits } from '../src/config.js';
 import { RateLimits } from '../src/guard/rate-limits.js';
-import { AuditLog, type AuditOptions } from '../src/observe/audit-log.js';
+import { AuditLog, type AuditOptions, type AuditRecord } from '../src/observe/audit-log.js';
 import { createLogger } from '../src/observe/log.js';
+import { metricsOf } from '../src/observe/metrics.js';
 import type { CompiledQuery } from '../src/semantic/compiled-query.js';
 import { loadSemanticLayer } from '../src/semantic/load-semantic-layer.js';
 import type { ServerDependencies } from '../src/server/create-server.js';
@@ -18,7 +19,11 @@ import { ALL_SCOPES, TOOL_KINDS } from '../src/tools/catalog.js';
 import type { CompareCampaignsResult } from '../src/tools/compare-campaigns/output.js';
 import type { ExplainChangeResult } from '../src/tools/explain-change/output.js';
 import type { ForecastSubsResult } from '../src/tools/forecast-subs/output.js';
-import { AnalyticsService, DEFAULT_CACHE } from '../src/tools/framework/analytics-service.js';
+import {
+  AnalyticsService,
+  DEFAULT_CACHE,
+  type ServiceOptions,
+} from '../src/tools/framework/analytics-service.js';
 import { CursorCodec } from '../src/tools/framework/cursor.js';
 import type { Answered } from '../src/tools/framework/privacy-note.js';
 import type { LookupResult } from '../src/tools/lookup/lookup-tool.js';
@@ -115,6 +120,45 @@ export async function testDependencies(
       ...audit,
     }),
     limits: await RateLimits.create({ ...limits, redisUrl: undefined }),
+  };
+}
+
+/**
+ * A server for tenant aurora (role vp) over `warehouse`, with a service of its own (its own caches, `options`
+ * added to the test defaults), an SDK client, the audit records it makes and its metrics. `audit` replaces the
+ * test audit log (one writing elsewhere); `sink` is the warehouse the default one writes to.
+ */
+export async function servedWith(
+  warehouse: Warehouse,
+  options: Partial<ServiceOptions> = {},
+  more: { audit?: AuditLog; sink?: Warehouse } = {},
+) {
+  const service = new AnalyticsService(await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS), warehouse, {
+    ...DEFAULT_CACHE,
+    dataCheckMs: 0,
+    ...options,
+  });
+  const dependencies = {
+    ...(await testDependencies(more.sink ?? warehouse)),
+    service,
+    ...(more.audit === undefined ? {} : { audit: more.audit }),
+  };
+  const records: AuditRecord[] = [];
+  dependencies.audit.listen((record) => records.push(record));
+  const metrics = metricsOf(dependencies.audit, service);
+  const server = await startHttp(warehouse, 'aurora', SEMANTIC_LAYER, ['vp'], { ...dependencies, metrics });
+  const client = await connectHttp(server.url);
+  return {
+    client,
+    metrics,
+    records,
+    service,
+    /** The audit records of query_engagement calls. */
+    calls: () => records.filter((record) => record.tool === 'query_engagement'),
+    close: async () => {
+      await client.close();
+      await server.close();
+    },
   };
 }
 

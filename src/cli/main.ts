@@ -197,7 +197,9 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (values.ddl === true) {
-        process.stdout.write(`${fixtureDdl(values.cluster).join(';\n\n')};\n`);
+        // The database the tables go in: CLICKHOUSE_DATABASE, else the server's default one.
+        const database = process.env.CLICKHOUSE_DATABASE?.trim() || 'default';
+        process.stdout.write(`${fixtureDdl(values.cluster, database).join(';\n\n')};\n`);
         return 0;
       }
       const scale = values.scale === undefined ? DEFAULT_SCALE : Number(values.scale);

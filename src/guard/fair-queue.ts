@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { MarqueeError } from '../errors.js';
 
 /** How warehouse work is shared between tenants. */
@@ -43,7 +44,9 @@ export class FairQueue {
   /** Runs `work` for `tenant` when its turn comes; refused with `warehouse_busy` after waiting too long. */
   run<T>(tenant: string, work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const start = () => {
+      // A waiter is started by whichever query frees its slot: it runs in its own caller's async context, not
+      // in that query's (a trace, a call's accounting), whoever started it.
+      const start = AsyncResource.bind(() => {
         this.running++;
         this.active.set(tenant, (this.active.get(tenant) ?? 0) + 1);
         // The slot is free before the caller hears back, so whatever it does next finds it free; a `work` that
@@ -60,7 +63,7 @@ export class FairQueue {
               reject(error);
             },
           );
-      };
+      });
       if (this.free(tenant) && !this.waiting.has(tenant)) return start();
       const queue = this.waiting.get(tenant) ?? [];
       const waiter: Waiter = {

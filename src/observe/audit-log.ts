@@ -116,6 +116,8 @@ export class AuditLog {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private ready: Promise<void> | undefined;
+  /** The table lacks the columns added since its version, and the writer may not add them. */
+  private legacy = false;
   private dropped = 0;
   /** The audit table, qualified by Marquee's own database. */
   readonly table: string;
@@ -238,14 +240,34 @@ export class AuditLog {
   }
 
   /**
-   * Creates Marquee's database and the audit table when missing, and says so once; a table an earlier version
-   * created gains the columns added since (trace id, reads, stage times).
+   * Creates Marquee's database and the audit table when missing, and says so once. A table an earlier version
+   * created gains the columns added since (trace id, reads, stage times); where the writer may not add them,
+   * records are written without them, and the log says once what to run.
    */
   private async create(sink: AdminConnection): Promise<void> {
     const found = await sink.query(`EXISTS TABLE ${this.table}`);
     if (Number(found[0]?.result) === 1) {
-      for (const column of ADDED_COLUMNS)
-        await sink.command(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS ${column}`);
+      const has = new Set(
+        (
+          await sink.query(
+            'SELECT name FROM system.columns WHERE database = {database:String} AND table = {table:String}',
+            { database: this.database, table: this.table.slice(this.database.length + 1) },
+          )
+        ).map((row) => String(row.name)),
+      );
+      const missing = ADDED_COLUMNS.filter((column) => !has.has(column.split(' ')[0] ?? ''));
+      try {
+        for (const column of missing)
+          await sink.command(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS ${column}`);
+        this.legacy = false;
+      } catch (error) {
+        this.legacy = true;
+        const statements = missing.map((column) => `ALTER TABLE ${this.table} ADD COLUMN ${column}`);
+        this.logger.warn(
+          { err: (error as Error).message, run: statements },
+          `the audit table ${this.table} lacks columns added since it was created, and Marquee may not add them: records are written without them until they are added`,
+        );
+      }
       return;
     }
     await sink.command(`CREATE DATABASE IF NOT EXISTS ${this.database}`);
@@ -310,10 +332,14 @@ export class AuditLog {
           suppressed_groups: r.suppressedGroups,
           outcome: r.outcome,
           error_class: r.errorClass,
-          trace_id: r.traceId ?? '',
-          read_rows: r.readRows ?? 0,
-          read_bytes: r.readBytes ?? 0,
-          stage_ms: r.stages ?? {},
+          ...(this.legacy
+            ? {}
+            : {
+                trace_id: r.traceId ?? '',
+                read_rows: r.readRows ?? 0,
+                read_bytes: r.readBytes ?? 0,
+                stage_ms: r.stages ?? {},
+              }),
         })),
       );
       if (unitemised > 0)

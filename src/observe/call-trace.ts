@@ -26,7 +26,18 @@ export interface RequestTrace {
   readonly authMs?: number | undefined;
 }
 
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+/** A W3C traceparent: a version other than ff, a trace id and a parent id that are not all zeros. */
+const TRACEPARENT = /^(?!ff)[\da-f]{2}-(?!0{32})([\da-f]{32})-(?!0{16})[\da-f]{16}-[\da-f]{2}$/;
+
+/**
+ * The name a call goes by in spans and metrics, from a fixed set: a tool the layer serves (or `tools/list`) by
+ * its name, a resource, prompt or completion by its kind, anything else `other`. A caller chooses the names it
+ * sends, and every distinct name would be a series or span name kept forever.
+ */
+export function callLabel(name: string, tools: ReadonlySet<string>): string {
+  if (tools.has(name) || name === 'tools/list') return name;
+  return /^(resource|prompt|completion)[:/]/.exec(name)?.[1] ?? 'other';
+}
 const tracer = () => trace.getTracer('marquee');
 const calls = new AsyncLocalStorage<CallTrace>();
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnalyticsService } from '../tools/framework/analytics-service.js';
 import type { AuditLog, AuditRecord } from './audit-log.js';
-import { STAGES } from './call-trace.js';
+import { callLabel, STAGES } from './call-trace.js';
 
 /** Error classes that mean the warehouse failed (rather than the caller or the rules). */
 const WAREHOUSE_ERRORS = new Set([
@@ -89,7 +89,7 @@ export class Metrics {
   private readonly tools: ReadonlySet<string>;
 
   constructor(sources: MetricSources, tools: readonly string[] = []) {
-    this.tools = new Set([...tools, 'tools/list']);
+    this.tools = new Set(tools);
     const registers = [this.registry];
     // Values read when scraped: name, help, and how to read it.
     const read: [string, string, () => number][] = [
@@ -143,9 +143,7 @@ export class Metrics {
   private labelOf(record: AuditRecord): string {
     if (record.anonymous === true || record.outcome === 'unauthenticated' || record.tool.startsWith('('))
       return 'refused';
-    if (this.tools.has(record.tool)) return record.tool;
-    const kind = /^(resource|prompt|completion)[:/]/.exec(record.tool)?.[1];
-    return kind ?? 'other';
+    return callLabel(record.tool, this.tools);
   }
 
   /** Counts one request from its audit record. */

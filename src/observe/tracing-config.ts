@@ -22,12 +22,21 @@ export interface TracingConfig {
 }
 
 /** A bad OTEL_* variable, named with its value and the allowed ones. */
-function invalid(variable: string, value: string, allowed: readonly string[]): MarqueeError {
-  return new MarqueeError(
-    'config_invalid',
-    `Invalid environment: ${variable}=${JSON.stringify(value)}; Marquee takes ${allowed.join(', ')}`,
-  );
+export class InvalidVariableError extends MarqueeError {
+  constructor(
+    readonly variable: string,
+    value: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(
+      'config_invalid',
+      `Invalid environment: ${variable}=${JSON.stringify(value)}; Marquee takes ${allowed.join(', ')}`,
+    );
+  }
 }
+
+const invalid = (variable: string, value: string, allowed: readonly string[]) =>
+  new InvalidVariableError(variable, value, allowed);
 
 /**
  * Whether and how to trace, from OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER (otlp or none), the OTLP endpoint

@@ -7,9 +7,10 @@ import {
   ClickHouseLogLevel,
   type ClickHouseSettings,
   createClient,
+  parseError,
 } from '@clickhouse/client';
 import type { QueryLimits, WarehouseConfig } from '../config.js';
-import { MarqueeError } from '../errors.js';
+import { MarqueeError, QueryLimitError } from '../errors.js';
 import type { CompiledQuery } from '../semantic/compiled-query.js';
 import { DEFAULT_BREAKER, withBreaker } from './circuit-breaker.js';
 import { ReaderPool } from './reader-pool.js';
@@ -47,16 +48,6 @@ async function rows(
   return result.json<Row>();
 }
 
-/** An exception a server wrote into an answer (`Code: 158. DB::Exception: … (TOO_MANY_ROWS)`), as the client's errors are. */
-function engineError(text: string): Error & { code: string; type?: string } {
-  const code = /Code: (\d+)/.exec(text)?.[1] ?? '1000';
-  const type = [...text.matchAll(/\(([A-Z][A-Z_]+)\)/g)].at(-1)?.[1];
-  return Object.assign(new Error(text.split('\n')[0] ?? text), {
-    code,
-    ...(type === undefined ? {} : { type }),
-  });
-}
-
 /**
  * A tool's read: in the JSON format, whose `statistics` say what the engine read from storage (both engines
  * write them; chDB reports no summary otherwise). `settings` go with the query (a server only).
@@ -77,7 +68,7 @@ async function read(
   const body = await result.json<Row>();
   // A server that fails after the answer began writes the exception into the JSON (ClickHouse 24.11 and later).
   const exception = (body as { exception?: unknown }).exception;
-  if (typeof exception === 'string') throw engineError(exception);
+  if (typeof exception === 'string') throw parseError(exception);
   const statistics = body.statistics;
   if (statistics !== undefined)
     options.onRead?.({ rows: Number(statistics.rows_read), bytes: Number(statistics.bytes_read) });
@@ -279,16 +270,27 @@ function remoteWarehouse(config: Extract<WarehouseConfig, { kind: 'remote' }>): 
   return {
     kind: 'remote',
     async query(query: CompiledQuery, options: QueryOptions = {}) {
+      // A tighter bound than the configured one replaces it for this statement (never loosens it).
+      const configured = config.limits.maxRowsToRead ?? Number.POSITIVE_INFINITY;
+      const tighter =
+        options.maxRowsToRead !== undefined && options.maxRowsToRead < configured
+          ? Math.max(1, options.maxRowsToRead)
+          : undefined;
       const settings: ClickHouseSettings = {
         ...(options.comment === undefined ? {} : { log_comment: options.comment }),
-        ...(options.maxRowsToRead === undefined
-          ? {}
-          : { max_rows_to_read: String(options.maxRowsToRead), read_overflow_mode: 'throw' }),
+        ...(tighter === undefined ? {} : { max_rows_to_read: String(tighter), read_overflow_mode: 'throw' }),
       };
       try {
         return await read(reader, query, options, settings);
       } catch (error) {
-        throw translateError(error);
+        const translated = translateError(error);
+        if (
+          tighter !== undefined &&
+          translated instanceof QueryLimitError &&
+          translated.limit === 'rows read'
+        )
+          throw new QueryLimitError(translated.limit, { cause: error }, 'call');
+        throw translated;
       }
     },
     async ping() {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -71,6 +71,28 @@ describe('marquee.config.yaml', () => {
     expect(readConfigFile('example.yaml', example).values.size).toBeGreaterThan(25);
   });
 
+  it('takes every value as written: numbers-looking secrets and names are not numbers', () => {
+    const { values } = readConfigFile(
+      'marquee.config.yaml',
+      [
+        'cursor_secret: 0123',
+        'warehouse: { password: 0x1F, readers: 4 }',
+        'identity: { tenant: 1e3, roles: [007, vp] }',
+        'charts: { inline_png: true }',
+        `auth: { audience: '12345678901234567890123' }`,
+      ].join('\n'),
+    );
+    expect(Object.fromEntries([...values].map(([variable, { value }]) => [variable, value]))).toEqual({
+      MARQUEE_CURSOR_SECRET: '0123',
+      CLICKHOUSE_PASSWORD: '0x1F',
+      MARQUEE_READERS: '4',
+      MARQUEE_TENANT: '1e3',
+      MARQUEE_ROLES: '007,vp',
+      MARQUEE_INLINE_CHART_PNG: 'true',
+      MARQUEE_AUTH_AUDIENCE: '12345678901234567890123',
+    });
+  });
+
   it('fills what the environment leaves unset: paths from the file, lists as lists; a variable wins', async () => {
     const home = join(dir.path, 'home');
     await mkdir(home, { recursive: true });
@@ -108,6 +130,11 @@ describe('marquee.config.yaml', () => {
       `MARQUEE_CONFIG names ${join(home, 'nowhere.yaml')}, which does not exist`,
     );
     expect(applyConfigFile({}, dir.path)).toBeUndefined();
+    // A file others may write is refused: it could point the server at their warehouse or collector.
+    await chmod(join(home, 'marquee.config.yaml'), 0o666);
+    expect(() => applyConfigFile({}, home)).toThrow(
+      `The config file ${join(home, 'marquee.config.yaml')} may be written by others (mode 0666): make it writable by its owner only (chmod go-w)`,
+    );
   });
 
   it('serves from the file alone, and validate lists its problems', async () => {

@@ -198,7 +198,7 @@ describe('the fixture DDL on a cluster', () => {
       expect(local, table).toMatch(/ENGINE = MergeTree/);
       const distributed = statements.find((s) => s.startsWith(`CREATE TABLE ${table} ON CLUSTER marquee`));
       expect(distributed, table).toContain(
-        `AS ${table}_local ENGINE = Distributed(marquee, currentDatabase(), ${table}_local, `,
+        `AS ${table}_local ENGINE = Distributed(marquee, default, ${table}_local, `,
       );
       // Dropped before created: a second seed replaces the first.
       expect(statements.indexOf(`DROP TABLE IF EXISTS ${table} ON CLUSTER marquee SYNC`)).toBeLessThan(
@@ -211,6 +211,11 @@ describe('the fixture DDL on a cluster', () => {
 
   it('refuses a cluster name that is not an identifier', () => {
     expect(() => fixtureDdl('marquee; DROP TABLE x')).toThrow(/--cluster takes a cluster name/);
+    expect(() => fixtureDdl('marquee', 'x; DROP')).toThrow(/must be a plain name/);
+    // The Distributed tables name the database the seed runs in, resolved once, not on each node.
+    expect(fixtureDdl('marquee', 'ott').filter((s) => s.includes('Distributed(marquee, ott, '))).toHaveLength(
+      8,
+    );
   });
 
   it('is what "marquee seed --ddl --cluster NAME" prints, with no warehouse', () => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { MarqueeError } from '../../src/errors.js';
 import { FairQueue } from '../../src/guard/fair-queue.js';
@@ -20,6 +21,30 @@ function job(log: string[], name: string) {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('the fair queue', () => {
+  it("starts a waiting query in its own caller's async context, not in the one that freed its slot", async () => {
+    const queue = new FairQueue({ slots: 1, perTenant: 1, maxWaitMs: 60_000 });
+    const context = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const first = job([], 'first');
+    const running = context.run('caller a', () =>
+      queue.run('a', () => {
+        seen.push(context.getStore());
+        return first.work();
+      }),
+    );
+    const waiting = context.run('caller b', () =>
+      queue.run('b', async () => {
+        seen.push(context.getStore());
+        return 'second';
+      }),
+    );
+    await tick();
+    // Freed from caller a's context: the waiter still runs as caller b.
+    context.run('caller a', () => first.release());
+    await Promise.all([running, waiting]);
+    expect(seen).toEqual(['caller a', 'caller b']);
+  });
+
   it('keeps a tenant to its share, and lets another tenant in at once', async () => {
     const queue = new FairQueue({ slots: 2, perTenant: 1, maxWaitMs: 60_000 });
     const log: string[] = [];

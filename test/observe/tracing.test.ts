@@ -148,7 +148,7 @@ describe('OpenTelemetry traces, by the standard OTEL_* variables', () => {
     expect(Number(callAttributes['marquee.read_rows'])).toBe(Number(record?.readRows));
   }, 120_000);
 
-  it('exports OTLP protobuf by default, and sends nothing with the exporter off', async () => {
+  it('exports OTLP protobuf by default, and nothing with OTEL_TRACES_EXPORTER=none', async () => {
     const traceId = randomBytes(16).toString('hex');
     collector.exports.length = 0;
     await askTraced({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, `00-${traceId}-${'a'.repeat(16)}-01`);
@@ -159,7 +159,8 @@ describe('OpenTelemetry traces, by the standard OTEL_* variables', () => {
     expect(body.includes(Buffer.from(traceId, 'hex'))).toBe(true);
     expect(body.includes(Buffer.from('marquee.warehouse'))).toBe(true);
 
-    // Off (the default, or OTEL_TRACES_EXPORTER=none): nothing is sent, and the audit still names the trace.
+    // Off (OTEL_TRACES_EXPORTER=none; with no OTEL variable at all it is never started, see below): nothing
+    // is sent, and the audit still names the caller's trace.
     collector.exports.length = 0;
     const off = await askTraced(
       { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_EXPORTER: 'none' },

@@ -1,21 +1,21 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QueryLimits } from '../../src/config.js';
 import { AuditLog, type AuditRecord } from '../../src/observe/audit-log.js';
 import { createLogger } from '../../src/observe/log.js';
 import { metricsOf } from '../../src/observe/metrics.js';
-import { loadSemanticLayer } from '../../src/semantic/load-semantic-layer.js';
 import type { HttpServer } from '../../src/server/serve-http.js';
-import { TOOL_KINDS } from '../../src/tools/catalog.js';
-import { AnalyticsService, DEFAULT_CACHE } from '../../src/tools/framework/analytics-service.js';
 import type { BreakerOptions } from '../../src/warehouse/circuit-breaker.js';
 import { createWarehouse } from '../../src/warehouse/create-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
+  callTool,
   connectHttp,
   LIMITS,
   query,
   SEMANTIC_LAYER,
   seededWarehouse,
+  servedWith,
   startHttp,
   testDependencies,
   toolErrorText,
@@ -40,16 +40,24 @@ function embeddedAudit(): AuditLog {
 }
 
 /** A warehouse reached over HTTP through the facade, as CLICKHOUSE_URL makes one (its breaker as given). */
-function overFacade(breaker?: BreakerOptions): Warehouse {
+function overFacade(
+  options: {
+    breaker?: BreakerOptions;
+    limits?: QueryLimits;
+    user?: string;
+    admin?: { user: string; password: string };
+  } = {},
+): Warehouse {
   return createWarehouse({
     kind: 'remote',
     url: facade.url,
-    user: 'reader',
+    user: options.user ?? 'reader',
     password: 'secret',
     database: undefined,
     readers: 2,
-    limits: LIMITS,
-    ...(breaker === undefined ? {} : { breaker }),
+    limits: options.limits ?? LIMITS,
+    ...(options.admin === undefined ? {} : { admin: options.admin }),
+    ...(options.breaker === undefined ? {} : { breaker: options.breaker }),
   });
 }
 
@@ -80,16 +88,7 @@ afterAll(async () => {
 
 describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
   it('reads as CLICKHOUSE_USER and writes as CLICKHOUSE_ADMIN_USER when one is set', async () => {
-    const split = createWarehouse({
-      kind: 'remote',
-      url: facade.url,
-      user: 'marquee_reader',
-      password: 'r',
-      admin: { user: 'marquee_writer', password: 'w' },
-      database: undefined,
-      readers: 1,
-      limits: LIMITS,
-    });
+    const split = overFacade({ user: 'marquee_reader', admin: { user: 'marquee_writer', password: 'w' } });
     try {
       facade.seen.length = 0;
       await split.query({ sql: 'SELECT 1 AS one', parameters: {} });
@@ -98,6 +97,9 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
         ['marquee_reader', 'SELECT 1 AS one'],
         ['marquee_writer', 'SELECT 2 AS two'],
       ]);
+      // The read carries readonly; the write connection does not.
+      expect(facade.seen[0]?.settings.readonly).toBe('2');
+      expect(facade.seen[1]?.settings.readonly).toBeUndefined();
       // Without an admin user, writes go as the one user (and reads still carry readonly).
       facade.seen.length = 0;
       await remote.admin().query('SELECT 3 AS three');
@@ -177,24 +179,12 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
     const audit = embeddedAudit();
     audit.listen((record) => records.push(record));
     const measure = async (budget: number | undefined) => {
-      const service = new AnalyticsService(await loadSemanticLayer(SEMANTIC_LAYER, TOOL_KINDS), remote, {
-        ...DEFAULT_CACHE,
-        dataCheckMs: 0,
-        maxRowsReadPerCall: budget,
-      });
-      const server = await startHttp(remote, 'aurora', SEMANTIC_LAYER, [], {
-        ...(await testDependencies(remote)),
-        service,
-        audit,
-      });
-      const client = await connectHttp(server.url);
+      const server = await servedWith(remote, { maxRowsReadPerCall: budget }, { audit: embeddedAudit() });
       facade.seen.length = 0;
-      records.length = 0;
       try {
-        const text = await toolErrorText(client, ASK_COSTLY).catch(() => undefined);
-        return { text, seen: [...facade.seen], call: records.find((r) => r.tool === 'query_engagement') };
+        const text = await toolErrorText(server.client, ASK_COSTLY).catch(() => undefined);
+        return { text, seen: [...facade.seen], call: server.calls()[0] };
       } finally {
-        await client.close();
         await server.close();
       }
     };
@@ -219,6 +209,40 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
     const stopped = await measure(largest - 1);
     expect(stopped.call?.errorClass).toBe('call_too_costly');
     expect(stopped.seen.some((request) => request.overRead === true)).toBe(true);
+  });
+
+  it("never starts a call's statements that wait for a turn once the call's budget is spent", async () => {
+    const ask = { time_range: '2026-Q3', dimensions: ['country'] };
+    // explain_change reads its coverage first, then several statements at once; through one slot they wait.
+    const statementsOf = async (budget: number | undefined) => {
+      const server = await servedWith(
+        remote,
+        { maxRowsReadPerCall: budget, fairness: { slots: 1, perTenant: 1, maxWaitMs: 60_000 } },
+        { audit: embeddedAudit() },
+      );
+      try {
+        facade.seen.length = 0;
+        const result = await callTool(server.client, ask, 'explain_change');
+        // Whatever was still queued has had its turn (or been dropped) before the facade is read.
+        while (server.service.fair.load().running + server.service.fair.load().waiting > 0)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        const call = server.records.find((record) => record.tool === 'explain_change');
+        const sent = facade.seen.filter((request) => request.queryId?.startsWith(`${call?.traceId}-`));
+        return { result, sent };
+      } finally {
+        await server.close();
+      }
+    };
+    const free = await statementsOf(undefined);
+    expect(free.sent.length).toBeGreaterThan(2);
+    // A budget the coverage statement keeps, which the next statement passes.
+    const coverage = free.sent[0]?.rowsRead ?? 0;
+    const bounded = await statementsOf(coverage + 1);
+    expect(bounded.result.isError).toBe(true);
+    expect(bounded.result.content[0]?.text).toMatch(/^This question reads more than [\d,]+ rows/);
+    // The coverage, then one statement stopped by the server; none of those waiting behind it started.
+    expect(bounded.sent).toHaveLength(2);
+    expect(bounded.sent[1]?.overRead).toBe(true);
   });
 
   it('/readyz names each dependency, turns not ready while the warehouse is gone, and ready when it returns', async () => {
@@ -271,7 +295,7 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
   it('fails fast while the server is gone (a circuit breaker), and recovers by itself when it returns', async () => {
     // The breaker's own clock, moved by hand: the cooldown passes when the test says, not when the machine does.
     let clock = Date.now();
-    const breaking = overFacade({ failures: 2, cooldownMs: 10_000, now: () => clock });
+    const breaking = overFacade({ breaker: { failures: 2, cooldownMs: 10_000, now: () => clock } });
     const dependencies = {
       ...(await testDependencies(breaking)),
       audit: embeddedAudit(),
@@ -311,6 +335,26 @@ describe('CLICKHOUSE_URL: the same SQL over HTTP', () => {
       await client.close();
       await server.close();
       await breaking.close();
+    }
+  });
+
+  it("sends a call's tighter read bound, never a looser one, and never zero", async () => {
+    const bounded = overFacade({ limits: { ...LIMITS, maxRowsToRead: 1_000 } });
+    try {
+      const sentBound = async (maxRowsToRead: number | undefined) => {
+        facade.seen.length = 0;
+        await bounded.query(
+          { sql: 'SELECT 1 AS one', parameters: {} },
+          maxRowsToRead === undefined ? {} : { maxRowsToRead },
+        );
+        return facade.seen[0]?.settings.max_rows_to_read;
+      };
+      expect(await sentBound(undefined)).toBe('1000');
+      expect(await sentBound(5_000)).toBe('1000');
+      expect(await sentBound(10)).toBe('10');
+      expect(await sentBound(0)).toBe('1');
+    } finally {
+      await bounded.close();
     }
   });
 

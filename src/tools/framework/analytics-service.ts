@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../auth/identity.js';
-import { MarqueeError, QueryLimitError } from '../../errors.js';
+import { CallTooCostlyError, MarqueeError, QueryLimitError } from '../../errors.js';
 import { DEFAULT_FAIRNESS, type FairnessOptions, FairQueue } from '../../guard/fair-queue.js';
 import { currentCall } from '../../observe/call-trace.js';
 import { processLog } from '../../observe/log.js';
@@ -325,64 +325,80 @@ export class AnalyticsService {
    */
   async runCompiled(query: CompiledQuery, model: string, caller: Caller): Promise<readonly Row[]> {
     await this.mustFit(model);
-    const rows = await this.cached(
-      ['rows', this.scopeKey(caller), query.sql, query.parameters],
-      this.ttlOf(model),
-      // Its turn among the tenants' queries: one tenant's burst never queues every other tenant behind it.
-      () => this.read(query, caller),
-      caller.refresh === true,
-      false,
-    );
-    return rows.value;
+    const run = () =>
+      this.cached(
+        ['rows', this.scopeKey(caller), query.sql, query.parameters],
+        this.ttlOf(model),
+        // Its turn among the tenants' queries: one tenant's burst never queues every other tenant behind it.
+        () => this.read(query, caller),
+        caller.refresh === true,
+        false,
+      );
+    try {
+      return (await run()).value;
+    } catch (error) {
+      // A statement another call was running when this one asked for it, stopped by that call's budget: this
+      // call's own budget decides, so it runs the statement itself.
+      if (error instanceof CallTooCostlyError && error.traceId !== currentCall()?.traceId)
+        return (await run()).value;
+      throw error;
+    }
   }
 
   /**
    * One statement of the current call, in its turn: tagged with the call's trace (query_id, log_comment), held
    * to what is left of the call's read budget, and counted (rows and bytes read) against it. A call that has
-   * read more than its budget is stopped before its next statement, naming the bound.
+   * read its budget is stopped before its next statement starts, naming the bound. Statements of one call
+   * running at once are each sent what was left when they started, so together they may pass it before the call
+   * stops (and a failed statement's reads are not reported by the engine).
    */
   private read(query: CompiledQuery, caller: Caller): Promise<Row[]> {
     const call = currentCall();
     const budget = this.maxRowsReadPerCall;
     const tenant = caller.identity.tenant;
     if (call === undefined) return this.fair.run(tenant, () => this.warehouse.query(query));
-    const overBudget = (): MarqueeError =>
-      new MarqueeError(
-        'call_too_costly',
-        `This question reads more than ${budget?.toLocaleString('en-US')} rows of the warehouse (MARQUEE_CALL_MAX_ROWS_READ), the most one answer may read; ask for a shorter time_range, filter it (a market, device or plan), or break it down by fewer dimensions`,
-      );
-    if (budget !== undefined && call.readRows >= budget) return Promise.reject(overBudget());
+    const spent = () => budget !== undefined && call.readRows >= budget;
+    const overBudget = () => new CallTooCostlyError(budget ?? 0, call.traceId);
+    if (spent()) return Promise.reject(overBudget());
     const waited = call.enter('queue');
-    return this.fair.run(tenant, () => {
-      waited();
-      return call.stage(
-        'warehouse',
-        async (span) => {
-          const left = budget === undefined ? undefined : budget - call.readRows;
-          let rows: Row[];
-          try {
-            rows = await this.warehouse.query(query, {
-              queryId: call.queryId(span),
-              comment: JSON.stringify({ service: 'marquee', trace_id: call.traceId, tool: call.tool }),
-              ...(left === undefined ? {} : { maxRowsToRead: left }),
-              onRead: ({ rows, bytes }) => {
-                call.read(rows, bytes);
-                span.setAttributes({ 'db.response.read_rows': rows, 'db.response.read_bytes': bytes });
-              },
-            });
-          } catch (error) {
-            // A server stops a statement at what was left of the call's budget: that is the call's bound.
-            if (error instanceof QueryLimitError && left !== undefined && error.limit === 'rows read')
-              throw overBudget();
-            throw error;
-          }
-          // The embedded engine cannot stop a statement at the call's budget: the call stops after it.
-          if (budget !== undefined && call.readRows > budget) throw overBudget();
-          return rows;
-        },
-        { 'db.system.name': 'clickhouse', 'db.query.text': query.sql },
-      );
-    });
+    return this.fair
+      .run(tenant, () => {
+        waited();
+        // The call may have spent its budget while this statement waited for its turn.
+        if (spent()) return Promise.reject(overBudget());
+        return call.stage(
+          'warehouse',
+          async (span) => {
+            const left = budget === undefined ? undefined : budget - call.readRows;
+            let rows: Row[];
+            try {
+              rows = await this.warehouse.query(query, {
+                queryId: call.queryId(span),
+                comment: JSON.stringify({ service: 'marquee', trace_id: call.traceId, tool: call.tool }),
+                ...(left === undefined ? {} : { maxRowsToRead: left }),
+                onRead: ({ rows, bytes }) => {
+                  call.read(rows, bytes);
+                  span.setAttributes({ 'db.response.read_rows': rows, 'db.response.read_bytes': bytes });
+                },
+              });
+            } catch (error) {
+              // A server stopped the statement at what was left of the call's budget: the call's bound.
+              if (error instanceof QueryLimitError && error.bound === 'call') {
+                // It read past what was left (the engine reports no figure for a failed statement): the
+                // budget is spent, so the call's statements still waiting for a turn never start.
+                call.read(left ?? 0, 0);
+                throw overBudget();
+              }
+              throw error;
+            }
+            // The embedded engine cannot stop a statement at the call's budget: the call stops after it.
+            if (budget !== undefined && call.readRows > budget) throw overBudget();
+            return rows;
+          },
+          { 'db.system.name': 'clickhouse', 'db.query.text': query.sql },
+        );
+      })
+      .finally(waited);
   }
 
   /**

@@ -15,7 +15,7 @@ import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
 import type { AuditLog, Outcome } from '../../observe/audit-log.js';
-import { CallTrace, inStage, type RequestTrace } from '../../observe/call-trace.js';
+import { CallTrace, callLabel, inStage, type RequestTrace } from '../../observe/call-trace.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, unknownNameMessage } from '../../semantic/did-you-mean.js';
 import { visibleDimensions } from '../../semantic/plan-query.js';
@@ -253,6 +253,18 @@ interface Done<T> {
 
 const MAX_AUDITED_NAME = 100;
 /** Schemas are costly to build per request, and a policy's hidden names must not appear in its schemas. */
+const toolNameSets = new WeakMap<SemanticLayer, ReadonlySet<string>>();
+
+/** A layer's tool names, as a set made once per layer. */
+function toolNamesOf(layer: SemanticLayer): ReadonlySet<string> {
+  let names = toolNameSets.get(layer);
+  if (names === undefined) {
+    names = new Set(layer.tools.keys());
+    toolNameSets.set(layer, names);
+  }
+  return names;
+}
+
 const schemas = new WeakMap<SemanticLayer, Map<string, { input: z.ZodObject; output: z.ZodObject }>>();
 
 /**
@@ -278,6 +290,11 @@ export class Door {
 
   private get layer(): SemanticLayer {
     return this.deps.service.layer;
+  }
+
+  /** The tools the layer serves, by name (what a call's trace is named by; anything else is `other`). */
+  private get toolNames(): ReadonlySet<string> {
+    return toolNamesOf(this.layer);
   }
 
   /** The caller with its policy; a caller whose roles have no policy is refused. */
@@ -1048,7 +1065,7 @@ export class Door {
     run: () => Promise<Done<T>>,
   ): Promise<T> {
     const started = performance.now();
-    const call = CallTrace.start(name, this.request);
+    const call = CallTrace.start(callLabel(name, this.toolNames), this.request);
     let done: Done<T> | undefined;
     let result: T | undefined;
     let failure: unknown;
