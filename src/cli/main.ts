@@ -9,6 +9,7 @@ import { applyConfigFile, ConfigFileError } from '../config-file.js';
 import { MarqueeError } from '../errors.js';
 import { processLog } from '../observe/log.js';
 import { serveMetrics } from '../observe/metrics.js';
+import { closest } from '../semantic/did-you-mean.js';
 import { loadSemanticLayer, SemanticLayerError } from '../semantic/load-semantic-layer.js';
 import type { SemanticLayer } from '../semantic/semantic-layer.js';
 import { SERVER_VERSION } from '../server/create-server.js';
@@ -321,7 +322,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`Unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      // stderr stays one JSON log stream: the refusal there, the usage on stdout.
+      processLog().error(
+        `Unknown command ${JSON.stringify(command)}${closest(command, Object.keys(COMMANDS)) === undefined ? '' : `: did you mean ${JSON.stringify(closest(command, Object.keys(COMMANDS)))}?`}`,
+      );
+      process.stdout.write(`${USAGE}\n`);
       return 2;
   }
 }

@@ -127,6 +127,16 @@ describe('marquee <command> --help', () => {
   );
 });
 
+describe('an unknown command', () => {
+  it('is refused in the JSON log with the command meant, and the usage on stdout', () => {
+    // run() reads stderr as JSON log lines: a plain-text line would fail here.
+    const result = run(['valdate']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('Unknown command "valdate": did you mean "validate"?');
+    expect(result.stdout).toMatch(/^Usage: marquee <command>/);
+  });
+});
+
 describe('marquee serve', () => {
   it('refuses to serve HTTP beyond loopback without authentication', () => {
     const result = run(['serve', '--http'], {
