@@ -108,9 +108,11 @@ export interface ConfigFile {
 
 /** A scalar (or, for lists like roles, a sequence of scalars) as the environment variable's text. */
 function textOf(node: unknown): string | undefined {
-  if (isScalar(node)) return node.value === null ? undefined : String(node.value);
-  if (isSeq(node) && node.items.every((item) => isScalar(item)))
-    return node.items.map((item) => String((item as { value: unknown }).value)).join(',');
+  const text = (item: unknown) => (isScalar(item) && item.value !== null ? String(item.value) : '');
+  if (isScalar(node)) return text(node).trim() === '' ? undefined : text(node);
+  // A list of names (roles, scopes): each a name of its own, no separators inside.
+  if (isSeq(node) && node.items.length > 0 && node.items.every((item) => /^[^\s,]+$/.test(text(item))))
+    return node.items.map(text).join(',');
   return undefined;
 }
 
@@ -120,12 +122,20 @@ function textOf(node: unknown): string | undefined {
  */
 export function readConfigFile(file: string, text?: string): ConfigFile {
   if (text === undefined) {
-    // A file others may write could point the server at their warehouse, collector or identity.
+    // A file others may write, or replace (in a directory they may write, without the sticky bit), could point
+    // the server at their warehouse, collector or identity.
     const mode = statSync(file).mode & 0o777;
     if ((mode & 0o022) !== 0)
       throw new MarqueeError(
         'config_invalid',
         `The config file ${file} may be written by others (mode ${mode.toString(8).padStart(4, '0')}): make it writable by its owner only (chmod go-w)`,
+      );
+    const folder = dirname(resolve(file));
+    const folderMode = statSync(folder).mode & 0o7777;
+    if ((folderMode & 0o022) !== 0 && (folderMode & 0o1000) === 0)
+      throw new MarqueeError(
+        'config_invalid',
+        `The config file ${file} is in a directory others may write (${folder}, mode ${folderMode.toString(8).padStart(4, '0')}), so they could replace it: move it, or make the directory writable by its owner only`,
       );
     return readConfigFile(file, readFileSync(file, 'utf8'));
   }
@@ -159,13 +169,17 @@ export function readConfigFile(file: string, text?: string): ConfigFile {
     const raw = textOf(node);
     if (raw === undefined) {
       problems.push(
-        source.problem(path, 'Expected a value (text, a number, true or false, or a list of names)'),
+        source.problem(
+          path,
+          'Expected a value (text, a number, true or false, or a list of names without spaces or commas)',
+        ),
       );
       return;
     }
     const value = setting.path === true ? resolve(dirname(resolve(file)), raw) : raw;
     const problem = checkVariable(setting.variable, value);
-    if (problem !== undefined) problems.push(source.problem(path, `${problem} (${setting.variable})`));
+    if (problem !== undefined)
+      problems.push(source.problem(path, `${problem}, not ${quote(raw)} (${setting.variable})`));
     else values.set(setting.variable, { value, path: path.join('.') });
   };
   for (const pair of isMap(root) ? root.items : []) {
@@ -219,6 +233,8 @@ export function configFileOf(env: NodeJS.ProcessEnv, cwd = process.cwd()): strin
     const file = resolve(cwd, named);
     if (!existsSync(file))
       throw new MarqueeError('config_invalid', `MARQUEE_CONFIG names ${file}, which does not exist`);
+    if (!statSync(file).isFile())
+      throw new MarqueeError('config_invalid', `MARQUEE_CONFIG names ${file}, which is not a file`);
     return file;
   }
   const here = resolve(cwd, CONFIG_FILE);

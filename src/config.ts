@@ -69,6 +69,7 @@ const environmentSchema = z.object({
  * not one of Marquee's own): the check the config file's settings get, value by value.
  */
 export function checkVariable(name: string, value: string): string | undefined {
+  if (value.trim() === '') return 'Expected a value, not nothing';
   const schema = (environmentSchema.shape as Record<string, z.ZodType | undefined>)[name];
   const checked = schema?.safeParse(value);
   return checked === undefined || checked.success
@@ -172,7 +173,12 @@ export interface Config {
 
 /** Reads and validates the environment; throws a MarqueeError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = environmentSchema.safeParse(env);
+  // A variable set to nothing (`MARQUEE_HTTP_PORT=`, a compose `${PORT}` with PORT unset) is unset: its default
+  // applies, never a number read from "" (0: a random port, no cache, no wait).
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value === undefined || value.trim() !== ''),
+  );
+  const parsed = environmentSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new MarqueeError('config_invalid', `Invalid environment: ${problems.join('; ')}`);

@@ -337,6 +337,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // The reason, as the last line of the process's JSON log (a stack only for what is not Marquee's own).
+    // An option a command does not take, or one missing its value, is a usage error like any other.
+    if ((error as { code?: unknown })?.code?.toString().startsWith('ERR_PARSE_ARGS') === true) {
+      processLog().fatal({ code: 'usage' }, `${(error as Error).message} (marquee <command> --help)`);
+      process.exit(2);
+    }
     if (error instanceof MarqueeError) processLog().fatal({ code: error.code }, error.message);
     else processLog().fatal({ err: error }, (error as Error)?.message ?? String(error));
     process.exit(1);

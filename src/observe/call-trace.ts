@@ -26,6 +26,9 @@ export interface RequestTrace {
   readonly authMs?: number | undefined;
 }
 
+/** The listings a caller may ask for, audited under their own names. */
+export const LISTINGS = ['tools/list', 'resources/list', 'resources/templates/list', 'prompts/list'] as const;
+
 /** A W3C traceparent: a version other than ff, a trace id and a parent id that are not all zeros. */
 const TRACEPARENT = /^(?!ff)[\da-f]{2}-(?!0{32})([\da-f]{32})-(?!0{16})[\da-f]{16}-[\da-f]{2}$/;
 
@@ -35,7 +38,7 @@ const TRACEPARENT = /^(?!ff)[\da-f]{2}-(?!0{32})([\da-f]{32})-(?!0{16})[\da-f]{1
  * sends, and every distinct name would be a series or span name kept forever.
  */
 export function callLabel(name: string, tools: ReadonlySet<string>): string {
-  if (tools.has(name) || name === 'tools/list') return name;
+  if (tools.has(name) || (LISTINGS as readonly string[]).includes(name)) return name;
   return /^(resource|prompt|completion)[:/]/.exec(name)?.[1] ?? 'other';
 }
 const tracer = () => trace.getTracer('marquee');
@@ -146,6 +149,14 @@ export class CallTrace {
         }
       },
     );
+  }
+
+  /** Cache keys of the results this call read from the warehouse and kept. */
+  readonly keptKeys: string[] = [];
+
+  /** Notes a result this call read and kept. */
+  kept(key: string): void {
+    this.keptKeys.push(key);
   }
 
   /** Adds what one warehouse statement read. */

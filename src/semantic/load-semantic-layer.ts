@@ -257,6 +257,16 @@ export async function loadSemanticLayer(
       },
     ]);
   }
+  if (names.length === 0)
+    throw new SemanticLayerError([
+      {
+        file: directory,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `No .yaml files in the semantic layer directory ${directory}: pass the directory, or set MARQUEE_SEMANTIC_LAYER`,
+      },
+    ]);
   const files = await Promise.all(
     names.map(async (name) => ({
       name: join(directory, name),

@@ -182,7 +182,12 @@ export function createMcpServer(
     },
   );
   server.door = door;
-  server.setRequestHandler('tools/list', async () => ({ tools: await door.listTools(listed) }));
+  // A method no handler serves is refused by the protocol (method not found) after its audit record.
+  server.fallbackRequestHandler = async (request) => {
+    await door.refused(request.method, request.params, 'method_not_found');
+    throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+  };
+  server.setRequestHandler('tools/list', async () => ({ tools: await door.listing('tools/list', listed) }));
   server.setRequestHandler('tools/call', async (request, ctx) => {
     server.reach(ctx);
     const { name, arguments: args, _meta: meta } = request.params;
@@ -242,29 +247,31 @@ export function createMcpServer(
   });
   // The semantic catalogue is offered to any caller offered a tool: it describes what those tools take.
   const catalogue = tools.length > 0;
-  server.setRequestHandler('resources/list', () => ({
-    resources: catalogue
-      ? [
-          ...Object.entries(CATALOGUE_LISTS).map(([name, list]) => ({
-            name: `semantic-${name}`,
-            title: `Semantic layer: ${name}`,
-            uri: list.uri,
-            description: list.description,
-            mimeType: 'application/json',
-          })),
-          {
-            name: 'chart-view',
-            title: 'Interactive chart (MCP Apps)',
-            uri: CHART_VIEW_URI,
-            description:
-              'Draws a tool answer’s chart in hosts that render MCP Apps; everything bundled, nothing loaded.',
-            mimeType: CHART_VIEW_MIME,
-          },
-        ]
-      : [],
+  server.setRequestHandler('resources/list', async () => ({
+    resources: await door.listing('resources/list', () =>
+      catalogue
+        ? [
+            ...Object.entries(CATALOGUE_LISTS).map(([name, list]) => ({
+              name: `semantic-${name}`,
+              title: `Semantic layer: ${name}`,
+              uri: list.uri,
+              description: list.description,
+              mimeType: 'application/json',
+            })),
+            {
+              name: 'chart-view',
+              title: 'Interactive chart (MCP Apps)',
+              uri: CHART_VIEW_URI,
+              description:
+                'Draws a tool answer’s chart in hosts that render MCP Apps; everything bundled, nothing loaded.',
+              mimeType: CHART_VIEW_MIME,
+            },
+          ]
+        : [],
+    ),
   }));
-  server.setRequestHandler('resources/templates/list', () => ({
-    resourceTemplates: [
+  server.setRequestHandler('resources/templates/list', async () => ({
+    resourceTemplates: await door.listing('resources/templates/list', () => [
       ...entities.map((entity) => ({
         name: entity.resource.name,
         title: entity.resource.name,
@@ -301,7 +308,7 @@ export function createMcpServer(
             mimeType: 'application/json',
           }))
         : []),
-    ],
+    ]),
   }));
   server.setRequestHandler('resources/read', async (request, ctx) => {
     server.reach(ctx);
@@ -327,20 +334,22 @@ export function createMcpServer(
       throw error;
     }
   });
-  server.setRequestHandler('prompts/list', () => ({
-    prompts: door.prompts().map((prompt) => ({
-      name: prompt.name,
-      title: prompt.title,
-      description: prompt.description,
-      arguments: Object.entries(prompt.arguments).map(([name, def]) => ({
-        name,
-        description:
-          def.default === undefined
-            ? def.description
-            : `${def.description.replace(/\.$/, '')} (default ${def.default}).`,
-        required: def.required,
+  server.setRequestHandler('prompts/list', async () => ({
+    prompts: await door.listing('prompts/list', () =>
+      door.prompts().map((prompt) => ({
+        name: prompt.name,
+        title: prompt.title,
+        description: prompt.description,
+        arguments: Object.entries(prompt.arguments).map(([name, def]) => ({
+          name,
+          description:
+            def.default === undefined
+              ? def.description
+              : `${def.description.replace(/\.$/, '')} (default ${def.default}).`,
+          required: def.required,
+        })),
       })),
-    })),
+    ),
   }));
   server.setRequestHandler('prompts/get', async (request, ctx) => {
     server.reach(ctx);

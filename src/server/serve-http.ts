@@ -536,6 +536,31 @@ export async function serveHttp(dependencies: ServerDependencies, options: HttpO
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
   });
+  // A request Node refuses before any handler runs (a header too large, a malformed request line or header) is
+  // audited once too, as a refusal without an identity, and answered as Node would.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // A connection the client dropped or that timed out is no request.
+    if (error.code?.startsWith('HPE_') !== true) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    auditRefusal(dependencies.audit, {
+      tool: '(bad HTTP request)',
+      args: null,
+      who: undefined,
+      outcome: 'invalid_request',
+      errorClass: tooLarge ? 'header_too_large' : 'bad_http_request',
+      started: performance.now(),
+    });
+    if (socket.writable)
+      socket.end(
+        tooLarge
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+      );
+    else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect as connectSocket } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerDependencies } from '../../src/server/create-server.js';
@@ -477,6 +478,43 @@ describe('the gate under attack', () => {
     expect(await audited(`subject = 'gaps@aurora'`)).toMatchObject([
       { tool: '(not JSON)', outcome: 'invalid_request', error_class: 'not_json' },
       { tool: 'tools/list', outcome: 'ok', rows: tools.length },
+    ]);
+  });
+
+  it('audits a method no handler serves, every listing, and a request Node refuses before any handler', async () => {
+    const token = await issuer.mint({ sub: 'lister@aurora' });
+    const unknown = await post({ jsonrpc: '2.0', id: 3, method: 'weird/method_def', params: {} }, token);
+    const data = (await unknown.text()).split('\n').find((line) => line.startsWith('data: ')) ?? '';
+    expect(JSON.parse(data.slice('data: '.length))).toMatchObject({ error: { code: -32601 } });
+    for (const method of ['resources/list', 'resources/templates/list', 'prompts/list'])
+      expect((await post({ jsonrpc: '2.0', id: 4, method, params: {} }, token)).status).toBe(200);
+    expect(await audited(`subject = 'lister@aurora'`)).toMatchObject([
+      { tool: 'weird/method_def', outcome: 'tool_error', error_class: 'method_not_found' },
+      { tool: 'resources/list', outcome: 'ok' },
+      { tool: 'resources/templates/list', outcome: 'ok' },
+      { tool: 'prompts/list', outcome: 'ok' },
+    ]);
+    // A header over Node's limit (431) and a header with a control character (400): one record each.
+    const url = new URL(server.url);
+    const raw = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connectSocket(Number(url.port), url.hostname, () => socket.write(head));
+        let answer = '';
+        socket.on('data', (chunk) => {
+          answer += chunk.toString();
+        });
+        socket.on('end', () => resolve(answer.split('\r\n')[0] ?? ''));
+        socket.on('error', reject);
+      });
+    expect(
+      await raw(`GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\ntraceparent: ${'x'.repeat(20_000)}\r\n\r\n`),
+    ).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(await raw('GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nx-evil: a\u0001b\r\n\r\n')).toBe(
+      'HTTP/1.1 400 Bad Request',
+    );
+    expect(await audited(`tool = '(bad HTTP request)'`)).toMatchObject([
+      { outcome: 'invalid_request', error_class: 'header_too_large', subject: '' },
+      { outcome: 'invalid_request', error_class: 'bad_http_request', subject: '' },
     ]);
   });
 

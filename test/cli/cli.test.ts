@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, logMessages, SEMANTIC_LAYER, seedInChild, spawnHttpServer, tempDir } from '../helpers.js';
@@ -27,6 +27,14 @@ describe('marquee validate', () => {
     const result = run(['validate', SEMANTIC_LAYER]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/ok \(7 models, 29 dimensions, 20 metrics, 6 tools, 3 resources\)/);
+  });
+
+  it('names a directory with no layer in it', async () => {
+    const empty = join(dir.path, 'no-layer');
+    await mkdir(empty);
+    const result = run(['validate', empty]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(`${empty}:1:1 No .yaml files in the semantic layer directory ${empty}`);
   });
 
   it('exits non-zero on a broken model, naming file, line and fix', async () => {
@@ -125,6 +133,20 @@ describe('marquee <command> --help', () => {
       expect(existsSync(join(dir.path, 'never-created'))).toBe(false);
     },
   );
+});
+
+describe('a usage mistake', () => {
+  it('is a usage line in the JSON log, not a stack: an option a command does not take, or without its value', () => {
+    for (const args of [
+      ['seed', '--ddl', '--bogus'],
+      ['seed', '--ddl', '--cluster'],
+    ]) {
+      const result = run(args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/^.*option.*\(marquee <command> --help\)$/i);
+      expect(result.stderr).not.toContain('    at ');
+    }
+  });
 });
 
 describe('an unknown command', () => {

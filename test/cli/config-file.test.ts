@@ -45,12 +45,12 @@ describe('marquee.config.yaml', () => {
       'identity: aurora',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
-      'marquee.config.yaml:2:8 warehouse.url: Invalid URL (CLICKHOUSE_URL)',
+      'marquee.config.yaml:2:8 warehouse.url: Invalid URL, not "not a url" (CLICKHOUSE_URL)',
       'marquee.config.yaml:3:3 warehouse.readres: Unknown setting "readres": did you mean "readers"?',
       'marquee.config.yaml:4:1 htp: Unknown setting "htp": did you mean "http"?',
-      'marquee.config.yaml:7:9 http.port: Invalid input: expected number, received NaN (MARQUEE_HTTP_PORT)',
-      'marquee.config.yaml:9:23 limits.call_max_rows_read: Too small: expected number to be >0 (MARQUEE_CALL_MAX_ROWS_READ)',
-      'marquee.config.yaml:13:12 log_level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (MARQUEE_LOG_LEVEL)',
+      'marquee.config.yaml:7:9 http.port: Invalid input: expected number, received NaN, not "seventy" (MARQUEE_HTTP_PORT)',
+      'marquee.config.yaml:9:23 limits.call_max_rows_read: Too small: expected number to be >0, not "-5" (MARQUEE_CALL_MAX_ROWS_READ)',
+      'marquee.config.yaml:13:12 log_level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent", not "loud" (MARQUEE_LOG_LEVEL)',
       'marquee.config.yaml:14:11 identity: Expected the settings of identity: tenant, roles, scopes',
       'marquee.config.yaml:12:13 tracing.protocol: OTEL_EXPORTER_OTLP_PROTOCOL="grpc"; Marquee takes http/protobuf, http/json',
     ]);
@@ -69,6 +69,33 @@ describe('marquee.config.yaml', () => {
     expect(example).toBeDefined();
     expect(problemsOf(example ?? '')).toEqual([]);
     expect(readConfigFile('example.yaml', example).values.size).toBeGreaterThan(25);
+  });
+
+  it('refuses an empty value, and a list item holding a separator, rather than reading them as something', () => {
+    expect(
+      problemsOf(
+        [
+          'http: { port: }',
+          'cache: { result_mb: "" }',
+          'semantic_layer:',
+          'identity: { roles: [vp, "latam_analyst,bi_service"] }',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      'marquee.config.yaml:1:15 http.port: Expected a value (text, a number, true or false, or a list of names without spaces or commas)',
+      'marquee.config.yaml:2:21 cache.result_mb: Expected a value (text, a number, true or false, or a list of names without spaces or commas)',
+      'marquee.config.yaml:3:16 semantic_layer: Expected a value (text, a number, true or false, or a list of names without spaces or commas)',
+      'marquee.config.yaml:4:13 identity.roles: Expected a value (text, a number, true or false, or a list of names without spaces or commas)',
+    ]);
+    // In the environment, a variable set to nothing is unset: its default, not 0.
+    const config = loadConfig({
+      MARQUEE_HTTP_PORT: '',
+      MARQUEE_RESULT_CACHE_MB: ' ',
+      MARQUEE_QUEUE_WAIT_MS: '',
+    });
+    expect(config.http.port).toBe(3000);
+    expect(config.cache.maxBytes).toBe(256 * 1024 ** 2);
+    expect(config.cache.fairness.maxWaitMs).toBe(10_000);
   });
 
   it('takes every value as written: numbers-looking secrets and names are not numbers', () => {
@@ -95,7 +122,7 @@ describe('marquee.config.yaml', () => {
 
   it('fills what the environment leaves unset: paths from the file, lists as lists; a variable wins', async () => {
     const home = join(dir.path, 'home');
-    await mkdir(home, { recursive: true });
+    await mkdir(home, { recursive: true, mode: 0o700 });
     await writeFile(
       join(home, 'marquee.config.yaml'),
       [
@@ -130,10 +157,23 @@ describe('marquee.config.yaml', () => {
       `MARQUEE_CONFIG names ${join(home, 'nowhere.yaml')}, which does not exist`,
     );
     expect(applyConfigFile({}, dir.path)).toBeUndefined();
-    // A file others may write is refused: it could point the server at their warehouse or collector.
+    // A file others may write, or may replace, is refused: it could point the server at their warehouse.
     await chmod(join(home, 'marquee.config.yaml'), 0o666);
     expect(() => applyConfigFile({}, home)).toThrow(
       `The config file ${join(home, 'marquee.config.yaml')} may be written by others (mode 0666): make it writable by its owner only (chmod go-w)`,
+    );
+    await chmod(join(home, 'marquee.config.yaml'), 0o600);
+    await chmod(home, 0o777);
+    expect(() => applyConfigFile({}, home)).toThrow(
+      `The config file ${join(home, 'marquee.config.yaml')} is in a directory others may write (${home}, mode 0777), so they could replace it`,
+    );
+    // With the sticky bit (as /tmp has), others cannot replace it.
+    await chmod(home, 0o1777);
+    expect(applyConfigFile({}, home)?.file).toBe(join(home, 'marquee.config.yaml'));
+    await chmod(home, 0o700);
+    // MARQUEE_CONFIG naming a directory is named as such, not a stack.
+    expect(() => applyConfigFile({ MARQUEE_CONFIG: home }, dir.path)).toThrow(
+      `MARQUEE_CONFIG names ${home}, which is not a file`,
     );
   });
 
@@ -141,6 +181,8 @@ describe('marquee.config.yaml', () => {
     const data = join(dir.path, 'served', 'warehouse');
     seedInChild(data);
     const file = join(dir.path, 'served', 'marquee.config.yaml');
+    // Only its owner may write where the file is (whatever the umask made the directory).
+    await chmod(join(dir.path, 'served'), 0o700);
     await writeFile(
       file,
       [
@@ -166,7 +208,7 @@ describe('marquee.config.yaml', () => {
     });
     expect(validate.status).toBe(1);
     expect(validate.stdout).toBe(
-      `${file}:1:23 warehouse.readers: Invalid input: expected number, received NaN (MARQUEE_READERS)\n1 problem(s)\n`,
+      `${file}:1:23 warehouse.readers: Invalid input: expected number, received NaN, not "none" (MARQUEE_READERS)\n1 problem(s)\n`,
     );
     const serve = spawnSync(process.execPath, [CLI, 'serve', '--http'], {
       env: { ...process.env, MARQUEE_CONFIG: file },

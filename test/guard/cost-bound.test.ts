@@ -66,9 +66,16 @@ describe('MARQUEE_CALL_MAX_ROWS_READ: a bound on the rows one call reads', () =>
       `This question reads more than ${(reads - 1).toLocaleString('en-US')} rows of the warehouse (MARQUEE_CALL_MAX_ROWS_READ), the most one answer may read; ask for a shorter time_range, filter it (a market, device or plan), or break it down by fewer dimensions`,
     );
     expect(under.calls()[0]).toMatchObject({ outcome: 'tool_error', errorClass: 'call_too_costly' });
+    // Asked again, the question reads what it read before and is refused again: its refused attempt left no
+    // statement behind for the second to skip.
+    expect(await toolErrorText(under.client, ASK)).toMatch(/^This question reads more than/);
+    expect(under.calls()[1]).toMatchObject({
+      errorClass: 'call_too_costly',
+      readRows: under.calls()[0]?.readRows,
+    });
     const text = await under.metrics.text();
-    expect(text).toContain('marquee_refusals_total{reason="cost"} 1');
-    expect(text).toContain('marquee_calls_total{tool="query_engagement",outcome="tool_error"} 1');
+    expect(text).toContain('marquee_refusals_total{reason="cost"} 2');
+    expect(text).toContain('marquee_calls_total{tool="query_engagement",outcome="tool_error"} 2');
   });
 
   it('bounds the call, not each statement: statements each within the bound add up past it', async () => {

@@ -47,6 +47,8 @@ import type { Row, Warehouse } from '../../warehouse/warehouse.js';
 import { type Cached, cacheKey, ResultCache } from './result-cache.js';
 
 export const FACT_TTL_MS = 60_000;
+/** How a planning fact's key is told apart from a result's among the keys a call kept. */
+const FACT_KEY = 'fact:';
 /** The longest an answer is kept, whatever a model's TTL says: its cursor and chart links last 24 hours. */
 const MAX_TTL_MS = 12 * 3_600_000;
 const NO_ROLLUPS: ReadonlyMap<string, number> = new Map();
@@ -281,11 +283,18 @@ export class AnalyticsService {
     load: (data: DataState) => Promise<T>,
     refresh = false,
     reread = refresh,
-  ): Promise<Cached<T> & { data: DataState }> {
+  ): Promise<Cached<T> & { data: DataState; key: string }> {
     const data = await this.data.current(reread);
     const key = cacheKey([this.layer.version, data.version, parts]);
     const got = await this.cache.get(key, ttlMs, async () => frozen(await load(data)), refresh);
-    return { value: got.value as T, cached: got.cached, data };
+    return { value: got.value as T, cached: got.cached, data, key };
+  }
+
+  /** Forgets kept results and planning facts (a refused question's, so asking again costs what it did). */
+  forget(keys: readonly string[]): void {
+    for (const key of keys)
+      if (key.startsWith(FACT_KEY)) this.facts.delete(key.slice(FACT_KEY.length));
+      else this.cache.delete(key);
   }
 
   /** The caller behind `identity`: refused (access_denied) when its roles have no policy. */
@@ -335,7 +344,10 @@ export class AnalyticsService {
         false,
       );
     try {
-      return (await run()).value;
+      const got = await run();
+      // What this call read and kept: forgotten if the call ends refused for its cost (the door says so).
+      if (!got.cached) currentCall()?.kept(got.key);
+      return got.value;
     } catch (error) {
       // A statement another call was running when this one asked for it, stopped by that call's budget: this
       // call's own budget decides, so it runs the statement itself.
@@ -659,6 +671,7 @@ export class AnalyticsService {
     if (hit !== undefined) return hit as Promise<T>;
     const value = load();
     this.facts.set(versioned, value);
+    currentCall()?.kept(`${FACT_KEY}${versioned}`);
     value.catch(() => {
       if (this.facts.get(versioned) === value) this.facts.delete(versioned);
     });

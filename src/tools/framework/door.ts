@@ -15,7 +15,7 @@ import { ArgumentError, MarqueeError } from '../../errors.js';
 import { redactDeep } from '../../guard/redact.js';
 import { neutralise, neutraliseDeep } from '../../guard/untrusted-text.js';
 import type { AuditLog, Outcome } from '../../observe/audit-log.js';
-import { CallTrace, callLabel, inStage, type RequestTrace } from '../../observe/call-trace.js';
+import { CallTrace, callLabel, inStage, type LISTINGS, type RequestTrace } from '../../observe/call-trace.js';
 import type { CompiledQuery } from '../../semantic/compiled-query.js';
 import { closest, unknownNameMessage } from '../../semantic/did-you-mean.js';
 import { visibleDimensions } from '../../semantic/plan-query.js';
@@ -430,12 +430,12 @@ export class Door {
    * Audits a request the protocol refused before the door saw it (malformed parameters), and counts it against
    * the rate limits: no request goes unrecorded.
    */
-  async refused(method: string, params: unknown): Promise<void> {
+  async refused(method: string, params: unknown, code = 'invalid_request'): Promise<void> {
     const named = (params as { name?: unknown } | undefined)?.name;
     const name =
       method === 'tools/call' && typeof named === 'string' ? named.slice(0, MAX_AUDITED_NAME) : method;
     await this.through(name, '(invalid request)', params ?? null, REFUSED, async () => {
-      throw new MarqueeError('invalid_request', `The ${method} request is malformed`);
+      throw new MarqueeError(code, `The ${method} request is malformed`);
     }).catch(() => undefined);
   }
 
@@ -448,13 +448,14 @@ export class Door {
   }
 
   /**
-   * The caller's tools as `tools/list` gives them (`list` builds the listing): audited and rate limited like
-   * every request (its own budget within the tenant's), so a token holder cannot flood the audit with listings.
+   * A listing (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`; `list` builds it):
+   * audited and rate limited like every request (each its own budget within the tenant's), so a token holder
+   * cannot flood the audit with listings.
    */
-  listTools<T>(list: () => Promise<T[]>): Promise<T[]> {
-    return this.through('tools/list', 'tools/list', null, passThrough<T[]>(), async () => {
-      const tools = await list();
-      return { result: tools, rows: tools.length, suppressedGroups: 0 };
+  listing<T>(method: (typeof LISTINGS)[number], list: () => Promise<T[]> | T[]): Promise<T[]> {
+    return this.through(method, method, null, passThrough<T[]>(), async () => {
+      const items = await list();
+      return { result: items, rows: items.length, suppressedGroups: 0 };
     });
   }
 
@@ -1089,6 +1090,9 @@ export class Door {
         failure = thrown;
       }
     }
+    // A question refused for what it reads keeps none of what it read: asked again, it reads (and is refused)
+    // the same, rather than being answered from the statements its refused attempts left behind.
+    if (errorClass === 'call_too_costly') this.deps.service.forget(call.keptKeys);
     const audit = this.deps.audit;
     const leave = call.enter('summarise');
     const guarded = result === undefined ? undefined : guardedOf(kind, result, audit, done?.cached === true);

@@ -82,6 +82,11 @@ export class ResultCache<V extends NonNullable<unknown>> {
     }
   }
 
+  /** Forgets a kept value (a load in flight is left to finish). */
+  delete(key: string): void {
+    this.entries?.delete(key);
+  }
+
   /** Bytes kept now (by the size estimate). */
   get bytes(): number {
     return this.entries?.calculatedSize ?? 0;
