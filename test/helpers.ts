@@ -208,15 +208,30 @@ export async function connectStdio(env: Record<string, string>, era: Era = 'mode
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'serve', '--stdio'],
-      env: { ...inherited, ...env },
-      stderr: 'pipe',
-    }),
-  );
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'serve', '--stdio'],
+    env: { ...inherited, ...env },
+    stderr: 'pipe',
+  });
+  let log = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  stdioLogs.set(client, () => log);
+  await client.connect(transport);
   return client;
+}
+
+const stdioLogs = new WeakMap<Client, () => string>();
+
+/** The audit records a `connectStdio` server has logged on its stderr so far. */
+export function stdioAudit(client: Client): Record<string, unknown>[] {
+  return (stdioLogs.get(client)?.() ?? '')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { audit?: Record<string, unknown> })
+    .flatMap((line) => (line.audit === undefined ? [] : [line.audit]));
 }
 
 export interface ToolResult {

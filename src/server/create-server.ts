@@ -5,6 +5,7 @@ import {
   ProtocolErrorCode,
   ResourceNotFoundError,
   Server,
+  TRACEPARENT_META_KEY,
 } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { Identity } from '../auth/identity.js';
@@ -194,7 +195,13 @@ export function createMcpServer(
     try {
       // A client may ask for a fresh answer: `_meta: {"marquee/refresh": true}` (or, over HTTP, no-cache).
       const refresh = meta?.[REFRESH_META] === true ? true : undefined;
-      const response = await door.call(name, args ?? {}, refresh);
+      const traceparent = meta?.[TRACEPARENT_META_KEY];
+      const response = await door.call(
+        name,
+        args ?? {},
+        refresh,
+        typeof traceparent === 'string' ? traceparent : undefined,
+      );
       // The answer's own (already guarded) output, drawn: no second run.
       const png =
         dependencies.inlineChartPng === true &&

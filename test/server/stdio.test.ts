@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectStdio, ERAS, query, seedInChild, tempDir, toolErrorText } from '../helpers.js';
+import { connectStdio, ERAS, query, seedInChild, stdioAudit, tempDir, toolErrorText } from '../helpers.js';
 
 let dir: { path: string; remove: () => Promise<void> };
 let env: Record<string, string>;
@@ -40,6 +40,36 @@ describe.each(ERAS)('stdio, %s era', (era) => {
       expect(out.rows.length).toBe(6);
       expect(out.top_movers[0]).toMatchObject({ dimension: 'country', value: 'BR' });
       expect(await toolErrorText(client, { geo: 'LATM' })).toMatch(/did you mean "LATAM"/);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('trace context over stdio', () => {
+  it("takes a call's traceparent from its _meta, as the audit record's trace", async () => {
+    const client = await connectStdio(env);
+    try {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const result = await client.callTool({
+        name: 'query_engagement',
+        arguments: { time_range: '2026-Q3' },
+        _meta: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      expect(result.isError).not.toBe(true);
+      await client.callTool({ name: 'query_engagement', arguments: { time_range: '2026-Q2' } });
+      // Records reach the log as they are made; wait for both.
+      for (
+        let i = 0;
+        i < 100 && stdioAudit(client).filter((r) => r.tool === 'query_engagement').length < 2;
+        i++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      const [traced, fresh] = stdioAudit(client).filter((record) => record.tool === 'query_engagement');
+      expect(traced?.traceId).toBe(traceId);
+      // A call without one gets a trace of its own.
+      expect(fresh?.traceId).toMatch(/^[\da-f]{32}$/);
+      expect(fresh?.traceId).not.toBe(traceId);
     } finally {
       await client.close();
     }

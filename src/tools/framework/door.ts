@@ -395,7 +395,7 @@ export class Door {
    * Calls a tool (`refresh`: not from the cache). Unknown tools throw UnknownToolError (a protocol error);
    * every other failure is a tool error.
    */
-  call(name: string, args: unknown, refresh = this.refresh): Promise<ToolResponse> {
+  call(name: string, args: unknown, refresh = this.refresh, traceparent?: string): Promise<ToolResponse> {
     const offered = this.offeredTool(name);
     const audited = offered === undefined ? name.slice(0, MAX_AUDITED_NAME) : name;
     return this.through(
@@ -408,6 +408,8 @@ export class Door {
         if (offered === undefined) throw this.unknown(name);
         return this.answer(offered, args, undefined, refresh);
       },
+      // The call's own trace context (`_meta.traceparent`, over any transport) before the HTTP request's.
+      traceparent === undefined ? this.request : { ...this.request, traceparent },
     );
   }
 
@@ -1064,9 +1066,10 @@ export class Door {
     args: unknown,
     kind: AnswerKind<T>,
     run: () => Promise<Done<T>>,
+    request: RequestTrace = this.request,
   ): Promise<T> {
     const started = performance.now();
-    const call = CallTrace.start(callLabel(name, this.toolNames), this.request);
+    const call = CallTrace.start(callLabel(name, this.toolNames), request);
     let done: Done<T> | undefined;
     let result: T | undefined;
     let failure: unknown;
