@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
 import { checkVariable } from './config.js';
 import { MarqueeError } from './errors.js';
 import { InvalidVariableError, tracingFrom } from './observe/tracing-config.js';
@@ -124,34 +124,25 @@ export function readConfigFile(file: string, text?: string): ConfigFile {
   if (text === undefined) {
     // A file others may write, or replace (in a directory they may write, without the sticky bit), could point
     // the server at their warehouse, collector or identity.
+    const octal = (mode: number) => mode.toString(8).padStart(4, '0');
     const mode = statSync(file).mode & 0o777;
     if ((mode & 0o022) !== 0)
       throw new MarqueeError(
         'config_invalid',
-        `The config file ${file} may be written by others (mode ${mode.toString(8).padStart(4, '0')}): make it writable by its owner only (chmod go-w)`,
+        `The config file ${file} may be written by others (mode ${octal(mode)}): make it writable by its owner only (chmod go-w)`,
       );
     const folder = dirname(resolve(file));
     const folderMode = statSync(folder).mode & 0o7777;
     if ((folderMode & 0o022) !== 0 && (folderMode & 0o1000) === 0)
       throw new MarqueeError(
         'config_invalid',
-        `The config file ${file} is in a directory others may write (${folder}, mode ${folderMode.toString(8).padStart(4, '0')}), so they could replace it: move it, or make the directory writable by its owner only`,
+        `The config file ${file} is in a directory others may write (${folder}, mode ${octal(folderMode)}), so they could replace it: move it, or make the directory writable by its owner only`,
       );
     return readConfigFile(file, readFileSync(file, 'utf8'));
   }
-  const lines = new LineCounter();
   // Every value as written (the failsafe schema reads no numbers or booleans): a secret 0123 stays 0123.
-  const document = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-    schema: 'failsafe',
-  });
-  const source = new SourceFile(file, document, lines);
-  const problems: Problem[] = document.errors.map((error) => {
-    const position = lines.linePos(error.pos[0]);
-    return { file, line: position.line, column: position.col, path: '', message: error.message };
-  });
+  const { source, document, errors } = SourceFile.parse(file, text, 'failsafe');
+  const problems: Problem[] = errors;
   const values = new Map<string, { value: string; path: string }>();
   const root = document.contents;
   if (problems.length === 0 && root !== null && !isMap(root))

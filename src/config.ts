@@ -69,7 +69,6 @@ const environmentSchema = z.object({
  * not one of Marquee's own): the check the config file's settings get, value by value.
  */
 export function checkVariable(name: string, value: string): string | undefined {
-  if (value.trim() === '') return 'Expected a value, not nothing';
   const schema = (environmentSchema.shape as Record<string, z.ZodType | undefined>)[name];
   const checked = schema?.safeParse(value);
   return checked === undefined || checked.success

@@ -73,12 +73,11 @@ async function serve(config: Config, mode: 'stdio' | 'http', fallbackTenant?: st
   if (mode === 'http') checkBind({ host: config.http.host, auth: config.auth });
   const dependencies = await bootstrap(config);
   // Loaded only when asked for: the SDK and its exporter are not needed otherwise.
-  const tracing =
-    config.tracing === undefined
-      ? undefined
-      : (await import('../observe/tracing.js')).startTracing(config.tracing, SERVER_VERSION);
-  if (config.tracing !== undefined)
+  let tracing: { shutdown(): Promise<void> } | undefined;
+  if (config.tracing !== undefined) {
+    tracing = (await import('../observe/tracing.js')).startTracing(config.tracing, SERVER_VERSION);
     log(`exporting traces over OTLP (${config.tracing.protocol}), as the OTEL_* variables configure`);
+  }
   // Audit records are flushed before the warehouse closes, so a clean stop loses none; spans last.
   const shutdown = async (): Promise<void> => {
     await dependencies.audit.close().catch(() => undefined);
@@ -321,13 +320,15 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
-    default:
+    default: {
       // stderr stays one JSON log stream: the refusal there, the usage on stdout.
+      const meant = closest(command, Object.keys(COMMANDS));
       processLog().error(
-        `Unknown command ${JSON.stringify(command)}${closest(command, Object.keys(COMMANDS)) === undefined ? '' : `: did you mean ${JSON.stringify(closest(command, Object.keys(COMMANDS)))}?`}`,
+        `Unknown command ${JSON.stringify(command)}${meant === undefined ? '' : `: did you mean ${JSON.stringify(meant)}?`}`,
       );
       process.stdout.write(`${USAGE}\n`);
       return 2;
+    }
   }
 }
 

@@ -37,7 +37,7 @@ const TRACEPARENT = /^(?!ff)[\da-f]{2}-(?!0{32})([\da-f]{32})-(?!0{16})[\da-f]{1
  * its name, a resource, prompt or completion by its kind, anything else `other`. A caller chooses the names it
  * sends, and every distinct name would be a series or span name kept forever.
  */
-export function callLabel(name: string, tools: ReadonlySet<string>): string {
+export function callLabel(name: string, tools: { has(name: string): boolean }): string {
   if (tools.has(name) || (LISTINGS as readonly string[]).includes(name)) return name;
   return /^(resource|prompt|completion)[:/]/.exec(name)?.[1] ?? 'other';
 }

@@ -51,6 +51,26 @@ export class SourceFile {
     private readonly lines: LineCounter,
   ) {}
 
+  /** Parses `text` (duplicate keys refused), with the YAML errors as problems at their positions. */
+  static parse(
+    name: string,
+    text: string,
+    schema?: 'failsafe',
+  ): { source: SourceFile; document: Document; errors: Problem[] } {
+    const lines = new LineCounter();
+    const document = parseDocument(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+      ...(schema === undefined ? {} : { schema }),
+    });
+    const errors = document.errors.map((error) => {
+      const position = lines.linePos(error.pos[0]);
+      return { file: name, line: position.line, column: position.col, path: '', message: error.message };
+    });
+    return { source: new SourceFile(name, document, lines), document, errors };
+  }
+
   /** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
   locate(path: readonly PropertyKey[]): { line: number; column: number } {
     for (let depth = path.length; depth >= 0; depth--) {
@@ -129,20 +149,9 @@ export function parseSemanticLayer(
     });
   }
   for (const { name, text } of files) {
-    const lines = new LineCounter();
-    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const source = new SourceFile(name, document, lines);
-    if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        const position = lines.linePos(error.pos[0]);
-        problems.push({
-          file: name,
-          line: position.line,
-          column: position.col,
-          path: '',
-          message: error.message,
-        });
-      }
+    const { source, document, errors } = SourceFile.parse(name, text);
+    if (errors.length > 0) {
+      problems.push(...errors);
       continue;
     }
     if (document.contents !== null && !isMap(document.contents)) {

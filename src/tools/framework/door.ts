@@ -253,18 +253,6 @@ interface Done<T> {
 
 const MAX_AUDITED_NAME = 100;
 /** Schemas are costly to build per request, and a policy's hidden names must not appear in its schemas. */
-const toolNameSets = new WeakMap<SemanticLayer, ReadonlySet<string>>();
-
-/** A layer's tool names, as a set made once per layer. */
-function toolNamesOf(layer: SemanticLayer): ReadonlySet<string> {
-  let names = toolNameSets.get(layer);
-  if (names === undefined) {
-    names = new Set(layer.tools.keys());
-    toolNameSets.set(layer, names);
-  }
-  return names;
-}
-
 const schemas = new WeakMap<SemanticLayer, Map<string, { input: z.ZodObject; output: z.ZodObject }>>();
 
 /**
@@ -290,11 +278,6 @@ export class Door {
 
   private get layer(): SemanticLayer {
     return this.deps.service.layer;
-  }
-
-  /** The tools the layer serves, by name (what a call's trace is named by; anything else is `other`). */
-  private get toolNames(): ReadonlySet<string> {
-    return toolNamesOf(this.layer);
   }
 
   /** The caller with its policy; a caller whose roles have no policy is refused. */
@@ -1069,7 +1052,7 @@ export class Door {
     request: RequestTrace = this.request,
   ): Promise<T> {
     const started = performance.now();
-    const call = CallTrace.start(callLabel(name, this.toolNames), request);
+    const call = CallTrace.start(callLabel(name, this.layer.tools), request);
     let done: Done<T> | undefined;
     let result: T | undefined;
     let failure: unknown;
